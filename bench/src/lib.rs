@@ -1,0 +1,3 @@
+//! The ECLAIRs bench library behind the `eic-bench` binary (being written).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: ASM search and CADU resynchronisation (being written).

@@ -1,0 +1,1 @@
+//! End-to-end tests: one binary pulling in one module per area (ripgrep's layout).
