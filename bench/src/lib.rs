@@ -1,3 +1,9 @@
-//! The ECLAIRs bench library behind the `eic-bench` binary (being written).
+//! The ECLAIRs bench library behind the `eic-bench` binary.
+//!
+//! - [`cli`]: the clap command line (one definition per flag, help generated from it).
+//! - [`cmd`]: one module per subcommand.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod cli;
+pub mod cmd;
