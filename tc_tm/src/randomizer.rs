@@ -21,6 +21,9 @@ pub const TC_PN: [u8; PERIOD_LEN] = sequence(&[6, 4, 3, 2, 1, 0]);
 
 /// Generates 255 octets of the Fibonacci LFSR a(n+8) = XOR of a(n+k) for k in `taps`, with the
 /// first eight bits set to one (all-ones seed), most significant bit first.
+// Only ever evaluated at compile time (the sequences are consts): an out-of-range index would be a
+// compile error, not a run-time panic.
+#[allow(clippy::indexing_slicing)]
 const fn sequence(taps: &[usize]) -> [u8; PERIOD_LEN] {
     let mut bits = [0u8; PERIOD_LEN * 8];
     let mut n = 0;

@@ -192,8 +192,8 @@ impl SeqFlags {
 /// packets out of a frame stream without parsing anything else.
 #[inline]
 pub fn packet_len(header: &[u8]) -> Option<usize> {
-    let len = header.get(field::LEN)?;
-    Some(HEADER_LEN + usize::from(u16::from_be_bytes([len[0], len[1]])) + 1)
+    let len: [u8; 2] = header.get(field::LEN)?.try_into().ok()?;
+    Some(HEADER_LEN + usize::from(u16::from_be_bytes(len)) + 1)
 }
 
 /// A read/write view of a space packet.
