@@ -5,5 +5,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod cli;
 pub mod cmd;
+pub mod hk_limits;
+pub mod link;
