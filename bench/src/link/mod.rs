@@ -31,6 +31,7 @@ pub mod throttle;
 
 pub use pty::PtyPair;
 pub use serial::{RetryPolicy, SerialLink, Timeouts};
+pub use throttle::{Pacer, ThrottleError, ThrottledReader, ThrottledWriter};
 
 
 /// Default line rate on hardware, in baud (ICD §1).
