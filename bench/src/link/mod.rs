@@ -30,6 +30,7 @@ pub mod throttle;
 
 
 pub use pty::PtyPair;
+pub use faults::{FaultCounters, FaultInjector, FaultSpec, FaultSpecError, FrameFate};
 pub use serial::{RetryPolicy, SerialLink, Timeouts};
 pub use throttle::{Pacer, ThrottleError, ThrottledReader, ThrottledWriter};
 
