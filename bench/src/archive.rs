@@ -305,7 +305,10 @@ impl ArchiveWriter {
     /// # Errors
     ///
     /// [`Error::Io`] if the file cannot be opened, read or written.
-    pub fn open(path: impl AsRef<Path>, durability: Durability) -> Result<(Self, OpenReport), Error> {
+    pub fn open(
+        path: impl AsRef<Path>,
+        durability: Durability,
+    ) -> Result<(Self, OpenReport), Error> {
         let path = path.as_ref().to_path_buf();
         let ctx = |what: &str| format!("{what} archive {}", path.display());
         let file = OpenOptions::new()
@@ -597,8 +600,8 @@ impl<R: Read> Iterator for ArchiveReader<R> {
 /// [`Error::Io`] if the file cannot be opened.
 pub fn read_file(path: impl AsRef<Path>) -> Result<ArchiveReader<io::BufReader<File>>, Error> {
     let path = path.as_ref();
-    let file = File::open(path)
-        .map_err(|e| Error::io(format!("open archive {}", path.display()), &e))?;
+    let file =
+        File::open(path).map_err(|e| Error::io(format!("open archive {}", path.display()), &e))?;
     Ok(ArchiveReader::new(io::BufReader::with_capacity(1 << 16, file)))
 }
 
@@ -647,8 +650,14 @@ mod tests {
     #[test]
     fn encode_layout() {
         let mut out = Vec::new();
-        encode_record(RecordKind::Cadu, SOURCE_TCTM, 0x0102_0304_0506_0708, &[0xAA, 0xBB], &mut out)
-            .unwrap();
+        encode_record(
+            RecordKind::Cadu,
+            SOURCE_TCTM,
+            0x0102_0304_0506_0708,
+            &[0xAA, 0xBB],
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(&out[..4], b"EICR");
         assert_eq!(&out[4..8], &[0x01, 0x01, 0x00, 0x00]);
         assert_eq!(&out[8..16], &[1, 2, 3, 4, 5, 6, 7, 8]);

@@ -300,7 +300,8 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    const FULL: &str = "[rate]\nhard_low = 10\nsoft_low = 100\nsoft_high = 2000\nhard_high = 5000\n";
+    const FULL: &str =
+        "[rate]\nhard_low = 10\nsoft_low = 100\nsoft_high = 2000\nhard_high = 5000\n";
 
     #[test]
     fn check_all_states() {
@@ -321,7 +322,11 @@ mod tests {
 
     #[test]
     fn subsets_of_limits() {
-        let set = LimitSet::parse("[a]\nsoft_high = 0\nhard_high = 10\n[b]\nhard_low = 1\n[c]\nunit = \"s\"\n", "t").unwrap();
+        let set = LimitSet::parse(
+            "[a]\nsoft_high = 0\nhard_high = 10\n[b]\nhard_low = 1\n[c]\nunit = \"s\"\n",
+            "t",
+        )
+        .unwrap();
         assert_eq!(set.check("a", 0.0), LimitState::Nominal);
         assert_eq!(set.check("a", 1.0), LimitState::SoftHigh);
         assert_eq!(set.check("a", 11.0), LimitState::HardHigh);
@@ -345,7 +350,11 @@ mod tests {
     fn soft_outside_hard_is_rejected_at_its_line() {
         let e = err("[rate]\nhard_low = 10\nsoft_low = 5\n");
         assert_eq!((e.line, e.column), (3, 12), "{e}");
-        assert!(e.to_string().starts_with("hk.toml:3:12: `rate`: soft_low (5) must be above hard_low (10)"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("hk.toml:3:12: `rate`: soft_low (5) must be above hard_low (10)"),
+            "{e}"
+        );
         let e = err("[rate]\nsoft_high = 50\nhard_high = 50\n");
         assert_eq!(e.line, 3, "{e}");
         assert!(e.message.contains("strictly inside"), "{e}");

@@ -53,7 +53,10 @@ fn append_reopen_append_again() {
         assert_eq!(r.kind, RecordKind::Cadu);
     }
     let last = &good[10];
-    assert_eq!((last.kind, last.source, &last.octets[..]), (RecordKind::Raw, SOURCE_STIMULUS, &b"stimulus"[..]));
+    assert_eq!(
+        (last.kind, last.source, &last.octets[..]),
+        (RecordKind::Raw, SOURCE_STIMULUS, &b"stimulus"[..])
+    );
     assert!(last.time_ns > 1_600_000_000_000_000_000, "real UTC time");
     assert_eq!(last.offset, len_before);
     // Offsets chain: nothing between records.
@@ -126,7 +129,17 @@ fn resume_after_torn_tail() {
 
     let (good, bad) = read_all(&path);
     let kinds: Vec<_> = good.iter().map(|r| r.kind).collect();
-    assert_eq!(kinds, [RecordKind::Cadu, RecordKind::Cadu, RecordKind::Cadu, RecordKind::Note, RecordKind::Cadu, RecordKind::Cadu]);
+    assert_eq!(
+        kinds,
+        [
+            RecordKind::Cadu,
+            RecordKind::Cadu,
+            RecordKind::Cadu,
+            RecordKind::Note,
+            RecordKind::Cadu,
+            RecordKind::Cadu
+        ]
+    );
     let note = String::from_utf8(good[3].octets.clone()).unwrap();
     assert!(note.contains("resumed") && note.contains(&torn_len.to_string()), "{note}");
     assert_eq!(good[4].octets, cadu(10));
@@ -155,7 +168,8 @@ fn corrupted_record_in_the_middle_is_skipped_alone() {
     file[offsets[2] + HEADER_LEN + 100] ^= 0x04;
     file[offsets[3]] = b'X';
     let items: Vec<_> = ArchiveReader::new(&file[..]).collect();
-    let good: Vec<u32> = items.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.time_ns as u32).collect();
+    let good: Vec<u32> =
+        items.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.time_ns as u32).collect();
     assert_eq!(good, [0, 1, 4]);
     let bad: Vec<_> = items.iter().filter_map(|r| r.as_ref().err()).collect();
     assert_eq!(bad.len(), 1, "{bad:?}: both damaged records form one stretch");
@@ -175,14 +189,24 @@ fn damage_kinds_are_named() {
     let mut bad_version = rec.clone();
     bad_version[4] = 9;
     let first: Vec<_> = ArchiveReader::new(&bad_version[..]).collect();
-    assert!(matches!(first[0], Err(Error::Damaged { reason: Damage::BadVersion { found: 9 }, .. })));
+    assert!(matches!(
+        first[0],
+        Err(Error::Damaged { reason: Damage::BadVersion { found: 9 }, .. })
+    ));
     let mut too_long = rec.clone();
     too_long[16] = 0xFF;
     let first: Vec<_> = ArchiveReader::new(&too_long[..]).collect();
     assert!(matches!(first[0], Err(Error::Damaged { reason: Damage::TooLong { .. }, .. })));
     let garbage = b"this is not an archive at all";
     let items: Vec<_> = ArchiveReader::new(&garbage[..]).collect();
-    assert_eq!(items, vec![Err(Error::Damaged { offset: 0, skipped: garbage.len() as u64, reason: Damage::BadSync })]);
+    assert_eq!(
+        items,
+        vec![Err(Error::Damaged {
+            offset: 0,
+            skipped: garbage.len() as u64,
+            reason: Damage::BadSync
+        })]
+    );
     let text = items[0].as_ref().unwrap_err().to_string();
     assert!(text.contains("offset 0") && text.contains("sync"), "{text}");
     assert_eq!(HEADER_LEN + 3 + TRAILER_LEN, rec.len());

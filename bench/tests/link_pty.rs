@@ -54,7 +54,8 @@ fn large_transfer_through_small_queues() {
     // Bigger than the kernel's pty queues: both ends must make progress under deadlines.
     let pty = PtyPair::open().unwrap();
     let mut link = SerialLink::open(pty.slave_path(), 115_200, timeouts(1000)).unwrap();
-    let data: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let data: Vec<u8> =
+        (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     let expected = data.clone();
     let slave = pty.slave_path().to_owned();
     std::thread::scope(|s| {

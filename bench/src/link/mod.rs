@@ -28,12 +28,10 @@ pub mod pty;
 pub mod serial;
 pub mod throttle;
 
-
-pub use pty::PtyPair;
 pub use faults::{FaultCounters, FaultInjector, FaultSpec, FaultSpecError, FrameFate};
+pub use pty::PtyPair;
 pub use serial::{RetryPolicy, SerialLink, Timeouts};
 pub use throttle::{Pacer, ThrottleError, ThrottledReader, ThrottledWriter};
-
 
 /// Default line rate on hardware, in baud (ICD §1).
 pub const DEFAULT_BAUD: u32 = 115_200;

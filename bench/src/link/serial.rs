@@ -156,7 +156,8 @@ impl SerialLink {
     /// As [`read`](Self::read).
     pub fn read_deadline(&mut self, buf: &mut [u8], deadline: Instant) -> Result<usize, LinkError> {
         let start = Instant::now();
-        let open = self.open.as_ref().ok_or_else(|| LinkError::Closed { device: self.device.clone() })?;
+        let open =
+            self.open.as_ref().ok_or_else(|| LinkError::Closed { device: self.device.clone() })?;
         if buf.is_empty() {
             return Ok(0);
         }
@@ -191,7 +192,11 @@ impl SerialLink {
     ///
     /// As [`read`](Self::read); on [`LinkError::NoAnswer`] the octets already read are lost
     /// to the caller, so use it for fixed-size exchanges only.
-    pub fn read_exact_deadline(&mut self, buf: &mut [u8], deadline: Instant) -> Result<(), LinkError> {
+    pub fn read_exact_deadline(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Instant,
+    ) -> Result<(), LinkError> {
         let mut filled = 0usize;
         while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
             filled += self.read_deadline(rest, deadline)?;
@@ -208,7 +213,8 @@ impl SerialLink {
     pub fn write_all(&mut self, data: &[u8]) -> Result<(), LinkError> {
         let start = Instant::now();
         let deadline = start + self.timeouts.write;
-        let open = self.open.as_ref().ok_or_else(|| LinkError::Closed { device: self.device.clone() })?;
+        let open =
+            self.open.as_ref().ok_or_else(|| LinkError::Closed { device: self.device.clone() })?;
         let mut sent = 0usize;
         while let Some(rest) = data.get(sent..).filter(|r| !r.is_empty()) {
             match (&open.data).write(rest) {
@@ -245,7 +251,8 @@ impl SerialLink {
     ///
     /// [`LinkError::Closed`] or [`LinkError::Io`].
     pub fn clear_input(&mut self) -> Result<(), LinkError> {
-        let open = self.open.as_ref().ok_or_else(|| LinkError::Closed { device: self.device.clone() })?;
+        let open =
+            self.open.as_ref().ok_or_else(|| LinkError::Closed { device: self.device.clone() })?;
         open.port.clear(ClearBuffer::Input).map_err(|e| LinkError::Io {
             device: self.device.clone(),
             op: "tcflush",
@@ -383,7 +390,10 @@ mod tests {
     #[test]
     fn retry_policy_total_wait_is_bounded() {
         let p = RetryPolicy::default();
-        assert_eq!(p.max_total_wait(), Duration::from_millis(50 + 100 + 200 + 400 + 800 + 1000 + 1000));
+        assert_eq!(
+            p.max_total_wait(),
+            Duration::from_millis(50 + 100 + 200 + 400 + 800 + 1000 + 1000)
+        );
         let one = RetryPolicy { attempts: 1, ..p };
         assert_eq!(one.max_total_wait(), Duration::ZERO);
     }
