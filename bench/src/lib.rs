@@ -2,9 +2,16 @@
 //!
 //! - [`cli`]: the clap command line (one definition per flag, help generated from it).
 //! - [`cmd`]: one module per subcommand.
+//! - [`link`]: serial link, pseudo-terminals, throttle, fault injection.
+//! - [`archive`]: the append-only TM archive.
+//! - [`hk_limits`]: housekeeping soft/hard limits.
+//! - [`hexio`]: hex input/output for the scripting commands.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod cli;
 pub mod cmd;
 pub mod hexio;
+pub mod hk_limits;
+pub mod link;
