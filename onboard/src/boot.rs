@@ -276,9 +276,9 @@ pub fn boot<S: Storage + ?Sized>(storage: &mut S) -> Result<BootReport, StorageE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::ToString;
     use crate::image::{SwVersion, build};
     use crate::storage::StaticStorage;
+    use std::string::ToString;
 
     type Small = StaticStorage<64, 256, 32, 1, 16>;
 

@@ -297,8 +297,8 @@ fn read_range<S: Storage + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::ToString;
     use crate::storage::StaticStorage;
+    use std::string::ToString;
     use tc_tm::crc::crc32;
 
     type Small = StaticStorage<64, 256, 32, 1, 16>;

@@ -444,8 +444,8 @@ impl Storage for FsStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::ToString;
     use crate::storage::Buffer;
+    use std::string::ToString;
 
     const SMALL: Geometry = Geometry {
         boot_eeprom_len: 16,

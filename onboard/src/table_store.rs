@@ -780,8 +780,8 @@ impl<const N: usize> TableStore<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::ToString;
     use crate::storage::{Fault, FaultyStorage, StaticStorage};
+    use std::string::ToString;
 
     type Small = StaticStorage<8, 8, 8, 3, 64>;
     const CONFIG: [SlotConfig; 2] =
