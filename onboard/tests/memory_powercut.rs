@@ -31,7 +31,8 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn image_bytes(version: u8, len: usize) -> Vec<u8> {
-    let payload: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(version).wrapping_add(version)).collect();
+    let payload: Vec<u8> =
+        (0..len).map(|i| (i as u8).wrapping_mul(version).wrapping_add(version)).collect();
     let mut out = vec![0u8; image::HEADER_LEN + len];
     image::build(&payload, SwVersion::new(1, version, 0, 0), &mut out).unwrap();
     out
@@ -69,7 +70,11 @@ fn patch_bank<S: Storage>(
 }
 
 /// Runs `scenario` on the unit in `dir` with `fault`; returns whether it completed.
-fn run_cut(dir: &PathBuf, fault: Fault, scenario: &dyn Fn(&mut FaultyStorage<FsStorage>) -> Result<(), String>) -> bool {
+fn run_cut(
+    dir: &PathBuf,
+    fault: Fault,
+    scenario: &dyn Fn(&mut FaultyStorage<FsStorage>) -> Result<(), String>,
+) -> bool {
     let (s, _) = FsStorage::open(dir, GEOMETRY).unwrap();
     let mut f = FaultyStorage::new(s, fault);
     let r = scenario(&mut f);
@@ -113,7 +118,11 @@ fn cut_during_load_of_the_other_bank_at_every_write() {
             assert_eq!(report.outcome, BootOutcome::Nominal { bank: Bank::B, image: new });
         } else {
             assert!(!done);
-            assert_eq!(report.outcome, BootOutcome::Nominal { bank: Bank::A, image: a }, "cut after {n} writes");
+            assert_eq!(
+                report.outcome,
+                BootOutcome::Nominal { bank: Bank::A, image: a },
+                "cut after {n} writes"
+            );
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -48,12 +48,20 @@ fn image(id: u8, version: u32, len: usize) -> Vec<u8> {
 
 /// Loads, validates and activates; segments go out of order (odd ones first) and one is sent
 /// twice, as a retrying ground would.
-fn install<S: Storage>(t: &mut TableStore<2>, s: &mut S, id: u8, version: u32, img: &[u8]) -> Result<ActiveTable, String> {
+fn install<S: Storage>(
+    t: &mut TableStore<2>,
+    s: &mut S,
+    id: u8,
+    version: u32,
+    img: &[u8],
+) -> Result<ActiveTable, String> {
     let total = img.len() as u32;
     let chunks: Vec<(usize, &[u8])> = img.chunks(SEGMENT).enumerate().collect();
-    let order = chunks.iter().skip(1).step_by(2).chain(chunks.iter().step_by(2)).chain(chunks.first());
+    let order =
+        chunks.iter().skip(1).step_by(2).chain(chunks.iter().step_by(2)).chain(chunks.first());
     for (i, c) in order {
-        t.load_segment(s, id, version, total, (i * SEGMENT) as u32, c).map_err(|e| e.to_string())?;
+        t.load_segment(s, id, version, total, (i * SEGMENT) as u32, c)
+            .map_err(|e| e.to_string())?;
     }
     t.validate(s, id, crc32(img), &mut validator(id)).map_err(|e| e.to_string())?;
     t.activate(s, id).map_err(|e| e.to_string())
@@ -86,8 +94,18 @@ fn new_tables() -> [ActiveTable; 2] {
     let a = image(0x10, 2, 1900);
     let b = image(0x20, 2, 300);
     [
-        ActiveTable { buffer: onboard::storage::Buffer::One, version: 2, len: 1900, crc32: crc32(&a) },
-        ActiveTable { buffer: onboard::storage::Buffer::One, version: 2, len: 300, crc32: crc32(&b) },
+        ActiveTable {
+            buffer: onboard::storage::Buffer::One,
+            version: 2,
+            len: 1900,
+            crc32: crc32(&a),
+        },
+        ActiveTable {
+            buffer: onboard::storage::Buffer::One,
+            version: 2,
+            len: 300,
+            crc32: crc32(&b),
+        },
     ]
 }
 
@@ -154,8 +172,14 @@ fn refused_load_keeps_active_across_restart() {
     let mut t = TableStore::open(&s, CONFIG).unwrap();
     let bad = image(0x20, 5, 100);
     t.load_segment(&mut s, 0x20, 5, 100, 0, &bad).unwrap();
-    assert!(matches!(t.validate(&s, 0x20, crc32(&bad) ^ 1, &mut validator(0x20)), Err(ValidateError::Store(_))));
-    assert_eq!(t.validate(&s, 0x20, crc32(&bad), &mut validator(0x21)), Err(ValidateError::Rejected("wrong table ID")));
+    assert!(matches!(
+        t.validate(&s, 0x20, crc32(&bad) ^ 1, &mut validator(0x20)),
+        Err(ValidateError::Store(_))
+    ));
+    assert_eq!(
+        t.validate(&s, 0x20, crc32(&bad), &mut validator(0x21)),
+        Err(ValidateError::Rejected("wrong table ID"))
+    );
     drop(s);
     let (s, _) = FsStorage::open(&unit.dir, GEOMETRY).unwrap();
     let t = TableStore::open(&s, CONFIG).unwrap();
