@@ -197,23 +197,24 @@ fn parse_marker(text: &str) -> Option<Geometry> {
     })
 }
 
-/// Writes `data` to `dir/name` atomically: temporary file, flush, rename, flush directory.
-fn write_atomic(dir: &Path, name: &str, data: &[u8]) -> io::Result<()> {
+/// Writes `data` to `dir/name` atomically: temporary file, flush, rename. The caller flushes
+/// the directory ([`sync_dir`]) to make the rename durable.
+fn write_and_rename(dir: &Path, name: &str, data: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!("{name}{TMP_SUFFIX}"));
     {
         let mut f = File::create(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
     }
-    fs::rename(&tmp, dir.join(name))?;
-    sync_dir(dir)
+    fs::rename(&tmp, dir.join(name))
 }
 
+/// Flushes a directory, which is how a rename is made durable on POSIX. A platform that
+/// cannot open a directory as a file gives no such handle; the rename is then as durable as
+/// that platform makes it.
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    // Flushing a directory is how a rename is made durable on POSIX; other systems may refuse
-    // to open a directory, in which case the rename is as durable as the platform allows.
     match File::open(dir) {
-        Ok(d) => d.sync_all().or(Ok(())),
+        Ok(d) => d.sync_all(),
         Err(_) => Ok(()),
     }
 }
@@ -273,8 +274,10 @@ impl FsStorage {
             file.sync_all().map_err(io_err(&path, "flush"))?;
             regions.push(RegionFile { file, data, dirty: false });
         }
-        write_atomic(&dir, MARKER, marker_text(&geometry).as_bytes())
-            .map_err(io_err(&dir.join(MARKER), "write"))?;
+        let marker = dir.join(MARKER);
+        write_and_rename(&dir, MARKER, marker_text(&geometry).as_bytes())
+            .and_then(|()| sync_dir(&dir))
+            .map_err(io_err(&marker, "write"))?;
         Ok(FsStorage {
             dir,
             geometry,
@@ -429,10 +432,12 @@ impl Storage for FsStorage {
             r.file.sync_data().map_err(storage_io("flush region"))?;
             r.dirty = false;
         }
-        write_atomic(&self.dir, &record_name(record), data).map_err(storage_io("write record"))?;
+        write_and_rename(&self.dir, &record_name(record), data)
+            .map_err(storage_io("write record"))?;
+        // The new record is visible from here on, even if the directory flush fails.
         let slot = self.record_slot(record).ok_or(StorageError::NoSuchRecord(record))?;
         *slot = Some(*data);
-        Ok(())
+        sync_dir(&self.dir).map_err(storage_io("flush directory"))
     }
 
     fn clear_volatile(&mut self) -> Result<(), StorageError> {

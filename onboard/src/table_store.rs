@@ -680,7 +680,20 @@ impl<const N: usize> TableStore<N> {
             return Err(TableError::CrcMismatch { id, computed, expected });
         }
         let active = ActiveTable { buffer, version: slot.load.version, len, crc32: computed };
-        storage.write_record(RecordId::TableSlot(index), &encode_record(id, &active))?;
+        let record = RecordId::TableSlot(index);
+        if let Err(e) = storage.write_record(record, &encode_record(id, &active)) {
+            // A backend may fail after the record became visible (e.g. the directory flush after
+            // the rename): follow what it holds now, so that the next load never writes into a
+            // buffer a record points at.
+            if let Ok(Some(rec)) = storage.read_record(record)
+                && decode_record(&rec) == Some((id, active))
+            {
+                slot.active = Some(active);
+                slot.fault = None;
+                slot.load = Load::EMPTY;
+            }
+            return Err(e.into());
+        }
         slot.active = Some(active);
         slot.fault = None;
         slot.load = Load::EMPTY;
@@ -994,6 +1007,57 @@ mod tests {
         assert_eq!(t.entry(7).unwrap().active, Some(a));
         let s = f.into_inner();
         assert_eq!(open(&s).entry(7).unwrap().active, Some(a));
+    }
+
+    /// A backend whose record write becomes visible and then reports an I/O error.
+    struct ApplyThenFail(Small);
+
+    impl Storage for ApplyThenFail {
+        fn geometry(&self) -> crate::storage::Geometry {
+            self.0.geometry()
+        }
+        fn region(&self, region: Region) -> Result<&[u8], StorageError> {
+            self.0.region(region)
+        }
+        fn write(
+            &mut self,
+            region: Region,
+            offset: usize,
+            data: &[u8],
+        ) -> Result<(), StorageError> {
+            self.0.write(region, offset, data)
+        }
+        fn read_record(&self, record: RecordId) -> Result<Option<[u8; RECORD_LEN]>, StorageError> {
+            self.0.read_record(record)
+        }
+        fn write_record(
+            &mut self,
+            record: RecordId,
+            data: &[u8; RECORD_LEN],
+        ) -> Result<(), StorageError> {
+            self.0.write_record(record, data)?;
+            Err(StorageError::Io { op: "flush directory", os_code: Some(5) })
+        }
+        fn clear_volatile(&mut self) -> Result<(), StorageError> {
+            self.0.clear_volatile()
+        }
+    }
+
+    #[test]
+    fn activation_follows_a_record_applied_before_an_error() {
+        let mut s = Small::new();
+        let mut t = open(&s);
+        let first = install(&mut t, &mut s, 7, 1, b"first");
+        t.load_segment(&mut s, 7, 2, 6, 0, b"second").unwrap();
+        t.validate(&s, 7, crc32(b"second"), &mut accept).unwrap();
+        let mut f = ApplyThenFail(s);
+        assert!(matches!(t.activate(&mut f, 7), Err(TableError::Storage(StorageError::Io { .. }))));
+        let e = t.entry(7).unwrap();
+        let active = e.active.unwrap();
+        assert_eq!((active.version, active.buffer), (2, first.buffer.other()));
+        // The next load goes to the buffer of the *old* table, never the new active one.
+        assert_eq!(e.inactive.buffer, first.buffer);
+        assert_eq!(open(&f.0).entry(7).unwrap().active, Some(active));
     }
 
     #[test]
