@@ -9,7 +9,7 @@
 //! | [`limits`] | every capacity (memory sizes, table slots, record length) |
 //! | [`storage`] | the [`Storage`](storage::Storage) trait: byte regions and atomic records; static-memory backend, power-cut injector |
 //! | `storage_fs` | (feature `std`) the on-disk backend: a state directory, records written atomically |
-//! | [`memory`] | the ST[06] memory map: load, dump, check, with the write protections |
+//! | [`memory`] | the ST\[06\] memory map: load, dump, check, with the write protections |
 //! | [`image`] | the software image format (header, CRC-32s), builder and checker |
 //! | [`boot`] | boot the selected bank, else fall back to the other, else safe mode |
 //! | [`table_store`] | double-buffered tables: load segments, validate, activate atomically |

@@ -3,7 +3,7 @@
 //! Nothing in the crate allocates: each buffer, table and queue is sized by one of these
 //! constants at compile time, so the static memory footprint is known before the unit runs
 //! (`docs/memory.md`, "Footprint"). Changing a value here is an interface change when it is
-//! visible on the link (memory sizes are what ST[06] checks addresses against).
+//! visible on the link (memory sizes are what ST\[06\] checks addresses against).
 
 /// Boot EEPROM: 32 KiB. It holds the boot loader and the factory configuration; 32 KiB is a
 /// common size of a radiation-tolerant serial EEPROM and leaves room for a two-stage loader.
@@ -15,7 +15,7 @@ pub const BOOT_EEPROM_LEN: usize = 32 * 1024;
 /// [`crate::image::HEADER_LEN`].
 pub const BANK_LEN: usize = 256 * 1024;
 
-/// RAM patch area: 16 KiB. Patches are small code or data fixes loaded by ST[06,2] and lost at
+/// RAM patch area: 16 KiB. Patches are small code or data fixes loaded by ST\[06,2\] and lost at
 /// reset (volatile); 16 KiB is about sixteen maximum-size TCs.
 pub const RAM_PATCH_LEN: usize = 16 * 1024;
 

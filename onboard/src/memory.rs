@@ -1,4 +1,4 @@
-//! The ST[06] memory map: load (write), dump (read) and check (CRC-32) of raw memory.
+//! The ST\[06\] memory map: load (write), dump (read) and check (CRC-32) of raw memory.
 //!
 //! | memory ID | memory | size | access |
 //! |---|---|---|---|
@@ -15,7 +15,7 @@
 //! the storage's [`Geometry`](crate::storage::Geometry), so the flight map is the one of
 //! [`crate::limits`].
 //!
-//! Table buffers are not in the memory map: tables go through ST[200] and
+//! Table buffers are not in the memory map: tables go through ST\[200\] and
 //! [`crate::table_store`], never through raw memory loads.
 
 use core::fmt;
@@ -26,7 +26,7 @@ use tc_tm::crc::Crc32Digest;
 use crate::limits::CRC_CHUNK_LEN;
 use crate::storage::{Bank, Region, Storage, StorageError};
 
-/// An ST[06] memory ID.
+/// An ST\[06\] memory ID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MemoryId {
     /// 0: the boot EEPROM (read-only).
@@ -225,7 +225,7 @@ pub fn check_write<S: Storage + ?Sized>(
     check_read(storage, memory, address, len)
 }
 
-/// ST[06,2]: writes `data` at `address` of `memory`. Nothing is written if a check fails.
+/// ST\[06,2\]: writes `data` at `address` of `memory`. Nothing is written if a check fails.
 ///
 /// # Errors
 /// Those of [`check_write`]; [`MemoryError::Storage`] if the storage fails mid-write (the
@@ -242,7 +242,7 @@ pub fn load<S: Storage + ?Sized>(
     Ok(())
 }
 
-/// ST[06,5]: copies `out.len()` octets from `address` of `memory` into `out`.
+/// ST\[06,5\]: copies `out.len()` octets from `address` of `memory` into `out`.
 ///
 /// # Errors
 /// Those of [`check_read`]; [`MemoryError::Storage`].
@@ -258,7 +258,7 @@ pub fn dump<S: Storage + ?Sized>(
     Ok(())
 }
 
-/// ST[06,9]: CRC-32/ISO-HDLC of `len` octets from `address` of `memory`.
+/// ST\[06,9\]: CRC-32/ISO-HDLC of `len` octets from `address` of `memory`.
 ///
 /// # Errors
 /// Those of [`check_read`]; [`MemoryError::Storage`].

@@ -26,9 +26,9 @@ use crate::limits::{
 /// One of the two application banks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Bank {
-    /// Bank A (ST[06] memory ID 1). The default boot bank.
+    /// Bank A (ST\[06\] memory ID 1). The default boot bank.
     A,
-    /// Bank B (ST[06] memory ID 2).
+    /// Bank B (ST\[06\] memory ID 2).
     B,
 }
 
@@ -90,7 +90,7 @@ impl Buffer {
 /// A byte region of the storage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Region {
-    /// The boot EEPROM (read-only for ST[06]; the storage itself lets the factory program it).
+    /// The boot EEPROM (read-only for ST\[06\]; the storage itself lets the factory program it).
     BootEeprom,
     /// An application bank.
     Bank(Bank),

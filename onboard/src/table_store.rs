@@ -1,4 +1,4 @@
-//! The double-buffered table store (ST[200] table management).
+//! The double-buffered table store (ST\[200\] table management).
 //!
 //! The store has `N` slots, each configured with a table ID ([`SlotConfig`]) and owning two
 //! buffers in the [`Storage`]. At any time one buffer may hold the *active* table (the one the
@@ -18,7 +18,7 @@
 //!   previous one. Segments may arrive in any order; a repeated or overlapping segment
 //!   overwrites the octets it covers (the last write wins: the CRC check at validation decides).
 //!   The store tracks the received octet ranges (at most
-//!   [`MAX_LOAD_RANGES`](crate::limits::MAX_LOAD_RANGES) disjoint ranges); the load is complete
+//!   [`MAX_LOAD_RANGES`] disjoint ranges); the load is complete
 //!   when they cover `0..total_len`. A segment that does not fit `total_len`, an empty segment,
 //!   or a `total_len` of 0 or above the slot's maximum is refused without touching the buffer.
 //!   A storage failure during a segment write abandons the load.
