@@ -1,4 +1,62 @@
-//! A no_std, heap-free model of the ECLAIRs UGTS (being written).
+//! A `no_std`, heap-free model of the ECLAIRs UGTS (management and trigger unit).
+//!
+//! The same code runs in a host process (the "twin", behind a pseudo-terminal) and on
+//! `thumbv7em-none-eabihf`. Nothing allocates: every capacity is a named constant in
+//! [`limits`], so the static memory footprint is fixed at build time.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`limits`] | every capacity (memory sizes, table slots, record length) |
+//! | [`storage`] | the [`Storage`](storage::Storage) trait: byte regions and atomic records; static-memory backend, power-cut injector |
+//! | `storage_fs` | (feature `std`) the on-disk backend: a state directory, records written atomically |
+//! | [`memory`] | the ST\[06\] memory map: load, dump, check, with the write protections |
+//! | [`image`] | the software image format (header, CRC-32s), builder and checker |
+//! | [`boot`] | boot the selected bank, else fall back to the other, else safe mode |
+//! | [`table_store`] | double-buffered tables: load segments, validate, activate atomically |
+//!
+//! # Example
+//! ```
+//! use onboard::{boot, image, memory, table_store::{SlotConfig, TableStore}};
+//! use onboard::storage::{Bank, StaticStorage};
+//!
+//! // A small storage for the example; the firmware uses `storage::FlightStorage` in a static.
+//! let mut storage = Box::new(StaticStorage::<64, 4096, 256, 2, 512>::new());
+//! let mut img = [0u8; 1024];
+//! let n = image::build(b"application", image::SwVersion::new(1, 0, 0, 0), &mut img).unwrap();
+//! let access = memory::WriteAccess { running_bank: None, allow_running_bank: false };
+//! memory::load(&mut *storage, memory::MemoryId::BankA, 0, &img[..n], access).unwrap();
+//!
+//! let report = boot::boot(&mut *storage).unwrap();
+//! assert_eq!(report.running_bank(), Some(Bank::A));
+//!
+//! let mut tables = TableStore::open(&*storage, [SlotConfig { id: 1, max_len: 512 }]).unwrap();
+//! let table = b"gain/offset table";
+//! tables.load_segment(&mut *storage, 1, 1, table.len() as u32, 0, table).unwrap();
+//! let crc = tc_tm::crc::crc32(table);
+//! tables.validate(&*storage, 1, crc, &mut |_img: &[u8]| Ok::<(), ()>(())).unwrap();
+//! assert_eq!(tables.activate(&mut *storage, 1).unwrap().crc32, crc);
+//! ```
+//!
+//! # Invariants
+//! - Untrusted input (TC fields, stored bytes) never panics: every access is checked.
+//! - A power cut at any point leaves the active tables and a bootable image intact: the only
+//!   state changes that matter are single atomic record writes (`docs/memory.md`).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod boot;
+pub mod image;
+pub mod limits;
+pub mod memory;
+pub mod storage;
+#[cfg(feature = "std")]
+pub mod storage_fs;
+pub mod table_store;
