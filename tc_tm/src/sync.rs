@@ -1,6 +1,6 @@
-//! CADU synchronisation (CCSDS 131.0-B-5 §9–10): ASM search, lock, derandomisation.
+//! CADU synchronisation (CCSDS 131.0-B-5 §9 and §10): ASM search, lock, derandomisation.
 //!
-//! A CADU is the 4-octet attached sync marker [`mission::ASM`] (`1A CF FC 1D`, never
+//! A CADU is the 4-octet attached sync marker [`crate::mission::ASM`] (`1A CF FC 1D`, never
 //! randomised) followed by one AOS frame randomised with the TM pseudo-noise sequence.
 //! [`Synchroniser`] is a heap-free streaming decoder: feed it byte chunks of any size with
 //! [`Synchroniser::push`], and it calls back with each derandomised 1115-octet frame and the

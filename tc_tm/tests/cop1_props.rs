@@ -64,10 +64,11 @@ fn simulate(seed: u64, ch: Channel, n: u32) -> Outcome {
     fop.initiate_with_set_vr(0, 0, |a| actions.push(a)).unwrap();
     for now in 0..200_000u64 {
         fop.tick(now, |a| actions.push(a));
-        if next < n && matches!(fop.state(), State::Active | State::RetransmitWithoutWait) {
-            if fop.transmit_ad(next, now, |a| actions.push(a)).is_ok() {
-                next += 1;
-            }
+        if next < n
+            && matches!(fop.state(), State::Active | State::RetransmitWithoutWait)
+            && fop.transmit_ad(next, now, |a| actions.push(a)).is_ok()
+        {
+            next += 1;
         }
         // Uplink arrivals.
         while uplink.front().is_some_and(|&(t, _, _)| t <= now) {
@@ -148,6 +149,13 @@ fn lossy_link_still_delivers_everything() {
     let o = simulate(42, ch, 200);
     assert!(o.finished, "{o:?}");
     assert_eq!(o.delivered, (0..200).collect::<Vec<_>>());
+}
+
+#[test]
+fn dead_uplink_ends_in_an_alert_not_a_stall() {
+    let ch = Channel { drop: 1000, dup: 0, corrupt: 0, clcw_drop: 0, no_buffer: 0 };
+    let o = simulate(7, ch, 10);
+    assert!(o.alerted && !o.finished && o.delivered.is_empty(), "{o:?}");
 }
 
 proptest! {

@@ -82,9 +82,7 @@ fn decode(stream: &[u8], chunk: usize) -> (Vec<Vec<u8>>, Vec<tc_tm::mpdu::Error>
 fn packets_strategy() -> impl Strategy<Value = Vec<(Vec<u8>, bool)>> {
     prop::collection::vec((7usize..=MAX_PKT, any::<u8>(), prop::bool::weighted(0.3)), 1..12)
         .prop_map(|v| {
-            v.into_iter()
-                .map(|(len, seed, flush)| (make_packet(0x240, len, seed), flush))
-                .collect()
+            v.into_iter().map(|(len, seed, flush)| (make_packet(0x240, len, seed), flush)).collect()
         })
 }
 
