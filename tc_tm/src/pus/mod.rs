@@ -127,7 +127,7 @@ impl From<spp::Error> for Error {
 ///
 /// | nibble bit (MSB = 3) | ECSS bit | report requested |
 /// |---|---|---|
-/// | 3 (`0b1000`) | 0 | successful acceptance (ST[01] 1,1) |
+/// | 3 (`0b1000`) | 0 | successful acceptance (ST\[01\] 1,1) |
 /// | 2 (`0b0100`) | 1 | successful start of execution (1,3) |
 /// | 1 (`0b0010`) | 2 | successful progress of execution (1,5) |
 /// | 0 (`0b0001`) | 3 | successful completion of execution (1,7) |

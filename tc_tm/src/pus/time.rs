@@ -3,7 +3,7 @@
 //!
 //! In the TM secondary header the P-field is implicit (`0x2E`, [`mission::CUC_PFIELD`]): the time
 //! field is just the six T-field octets ([`Cuc::parse`], [`Cuc::emit`]). Where a P-field travels
-//! with the time (file headers, ST[11] requests of other missions) use
+//! with the time (file headers, ST\[11\] requests of other missions) use
 //! [`Cuc::parse_with_pfield`] and [`Cuc::emit_with_pfield`].
 //!
 //! The fine time unit is 2⁻¹⁶ s (15.258 789 µs). The time scale is TT, so no leap second ever
