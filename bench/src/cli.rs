@@ -22,6 +22,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Commands {
+    /// Telecommands: encode and decode packets, frames and CLTUs (hex in, hex or JSON out).
+    #[command(subcommand)]
+    Tc(cmd::tc::TcCmd),
+    /// Telemetry: decode recorded CADU or packet streams into JSON lines.
+    #[command(subcommand)]
+    Tm(cmd::tm::TmCmd),
     /// Configuration tables: validate, show, diff, build images, convert text/FITS forms.
     #[command(subcommand)]
     Tables(cmd::tables::TablesCmd),
@@ -34,6 +40,8 @@ pub enum Commands {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Commands::Tables(c) => cmd::tables::run(c),
+        Commands::Tc(c) => cmd::tc::run(c),
+        Commands::Tm(c) => cmd::tm::run(c),
     };
     match result {
         Ok(code) => code,

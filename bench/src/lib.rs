@@ -12,6 +12,8 @@
 pub mod archive;
 pub mod cli;
 pub mod cmd;
+pub mod downlink;
 pub mod hexio;
 pub mod hk_limits;
 pub mod link;
+pub mod locate;

@@ -4,6 +4,8 @@
 use std::process::ExitCode;
 
 pub mod tables;
+pub mod tc;
+pub mod tm;
 
 /// Marks an error as caused by bad input (exit code 2), as opposed to a failure (exit code 1).
 #[derive(Debug)]
