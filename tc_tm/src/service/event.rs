@@ -354,8 +354,18 @@ mod tests {
         );
         // Unknown event passes through with any severity.
         let u = Report::parse(3, &[0xAB, 0xCD]).unwrap();
-        assert_eq!(u, Report::Event(EventReport { severity: Severity::Medium, id: EventId::Unknown(0xABCD), aux: &[] }));
-        assert_eq!(Report::parse(1, &[0x00]).unwrap_err(), Error::Truncated { found: 1, expected: 2 });
+        assert_eq!(
+            u,
+            Report::Event(EventReport {
+                severity: Severity::Medium,
+                id: EventId::Unknown(0xABCD),
+                aux: &[]
+            })
+        );
+        assert_eq!(
+            Report::parse(1, &[0x00]).unwrap_err(),
+            Error::Truncated { found: 1, expected: 2 }
+        );
         assert!(matches!(Report::parse(5, &[0, 1]), Err(Error::UnknownSubtype { .. })));
         let long = [0u8; 2 + MAX_AUX_LEN + 1];
         assert!(matches!(Report::parse(1, &long), Err(Error::BadCount { .. })));
@@ -371,6 +381,9 @@ mod tests {
         );
         assert!(matches!(Request::parse(5, &[0]), Err(Error::BadCount { .. })));
         assert!(matches!(Request::parse(5, &[17]), Err(Error::BadCount { count: 17, .. })));
-        assert_eq!(Request::parse(5, &[1, 0]).unwrap_err(), Error::Truncated { found: 2, expected: 3 });
+        assert_eq!(
+            Request::parse(5, &[1, 0]).unwrap_err(),
+            Error::Truncated { found: 2, expected: 3 }
+        );
     }
 }

@@ -253,7 +253,14 @@ failure_codes! {
 
 impl fmt::Display for FailureCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (0x{:04X}, {}): {}", self.name(), self.value(), self.stage(), self.explanation())
+        write!(
+            f,
+            "{} (0x{:04X}, {}): {}",
+            self.name(),
+            self.value(),
+            self.stage(),
+            self.explanation()
+        )
     }
 }
 
@@ -335,12 +342,18 @@ mod tests {
     #[test]
     fn display_names_value_and_advice() {
         let s = std::format!("{}", FailureCode::NotArmed);
-        assert_eq!(s, "not_armed (0x0205, start): critical function refused: send 'function arm' for it first");
+        assert_eq!(
+            s,
+            "not_armed (0x0205, start): critical function refused: send 'function arm' for it first"
+        );
     }
 
     #[test]
     fn error_mappings() {
-        assert_eq!(FailureCode::from(crate::spp::Error::BadVersion(1)), FailureCode::BadPacketVersion);
+        assert_eq!(
+            FailureCode::from(crate::spp::Error::BadVersion(1)),
+            FailureCode::BadPacketVersion
+        );
         assert_eq!(
             FailureCode::from(Error::BadValue { field: "function_id", value: 9 }),
             FailureCode::FunctionUnknown

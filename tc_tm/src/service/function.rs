@@ -292,7 +292,10 @@ mod tests {
 
     #[test]
     fn truncated_and_trailing() {
-        assert_eq!(Request::parse(1, &[0x02]).unwrap_err(), Error::Truncated { found: 1, expected: 2 });
+        assert_eq!(
+            Request::parse(1, &[0x02]).unwrap_err(),
+            Error::Truncated { found: 1, expected: 2 }
+        );
         assert_eq!(Request::parse(1, &[]).unwrap_err(), Error::Truncated { found: 0, expected: 1 });
         assert_eq!(
             Request::parse(1, &[0x03, 0x00]).unwrap_err(),

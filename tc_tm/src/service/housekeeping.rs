@@ -11,11 +11,11 @@
 //! SID 1 ([`Sid::UGTS`]) is the only structure the unit defines; reports of other SIDs are
 //! passed through as raw octets ([`HousekeepingReport::Other`]).
 
+use super::Error;
 use super::failure::FailureCode;
 use super::function::{ArmTarget, Bank, Mode};
 use super::table::InactiveState;
 use super::wire::{Item, List, Reader, Writer, be16, be32, emit_with, parse_all};
-use super::Error;
 
 /// Service type number.
 pub const SERVICE: u8 = 3;
@@ -686,7 +686,10 @@ mod tests {
         );
         let mut bad = v;
         bad[2] = 0x09;
-        assert_eq!(Report::parse(25, &bad).unwrap_err(), Error::BadValue { field: "mode", value: 9 });
+        assert_eq!(
+            Report::parse(25, &bad).unwrap_err(),
+            Error::BadValue { field: "mode", value: 9 }
+        );
         let mut bad = v;
         bad[27] = 9;
         assert!(matches!(Report::parse(25, &bad), Err(Error::BadCount { count: 9, .. })));
@@ -733,7 +736,10 @@ mod tests {
         assert_eq!(out, [1, 0, 1]);
         assert!(matches!(Request::parse(5, &[0]), Err(Error::BadCount { count: 0, .. })));
         assert!(matches!(Request::parse(6, &[9]), Err(Error::BadCount { count: 9, .. })));
-        assert_eq!(Request::parse(5, &[2, 0, 1]).unwrap_err(), Error::Truncated { found: 3, expected: 5 });
+        assert_eq!(
+            Request::parse(5, &[2, 0, 1]).unwrap_err(),
+            Error::Truncated { found: 3, expected: 5 }
+        );
         assert!(matches!(Request::parse(5, &[1, 0, 1, 0]), Err(Error::TrailingData { .. })));
         let m = Request::parse(31, &[1, 0, 1, 0, 0, 0x07, 0xD0]).unwrap();
         let Request::ModifyInterval(l) = m else { panic!() };

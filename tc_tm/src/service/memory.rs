@@ -376,9 +376,8 @@ mod tests {
     use super::*;
 
     // Load DE AD BE EF at 0x0000_0010 of the patch area; CRC-32 of DEADBEEF is 0x7C9CA35A.
-    static LOAD: [u8; 15] = [
-        0x04, 0x00, 0x00, 0x00, 0x10, 0x00, 0x04, 0xDE, 0xAD, 0xBE, 0xEF, 0x7C, 0x9C, 0xA3, 0x5A,
-    ];
+    static LOAD: [u8; 15] =
+        [0x04, 0x00, 0x00, 0x00, 0x10, 0x00, 0x04, 0xDE, 0xAD, 0xBE, 0xEF, 0x7C, 0x9C, 0xA3, 0x5A];
 
     #[test]
     fn parse_load_vector() {
@@ -404,23 +403,42 @@ mod tests {
 
     #[test]
     fn malformed_loads() {
-        assert_eq!(Request::parse(2, &LOAD[..14]).unwrap_err(), Error::Truncated { found: 14, expected: 15 });
+        assert_eq!(
+            Request::parse(2, &LOAD[..14]).unwrap_err(),
+            Error::Truncated { found: 14, expected: 15 }
+        );
         let mut b = [0u8; 16];
         b[..15].copy_from_slice(&LOAD);
         assert!(matches!(Request::parse(2, &b), Err(Error::TrailingData { .. })));
         let zero = [0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         assert!(matches!(Request::parse(2, &zero), Err(Error::BadCount { count: 0, .. })));
         let wrap = [0x04, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x02, 1, 2, 0, 0, 0, 0];
-        assert_eq!(Request::parse(2, &wrap).unwrap_err(), Error::BadValue { field: "length", value: 2 });
+        assert_eq!(
+            Request::parse(2, &wrap).unwrap_err(),
+            Error::BadValue { field: "length", value: 2 }
+        );
     }
 
     #[test]
     fn dump_and_check() {
         let d = Request::parse(5, &[0x02, 0, 0, 1, 0, 0, 0x40]).unwrap();
-        assert_eq!(d, Request::Dump(MemoryDump { memory_id: MemoryId::BankA, address: 0x100, length: 64 }));
-        assert!(matches!(Request::parse(5, &[0x02, 0, 0, 1, 0, 0, 0]), Err(Error::BadValue { .. })));
+        assert_eq!(
+            d,
+            Request::Dump(MemoryDump { memory_id: MemoryId::BankA, address: 0x100, length: 64 })
+        );
+        assert!(matches!(
+            Request::parse(5, &[0x02, 0, 0, 1, 0, 0, 0]),
+            Err(Error::BadValue { .. })
+        ));
         let c = Request::parse(9, &[0x09, 0, 0, 0, 0, 0, 1, 0, 0]).unwrap();
-        assert_eq!(c, Request::Check(MemoryCheck { memory_id: MemoryId::Unknown(9), address: 0, length: 0x10000 }));
+        assert_eq!(
+            c,
+            Request::Check(MemoryCheck {
+                memory_id: MemoryId::Unknown(9),
+                address: 0,
+                length: 0x10000
+            })
+        );
         // The largest range ending exactly at 2^32 is fine.
         assert!(Request::parse(9, &[0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 1]).is_ok());
         assert!(Request::parse(9, &[0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2]).is_err());
@@ -428,14 +446,29 @@ mod tests {
 
     #[test]
     fn reports() {
-        let rep = Report::Check(CheckReport { memory_id: MemoryId::BankB, address: 4, length: 8, crc: 0xCBF4_3926 });
+        let rep = Report::Check(CheckReport {
+            memory_id: MemoryId::BankB,
+            address: 4,
+            length: 8,
+            crc: 0xCBF4_3926,
+        });
         let mut out = [0u8; 13];
         rep.emit(&mut out).unwrap();
         assert_eq!(out, [0x03, 0, 0, 0, 4, 0, 0, 0, 8, 0xCB, 0xF4, 0x39, 0x26]);
         assert_eq!(Report::parse(10, &out).unwrap(), rep);
         let d = Report::parse(6, &[0x01, 0, 0, 0, 0, 0, 2, 0xAA, 0xBB]).unwrap();
-        assert_eq!(d, Report::Dump(DumpReport { memory_id: MemoryId::BootEeprom, address: 0, data: &[0xAA, 0xBB] }));
-        assert!(matches!(Report::parse(6, &[0x01, 0, 0, 0, 0, 0x04, 0x01]), Err(Error::BadCount { .. })));
+        assert_eq!(
+            d,
+            Report::Dump(DumpReport {
+                memory_id: MemoryId::BootEeprom,
+                address: 0,
+                data: &[0xAA, 0xBB]
+            })
+        );
+        assert!(matches!(
+            Report::parse(6, &[0x01, 0, 0, 0, 0, 0x04, 0x01]),
+            Err(Error::BadCount { .. })
+        ));
     }
 
     #[test]

@@ -234,7 +234,12 @@ const fn u32_param(
     }
 }
 
-const fn bool_param(id: u16, name: &'static str, default: bool, description: &'static str) -> ParamDef {
+const fn bool_param(
+    id: u16,
+    name: &'static str,
+    default: bool,
+    description: &'static str,
+) -> ParamDef {
     ParamDef {
         id: ParamId(id),
         name,
@@ -272,7 +277,15 @@ const fn f32_param(
 
 /// The on-board parameter registry.
 pub const PARAMETERS: &[ParamDef] = &[
-    u32_param(0x0001, "hk_period_ms", "ms", 100, 60_000, 1000, "period of the SID 1 housekeeping report"),
+    u32_param(
+        0x0001,
+        "hk_period_ms",
+        "ms",
+        100,
+        60_000,
+        1000,
+        "period of the SID 1 housekeeping report",
+    ),
     u32_param(0x0002, "arm_timeout_ms", "ms", 1000, 120_000, 30_000, "time an arming stays valid"),
     u32_param(
         0x0003,
@@ -303,11 +316,32 @@ pub const PARAMETERS: &[ParamDef] = &[
         writable: true,
         description: "correction added to the on-board clock before time stamping",
     },
-    bool_param(0x0010, "crt_enabled", true, "Count-Rate Trigger enabled at boot and in observation"),
+    bool_param(
+        0x0010,
+        "crt_enabled",
+        true,
+        "Count-Rate Trigger enabled at boot and in observation",
+    ),
     bool_param(0x0011, "imt_enabled", true, "Image Trigger enabled at boot and in observation"),
     bool_param(0x0012, "saa_inhibit", true, "inhibit both triggers inside the SAA polygon"),
-    f32_param(0x0020, "alert_min_snr", "sigma", 3.0, 50.0, 6.5, "minimum image SNR to issue an alert"),
-    f32_param(0x0021, "slew_min_snr", "sigma", 5.0, 100.0, 8.0, "minimum image SNR to request a slew"),
+    f32_param(
+        0x0020,
+        "alert_min_snr",
+        "sigma",
+        3.0,
+        50.0,
+        6.5,
+        "minimum image SNR to issue an alert",
+    ),
+    f32_param(
+        0x0021,
+        "slew_min_snr",
+        "sigma",
+        5.0,
+        100.0,
+        8.0,
+        "minimum image SNR to request a slew",
+    ),
     f32_param(
         0x0022,
         "crt_min_rate_snr",

@@ -45,8 +45,10 @@ wire_enum! {
 
 wire_enum! {
     /// State of a table's inactive (load) buffer.
+    #[derive(Default)]
     pub enum InactiveState: "inactive_state" {
         /// Nothing loaded.
+        #[default]
         Empty = 0x00, "empty";
         /// Segments arriving, image incomplete.
         Loading = 0x01, "loading";
@@ -122,12 +124,6 @@ pub struct DirectoryEntry {
     pub inactive_len: u32,
     /// Octets received so far.
     pub inactive_received: u32,
-}
-
-impl Default for InactiveState {
-    fn default() -> Self {
-        InactiveState::Empty
-    }
 }
 
 impl Item for DirectoryEntry {
@@ -464,7 +460,10 @@ mod tests {
             Report::parse(8, &bad).unwrap_err(),
             Error::BadValue { field: "inactive_state", value: 9 }
         );
-        assert_eq!(Report::parse(8, &[0]).unwrap(), Report::Directory(List::from_bytes(&[]).unwrap()));
+        assert_eq!(
+            Report::parse(8, &[0]).unwrap(),
+            Report::Directory(List::from_bytes(&[]).unwrap())
+        );
         assert!(matches!(Report::parse(8, &[33]), Err(Error::BadCount { count: 33, .. })));
     }
 

@@ -94,7 +94,11 @@ impl Report {
 
 /// Accepts only empty application data.
 pub(crate) fn empty(data: &[u8]) -> Result<(), Error> {
-    if data.is_empty() { Ok(()) } else { Err(Error::TrailingData { found: data.len(), expected: 0 }) }
+    if data.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::TrailingData { found: data.len(), expected: 0 })
+    }
 }
 
 #[cfg(test)]

@@ -313,14 +313,20 @@ mod tests {
         );
         let mut b = ALERT;
         b[0] = 3;
-        assert_eq!(Report::parse(1, &b).unwrap_err(), Error::BadValue { field: "trigger_type", value: 3 });
+        assert_eq!(
+            Report::parse(1, &b).unwrap_err(),
+            Error::BadValue { field: "trigger_type", value: 3 }
+        );
         let mut b = ALERT;
         b[53] = 2;
         assert!(matches!(Report::parse(1, &b), Err(Error::BadValue { field: "slew_request", .. })));
         let mut b = ALERT;
         b[25] = 0; // upper bound 8 keV == lower
         b[26] = 8;
-        assert!(matches!(Report::parse(1, &b), Err(Error::BadValue { field: "energy_max_kev", .. })));
+        assert!(matches!(
+            Report::parse(1, &b),
+            Err(Error::BadValue { field: "energy_max_kev", .. })
+        ));
         let mut b = ALERT;
         b[20] = 0x00; // end before start
         assert!(matches!(Report::parse(1, &b), Err(Error::BadValue { field: "window_end", .. })));

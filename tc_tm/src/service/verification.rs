@@ -17,9 +17,9 @@
 //! entry) and `value` (the offending value: address, received CRC, parameter value ...).
 //! `docs/icd/services.md` lists what each failure code puts there.
 
+use super::Error;
 use super::failure::FailureCode;
 use super::wire::{Reader, Writer, emit_with, parse_all};
-use super::Error;
 use crate::spp::{Apid, SeqCount};
 
 /// Service type number.
@@ -210,9 +210,9 @@ impl Report {
             Report::AcceptanceSuccess(id)
             | Report::StartSuccess(id)
             | Report::CompletionSuccess(id) => *id,
-            Report::AcceptanceFailure(f) | Report::StartFailure(f) | Report::CompletionFailure(f) => {
-                f.request_id
-            }
+            Report::AcceptanceFailure(f)
+            | Report::StartFailure(f)
+            | Report::CompletionFailure(f) => f.request_id,
             Report::ProgressSuccess(p) => p.request_id,
             Report::ProgressFailure(p) => p.failure.request_id,
         }
@@ -221,9 +221,9 @@ impl Report {
     /// The failure, if this is a failure report.
     pub fn failure(&self) -> Option<&Failure> {
         match self {
-            Report::AcceptanceFailure(f) | Report::StartFailure(f) | Report::CompletionFailure(f) => {
-                Some(f)
-            }
+            Report::AcceptanceFailure(f)
+            | Report::StartFailure(f)
+            | Report::CompletionFailure(f) => Some(f),
             Report::ProgressFailure(p) => Some(&p.failure),
             _ => None,
         }
@@ -232,12 +232,12 @@ impl Report {
     /// Octets of source data.
     pub fn buffer_len(&self) -> usize {
         match self {
-            Report::AcceptanceSuccess(_) | Report::StartSuccess(_) | Report::CompletionSuccess(_) => {
-                REQUEST_ID_LEN
-            }
-            Report::AcceptanceFailure(_) | Report::StartFailure(_) | Report::CompletionFailure(_) => {
-                REQUEST_ID_LEN + 2 + FAILURE_DATA_LEN
-            }
+            Report::AcceptanceSuccess(_)
+            | Report::StartSuccess(_)
+            | Report::CompletionSuccess(_) => REQUEST_ID_LEN,
+            Report::AcceptanceFailure(_)
+            | Report::StartFailure(_)
+            | Report::CompletionFailure(_) => REQUEST_ID_LEN + 2 + FAILURE_DATA_LEN,
             Report::ProgressSuccess(_) => REQUEST_ID_LEN + 2,
             Report::ProgressFailure(_) => REQUEST_ID_LEN + 4 + FAILURE_DATA_LEN,
         }
@@ -252,9 +252,9 @@ impl Report {
             Report::AcceptanceSuccess(id)
             | Report::StartSuccess(id)
             | Report::CompletionSuccess(id) => id.write(w),
-            Report::AcceptanceFailure(f) | Report::StartFailure(f) | Report::CompletionFailure(f) => {
-                f.write(w)
-            }
+            Report::AcceptanceFailure(f)
+            | Report::StartFailure(f)
+            | Report::CompletionFailure(f) => f.write(w),
             Report::ProgressSuccess(p) => {
                 p.request_id.write(w)?;
                 w.u16(p.step)
@@ -278,7 +278,8 @@ mod tests {
     static START_FAIL: [u8; 16] = [
         0x1A, 0x40, 0xC0, 0x05, // request ID
         0x04, 0x03, // failure code 0x0403 table invalid
-        0x00, 0x03, 0x00, 0x07, 0x00, 0x02, 0x00, 0x00, 0x01, 0x2C, // table 3, entry 7, field 2, 300
+        0x00, 0x03, 0x00, 0x07, 0x00, 0x02, 0x00, 0x00, 0x01,
+        0x2C, // table 3, entry 7, field 2, 300
     ];
 
     #[test]

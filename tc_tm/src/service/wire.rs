@@ -235,7 +235,7 @@ impl<'a, T: Item> List<'a, T> {
     /// [`Error::BadCount`] if the length is not a multiple of the item size or holds more than
     /// 255 items; the item's own error otherwise.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
-        if T::LEN == 0 || bytes.len() % T::LEN != 0 || bytes.len() / T::LEN > 255 {
+        if T::LEN == 0 || !bytes.len().is_multiple_of(T::LEN) || bytes.len() / T::LEN > 255 {
             return Err(Error::BadCount { field: T::FIELD, count: bytes.len(), max: 255 });
         }
         for chunk in bytes.chunks_exact(T::LEN) {
