@@ -56,7 +56,7 @@ use super::{Error, Request};
 /// Why a text request was rejected: where, and what was expected there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TextError {
-    /// Column (1-based, in characters of the ASCII syntax) where parsing stopped.
+    /// Column (1-based, in characters) where parsing stopped.
     pub column: usize,
     /// What was expected at that column.
     pub expected: &'static str,
@@ -81,15 +81,14 @@ type Res<'t, O> = IResult<&'t str, O, nom::error::Error<&'t str>>;
 
 /// A position in the text with nom-driven token readers.
 struct Cursor<'t> {
-    full_len: usize,
+    text: &'t str,
     rest: &'t str,
 }
 
 impl<'t> Cursor<'t> {
     fn column(&self) -> usize {
-        // Column in characters; the syntax is ASCII, other characters count as one.
-        let consumed = self.full_len - self.rest.len();
-        consumed + 1
+        let consumed = self.text.len().saturating_sub(self.rest.len());
+        self.text.get(..consumed).map_or(consumed, |t| t.chars().count()) + 1
     }
 
     fn err<T>(&self, expected: &'static str) -> Result<T, TextError> {
@@ -164,7 +163,7 @@ impl<'t> Cursor<'t> {
 
     /// A decimal or `0x` hexadecimal number up to `max`.
     fn number(&mut self, max: u64, expected: &'static str) -> Result<u64, TextError> {
-        let start = Cursor { full_len: self.full_len, rest: self.rest };
+        let start = Cursor { text: self.text, rest: self.rest };
         let value = if let Some(hex) =
             self.rest.strip_prefix("0x").or_else(|| self.rest.strip_prefix("0X"))
         {
@@ -196,7 +195,7 @@ impl<'t> Cursor<'t> {
     /// Hexadecimal octets, written to `w`; returns how many.
     fn hex_bytes(&mut self, w: &mut Writer<'_>) -> Result<usize, TextError> {
         const EXPECTED: &str = "an even number of hex digits";
-        let start = Cursor { full_len: self.full_len, rest: self.rest };
+        let start = Cursor { text: self.text, rest: self.rest };
         let digits = self.run(EXPECTED, hex_digit1)?;
         if digits.len() % 2 != 0 {
             return start.err(EXPECTED);
@@ -215,7 +214,7 @@ impl<'t> Cursor<'t> {
         expected: &'static str,
         from_name: impl Fn(&str) -> Option<T>,
     ) -> Result<T, TextError> {
-        let start = Cursor { full_len: self.full_len, rest: self.rest };
+        let start = Cursor { text: self.text, rest: self.rest };
         let w = self.word(expected)?;
         from_name(w).map_or_else(|| start.err(expected), Ok)
     }
@@ -303,12 +302,12 @@ fn param_value(c: &mut Cursor<'_>, def: Option<&ParamDef>) -> Result<u32, TextEr
     match def.ty {
         ParamType::U32 => c.u32("an unsigned integer"),
         ParamType::I32 => {
-            let start = Cursor { full_len: c.full_len, rest: c.rest };
+            let start = Cursor { text: c.text, rest: c.rest };
             let t = c.token("a signed integer")?;
             t.parse::<i32>().map(|v| v as u32).or_else(|_| start.err("a signed integer"))
         }
         ParamType::F32 => {
-            let start = Cursor { full_len: c.full_len, rest: c.rest };
+            let start = Cursor { text: c.text, rest: c.rest };
             let t = c.token("a finite number")?;
             match t.parse::<f32>() {
                 Ok(v) if v.is_finite() => Ok(v.to_bits()),
@@ -316,7 +315,7 @@ fn param_value(c: &mut Cursor<'_>, def: Option<&ParamDef>) -> Result<u32, TextEr
             }
         }
         ParamType::Bool => {
-            let start = Cursor { full_len: c.full_len, rest: c.rest };
+            let start = Cursor { text: c.text, rest: c.rest };
             match c.token("true or false")? {
                 t if t.eq_ignore_ascii_case("true") => Ok(1),
                 t if t.eq_ignore_ascii_case("false") => Ok(0),
@@ -353,13 +352,13 @@ fn memory_id(c: &mut Cursor<'_>) -> Result<MemoryId, TextError> {
 /// # Panics
 /// Never.
 pub fn parse_request(text: &str, app_data_out: &mut [u8]) -> Result<(u8, u8, usize), TextError> {
-    let mut c = Cursor { full_len: text.len(), rest: text };
+    let mut c = Cursor { text, rest: text };
     let _ = c.run("a service", space0)?;
     let mut w = Writer::new(app_data_out);
     let service_start = c.column();
     let service = c.word("a service: test, hk, event, memory, function, schedule, param, table")?;
     c.sep("a verb")?;
-    let verb_col = Cursor { full_len: c.full_len, rest: c.rest };
+    let verb_col = Cursor { text: c.text, rest: c.rest };
     let verb = c.word("a verb")?;
     let is = |s: &str| verb.eq_ignore_ascii_case(s);
     let bad_verb = |expected| verb_col.err(expected);
@@ -634,7 +633,7 @@ pub fn parse_request(text: &str, app_data_out: &mut [u8]) -> Result<(u8, u8, usi
     let len = w.pos();
     let data = app_data_out.get(..len).unwrap_or_default();
     Request::parse(svc, sub, data).map_err(|e| TextError {
-        column: text.len() + 1,
+        column: text.chars().count() + 1,
         expected: "a valid request",
         cause: Some(e),
     })?;
@@ -910,6 +909,8 @@ mod tests {
         assert_eq!((e.column, e.expected), (35, "an even number of hex digits"));
         let e = parse_request("table activate id=256", &mut buf).unwrap_err();
         assert_eq!(e.column, 19);
+        let e = parse_request("memory dump mem=é", &mut buf).unwrap_err();
+        assert_eq!(e.column, 17);
         let e = parse_request("test are-you-alive now", &mut buf).unwrap_err();
         assert_eq!(e.expected, "end of request");
         let e = parse_request("param set hk_period_ms=fast", &mut buf).unwrap_err();
