@@ -1,4 +1,4 @@
-//! ST[05] event reporting (ECSS-E-ST-70-41C §6.5) and the registry of event IDs.
+//! ST\[05\] event reporting (ECSS-E-ST-70-41C §6.5) and the registry of event IDs.
 //!
 //! | subtype | dir | application data (big-endian) |
 //! |---|---|---|
@@ -174,7 +174,7 @@ impl Item for EventId {
     }
 }
 
-/// ST[05] requests.
+/// ST\[05\] requests.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
@@ -257,7 +257,7 @@ impl<'a> EventReport<'a> {
     }
 }
 
-/// ST[05] reports.
+/// ST\[05\] reports.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Report<'a> {

@@ -1,4 +1,4 @@
-//! The one registry of ST[01] failure codes of the project (`ICD.md` §3).
+//! The one registry of ST\[01\] failure codes of the project (`ICD.md` §3).
 //!
 //! Every rejected or failed TC is reported with one of these codes in a 1,2 / 1,4 / 1,6 / 1,8
 //! report. Values are grouped by the verification stage that reports them:
@@ -6,14 +6,15 @@
 //! Values are stable: never renumber, only add. Codes the software does not know pass through
 //! as [`FailureCode::Unknown`].
 //!
-//! `From` conversions map the codec's errors to codes: [`crate::spp::Error`] and
+//! `From` conversions map the codec's errors to codes (always acceptance codes: whatever the
+//! codec rejects is rejected at acceptance): [`crate::spp::Error`] and
 //! [`crate::service::Error`] here; the other layers' mappings are added beside their errors.
 
 use core::fmt;
 
 use super::Error;
 
-/// The ST[01] verification stage that reports a failure code.
+/// The ST\[01\] verification stage that reports a failure code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stage {
     /// Acceptance (1,2): the TC was not understood or not allowed.
@@ -59,7 +60,7 @@ macro_rules! failure_codes {
         $(#[$doc:meta])*
         $variant:ident = $value:literal, $name:literal, $stage:ident, $text:literal;
     )*) => {
-        /// A failure code of ST[01] reports: stable `u16` value, name, stage and operator advice.
+        /// A failure code of ST\[01\] reports: stable `u16` value, name, stage and operator advice.
         #[non_exhaustive]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum FailureCode {
@@ -72,7 +73,7 @@ macro_rules! failure_codes {
             /// Every known code, in registry order.
             pub const ALL: &'static [FailureCode] = &[$(FailureCode::$variant),*];
 
-            /// The value carried in ST[01] failure reports.
+            /// The value carried in ST\[01\] failure reports.
             pub const fn value(self) -> u16 {
                 match self {
                     $(FailureCode::$variant => $value,)*
@@ -159,6 +160,9 @@ failure_codes! {
     /// Packet longer than the largest TC.
     PacketTooLong = 0x010D, "packet_too_long", Acceptance,
         "TC packet longer than the maximum (1016 octets): split the request";
+    /// Function ID not defined.
+    FunctionUnknown = 0x010E, "function_unknown", Acceptance,
+        "function ID not defined: see the ICD function table";
     // --- start of execution (0x02xx) ---
     /// Memory ID not defined or not accessible by this operation.
     MemoryIdInvalid = 0x0201, "memory_id_invalid", Start,
@@ -211,23 +215,20 @@ failure_codes! {
     /// Time-tagged TC fails acceptance.
     ScheduledTcInvalid = 0x0211, "scheduled_tc_invalid", Start,
         "an embedded time-tagged TC fails acceptance: failure data gives its index";
-    /// Function ID not defined.
-    FunctionUnknown = 0x0212, "function_unknown", Start,
-        "function ID not defined: see the ICD function table";
     /// Housekeeping SID not defined.
-    SidUnknown = 0x0213, "sid_unknown", Start,
+    SidUnknown = 0x0212, "sid_unknown", Start,
         "housekeeping structure ID not defined (only SID 1 exists)";
     /// Event ID not defined.
-    EventIdUnknown = 0x0214, "event_id_unknown", Start,
+    EventIdUnknown = 0x0213, "event_id_unknown", Start,
         "event ID not defined: see the ICD event table";
     /// Mode transition not allowed from the current mode.
-    ModeTransitionRefused = 0x0215, "mode_transition_refused", Start,
+    ModeTransitionRefused = 0x0214, "mode_transition_refused", Start,
         "mode transition not allowed from the current mode: see the ICD mode diagram";
     /// Selected bank image header or CRC-32 does not check.
-    BankImageInvalid = 0x0216, "bank_image_invalid", Start,
+    BankImageInvalid = 0x0215, "bank_image_invalid", Start,
         "selected bank's image header or CRC-32 does not check: reload the bank first";
     /// Operation not allowed in the current state.
-    Busy = 0x0217, "busy", Start,
+    Busy = 0x0216, "busy", Start,
         "another operation of the same kind is in progress: wait for its completion report";
     // --- progress (0x03xx) ---
     /// A multi-report dump stopped.
@@ -296,7 +297,6 @@ impl From<Error> for FailureCode {
             Error::UnknownSubtype { .. } => FailureCode::UnknownSubtype,
             Error::BadValue { field, .. } => match field {
                 "function_id" => FailureCode::FunctionUnknown,
-                "scheduled_tc" => FailureCode::ScheduledTcInvalid,
                 _ => FailureCode::BadEnumValue,
             },
             Error::BadCount { .. } => FailureCode::BadCount,
@@ -346,6 +346,29 @@ mod tests {
             s,
             "not_armed (0x0205, start): critical function refused: send 'function arm' for it first"
         );
+    }
+
+    #[test]
+    fn codec_errors_map_to_acceptance_codes() {
+        let errors = [
+            Error::Truncated { found: 0, expected: 1 },
+            Error::TrailingData { found: 2, expected: 1 },
+            Error::UnknownService(4),
+            Error::UnknownSubtype { service: 3, subtype: 1 },
+            Error::BadValue { field: "function_id", value: 9 },
+            Error::BadValue { field: "scheduled_tc", value: 0 },
+            Error::BadValue { field: "mode", value: 9 },
+            Error::BadCount { field: "sids", count: 0, max: 8 },
+        ];
+        for e in errors {
+            assert_eq!(FailureCode::from(e).stage(), Stage::Acceptance, "{e}");
+        }
+        for e in [
+            crate::spp::Error::Truncated { found: 0, expected: 6 },
+            crate::spp::Error::BadVersion(1),
+        ] {
+            assert_eq!(FailureCode::from(e).stage(), Stage::Acceptance, "{e}");
+        }
     }
 
     #[test]

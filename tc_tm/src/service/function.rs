@@ -1,4 +1,4 @@
-//! ST[08] function management (ECSS-E-ST-70-41C §6.8): 8,1 perform a function.
+//! ST\[08\] function management (ECSS-E-ST-70-41C §6.8): 8,1 perform a function.
 //!
 //! Application data of 8,1: function ID (u8), then the function's arguments:
 //!
@@ -15,7 +15,7 @@
 //! Critical functions (`ICD.md` §3) are refused with `not_armed` unless an arm TC for the same
 //! target was executed less than the arm timeout (parameter `arm_timeout_ms`) before; one arm
 //! allows one execution. Arm target [`ArmTarget::WriteRunningBank`] is not a function: it
-//! allows the next ST[06] 6,2 load into the memory ID of the bank the unit is running from
+//! allows the next ST\[06\] 6,2 load into the memory ID of the bank the unit is running from
 //! (all other 6,2 loads into that bank are refused with `write_protected`).
 
 use super::Error;
@@ -58,7 +58,7 @@ wire_enum! {
         SelectBootBank = 0x01, "select-boot-bank";
         /// The reset function.
         Reset = 0x02, "reset";
-        /// One ST[06] load into the bank the unit is running from.
+        /// One ST\[06\] load into the bank the unit is running from.
         WriteRunningBank = 0x03, "write-running-bank";
     }
 }
@@ -98,7 +98,7 @@ wire_enum! {
 wire_enum! {
     /// Unit modes.
     ///
-    /// - `boot`: boot software; only ST[06], ST[08] select-boot-bank/reset and ST[17] run.
+    /// - `boot`: boot software; only ST\[06\], ST\[08\] select-boot-bank/reset and ST\[17\] run.
     ///   Entered at power-on and reset, left for `safe` when an application image boots.
     /// - `safe`: application running, detector off, trigger off; any mode can go to safe.
     /// - `standby`: detector on, acquisition on, trigger off.
@@ -189,7 +189,7 @@ impl Function {
     }
 }
 
-/// ST[08] requests.
+/// ST\[08\] requests.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Request {

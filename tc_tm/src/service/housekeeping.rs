@@ -1,4 +1,4 @@
-//! ST[03] housekeeping (ECSS-E-ST-70-41C §6.3) and the UGTS housekeeping structure, SID 1.
+//! ST\[03\] housekeeping (ECSS-E-ST-70-41C §6.3) and the UGTS housekeeping structure, SID 1.
 //!
 //! | subtype | dir | application data (big-endian) |
 //! |---|---|---|
@@ -74,7 +74,7 @@ impl Item for SidInterval {
     }
 }
 
-/// ST[03] requests.
+/// ST\[03\] requests.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
@@ -532,7 +532,7 @@ impl HousekeepingReport<'_> {
     }
 }
 
-/// ST[03] reports.
+/// ST\[03\] reports.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Report<'a> {

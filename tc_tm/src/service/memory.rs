@@ -1,4 +1,4 @@
-//! ST[06] memory management (ECSS-E-ST-70-41C §6.6): raw load, dump, check.
+//! ST\[06\] memory management (ECSS-E-ST-70-41C §6.6): raw load, dump, check.
 //!
 //! | subtype | dir | application data (big-endian) |
 //! |---|---|---|
@@ -159,7 +159,7 @@ pub struct MemoryCheck {
     pub length: u32,
 }
 
-/// ST[06] requests.
+/// ST\[06\] requests.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Request<'a> {
@@ -291,7 +291,7 @@ pub struct CheckReport {
     pub crc: u32,
 }
 
-/// ST[06] reports.
+/// ST\[06\] reports.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Report<'a> {

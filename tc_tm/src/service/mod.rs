@@ -9,7 +9,7 @@
 //!   counts), `service_subtype`, `buffer_len` and `emit`.
 //! - Variable data is borrowed: octet strings are `&'a [u8]`, repeated items are zero-copy
 //!   [`List`]s or [`schedule::TimeTaggedList`]s, validated at parse so iteration cannot fail.
-//! - [`failure`] is the one registry of ST[01] failure codes of the project.
+//! - [`failure`] is the one registry of ST\[01\] failure codes of the project.
 //! - [`text`] is the readable request syntax of the bench (`memory dump mem=bank-a addr=0x100
 //!   len=64`); `Display` on [`Request`] prints it, [`text::parse_request`] reads it.
 //!
@@ -148,7 +148,7 @@ macro_rules! service_enum {
     ) => {
         $(#[$meta])*
         #[non_exhaustive]
-        #[derive(Clone, Copy, Debug, PartialEq)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum $name<'a> {
             $($(#[$vmeta])* $variant($ty),)*
         }
@@ -204,21 +204,21 @@ macro_rules! service_enum {
 service_enum! {
     /// Every telecommand of `ICD.md` §3, typed: what the bench sends and the unit executes.
     Request, "telecommand" {
-        /// ST[03] housekeeping.
+        /// ST\[03\] housekeeping.
         Housekeeping(housekeeping::housekeeping::Request<'a>),
-        /// ST[05] event reporting control.
+        /// ST\[05\] event reporting control.
         Event(event::event::Request<'a>),
-        /// ST[06] memory management.
+        /// ST\[06\] memory management.
         Memory(memory::memory::Request<'a>),
-        /// ST[08] function management.
+        /// ST\[08\] function management.
         Function(function::function::Request),
-        /// ST[11] time-based scheduling.
+        /// ST\[11\] time-based scheduling.
         Schedule(schedule::schedule::Request<'a>),
-        /// ST[17] test.
+        /// ST\[17\] test.
         Test(test::test::Request),
-        /// ST[20] on-board parameters.
+        /// ST\[20\] on-board parameters.
         Parameter(parameter::parameter::Request<'a>),
-        /// ST[200] table management.
+        /// ST\[200\] table management.
         Table(table::table::Request<'a>),
     }
 }
@@ -226,21 +226,21 @@ service_enum! {
 service_enum! {
     /// Every telemetry report of `ICD.md` §3, typed: what the unit sends and the bench decodes.
     Report, "telemetry report" {
-        /// ST[01] request verification.
+        /// ST\[01\] request verification.
         Verification(verification::verification::Report),
-        /// ST[03] housekeeping report.
+        /// ST\[03\] housekeeping report.
         Housekeeping(housekeeping::housekeeping::Report<'a>),
-        /// ST[05] event report.
+        /// ST\[05\] event report.
         Event(event::event::Report<'a>),
-        /// ST[06] memory dump and check reports.
+        /// ST\[06\] memory dump and check reports.
         Memory(memory::memory::Report<'a>),
-        /// ST[17] test report.
+        /// ST\[17\] test report.
         Test(test::test::Report),
-        /// ST[20] parameter value report.
+        /// ST\[20\] parameter value report.
         Parameter(parameter::parameter::Report<'a>),
-        /// ST[200] table dump segments and directory.
+        /// ST\[200\] table dump segments and directory.
         Table(table::table::Report<'a>),
-        /// ST[201] trigger alert.
+        /// ST\[201\] trigger alert.
         Trigger(trigger::trigger::Report),
     }
 }

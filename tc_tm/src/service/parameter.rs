@@ -1,4 +1,4 @@
-//! ST[20] on-board parameter management (ECSS-E-ST-70-41C §6.20) and the parameter registry.
+//! ST\[20\] on-board parameter management (ECSS-E-ST-70-41C §6.20) and the parameter registry.
 //!
 //! | subtype | dir | application data (big-endian) |
 //! |---|---|---|
@@ -364,7 +364,7 @@ pub const PARAMETERS: &[ParamDef] = &[
     },
 ];
 
-/// ST[20] requests.
+/// ST\[20\] requests.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
@@ -418,7 +418,7 @@ impl<'a> Request<'a> {
     }
 }
 
-/// ST[20] reports.
+/// ST\[20\] reports.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Report<'a> {

@@ -1,4 +1,4 @@
-//! ST[11] time-based scheduling (ECSS-E-ST-70-41C §6.11).
+//! ST\[11\] time-based scheduling (ECSS-E-ST-70-41C §6.11).
 //!
 //! | subtype | dir | application data (big-endian) |
 //! |---|---|---|
@@ -167,7 +167,7 @@ impl<'a> Iterator for TimeTaggedIter<'a> {
     }
 }
 
-/// ST[11] requests.
+/// ST\[11\] requests.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Request<'a> {

@@ -1,4 +1,4 @@
-//! ST[200] table management (mission-specific service, `ICD.md` §3).
+//! ST\[200\] table management (mission-specific service, `ICD.md` §3).
 //!
 //! Tables are double-buffered: segments are loaded into the inactive buffer, which is then
 //! validated against an expected CRC-32 (and by the table's own validator) and activated
@@ -161,7 +161,7 @@ impl Item for DirectoryEntry {
     }
 }
 
-/// ST[200] requests.
+/// ST\[200\] requests.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Request<'a> {
@@ -279,7 +279,7 @@ impl<'a> Request<'a> {
     }
 }
 
-/// ST[200] reports.
+/// ST\[200\] reports.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Report<'a> {

@@ -1,4 +1,4 @@
-//! ST[17] test (ECSS-E-ST-70-41C §6.17): are-you-alive.
+//! ST\[17\] test (ECSS-E-ST-70-41C §6.17): are-you-alive.
 //!
 //! | subtype | direction | application data |
 //! |---|---|---|
@@ -10,7 +10,7 @@ use super::Error;
 /// Service type number.
 pub const SERVICE: u8 = 17;
 
-/// ST[17] requests.
+/// ST\[17\] requests.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -51,7 +51,7 @@ impl Request {
     }
 }
 
-/// ST[17] reports.
+/// ST\[17\] reports.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Report {

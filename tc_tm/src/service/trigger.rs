@@ -1,4 +1,4 @@
-//! ST[201] science trigger (mission-specific service): 201,1 trigger alert.
+//! ST\[201\] science trigger (mission-specific service): 201,1 trigger alert.
 //!
 //! Application data of 201,1 ([`Alert`], 54 octets, big-endian):
 //!
@@ -196,7 +196,7 @@ impl Alert {
     }
 }
 
-/// ST[201] reports.
+/// ST\[201\] reports.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Report {

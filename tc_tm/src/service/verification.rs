@@ -1,4 +1,4 @@
-//! ST[01] request verification (ECSS-E-ST-70-41C §6.1), PUS-C request ID.
+//! ST\[01\] request verification (ECSS-E-ST-70-41C §6.1), PUS-C request ID.
 //!
 //! Layouts (big-endian):
 //!
@@ -135,7 +135,7 @@ pub struct ProgressFailure {
     pub step: u16,
 }
 
-/// ST[01] reports.
+/// ST\[01\] reports.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Report {
