@@ -62,6 +62,13 @@ pub mod pixels;
 pub mod problem;
 pub mod saa;
 
+#[cfg(feature = "std")]
+pub mod defaults;
+#[cfg(feature = "std")]
+pub mod set;
+#[cfg(feature = "std")]
+pub mod text;
+
 pub use alert::AlertTable;
 pub use bands::{Band, BandTable, TriggerBand};
 pub use catalog::{CatalogTable, Source};
