@@ -16,12 +16,13 @@
 //! - Alert: alert at 6.5 σ, slew at 8 σ, Sun 45°, Moon 10°, Earth limb 20°, at most one slew
 //!   per 10 min and 10 per day.
 
+use std::boxed::Box;
 #[allow(unused_imports)]
 use std::prelude::rust_2024::*;
 #[allow(unused_imports)]
 use std::{format, vec};
-use std::boxed::Box;
 
+use crate::AlertTable;
 use crate::bands::{Band, BandTable, TriggerBand};
 use crate::catalog::{CatalogTable, Source};
 use crate::crt::{BackgroundFit, CrtTable, Timescale, Zone};
@@ -29,10 +30,9 @@ use crate::imt::{Accumulation, BkgCorrection, ImtTable};
 use crate::pixels::{PIXELS, PLANE_SIDE, PixelEntry, PixelStatus, PixelTable};
 use crate::saa::{SaaTable, Vertex};
 use crate::set::TableSet;
-use crate::AlertTable;
 
 /// The seed of the committed default set (`tables/defaults/`).
-pub const DEFAULT_SEED: u64 = 0x5_40_0A_2024;
+pub const DEFAULT_SEED: u64 = 0x0EC1_A125;
 
 /// SplitMix64: small, seedable, identical on every platform.
 #[derive(Debug, Clone)]
@@ -72,14 +72,16 @@ impl Rng {
 }
 
 /// A random nominal pixel (status ok, efficiency 1) in one of `rows`.
-fn pick(t: &PixelTable, rng: &mut Rng, rows: &[usize]) -> usize {
-    loop {
-        let y = rows[rng.below(rows.len() as u64) as usize];
+fn pick<'a>(t: &'a mut PixelTable, rng: &mut Rng, rows: &[usize]) -> Option<&'a mut PixelEntry> {
+    let nominal = |e: &PixelEntry| e.status == PixelStatus::Ok && e.efficiency == 1.0;
+    let d = loop {
+        let y = rows.get(rng.below(rows.len() as u64) as usize).copied()?;
         let d = y * PLANE_SIDE + rng.below(PLANE_SIDE as u64) as usize;
-        if t.entries[d].status == PixelStatus::Ok && t.entries[d].efficiency == 1.0 {
-            return d;
+        if t.entries.get(d).is_some_and(nominal) {
+            break d;
         }
-    }
+    };
+    t.entries.get_mut(d)
 }
 
 fn round(v: f64, step: f64) -> f32 {
@@ -101,22 +103,28 @@ pub fn pixels(rng: &mut Rng) -> Box<PixelTable> {
     }
     let all: std::vec::Vec<usize> = (0..PLANE_SIDE).collect();
     for _ in 0..24 {
-        let d = pick(&t, rng, &[0, 1, 78, 79]);
-        t.entries[d].status = PixelStatus::Noisy;
+        if let Some(e) = pick(&mut t, rng, &[0, 1, 78, 79]) {
+            e.status = PixelStatus::Noisy;
+        }
     }
     for _ in 0..6 {
-        let d = pick(&t, rng, &all);
-        t.entries[d].status = PixelStatus::Dead;
-        t.entries[d].efficiency = 0.0;
+        if let Some(e) = pick(&mut t, rng, &all) {
+            e.status = PixelStatus::Dead;
+            e.efficiency = 0.0;
+        }
     }
     for _ in 0..40 {
-        let d = pick(&t, rng, &all);
-        t.entries[d].status = PixelStatus::HighThreshold;
-        t.entries[d].threshold_kev = round(6.0 + 2.0 * rng.uniform(), 0.1);
+        let threshold_kev = round(6.0 + 2.0 * rng.uniform(), 0.1);
+        if let Some(e) = pick(&mut t, rng, &all) {
+            e.status = PixelStatus::HighThreshold;
+            e.threshold_kev = threshold_kev;
+        }
     }
     for _ in 0..(PIXELS * 8 / 100) {
-        let d = pick(&t, rng, &all);
-        t.entries[d].efficiency = round(0.6 + 0.3 * rng.uniform(), 0.01);
+        let efficiency = round(0.6 + 0.3 * rng.uniform(), 0.01);
+        if let Some(e) = pick(&mut t, rng, &all) {
+            e.efficiency = efficiency;
+        }
     }
     t
 }

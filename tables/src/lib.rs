@@ -65,6 +65,10 @@ pub mod saa;
 #[cfg(feature = "std")]
 pub mod defaults;
 #[cfg(feature = "std")]
+pub mod diff;
+#[cfg(feature = "std")]
+pub mod fits;
+#[cfg(feature = "std")]
 pub mod set;
 #[cfg(feature = "std")]
 pub mod text;

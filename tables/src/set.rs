@@ -12,20 +12,19 @@
 //!
 //! Each file carries its table version (`version = N` in TOML, `# version = N` in CSV).
 
-#[allow(unused_imports)]
-use std::prelude::rust_2024::*;
-#[allow(unused_imports)]
-use std::{format, vec};
 use std::boxed::Box;
 use std::path::Path;
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
 use std::string::{String, ToString};
 use std::vec::Vec;
+#[allow(unused_imports)]
+use std::{format, vec};
 
 use crate::image::{self, Table};
 use crate::text::{self, TextError};
 use crate::{
-    AlertTable, BandTable, CatalogTable, CrtTable, ImtTable, PixelTable, Problem, SaaTable,
-    TableId,
+    AlertTable, BandTable, CatalogTable, CrtTable, ImtTable, PixelTable, Problem, SaaTable, TableId,
 };
 
 /// Every table of the instrument.

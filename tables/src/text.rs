@@ -4,14 +4,14 @@
 //! ([`TextError`]). Values are written as the shortest decimal that reads back to the same
 //! `f32`, so text → image → text keeps every value.
 
-#[allow(unused_imports)]
-use std::prelude::rust_2024::*;
-#[allow(unused_imports)]
-use std::{format, vec};
 use std::fmt;
 use std::fmt::Write as _;
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
 use std::string::{String, ToString};
 use std::vec::Vec;
+#[allow(unused_imports)]
+use std::{format, vec};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -79,7 +79,11 @@ impl fmt::Display for TextError {
                 if *row == 0 {
                     write!(f, "{}: HDU {hdu}, keyword {column}: {}", self.path, self.message)
                 } else {
-                    write!(f, "{}: HDU {hdu}, row {row}, column {column}: {}", self.path, self.message)
+                    write!(
+                        f,
+                        "{}: HDU {hdu}, row {row}, column {column}: {}",
+                        self.path, self.message
+                    )
                 }
             }
         }
@@ -143,8 +147,12 @@ pub const CSV_HEADER: &str = "DETNUM,Y,Z,STATUS,THRESHOLD_KEV,GAIN,OFFSET,EFFICI
 /// Writes the pixel table as CSV: comment lines, `# version = N`, the header, 6400 rows.
 pub fn pixels_to_csv(t: &PixelTable) -> String {
     let mut out = String::with_capacity(PIXELS * 40);
-    out.push_str("# ECLAIRs pixel configuration table (ID 0x01), one row per pixel, DETNUM = 80*Y + Z.\n");
-    out.push_str("# STATUS: ok | noisy | dead | high_threshold; THRESHOLD_KEV and OFFSET in keV,\n");
+    out.push_str(
+        "# ECLAIRs pixel configuration table (ID 0x01), one row per pixel, DETNUM = 80*Y + Z.\n",
+    );
+    out.push_str(
+        "# STATUS: ok | noisy | dead | high_threshold; THRESHOLD_KEV and OFFSET in keV,\n",
+    );
     out.push_str("# GAIN in keV/channel (E = GAIN * PHA + OFFSET), EFFICIENCY relative (0-1).\n");
     let _ = writeln!(out, "# version = {}", t.version);
     out.push_str(CSV_HEADER);
@@ -198,9 +206,10 @@ pub fn pixels_from_csv(path: &str, text: &str) -> Result<Box<PixelTable>, TextEr
         }
         if let Some(c) = l.strip_prefix('#') {
             if let Some(v) = c.trim().strip_prefix("version") {
-                let v = v.trim_start().strip_prefix('=').ok_or_else(|| {
-                    TextError::at(path, line, 1, "expected `# version = N`")
-                })?;
+                let v = v
+                    .trim_start()
+                    .strip_prefix('=')
+                    .ok_or_else(|| TextError::at(path, line, 1, "expected `# version = N`"))?;
                 if version.is_some() {
                     return Err(TextError::at(path, line, 1, "version given twice"));
                 }
@@ -238,7 +247,12 @@ pub fn pixels_from_csv(path: &str, text: &str) -> Result<Box<PixelTable>, TextEr
         let (c0, s0) = cell(0);
         let detnum: u16 = parse_num(path, line, c0, "DETNUM", s0, "an integer 0..6399")?;
         if usize::from(detnum) >= PIXELS {
-            return Err(TextError::at(path, line, c0, format!("DETNUM {detnum} is not in 0..6399")));
+            return Err(TextError::at(
+                path,
+                line,
+                c0,
+                format!("DETNUM {detnum} is not in 0..6399"),
+            ));
         }
         let (cy, sy) = cell(1);
         let y: u16 = parse_num(path, line, cy, "Y", sy, "an integer 0..79")?;
@@ -247,7 +261,10 @@ pub fn pixels_from_csv(path: &str, text: &str) -> Result<Box<PixelTable>, TextEr
                 path,
                 line,
                 cy,
-                format!("Y={y} does not match DETNUM {detnum}, expected Y={}", pixels::y_of(detnum)),
+                format!(
+                    "Y={y} does not match DETNUM {detnum}, expected Y={}",
+                    pixels::y_of(detnum)
+                ),
             ));
         }
         let (cz, sz) = cell(2);
@@ -257,7 +274,10 @@ pub fn pixels_from_csv(path: &str, text: &str) -> Result<Box<PixelTable>, TextEr
                 path,
                 line,
                 cz,
-                format!("Z={z} does not match DETNUM {detnum}, expected Z={}", pixels::z_of(detnum)),
+                format!(
+                    "Z={z} does not match DETNUM {detnum}, expected Z={}",
+                    pixels::z_of(detnum)
+                ),
             ));
         }
         let (cs, ss) = cell(3);
@@ -295,7 +315,12 @@ pub fn pixels_from_csv(path: &str, text: &str) -> Result<Box<PixelTable>, TextEr
         }
     }
     if !header_seen {
-        return Err(TextError::at(path, last_line.max(1), 1, format!("expected the header line `{CSV_HEADER}`")));
+        return Err(TextError::at(
+            path,
+            last_line.max(1),
+            1,
+            format!("expected the header line `{CSV_HEADER}`"),
+        ));
     }
     if let Some(missing) = seen.iter().position(|&s| s == 0) {
         let count = seen.iter().filter(|&&s| s == 0).count();
@@ -348,22 +373,26 @@ mod tests {
         assert_eq!(e.to_string(), "p.csv:7:1: DETNUM 0 already given on line 6");
         let text: String = pixels_to_csv(&t).lines().take(100).map(|l| format!("{l}\n")).collect();
         let e = pixels_from_csv("p.csv", &text).unwrap_err();
-        assert_eq!(e.to_string(), "p.csv:101:1: DETNUM 95 (Y=1, Z=15) missing (6305 of 6400 rows missing)");
-        let e = pixels_from_csv("p.csv", "# version = 1\nDETNUM,Y\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("p.csv:2:1: expected the header line `{CSV_HEADER}`")
+            "p.csv:101:1: DETNUM 95 (Y=1, Z=15) missing (6305 of 6400 rows missing)"
         );
+        let e = pixels_from_csv("p.csv", "# version = 1\nDETNUM,Y\n").unwrap_err();
+        assert_eq!(e.to_string(), format!("p.csv:2:1: expected the header line `{CSV_HEADER}`"));
     }
 
     #[test]
     fn toml_errors_point_at_line_and_column() {
-        let e = from_toml::<BandTable>("b.toml", "version = 1\n[[bands]]\nlow_kev = \"x\"\nhigh_kev = 2.0\n")
-            .unwrap_err();
+        let e = from_toml::<BandTable>(
+            "b.toml",
+            "version = 1\n[[bands]]\nlow_kev = \"x\"\nhigh_kev = 2.0\n",
+        )
+        .unwrap_err();
         assert_eq!(e.path, "b.toml");
         assert_eq!(e.location, Location::Text { line: 3, column: 11 });
         assert!(e.message.contains("expected"), "{}", e.message);
-        let e = from_toml::<BandTable>("b.toml", "version = 1\nbogus = 3\nbands = []\n").unwrap_err();
+        let e =
+            from_toml::<BandTable>("b.toml", "version = 1\nbogus = 3\nbands = []\n").unwrap_err();
         assert_eq!(e.location, Location::Text { line: 2, column: 1 });
         assert!(e.message.contains("unknown field `bogus`"), "{}", e.message);
     }
