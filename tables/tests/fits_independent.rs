@@ -99,14 +99,19 @@ fn python_readers_agree() {
     let e = &set.pixels.entries[1234];
     let expected = format!("{} {}", f64::from(e.gain), f64::from(e.offset_kev));
     let norm = |s: String| -> String {
-        s.split_whitespace().map(|v| v.parse::<f64>().unwrap().to_string()).collect::<Vec<_>>().join(" ")
+        s.split_whitespace()
+            .map(|v| v.parse::<f64>().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     match python(PY_STDLIB_READER, &file) {
         Some(s) => assert_eq!(norm(s), expected),
         None => println!("note: python3 not found, stdlib FITS cross-check skipped"),
     }
-    let has_astropy =
-        Command::new("python3").args(["-c", "import astropy"]).output().is_ok_and(|o| o.status.success());
+    let has_astropy = Command::new("python3")
+        .args(["-c", "import astropy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if has_astropy {
         let s = python(PY_ASTROPY_READER, &file).unwrap();
         assert_eq!(norm(s), expected);
