@@ -209,7 +209,8 @@ fn validate(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         let n = problems.len();
-        Err(BadInput(format!("{}: {n} problem{}", dir.display(), if n == 1 { "" } else { "s" })).into())
+        Err(BadInput(format!("{}: {n} problem{}", dir.display(), if n == 1 { "" } else { "s" }))
+            .into())
     }
 }
 
@@ -239,7 +240,10 @@ fn show(dir: &Path, table: Option<TableId>, json: bool) -> anyhow::Result<ExitCo
             .collect();
         println!("{}", serde_json::to_string_pretty(&json!({ "tables": list }))?);
     } else {
-        println!("{:<4} {:<8} {:>7} {:>7} {:>9} {:>10}  {:>8}", "ID", "TABLE", "VERSION", "ENTRIES", "IMAGE", "IMAGE CRC", "PROBLEMS");
+        println!(
+            "{:<4} {:<8} {:>7} {:>7} {:>9} {:>10}  {:>8}",
+            "ID", "TABLE", "VERSION", "ENTRIES", "IMAGE", "IMAGE CRC", "PROBLEMS"
+        );
         for (id, len, crc, problems) in rows {
             println!(
                 "0x{:02X} {:<8} {:>7} {:>7} {:>9} 0x{crc:08X}  {:>8}",
@@ -278,7 +282,13 @@ fn build(dir: &Path, output: &Path) -> anyhow::Result<ExitCode> {
         let file = format!("{}.bin", id.key());
         let path = output.join(&file);
         std::fs::write(&path, &img).with_context(|| format!("writing {}", path.display()))?;
-        println!("{:<13} ID 0x{:02X} version {:>5} {:>7} octets CRC-32 0x{crc:08X}", file, id as u8, header.table_version, img.len());
+        println!(
+            "{:<13} ID 0x{:02X} version {:>5} {:>7} octets CRC-32 0x{crc:08X}",
+            file,
+            id as u8,
+            header.table_version,
+            img.len()
+        );
         manifest.push(json!({
             "table": id.key(), "id": id as u8, "file": file,
             "format_version": header.format_version, "table_version": header.table_version,
@@ -287,7 +297,9 @@ fn build(dir: &Path, output: &Path) -> anyhow::Result<ExitCode> {
         }));
     }
     let path = output.join("manifest.json");
-    let text = serde_json::to_string_pretty(&json!({ "source": dir.display().to_string(), "images": manifest }))?;
+    let text = serde_json::to_string_pretty(
+        &json!({ "source": dir.display().to_string(), "images": manifest }),
+    )?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
     println!("manifest: {}", path.display());
     Ok(ExitCode::SUCCESS)
@@ -298,7 +310,8 @@ fn ext(p: &Path) -> String {
 }
 
 fn read_text(p: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(p).map_err(|e| BadInput(format!("{}: cannot read: {e}", p.display())).into())
+    std::fs::read_to_string(p)
+        .map_err(|e| BadInput(format!("{}: cannot read: {e}", p.display())).into())
 }
 
 fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -307,12 +320,15 @@ fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<E
     match (ext(input).as_str(), ext(output).as_str()) {
         ("csv", "fits" | "fit") => {
             let t = tables::text::pixels_from_csv(&shown, &read_text(input)?).map_err(bad)?;
-            std::fs::write(output, fits::write_calibration(&t)).with_context(|| format!("writing {out_shown}"))?;
+            std::fs::write(output, fits::write_calibration(&t))
+                .with_context(|| format!("writing {out_shown}"))?;
         }
         ("fits" | "fit", "csv") => {
-            let bytes = std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
+            let bytes =
+                std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
             let mut t = match base {
-                Some(b) => tables::text::pixels_from_csv(&b.display().to_string(), &read_text(b)?).map_err(bad)?,
+                Some(b) => tables::text::pixels_from_csv(&b.display().to_string(), &read_text(b)?)
+                    .map_err(bad)?,
                 None => {
                     let mut t = Box::<tables::PixelTable>::default();
                     t.version = 1;
@@ -320,11 +336,14 @@ fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<E
                 }
             };
             fits::apply_calibration(&shown, &bytes, &mut t).map_err(bad)?;
-            std::fs::write(output, tables::text::pixels_to_csv(&t)).with_context(|| format!("writing {out_shown}"))?;
+            std::fs::write(output, tables::text::pixels_to_csv(&t))
+                .with_context(|| format!("writing {out_shown}"))?;
         }
         ("bin", "csv" | "toml") => {
-            let bytes = std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
-            let header = ImageHeader::parse(&bytes).map_err(|e| BadInput(format!("{shown}: {e}")))?;
+            let bytes =
+                std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
+            let header =
+                ImageHeader::parse(&bytes).map_err(|e| BadInput(format!("{shown}: {e}")))?;
             let mut set = defaults::generate(0);
             let decoded: Result<(), image::Error> = (|| {
                 match header.table {
@@ -341,9 +360,14 @@ fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<E
             decoded.map_err(|e| BadInput(format!("{shown}: {e}")))?;
             let want = if header.table == TableId::Pixels { "csv" } else { "toml" };
             if ext(output) != want {
-                return Err(BadInput(format!("{out_shown}: a {} table image converts to .{want}", header.table.key())).into());
+                return Err(BadInput(format!(
+                    "{out_shown}: a {} table image converts to .{want}",
+                    header.table.key()
+                ))
+                .into());
             }
-            std::fs::write(output, set.to_text(header.table)).with_context(|| format!("writing {out_shown}"))?;
+            std::fs::write(output, set.to_text(header.table))
+                .with_context(|| format!("writing {out_shown}"))?;
         }
         (i, o) => {
             return Err(BadInput(format!(
