@@ -2,7 +2,7 @@
 //!
 //! The validator of every table reports each defect it finds to a sink
 //! (`&mut dyn FnMut(Problem)`), so the unit can count, keep the first few
-//! ([`ProblemList`]) or send them in ST[01] failure data ([`Problem::to_bytes`], 5 octets)
+//! ([`ProblemList`]) or send them in ST\[01\] failure data ([`Problem::to_bytes`], 5 octets)
 //! while the ground prints them all. A [`Problem`] names the table, the entry and the field;
 //! its `Display` is the message shown to the operator, e.g.
 //! `pixel table, DETNUM 1234 (Y=15, Z=34), field GAIN: 0 keV/channel is outside 0.05..0.5`.
@@ -320,7 +320,7 @@ pub const COMPACT_LEN: usize = 5;
 pub const NO_ENTRY: u16 = 0xFFFF;
 
 impl Problem {
-    /// The compact form for ST[01] failure data: table ID, entry (big-endian, `0xFFFF` for
+    /// The compact form for ST\[01\] failure data: table ID, entry (big-endian, `0xFFFF` for
     /// none), field code, kind code.
     pub fn to_bytes(&self) -> [u8; COMPACT_LEN] {
         let [hi, lo] = self.entry.unwrap_or(NO_ENTRY).to_be_bytes();

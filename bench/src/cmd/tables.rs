@@ -71,7 +71,7 @@ pub enum TablesCmd {
     },
     /// Validates a directory and writes the binary images plus a manifest.
     ///
-    /// Writes `<table>.bin` (header + payload + CRC-32, as loaded by ST[200]) for every table
+    /// Writes `<table>.bin` (header + payload + CRC-32, as loaded by the table management service 200) for every table
     /// and `manifest.json` with IDs, format and table versions, lengths and CRC-32s. Refuses
     /// (exit 2) if the set has any problem.
     ///
