@@ -1,27 +1,381 @@
-//! `eic-bench tables ...` (being written).
+//! `eic-bench tables ...`: validate, show, diff, build images, convert text/FITS/binary forms.
+//!
+//! A table directory holds `pixels.csv`, `bands.toml`, `crt.toml`, `imt.toml`,
+//! `catalog.toml`, `saa.toml` and `alert.toml` (see `docs/tables.md`). Every command runs the
+//! same validator as the unit (`tables` crate).
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Subcommand;
+use serde_json::json;
+use tables::set::{TableSet, file_name};
+use tables::text::TextError;
+use tables::{ImageHeader, Problem, TableId, defaults, diff, fits, image};
+
+use super::BadInput;
 
 /// Table subcommands.
 #[derive(Debug, Subcommand)]
 pub enum TablesCmd {
     /// Checks a table directory with the same validator the unit runs.
+    ///
+    /// Prints every problem (table, entry, field, what is wrong) and exits with 2 if there is
+    /// any, 0 if the set is valid.
+    ///
+    /// Examples:
+    ///   eic-bench tables validate tables/defaults
+    ///   eic-bench tables validate my-set --json | jq '.problems[].message'
+    #[command(verbatim_doc_comment)]
     Validate {
         /// Directory holding the table sources.
-        dir: std::path::PathBuf,
+        dir: PathBuf,
+        /// Print a JSON report (`valid`, `problems` with table, entry, field, codes, message).
+        #[arg(long)]
+        json: bool,
     },
+    /// Summarises a table directory, or prints one table in its text form.
+    ///
+    /// Without --table: one line per table with ID, version, entries, image size and CRC-32.
+    ///
+    /// Examples:
+    ///   eic-bench tables show tables/defaults
+    ///   eic-bench tables show tables/defaults --table crt
+    ///   eic-bench tables show tables/defaults --json
+    #[command(verbatim_doc_comment)]
+    Show {
+        /// Directory holding the table sources.
+        dir: PathBuf,
+        /// One table: pixels, bands, crt, imt, catalog, saa or alert.
+        #[arg(long, short, value_parser = parse_table)]
+        table: Option<TableId>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compares two table directories, per table and per entry.
+    ///
+    /// Examples:
+    ///   eic-bench tables diff tables/defaults my-set
+    ///   eic-bench tables diff tables/defaults my-set --json
+    #[command(verbatim_doc_comment)]
+    Diff {
+        /// The reference directory.
+        a: PathBuf,
+        /// The directory compared with it.
+        b: PathBuf,
+        /// Print JSON: {"tables": [{"table", "old_version", "new_version", "changes": [...]}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validates a directory and writes the binary images plus a manifest.
+    ///
+    /// Writes `<table>.bin` (header + payload + CRC-32, as loaded by the table management service 200) for every table
+    /// and `manifest.json` with IDs, format and table versions, lengths and CRC-32s. Refuses
+    /// (exit 2) if the set has any problem.
+    ///
+    /// Example:
+    ///   eic-bench tables build tables/defaults -o out/images
+    #[command(verbatim_doc_comment)]
+    Build {
+        /// Directory holding the table sources.
+        dir: PathBuf,
+        /// Output directory for the images (created if needed).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Converts between the forms of a table, chosen by file extension.
+    ///
+    /// - `pixels.csv -o cal.fits`: the pixel calibration as CALDB FITS (DETNUM, GAIN, OFFSET).
+    /// - `cal.fits -o pixels.csv [--base pixels.csv]`: gains and offsets from FITS; status,
+    ///   thresholds, efficiencies and version from --base (nominal values and version 1 without).
+    /// - `crt.bin -o crt.toml` (or `pixels.bin -o pixels.csv`): decode a binary image, e.g. a
+    ///   table dump, into its text form.
+    ///
+    /// Examples:
+    ///   eic-bench tables convert tables/defaults/pixels.csv -o cal.fits
+    ///   eic-bench tables convert cal.fits --base tables/defaults/pixels.csv -o pixels.csv
+    ///   eic-bench tables convert dump/crt.bin -o crt.toml
+    #[command(verbatim_doc_comment)]
+    Convert {
+        /// Input file (.csv, .fits or .bin).
+        input: PathBuf,
+        /// Output file (.fits, .csv or .toml).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Pixel table CSV giving the values FITS does not carry.
+        #[arg(long)]
+        base: Option<PathBuf>,
+    },
+    /// Writes the default table set (nominal calibration with a seeded per-pixel spread).
+    ///
+    /// Example:
+    ///   eic-bench tables defaults -o my-set
+    #[command(verbatim_doc_comment)]
+    Defaults {
+        /// Output directory (created if needed).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Generator seed (the committed `tables/defaults/` uses the default).
+        #[arg(long, default_value_t = defaults::DEFAULT_SEED)]
+        seed: u64,
+    },
+}
+
+fn parse_table(s: &str) -> Result<TableId, String> {
+    TableId::from_key(s).ok_or_else(|| {
+        let keys: Vec<&str> = TableId::ALL.iter().map(|t| t.key()).collect();
+        format!("unknown table {s:?}, expected one of {}", keys.join(", "))
+    })
+}
+
+fn bad(e: TextError) -> anyhow::Error {
+    BadInput(e.to_string()).into()
+}
+
+fn load(dir: &Path) -> anyhow::Result<TableSet> {
+    TableSet::load_dir(dir).map_err(bad)
+}
+
+fn problem_json(p: &Problem) -> serde_json::Value {
+    json!({
+        "table": p.table.key(),
+        "entry": p.entry,
+        "field": p.field.name(),
+        "field_code": p.field as u8,
+        "kind_code": p.kind.code(),
+        "compact": hex::encode(p.to_bytes()),
+        "message": p.to_string(),
+    })
+}
+
+fn entries(set: &TableSet, id: TableId) -> usize {
+    match id {
+        TableId::Pixels => set.pixels.entries.len(),
+        TableId::Bands => set.bands.bands.len(),
+        TableId::Crt => set.crt.timescales.len(),
+        TableId::Imt => set.imt.accumulations.len(),
+        TableId::Catalog => set.catalog.sources.len(),
+        TableId::Saa => set.saa.vertices.len(),
+        TableId::Alert => 1,
+    }
 }
 
 /// Runs a table subcommand.
 ///
 /// # Errors
-/// Any failure, with context.
+/// [`BadInput`] for unreadable or invalid tables (exit code 2), other failures with context.
 pub fn run(cmd: TablesCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        TablesCmd::Validate { dir } => {
-            anyhow::bail!(super::BadInput(format!("{}: not implemented yet", dir.display())))
+        TablesCmd::Validate { dir, json } => validate(&dir, json),
+        TablesCmd::Show { dir, table, json } => show(&dir, table, json),
+        TablesCmd::Diff { a, b, json } => {
+            let (sa, sb) = (load(&a)?, load(&b)?);
+            let d = diff::diff(&sa, &sb);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&diff::to_json(&d))?);
+            } else {
+                print!("{}", diff::to_text(&d));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TablesCmd::Build { dir, output } => build(&dir, &output),
+        TablesCmd::Convert { input, output, base } => convert(&input, &output, base.as_deref()),
+        TablesCmd::Defaults { output, seed } => {
+            defaults::generate(seed)
+                .save_dir(&output)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!("wrote the default table set (seed {seed:#x}) to {}", output.display());
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn validate(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let set = load(dir)?;
+    let problems = set.problems();
+    if json {
+        let list: Vec<_> = problems.iter().map(problem_json).collect();
+        let report = json!({ "dir": dir.display().to_string(), "valid": problems.is_empty(), "problems": list });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) });
+    }
+    for p in &problems {
+        println!("{}: {p}", dir.join(file_name(p.table)).display());
+    }
+    if problems.is_empty() {
+        println!("{}: valid ({} tables)", dir.display(), TableId::ALL.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let n = problems.len();
+        Err(BadInput(format!("{}: {n} problem{}", dir.display(), if n == 1 { "" } else { "s" }))
+            .into())
+    }
+}
+
+fn show(dir: &Path, table: Option<TableId>, json: bool) -> anyhow::Result<ExitCode> {
+    let set = load(dir)?;
+    if let Some(id) = table {
+        print!("{}", set.to_text(id));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = Vec::new();
+    for id in TableId::ALL {
+        let img = set.image(id).context("encoding image")?;
+        let mut problems = 0usize;
+        set.validate_table(id, &mut |_| problems += 1);
+        rows.push((id, img.len(), tc_tm::crc::crc32(&img), problems));
+    }
+    if json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|&(id, len, crc, problems)| {
+                json!({
+                    "table": id.key(), "id": id as u8, "version": set.version(id),
+                    "entries": entries(&set, id), "image_len": len,
+                    "image_crc32": format!("0x{crc:08X}"), "problems": problems,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json!({ "tables": list }))?);
+    } else {
+        println!(
+            "{:<4} {:<8} {:>7} {:>7} {:>9} {:>10}  {:>8}",
+            "ID", "TABLE", "VERSION", "ENTRIES", "IMAGE", "IMAGE CRC", "PROBLEMS"
+        );
+        for (id, len, crc, problems) in rows {
+            println!(
+                "0x{:02X} {:<8} {:>7} {:>7} {:>9} 0x{crc:08X}  {:>8}",
+                id as u8,
+                id.key(),
+                set.version(id),
+                entries(&set, id),
+                len,
+                problems
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn build(dir: &Path, output: &Path) -> anyhow::Result<ExitCode> {
+    let set = load(dir)?;
+    let problems = set.problems();
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{}: {p}", dir.join(file_name(p.table)).display());
+        }
+        return Err(BadInput(format!(
+            "{}: {} problem(s), no image written",
+            dir.display(),
+            problems.len()
+        ))
+        .into());
+    }
+    std::fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
+    let mut manifest = Vec::new();
+    for id in TableId::ALL {
+        let img = set.image(id).context("encoding image")?;
+        let header = ImageHeader::parse(&img).context("reading back the header")?;
+        let crc = tc_tm::crc::crc32(&img[..img.len() - image::CRC_LEN]);
+        let file = format!("{}.bin", id.key());
+        let path = output.join(&file);
+        std::fs::write(&path, &img).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "{:<13} ID 0x{:02X} version {:>5} {:>7} octets CRC-32 0x{crc:08X}",
+            file,
+            id as u8,
+            header.table_version,
+            img.len()
+        );
+        manifest.push(json!({
+            "table": id.key(), "id": id as u8, "file": file,
+            "format_version": header.format_version, "table_version": header.table_version,
+            "payload_len": header.payload_len, "image_len": img.len(),
+            "crc32": format!("0x{crc:08X}"),
+        }));
+    }
+    let path = output.join("manifest.json");
+    let text = serde_json::to_string_pretty(
+        &json!({ "source": dir.display().to_string(), "images": manifest }),
+    )?;
+    std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+    println!("manifest: {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ext(p: &Path) -> String {
+    p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase()
+}
+
+fn read_text(p: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(p)
+        .map_err(|e| BadInput(format!("{}: cannot read: {e}", p.display())).into())
+}
+
+fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let shown = input.display().to_string();
+    let out_shown = output.display().to_string();
+    match (ext(input).as_str(), ext(output).as_str()) {
+        ("csv", "fits" | "fit") => {
+            let t = tables::text::pixels_from_csv(&shown, &read_text(input)?).map_err(bad)?;
+            std::fs::write(output, fits::write_calibration(&t))
+                .with_context(|| format!("writing {out_shown}"))?;
+        }
+        ("fits" | "fit", "csv") => {
+            let bytes =
+                std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
+            let mut t = match base {
+                Some(b) => tables::text::pixels_from_csv(&b.display().to_string(), &read_text(b)?)
+                    .map_err(bad)?,
+                None => {
+                    let mut t = Box::<tables::PixelTable>::default();
+                    t.version = 1;
+                    t
+                }
+            };
+            fits::apply_calibration(&shown, &bytes, &mut t).map_err(bad)?;
+            std::fs::write(output, tables::text::pixels_to_csv(&t))
+                .with_context(|| format!("writing {out_shown}"))?;
+        }
+        ("bin", "csv" | "toml") => {
+            let bytes =
+                std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
+            let header =
+                ImageHeader::parse(&bytes).map_err(|e| BadInput(format!("{shown}: {e}")))?;
+            let mut set = defaults::generate(0);
+            let decoded: Result<(), image::Error> = (|| {
+                match header.table {
+                    TableId::Pixels => set.pixels.load_image(&bytes)?,
+                    TableId::Bands => set.bands = image::parse(&bytes)?,
+                    TableId::Crt => set.crt = image::parse(&bytes)?,
+                    TableId::Imt => set.imt = image::parse(&bytes)?,
+                    TableId::Catalog => set.catalog = image::parse(&bytes)?,
+                    TableId::Saa => set.saa = image::parse(&bytes)?,
+                    TableId::Alert => set.alert = image::parse(&bytes)?,
+                }
+                Ok(())
+            })();
+            decoded.map_err(|e| BadInput(format!("{shown}: {e}")))?;
+            let want = if header.table == TableId::Pixels { "csv" } else { "toml" };
+            if ext(output) != want {
+                return Err(BadInput(format!(
+                    "{out_shown}: a {} table image converts to .{want}",
+                    header.table.key()
+                ))
+                .into());
+            }
+            std::fs::write(output, set.to_text(header.table))
+                .with_context(|| format!("writing {out_shown}"))?;
+        }
+        (i, o) => {
+            return Err(BadInput(format!(
+                "cannot convert .{i} to .{o}: expected .csv -> .fits, .fits -> .csv or .bin -> .csv/.toml"
+            ))
+            .into());
+        }
+    }
+    println!("wrote {out_shown}");
+    Ok(ExitCode::SUCCESS)
 }
