@@ -100,52 +100,23 @@ impl Decoder {
         let Self { sync, reassemblers, summary } = self;
         summary.octets += chunk.len() as u64;
         sync.push(chunk, |frame| {
-            summary.frames += 1;
-            let offset = frame.offset;
-            let repr = match aos::Packet::new_checked(&frame.bytes[..])
-                .and_then(|p| aos::Repr::parse(&p))
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    summary.bad_frames += 1;
-                    summary.errors += 1;
-                    on_event(Event::Error { offset, vcid: None, error: e.into() });
-                    return;
-                }
-            };
-            let vcid = repr.vcid.value();
-            let frame_count = repr.vc_frame_count.value();
-            on_event(Event::Frame { vcid, frame_count, offset, ocf: repr.ocf });
-            if vcid == VC_IDLE {
-                summary.idle_frames += 1;
-                return;
-            }
-            let Some(idx) = PACKET_VCS.iter().position(|&v| v == vcid) else {
-                summary.bad_frames += 1;
-                summary.errors += 1;
-                let error = aos::Error::FieldRange { field: "vcid", value: u32::from(vcid) };
-                on_event(Event::Error { offset, vcid: Some(vcid), error: error.into() });
-                return;
-            };
-            let Some(reasm) = reassemblers.get_mut(idx) else { return };
-            reasm.push_frame(&repr, |ev| match ev {
-                mpdu::Event::Packet(octets) => {
-                    summary.packets += 1;
-                    on_event(Event::Packet { vcid, frame_count, offset, octets });
-                }
-                mpdu::Event::Idle { .. } => {}
-                mpdu::Event::Error(e) => {
-                    summary.errors += 1;
-                    if matches!(e, mpdu::Error::Gap { .. }) {
-                        summary.gaps += 1;
-                    }
-                    on_event(Event::Error { offset, vcid: Some(vcid), error: e.into() });
-                }
-            });
+            decode_frame(reassemblers, summary, frame.offset, frame.bytes, &mut on_event);
         });
         let st = sync.stats();
         summary.garbage_octets = st.garbage_octets;
         summary.lock_losses = st.lock_losses;
+    }
+
+    /// Decodes one derandomised frame that the caller synchronised itself (the live receiver
+    /// archives each CADU before decoding it); `offset` is its ASM's stream offset.
+    pub fn push_frame(
+        &mut self,
+        offset: u64,
+        frame: &[u8; aos::FRAME_LEN],
+        mut on_event: impl FnMut(Event<'_>),
+    ) {
+        let Self { reassemblers, summary, .. } = self;
+        decode_frame(reassemblers, summary, offset, frame, &mut on_event);
     }
 
     /// Counters so far.
@@ -157,6 +128,55 @@ impl Decoder {
     pub fn count_packet_error(&mut self) {
         self.summary.errors += 1;
     }
+}
+
+/// Decodes one frame: FECF and header, then the packets of its virtual channel.
+fn decode_frame(
+    reassemblers: &mut [Reassembler<MAX_PACKET_LEN>],
+    summary: &mut Summary,
+    offset: u64,
+    bytes: &[u8; aos::FRAME_LEN],
+    on_event: &mut impl FnMut(Event<'_>),
+) {
+    summary.frames += 1;
+    let repr = match aos::Packet::new_checked(&bytes[..]).and_then(|p| aos::Repr::parse(&p)) {
+        Ok(r) => r,
+        Err(e) => {
+            summary.bad_frames += 1;
+            summary.errors += 1;
+            on_event(Event::Error { offset, vcid: None, error: e.into() });
+            return;
+        }
+    };
+    let vcid = repr.vcid.value();
+    let frame_count = repr.vc_frame_count.value();
+    on_event(Event::Frame { vcid, frame_count, offset, ocf: repr.ocf });
+    if vcid == VC_IDLE {
+        summary.idle_frames += 1;
+        return;
+    }
+    let Some(idx) = PACKET_VCS.iter().position(|&v| v == vcid) else {
+        summary.bad_frames += 1;
+        summary.errors += 1;
+        let error = aos::Error::FieldRange { field: "vcid", value: u32::from(vcid) };
+        on_event(Event::Error { offset, vcid: Some(vcid), error: error.into() });
+        return;
+    };
+    let Some(reasm) = reassemblers.get_mut(idx) else { return };
+    reasm.push_frame(&repr, |ev| match ev {
+        mpdu::Event::Packet(octets) => {
+            summary.packets += 1;
+            on_event(Event::Packet { vcid, frame_count, offset, octets });
+        }
+        mpdu::Event::Idle { .. } => {}
+        mpdu::Event::Error(e) => {
+            summary.errors += 1;
+            if matches!(e, mpdu::Error::Gap { .. }) {
+                summary.gaps += 1;
+            }
+            on_event(Event::Error { offset, vcid: Some(vcid), error: e.into() });
+        }
+    });
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! - [`link`]: serial link, pseudo-terminals, throttle, fault injection.
 //! - [`archive`]: the append-only TM archive.
 //! - [`hk_limits`]: housekeeping soft/hard limits.
+//! - [`session`]: a TC/TM session over a serial device (FOP-1 sender, TM receiver,
+//!   verification tracker).
 //! - [`hexio`]: hex input/output for the scripting commands.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -17,3 +19,4 @@ pub mod hexio;
 pub mod hk_limits;
 pub mod link;
 pub mod locate;
+pub mod session;

@@ -1,0 +1,860 @@
+//! A TC/TM session with a unit over a serial device: FOP-1 sender, TM receiver, verification.
+//!
+//! [`Session`] owns the [`SerialLink`] and runs, in the caller's thread (no background
+//! thread: every wait is a bounded [`Session::pump`]):
+//!
+//! - **Uplink** ([`uplink`]): each TC becomes a PUS-C packet with the next sequence count,
+//!   a type-AD frame whose N(S) FOP-1 assigns, and a CLTU after [`uplink::PREAMBLE_LEN`] idle
+//!   octets. FOP-1 (`tc_tm::cop1::fop`, window K = 15) keeps up to K frames outstanding,
+//!   retransmits on CLCW request or T1 expiry, and alerts at its limits.
+//! - **Downlink** ([`downlink`]): every CADU is archived as received, then decoded; the CLCW of
+//!   every valid frame drives FOP-1; ST\[01\] reports drive the [`verify::Tracker`]; every PUS
+//!   packet is queued for the caller ([`Session::next_packet`]).
+//! - **Recovery** (exactly once): when FOP-1 alerts (lockout, T1 at the transmission limit,
+//!   inconsistent CLCW) or the session starts or reconnects, it waits until the line has been
+//!   quiet for [`SessionConfig::settle`], takes the FARM-1 state from fresh CLCWs (two equal
+//!   ones when frames are in doubt), counts every in-doubt frame below N(R) as delivered and
+//!   queues the others again with their original request IDs, sends Unlock (if locked out) or
+//!   Set V(R) = N(R), and resumes. A TC is therefore executed once, or reported failed
+//!   ([`Delivery::Failed`]); a frame whose fate the CLCW cannot tell is reported, never resent.
+
+pub mod downlink;
+pub mod uplink;
+pub mod verify;
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tc_tm::cop1::clcw::Clcw;
+use tc_tm::cop1::fop::{Action, AlertReason, BenchFop, State as FopState};
+use tc_tm::mission;
+use tc_tm::pus::AckFlags;
+use tc_tm::service::Request;
+use tc_tm::service::verification::{self, RequestId};
+use tc_tm::tc_frame::ControlCommand;
+
+use crate::archive::{self, ArchiveWriter, Durability};
+use crate::link::{LinkError, RetryPolicy, SerialLink, Timeouts};
+
+pub use downlink::{Downlink, DownlinkEvent, DownlinkStats, TmPacket};
+pub use uplink::{EncodeError, TcEncoder};
+pub use verify::{StageFailure, StageTimeouts, Tracker, Verdict};
+
+/// Most TCs waiting for the FOP-1 window before [`Session::send_raw`] waits itself.
+pub const MAX_QUEUED_TCS: usize = 64;
+/// Most received packets kept for [`Session::next_packet`]; older ones are dropped (counted).
+pub const MAX_KEPT_PACKETS: usize = 65_536;
+
+/// Settings of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    /// Serial device path (the twin's pty slave or the spare model's port).
+    pub device: PathBuf,
+    /// Line rate, baud.
+    pub baud: u32,
+    /// Link read/write timeouts.
+    pub link_timeouts: Timeouts,
+    /// TM archive file (appended to), if any.
+    pub archive: Option<PathBuf>,
+    /// FOP-1 timer T1.
+    pub t1: Duration,
+    /// FOP-1 transmission limit.
+    pub transmission_limit: u8,
+    /// Stage timeouts of the verification tracker.
+    pub stage_timeouts: StageTimeouts,
+    /// How long to wait for a CLCW (any frame) before declaring the unit silent. The unit sends
+    /// a frame at least every second (ICD §1).
+    pub clcw_timeout: Duration,
+    /// Quiet time after the last uplink octet before CLCWs are trusted for recovery.
+    pub settle: Duration,
+    /// Recoveries in a row without any TC delivered before the session gives up.
+    pub max_recoveries: u32,
+    /// Randomise TC frames (ICD §1: off by default).
+    pub randomise_tc: bool,
+}
+
+impl SessionConfig {
+    /// Defaults for `device` at `baud`: T1 covers a full window of the largest CLTUs at that
+    /// rate plus 500 ms, the settle time a full window plus 250 ms, limit 5, 3 s CLCW timeout.
+    pub fn new(device: impl Into<PathBuf>, baud: u32) -> Self {
+        let window = line_time(
+            usize::from(mission::FOP_WINDOW) * uplink::line_len(mission::MAX_TC_FRAME_LEN),
+            baud,
+        );
+        Self {
+            device: device.into(),
+            baud,
+            link_timeouts: Timeouts { read: Duration::from_secs(1), write: window + window },
+            archive: None,
+            t1: window + Duration::from_millis(500),
+            transmission_limit: 5,
+            stage_timeouts: StageTimeouts::default(),
+            clcw_timeout: Duration::from_secs(3),
+            settle: window + Duration::from_millis(250),
+            max_recoveries: 5,
+            randomise_tc: false,
+        }
+    }
+
+    /// Settings for a pseudo-terminal at full speed (no throttle): short T1 and settle time.
+    pub fn fast(device: impl Into<PathBuf>) -> Self {
+        Self {
+            t1: Duration::from_millis(300),
+            settle: Duration::from_millis(100),
+            ..Self::new(device, crate::link::DEFAULT_BAUD)
+        }
+    }
+}
+
+/// Time `octets` take on an 8N1 line at `baud`.
+pub fn line_time(octets: usize, baud: u32) -> Duration {
+    let bits = octets as u64 * u64::from(crate::link::BITS_PER_OCTET_8N1);
+    Duration::from_nanos(bits.saturating_mul(1_000_000_000) / u64::from(baud.max(1)))
+}
+
+/// Why a session operation failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The serial link failed (names the device and what to check).
+    Link(LinkError),
+    /// The TM archive could not be opened or written.
+    Archive(archive::Error),
+    /// The TC could not be encoded.
+    Encode(EncodeError),
+    /// The application data of a typed request could not be emitted.
+    Request(tc_tm::service::Error),
+    /// No CLCW (no valid frame) arrived in time.
+    NoClcw {
+        /// The device.
+        device: String,
+        /// How long the session waited.
+        waited: Duration,
+    },
+    /// The recovery procedure failed too often in a row.
+    GaveUp {
+        /// The device.
+        device: String,
+        /// The last FOP-1 alert.
+        last_alert: Option<AlertReason>,
+        /// Recoveries attempted.
+        recoveries: u32,
+    },
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Link(e) => e.fmt(f),
+            SessionError::Archive(e) => write!(f, "TM archive: {e}"),
+            SessionError::Encode(e) => write!(f, "cannot encode the TC: {e}"),
+            SessionError::Request(e) => write!(f, "cannot encode the request: {e}"),
+            SessionError::NoClcw { device, waited } => write!(
+                f,
+                "no telemetry frame from the unit on {device} for {:.1} s (a unit sends one at \
+                 least every second): check that it is powered and running, that the baud rate \
+                 matches, and the cabling (TX/RX crossed, ground); for the twin, that \
+                 `eic-bench twin` is running and printed this path",
+                waited.as_secs_f64()
+            ),
+            SessionError::GaveUp { device, last_alert, recoveries } => {
+                write!(f, "uplink on {device} failed {recoveries} recoveries in a row")?;
+                if let Some(a) = last_alert {
+                    write!(f, " (last FOP-1 alert: {a})")?;
+                }
+                f.write_str(
+                    ": the unit answers but does not accept TC frames; check the uplink \
+                     direction of the cable and the line quality",
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::Link(e) => Some(e),
+            SessionError::Archive(e) => Some(e),
+            SessionError::Encode(e) => Some(e),
+            SessionError::Request(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<LinkError> for SessionError {
+    fn from(e: LinkError) -> Self {
+        SessionError::Link(e)
+    }
+}
+
+/// Why a TC was not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFailure {
+    /// The frame was in doubt after a FOP-1 alert and the CLCW could not tell whether FARM-1
+    /// accepted it: it was not resent (it may have executed once).
+    InDoubt(AlertReason),
+    /// The session gave up before the TC was accepted (it did not execute).
+    NotSent,
+}
+
+impl fmt::Display for DeliveryFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeliveryFailure::InDoubt(a) => write!(
+                f,
+                "delivery in doubt after FOP-1 alert ({a}); not resent: check the unit's TC \
+                 counters before sending it again"
+            ),
+            DeliveryFailure::NotSent => f.write_str("not delivered: the session gave up"),
+        }
+    }
+}
+
+/// Where a TC is on the uplink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Waiting for the FOP-1 window.
+    Queued,
+    /// On the line, not yet acknowledged by a CLCW.
+    Sent,
+    /// FARM-1 accepted the frame (exactly once).
+    Delivered,
+    /// Not delivered.
+    Failed(DeliveryFailure),
+}
+
+/// The outcome of a TC: uplink delivery and ST[01] verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcOutcome {
+    /// The TC's request ID.
+    pub request_id: RequestId,
+    /// Uplink delivery.
+    pub delivery: Delivery,
+    /// Verification.
+    pub verdict: Verdict,
+}
+
+impl TcOutcome {
+    /// Whether the TC was delivered and every requested stage succeeded.
+    pub fn is_success(&self) -> bool {
+        self.delivery == Delivery::Delivered && matches!(self.verdict, Verdict::Completed { .. })
+    }
+}
+
+/// Counters of a session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// TCs accepted by [`Session::send_raw`].
+    pub tcs: u64,
+    /// TCs acknowledged by FARM-1.
+    pub delivered: u64,
+    /// TCs reported failed on the uplink.
+    pub delivery_failed: u64,
+    /// AD frames transmitted the first time.
+    pub frames: u64,
+    /// AD frames retransmitted.
+    pub retransmissions: u64,
+    /// BC frames sent (Unlock, Set V(R)).
+    pub bc_frames: u64,
+    /// Octets written to the line.
+    pub uplink_octets: u64,
+    /// CLCWs received.
+    pub clcws: u64,
+    /// FOP-1 alerts.
+    pub alerts: u64,
+    /// Recoveries completed (the initial connection included).
+    pub recoveries: u64,
+    /// In-doubt frames found delivered by the CLCW during recovery.
+    pub recovered_delivered: u64,
+    /// In-doubt frames queued again during recovery.
+    pub requeued: u64,
+    /// Received packets dropped because nobody read them.
+    pub packets_dropped: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Tc {
+    id: RequestId,
+    ack: AckFlags,
+    packet: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct InFop {
+    tc: Tc,
+    line: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Resync {
+    /// Frames in doubt: (N(S), handle), oldest first.
+    in_doubt: Vec<(u8, u64)>,
+    reason: Option<AlertReason>,
+    started: Instant,
+    /// N(R) and lockout of the first trusted CLCW, when two equal ones are needed.
+    first: Option<(u8, bool)>,
+}
+
+/// A TC/TM session (see the module documentation).
+pub struct Session {
+    cfg: SessionConfig,
+    link: SerialLink,
+    encoder: TcEncoder,
+    fop: BenchFop<u64>,
+    epoch: Instant,
+    next_handle: u64,
+    in_fop: HashMap<u64, InFop>,
+    queue: VecDeque<Tc>,
+    delivery: HashMap<RequestId, Delivery>,
+    resync: Option<Resync>,
+    recoveries_in_a_row: u32,
+    last_alert: Option<AlertReason>,
+    last_write: Instant,
+    last_clcw: Option<(Clcw, Instant)>,
+    downlink: Downlink,
+    tracker: Tracker,
+    packets: VecDeque<TmPacket>,
+    stats: SessionStats,
+    events: Vec<DownlinkEvent>,
+    read_buf: Vec<u8>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("device", &self.cfg.device)
+            .field("fop_state", &self.fop.state())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Opens the device and the archive; the connection (FOP-1 initialisation from the first
+    /// CLCW) proceeds in the background of later calls, or explicitly with
+    /// [`Session::connect`].
+    ///
+    /// # Errors
+    /// [`SessionError::Link`] (missing, busy, wrong device...), [`SessionError::Archive`].
+    pub fn open(cfg: SessionConfig) -> Result<Self, SessionError> {
+        let link = SerialLink::open(&cfg.device, cfg.baud, cfg.link_timeouts)?;
+        let archive = match &cfg.archive {
+            Some(p) => {
+                Some(ArchiveWriter::open(p, Durability::Flush).map_err(SessionError::Archive)?.0)
+            }
+            None => None,
+        };
+        let mut fop = BenchFop::new(mission::TC_VCID);
+        let t1_ms = u64::try_from(cfg.t1.as_millis()).unwrap_or(u64::MAX).max(1);
+        // Both parameters were validated above (non-zero); a refusal cannot happen.
+        let _ = fop.set_t1_ms(t1_ms);
+        let _ = fop.set_transmission_limit(cfg.transmission_limit.max(1));
+        let now = Instant::now();
+        Ok(Self {
+            link,
+            encoder: TcEncoder::new(),
+            fop,
+            epoch: now,
+            next_handle: 0,
+            in_fop: HashMap::new(),
+            queue: VecDeque::new(),
+            delivery: HashMap::new(),
+            resync: Some(Resync { in_doubt: Vec::new(), reason: None, started: now, first: None }),
+            recoveries_in_a_row: 0,
+            last_alert: None,
+            last_write: now.checked_sub(cfg.settle).unwrap_or(now),
+            last_clcw: None,
+            downlink: Downlink::new(archive),
+            tracker: Tracker::new(),
+            packets: VecDeque::new(),
+            stats: SessionStats::default(),
+            events: Vec::new(),
+            read_buf: vec![0u8; 16 * 1024],
+            cfg,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SessionConfig {
+        &self.cfg
+    }
+
+    /// The device path.
+    pub fn device(&self) -> &str {
+        self.link.device()
+    }
+
+    /// Counters of the session.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// Counters of the downlink.
+    pub fn downlink_stats(&self) -> DownlinkStats {
+        self.downlink.stats()
+    }
+
+    /// The verification tracker (counters, verdicts).
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// The TC encoder (sequence count, acknowledgement flags of the next TCs).
+    pub fn encoder_mut(&mut self) -> &mut TcEncoder {
+        &mut self.encoder
+    }
+
+    /// The FOP-1 state.
+    pub fn fop_state(&self) -> FopState {
+        self.fop.state()
+    }
+
+    /// The last CLCW received and when.
+    pub fn last_clcw(&self) -> Option<(Clcw, Instant)> {
+        self.last_clcw
+    }
+
+    /// Whether the AD service is active (connected, no recovery in progress).
+    pub fn is_connected(&self) -> bool {
+        self.resync.is_none()
+            && matches!(
+                self.fop.state(),
+                FopState::Active | FopState::RetransmitWithoutWait | FopState::RetransmitWithWait
+            )
+    }
+
+    /// TCs queued or outstanding on the uplink.
+    pub fn uplink_backlog(&self) -> usize {
+        self.queue.len() + self.in_fop.len() + self.resync.as_ref().map_or(0, |r| r.in_doubt.len())
+    }
+
+    /// Waits until the AD service is active.
+    ///
+    /// # Errors
+    /// [`SessionError::NoClcw`] if the unit stays silent, [`SessionError::GaveUp`], link errors.
+    pub fn connect(&mut self) -> Result<(), SessionError> {
+        while !self.is_connected() {
+            self.pump(Instant::now() + Duration::from_millis(50))?;
+        }
+        Ok(())
+    }
+
+    /// Encodes a typed request and queues it (see [`Session::send_raw`]).
+    ///
+    /// # Errors
+    /// [`SessionError::Request`], then as [`Session::send_raw`].
+    pub fn send(&mut self, request: &Request<'_>) -> Result<RequestId, SessionError> {
+        let mut data = vec![0u8; request.buffer_len()];
+        let n = request.emit(&mut data).map_err(SessionError::Request)?;
+        data.truncate(n);
+        let (service, subtype) = request.service_subtype();
+        self.send_raw(service, subtype, &data)
+    }
+
+    /// Encodes a TC and queues it for the uplink; returns its request ID at once. When
+    /// [`MAX_QUEUED_TCS`] TCs already wait for the window, pumps the link until one leaves.
+    ///
+    /// # Errors
+    /// [`SessionError::Encode`]; while waiting for room, as [`Session::pump`].
+    pub fn send_raw(
+        &mut self,
+        service: u8,
+        subtype: u8,
+        app_data: &[u8],
+    ) -> Result<RequestId, SessionError> {
+        while self.queue.len() >= MAX_QUEUED_TCS {
+            self.pump(Instant::now() + Duration::from_millis(50))?;
+        }
+        let (packet, id) =
+            self.encoder.packet(service, subtype, app_data).map_err(SessionError::Encode)?;
+        self.queue.push_back(Tc { id, ack: self.encoder.ack(), packet });
+        self.delivery.insert(id, Delivery::Queued);
+        self.stats.tcs += 1;
+        self.service()?;
+        Ok(id)
+    }
+
+    /// Sends a typed request and waits for its outcome.
+    ///
+    /// # Errors
+    /// As [`Session::send`] and [`Session::wait`].
+    pub fn send_and_wait(&mut self, request: &Request<'_>) -> Result<TcOutcome, SessionError> {
+        let id = self.send(request)?;
+        self.wait(id)
+    }
+
+    /// The outcome of a TC as of now (delivery and verdict).
+    pub fn outcome(&self, id: RequestId) -> TcOutcome {
+        let delivery = self.delivery.get(&id).copied().unwrap_or(Delivery::Queued);
+        let verdict = match delivery {
+            // The stage clock starts at the first transmission.
+            Delivery::Queued => Verdict::Pending { waiting_for: tc_tm::service::Stage::Acceptance },
+            _ => self.tracker.verdict(&id, Instant::now(), self.cfg.stage_timeouts),
+        };
+        TcOutcome { request_id: id, delivery, verdict }
+    }
+
+    /// Pumps the link until the TC's verdict is final or its delivery failed.
+    ///
+    /// # Errors
+    /// As [`Session::pump`].
+    pub fn wait(&mut self, id: RequestId) -> Result<TcOutcome, SessionError> {
+        loop {
+            let o = self.outcome(id);
+            if matches!(o.delivery, Delivery::Failed(_)) || o.verdict.is_final() {
+                return Ok(o);
+            }
+            self.pump(Instant::now() + Duration::from_millis(20))?;
+        }
+    }
+
+    /// Forgets a TC's delivery and verification state (long runs).
+    pub fn forget(&mut self, id: RequestId) {
+        self.delivery.remove(&id);
+        self.tracker.forget(&id);
+    }
+
+    /// Pumps until every queued TC left the uplink (delivered or failed), or `timeout`.
+    /// Returns whether the uplink is empty.
+    ///
+    /// # Errors
+    /// As [`Session::pump`].
+    pub fn flush(&mut self, timeout: Duration) -> Result<bool, SessionError> {
+        let deadline = Instant::now() + timeout;
+        while self.uplink_backlog() > 0 && Instant::now() < deadline {
+            self.pump(deadline.min(Instant::now() + Duration::from_millis(20)))?;
+        }
+        Ok(self.uplink_backlog() == 0)
+    }
+
+    /// The next received packet (oldest first), pumping the link until `deadline` if none is
+    /// waiting.
+    ///
+    /// # Errors
+    /// As [`Session::pump`].
+    pub fn next_packet(&mut self, deadline: Instant) -> Result<Option<TmPacket>, SessionError> {
+        loop {
+            if let Some(p) = self.packets.pop_front() {
+                return Ok(Some(p));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            self.pump(deadline)?;
+        }
+    }
+
+    /// Drops received packets nobody will read (e.g. before waiting for a specific report).
+    pub fn clear_packets(&mut self) {
+        self.packets.clear();
+    }
+
+    /// Reads the link until `deadline` or until something arrived, processing every CADU,
+    /// CLCW and report, running FOP-1 timers and the recovery procedure, and transmitting
+    /// queued TCs.
+    ///
+    /// # Errors
+    /// [`SessionError::Link`] (the device hung up or stalled), [`SessionError::Archive`],
+    /// [`SessionError::NoClcw`] when no valid frame arrived for the CLCW timeout while the
+    /// session needed one, [`SessionError::GaveUp`].
+    pub fn pump(&mut self, deadline: Instant) -> Result<(), SessionError> {
+        self.service()?;
+        let now = Instant::now();
+        let mut until = deadline;
+        if let Some(d) = self.fop.deadline_ms() {
+            until = until.min(self.epoch + Duration::from_millis(d));
+        }
+        let until = until.max(now);
+        let mut buf = std::mem::take(&mut self.read_buf);
+        let read = self.link.read_deadline(&mut buf, until);
+        let result = match read {
+            Ok(n) => self.process_octets(buf.get(..n).unwrap_or(&[])),
+            Err(LinkError::NoAnswer { .. }) => Ok(()),
+            Err(e) => Err(SessionError::Link(e)),
+        };
+        self.read_buf = buf;
+        result?;
+        self.check_silence()?;
+        self.service()
+    }
+
+    /// Closes and reopens the device (bounded retries), then recovers the uplink: frames in
+    /// doubt are classified from fresh CLCWs as after an alert.
+    ///
+    /// # Errors
+    /// [`SessionError::Link`] with [`LinkError::ReopenFailed`].
+    pub fn reconnect(&mut self, policy: RetryPolicy) -> Result<(), SessionError> {
+        self.link.reopen(policy)?;
+        self.downlink.resync();
+        let mut actions = Vec::new();
+        self.fop.terminate(|a| actions.push(a));
+        self.handle_actions(actions)?;
+        if self.resync.is_none() {
+            self.start_resync(Vec::new(), None);
+        }
+        Ok(())
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn process_octets(&mut self, octets: &[u8]) -> Result<(), SessionError> {
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        let pushed = self.downlink.push(octets, &mut events);
+        let now = Instant::now();
+        for ev in events.drain(..) {
+            match ev {
+                DownlinkEvent::Clcw(clcw) if clcw.vcid == mission::TC_VCID => {
+                    self.stats.clcws += 1;
+                    self.last_clcw = Some((clcw, now));
+                    self.on_clcw(&clcw, now)?;
+                }
+                DownlinkEvent::Packet(p) => {
+                    if p.service == verification::SERVICE
+                        && let Ok(r) = verification::Report::parse(p.subtype, p.source_data())
+                    {
+                        self.tracker.on_report(&r, now);
+                    }
+                    if self.packets.len() >= MAX_KEPT_PACKETS {
+                        self.packets.pop_front();
+                        self.stats.packets_dropped += 1;
+                    }
+                    self.packets.push_back(p);
+                }
+                _ => {}
+            }
+        }
+        self.events = events;
+        pushed.map_err(|e| match e {
+            downlink::DownlinkError::Archive(a) => SessionError::Archive(a),
+        })
+    }
+
+    fn on_clcw(&mut self, clcw: &Clcw, now: Instant) -> Result<(), SessionError> {
+        if let Some(resync) = self.resync.as_mut() {
+            if now < self.last_write + self.cfg.settle {
+                return Ok(());
+            }
+            let sample = (clcw.report_value, clcw.lockout);
+            if !resync.in_doubt.is_empty() && resync.first != Some(sample) {
+                // Frames in doubt: trust N(R) only when two fresh CLCWs agree.
+                resync.first = Some(sample);
+                return Ok(());
+            }
+            return self.finish_resync(clcw);
+        }
+        let mut actions = Vec::new();
+        self.fop.clcw(clcw, self.now_ms(), |a| actions.push(a));
+        self.handle_actions(actions)
+    }
+
+    fn finish_resync(&mut self, clcw: &Clcw) -> Result<(), SessionError> {
+        let Some(resync) = self.resync.take() else { return Ok(()) };
+        let n_r = clcw.report_value;
+        if let Some(&(base, _)) = resync.in_doubt.first() {
+            let accepted = usize::from(n_r.wrapping_sub(base));
+            if accepted > resync.in_doubt.len() {
+                // N(R) outside the frames in doubt: FARM-1 cannot tell. Never resend.
+                let reason = resync.reason.unwrap_or(AlertReason::Synch);
+                for (_, h) in &resync.in_doubt {
+                    self.fail_handle(*h, DeliveryFailure::InDoubt(reason));
+                }
+            } else {
+                let mut requeue = Vec::new();
+                for (i, (_, h)) in resync.in_doubt.iter().enumerate() {
+                    if i < accepted {
+                        self.stats.recovered_delivered += 1;
+                        self.deliver_handle(*h);
+                    } else if let Some(f) = self.in_fop.remove(h) {
+                        requeue.push(f.tc);
+                    }
+                }
+                self.stats.requeued += requeue.len() as u64;
+                for tc in requeue.into_iter().rev() {
+                    self.delivery.insert(tc.id, Delivery::Queued);
+                    self.queue.push_front(tc);
+                }
+            }
+        }
+        // FOP-1 is in S6 here (initial, or after the alert).
+        let mut actions = Vec::new();
+        let now_ms = self.now_ms();
+        let _ = self.fop.set_v_s(n_r);
+        let started = if clcw.lockout {
+            self.fop.initiate_with_unlock(now_ms, |a| actions.push(a))
+        } else {
+            self.fop.initiate_with_set_vr(n_r, now_ms, |a| actions.push(a))
+        };
+        if started.is_err() {
+            self.fop.terminate(|a| actions.push(a));
+        }
+        self.stats.recoveries += 1;
+        self.handle_actions(actions)
+    }
+
+    fn start_resync(&mut self, in_doubt: Vec<(u8, u64)>, reason: Option<AlertReason>) {
+        self.resync = Some(Resync { in_doubt, reason, started: Instant::now(), first: None });
+    }
+
+    fn check_silence(&mut self) -> Result<(), SessionError> {
+        let now = Instant::now();
+        let waiting_since = match (&self.resync, self.last_clcw) {
+            (Some(r), Some((_, t))) => r.started.max(t).max(self.last_write),
+            (Some(r), None) => r.started,
+            (None, Some((_, t))) if self.fop.outstanding() > 0 => t.max(self.last_write),
+            _ => return Ok(()),
+        };
+        let waited = now.saturating_duration_since(waiting_since);
+        if waited >= self.cfg.clcw_timeout + self.cfg.settle {
+            self.fail_all(DeliveryFailure::NotSent);
+            return Err(SessionError::NoClcw { device: self.link.device().to_owned(), waited });
+        }
+        Ok(())
+    }
+
+    /// Runs timers, feeds the FOP-1 window and writes what it asks.
+    fn service(&mut self) -> Result<(), SessionError> {
+        let mut actions = Vec::new();
+        self.fop.tick(self.now_ms(), |a| actions.push(a));
+        self.handle_actions(actions)?;
+        while self.resync.is_none()
+            && matches!(self.fop.state(), FopState::Active | FopState::RetransmitWithoutWait)
+        {
+            let Some(tc) = self.queue.pop_front() else { break };
+            let handle = self.next_handle;
+            let mut actions = Vec::new();
+            match self.fop.transmit_ad(handle, self.now_ms(), |a| actions.push(a)) {
+                Ok(_) => {
+                    self.next_handle += 1;
+                    self.in_fop.insert(handle, InFop { tc, line: Vec::new() });
+                    self.handle_actions(actions)?;
+                }
+                Err(_) => {
+                    self.queue.push_front(tc);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_actions(&mut self, actions: Vec<Action<u64>>) -> Result<(), SessionError> {
+        let mut purged = Vec::new();
+        let mut alert = None;
+        for a in actions {
+            match a {
+                Action::TransmitAd { n_s, frame } => {
+                    let line = match self.in_fop.get_mut(&frame) {
+                        Some(f) => {
+                            f.line =
+                                uplink::ad_line_octets(&f.tc.packet, n_s, self.cfg.randomise_tc)
+                                    .map_err(SessionError::Encode)?;
+                            self.tracker.register(f.tc.id, f.tc.ack, Instant::now());
+                            self.delivery.insert(f.tc.id, Delivery::Sent);
+                            f.line.clone()
+                        }
+                        None => continue,
+                    };
+                    self.stats.frames += 1;
+                    self.write(&line)?;
+                }
+                Action::RetransmitAd { frame, .. } => {
+                    if let Some(line) = self.in_fop.get(&frame).map(|f| f.line.clone()) {
+                        self.stats.retransmissions += 1;
+                        self.write(&line)?;
+                    }
+                }
+                Action::TransmitUnlock => self.write_bc(ControlCommand::Unlock)?,
+                Action::TransmitSetVr { v_r } => self.write_bc(ControlCommand::SetVr(v_r))?,
+                Action::Acknowledged { frame, .. } => {
+                    self.recoveries_in_a_row = 0;
+                    self.deliver_handle(frame);
+                }
+                Action::Purged { n_s, frame } => purged.push((n_s, frame)),
+                Action::Initialised => {}
+                Action::Suspended => alert = Some(AlertReason::T1),
+                Action::Alert(reason) => alert = Some(reason),
+            }
+        }
+        if let Some(reason) = alert {
+            self.stats.alerts += 1;
+            self.last_alert = Some(reason);
+            self.recoveries_in_a_row += 1;
+            if self.recoveries_in_a_row > self.cfg.max_recoveries {
+                for (_, h) in &purged {
+                    self.fail_handle(*h, DeliveryFailure::InDoubt(reason));
+                }
+                self.fail_all(DeliveryFailure::NotSent);
+                return Err(SessionError::GaveUp {
+                    device: self.link.device().to_owned(),
+                    last_alert: Some(reason),
+                    recoveries: self.recoveries_in_a_row - 1,
+                });
+            }
+            let mut in_doubt = self.resync.take().map(|r| r.in_doubt).unwrap_or_default();
+            in_doubt.extend(purged);
+            self.start_resync(in_doubt, Some(reason));
+        } else if !purged.is_empty() {
+            // Purged without an alert (an initiate directive): in doubt as well.
+            let reason = self.last_alert.unwrap_or(AlertReason::Terminate);
+            match self.resync.as_mut() {
+                Some(r) => r.in_doubt.extend(purged),
+                None => self.start_resync(purged, Some(reason)),
+            }
+        }
+        Ok(())
+    }
+
+    fn write_bc(&mut self, cmd: ControlCommand) -> Result<(), SessionError> {
+        let line =
+            uplink::bc_line_octets(cmd, self.cfg.randomise_tc).map_err(SessionError::Encode)?;
+        self.stats.bc_frames += 1;
+        self.write(&line)
+    }
+
+    fn write(&mut self, line: &[u8]) -> Result<(), SessionError> {
+        // Drain the downlink first so a slow line never blocks both directions.
+        self.link.write_all(line)?;
+        self.stats.uplink_octets += line.len() as u64;
+        self.last_write = Instant::now();
+        Ok(())
+    }
+
+    fn deliver_handle(&mut self, handle: u64) {
+        if let Some(f) = self.in_fop.remove(&handle) {
+            self.stats.delivered += 1;
+            self.delivery.insert(f.tc.id, Delivery::Delivered);
+        }
+    }
+
+    fn fail_handle(&mut self, handle: u64, why: DeliveryFailure) {
+        if let Some(f) = self.in_fop.remove(&handle) {
+            self.stats.delivery_failed += 1;
+            self.delivery.insert(f.tc.id, Delivery::Failed(why));
+        }
+    }
+
+    fn fail_all(&mut self, why: DeliveryFailure) {
+        let reason = self.last_alert.unwrap_or(AlertReason::Terminate);
+        if let Some(r) = self.resync.as_mut() {
+            let doubt = std::mem::take(&mut r.in_doubt);
+            for (_, h) in doubt {
+                self.fail_handle(h, DeliveryFailure::InDoubt(reason));
+            }
+        }
+        let outstanding: Vec<u64> = self.in_fop.keys().copied().collect();
+        for h in outstanding {
+            self.fail_handle(h, DeliveryFailure::InDoubt(reason));
+        }
+        while let Some(tc) = self.queue.pop_front() {
+            self.stats.delivery_failed += 1;
+            self.delivery.insert(tc.id, Delivery::Failed(why));
+        }
+    }
+}
