@@ -7,6 +7,7 @@
 //! - [`hk_limits`]: housekeeping soft/hard limits.
 //! - [`session`]: a TC/TM session over a serial device (FOP-1 sender, TM receiver,
 //!   verification tracker).
+//! - [`twin`]: the digital twin, a unit model behind pseudo-terminals.
 //! - [`hexio`]: hex input/output for the scripting commands.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -20,3 +21,4 @@ pub mod hk_limits;
 pub mod link;
 pub mod locate;
 pub mod session;
+pub mod twin;

@@ -1,1 +1,3 @@
 //! End-to-end tests: one binary pulling in one module per area (ripgrep's layout).
+
+mod session_link;

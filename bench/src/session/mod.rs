@@ -12,8 +12,9 @@
 //!   packet is queued for the caller ([`Session::next_packet`]).
 //! - **Recovery** (exactly once): when FOP-1 alerts (lockout, T1 at the transmission limit,
 //!   inconsistent CLCW) or the session starts or reconnects, it waits until the line has been
-//!   quiet for [`SessionConfig::settle`], takes the FARM-1 state from fresh CLCWs (two equal
-//!   ones when frames are in doubt), counts every in-doubt frame below N(R) as delivered and
+//!   quiet for [`SessionConfig::settle`], takes the FARM-1 state from the next CLCW (built
+//!   after the unit processed every octet sent: the settle time must cover the uplink and
+//!   downlink queues), counts every in-doubt frame below N(R) as delivered and
 //!   queues the others again with their original request IDs, sends Unlock (if locked out) or
 //!   Set V(R) = N(R), and resumes. A TC is therefore executed once, or reported failed
 //!   ([`Delivery::Failed`]); a frame whose fate the CLCW cannot tell is reported, never resent.
@@ -67,7 +68,9 @@ pub struct SessionConfig {
     /// How long to wait for a CLCW (any frame) before declaring the unit silent. The unit sends
     /// a frame at least every second (ICD §1).
     pub clcw_timeout: Duration,
-    /// Quiet time after the last uplink octet before CLCWs are trusted for recovery.
+    /// Quiet time after the last uplink octet before a CLCW is trusted for recovery: at least
+    /// the time the unit may take to read what was written plus the age of the oldest CADU
+    /// that can still be in the downlink queue.
     pub settle: Duration,
     /// Recoveries in a row without any TC delivered before the session gives up.
     pub max_recoveries: u32,
@@ -295,8 +298,6 @@ struct Resync {
     in_doubt: Vec<(u8, u64)>,
     reason: Option<AlertReason>,
     started: Instant,
-    /// N(R) and lockout of the first trusted CLCW, when two equal ones are needed.
-    first: Option<(u8, bool)>,
 }
 
 /// A TC/TM session (see the module documentation).
@@ -363,7 +364,7 @@ impl Session {
             in_fop: HashMap::new(),
             queue: VecDeque::new(),
             delivery: HashMap::new(),
-            resync: Some(Resync { in_doubt: Vec::new(), reason: None, started: now, first: None }),
+            resync: Some(Resync { in_doubt: Vec::new(), reason: None, started: now }),
             recoveries_in_a_row: 0,
             last_alert: None,
             last_write: now.checked_sub(cfg.settle).unwrap_or(now),
@@ -637,14 +638,10 @@ impl Session {
     }
 
     fn on_clcw(&mut self, clcw: &Clcw, now: Instant) -> Result<(), SessionError> {
-        if let Some(resync) = self.resync.as_mut() {
+        if self.resync.is_some() {
+            // Trust only a CLCW the unit built after it processed our last octet: one received
+            // at least the settle time after the last write (settle covers both queues).
             if now < self.last_write + self.cfg.settle {
-                return Ok(());
-            }
-            let sample = (clcw.report_value, clcw.lockout);
-            if !resync.in_doubt.is_empty() && resync.first != Some(sample) {
-                // Frames in doubt: trust N(R) only when two fresh CLCWs agree.
-                resync.first = Some(sample);
                 return Ok(());
             }
             return self.finish_resync(clcw);
@@ -699,7 +696,7 @@ impl Session {
     }
 
     fn start_resync(&mut self, in_doubt: Vec<(u8, u64)>, reason: Option<AlertReason>) {
-        self.resync = Some(Resync { in_doubt, reason, started: Instant::now(), first: None });
+        self.resync = Some(Resync { in_doubt, reason, started: Instant::now() });
     }
 
     fn check_silence(&mut self) -> Result<(), SessionError> {

@@ -1,0 +1,379 @@
+//! The digital twin: a unit model behind pseudo-terminals, at the real framing and (optionally)
+//! the real line rate, with seeded link faults.
+//!
+//! [`Twin::start`] opens two [`PtyPair`]s — the TC/TM link and the EGSE stimulus link of
+//! ICD §5 — and runs three threads until [`Twin::stop`]:
+//!
+//! - **uplink**: reads what the bench writes on the TC/TM pty, paces it to the line rate
+//!   (`baud`), applies the uplink faults and hands the octets to [`Model::receive_uplink`];
+//! - **downlink**: advances the model's time from the wall clock ([`Model::tick`], UTC → CUC
+//!   TT), takes every CADU that is due ([`Model::next_cadu`]), applies the downlink faults
+//!   (frame drops, then bit flips, octet drops and garbage) and writes it, paced. When no bench
+//!   reads, the pty queue fills; the twin then discards the stale telemetry
+//!   ([`PtyPair::discard_unread`]) as a real unit's UART would lose it, and carries on;
+//! - **stimulus**: drains the stimulus pty (the science injection of ICD §5 comes later).
+//!
+//! Both ptys keep their slave open, so the bench can disconnect and reconnect at will. The
+//! model is shared behind a mutex ([`Twin::model`]) so tests can read its counters while it
+//! runs; [`Twin::stop`] joins the threads and gives it back (to power it off and persist it).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tc_tm::mission::CADU_LEN;
+use tc_tm::pus::time::Cuc;
+
+use crate::link::{FaultCounters, FaultInjector, FaultSpec, FrameFate, LinkError, Pacer, PtyPair};
+
+/// What the twin needs of a unit model (the `onboard` unit implements it).
+pub trait Model: Send + 'static {
+    /// Octets received on the uplink, in any chunking.
+    fn receive_uplink(&mut self, octets: &[u8]);
+    /// Advances on-board time.
+    fn tick(&mut self, now: Cuc);
+    /// Writes the next CADU into `out` if one is due; returns whether it did.
+    fn next_cadu(&mut self, now: Cuc, out: &mut [u8; CADU_LEN]) -> bool;
+}
+
+/// Settings of a twin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TwinConfig {
+    /// Line rate to emulate in both directions, or `None` for full speed.
+    pub baud: Option<u32>,
+    /// Faults on the uplink (what the model receives).
+    pub uplink_faults: FaultSpec,
+    /// Faults on the downlink (what the bench receives).
+    pub downlink_faults: FaultSpec,
+}
+
+impl Default for TwinConfig {
+    fn default() -> Self {
+        Self { baud: None, uplink_faults: FaultSpec::none(), downlink_faults: FaultSpec::none() }
+    }
+}
+
+impl TwinConfig {
+    /// The same fault spec on both directions; the downlink's seed is derived from the uplink's
+    /// (`seed ^ 0x5A5A...`) so the two streams are independent but reproducible. `frame-drop`
+    /// acts on the downlink only (the uplink is a byte stream to the twin).
+    pub fn with_faults(mut self, spec: &FaultSpec) -> Self {
+        self.uplink_faults = *spec;
+        let mut down = *spec;
+        down.seed ^= 0x5A5A_5A5A_5A5A_5A5A;
+        self.downlink_faults = down;
+        self
+    }
+}
+
+/// Counters of a running twin.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TwinStats {
+    /// Octets read from the bench on the TC/TM link.
+    pub uplink_octets: u64,
+    /// Uplink fault counters.
+    pub uplink_faults: FaultCounters,
+    /// CADUs the model produced.
+    pub cadus: u64,
+    /// CADUs written to the pty (after frame drops).
+    pub cadus_sent: u64,
+    /// CADUs discarded because no bench was reading.
+    pub cadus_discarded: u64,
+    /// Downlink fault counters.
+    pub downlink_faults: FaultCounters,
+    /// Octets drained from the stimulus link.
+    pub stimulus_octets: u64,
+}
+
+/// The device paths of a running twin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwinPaths {
+    /// TC/TM link (pty slave) the bench opens.
+    pub tctm: PathBuf,
+    /// Stimulus link (pty slave).
+    pub stimulus: PathBuf,
+}
+
+/// A running twin (see the module documentation).
+pub struct Twin<M: Model> {
+    /// `None` only after [`Twin::stop`] took it back.
+    model: Option<Arc<Mutex<M>>>,
+    stats: Arc<Mutex<TwinStats>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    paths: TwinPaths,
+    failure: Arc<Mutex<Option<LinkError>>>,
+}
+
+impl<M: Model> std::fmt::Debug for Twin<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Twin").field("paths", &self.paths).finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking twin thread must not take the others down with it: use the data as is.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// On-board time now: the wall clock (UTC) as CUC (TT since 2017-01-01).
+pub fn cuc_now() -> Cuc {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    Cuc::from_unix_utc(secs, d.subsec_nanos()).unwrap_or(Cuc::EPOCH)
+}
+
+/// Polling period of the threads (the latency of a stop request).
+const POLL: Duration = Duration::from_millis(20);
+/// How long a CADU may wait for the bench to read before the twin discards stale telemetry.
+const WRITE_STALL: Duration = Duration::from_millis(200);
+
+impl<M: Model> Twin<M> {
+    /// Opens the ptys and starts the threads.
+    ///
+    /// # Errors
+    /// [`LinkError::Io`] when no pseudo-terminal can be opened, [`LinkError::BadSettings`] for
+    /// a zero baud rate.
+    pub fn start(model: M, cfg: TwinConfig) -> Result<Self, LinkError> {
+        if cfg.baud == Some(0) {
+            return Err(LinkError::BadSettings {
+                device: "twin".to_owned(),
+                baud: 0,
+                detail: "0 Bd: give a positive rate or no --baud for full speed".to_owned(),
+            });
+        }
+        let tctm = Arc::new(PtyPair::open()?);
+        let stim = PtyPair::open()?;
+        let paths = TwinPaths {
+            tctm: tctm.slave_path().to_path_buf(),
+            stimulus: stim.slave_path().to_path_buf(),
+        };
+        let model = Arc::new(Mutex::new(model));
+        let stats = Arc::new(Mutex::new(TwinStats::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let failure = Arc::new(Mutex::new(None));
+        let (wake_tx, wake_rx) = mpsc::channel::<()>();
+
+        let up = {
+            let (pty, model, stats, stop, failure) =
+                (tctm.clone(), model.clone(), stats.clone(), stop.clone(), failure.clone());
+            let faults = FaultInjector::new(cfg.uplink_faults);
+            let baud = cfg.baud;
+            std::thread::Builder::new()
+                .name("twin-uplink".into())
+                .spawn(move || {
+                    if let Err(e) = uplink(&pty, &model, &stats, &stop, faults, baud, &wake_tx) {
+                        *lock(&failure) = Some(e);
+                    }
+                })
+                .map_err(|e| thread_err(&e))?
+        };
+        let down = {
+            let (pty, model, stats, stop, failure) =
+                (tctm, model.clone(), stats.clone(), stop.clone(), failure.clone());
+            let faults = FaultInjector::new(cfg.downlink_faults);
+            let baud = cfg.baud;
+            std::thread::Builder::new()
+                .name("twin-downlink".into())
+                .spawn(move || {
+                    if let Err(e) = downlink(&pty, &model, &stats, &stop, faults, baud, &wake_rx) {
+                        *lock(&failure) = Some(e);
+                    }
+                })
+                .map_err(|e| thread_err(&e))?
+        };
+        let stim_thread = {
+            let (stats, stop) = (stats.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("twin-stimulus".into())
+                .spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Ok(n) = stim.read_timeout(&mut buf, POLL) {
+                            lock(&stats).stimulus_octets += n as u64;
+                        }
+                    }
+                })
+                .map_err(|e| thread_err(&e))?
+        };
+        let threads = vec![up, down, stim_thread];
+        Ok(Self { model: Some(model), stats, stop, threads, paths, failure })
+    }
+
+    /// The device paths.
+    pub fn paths(&self) -> &TwinPaths {
+        &self.paths
+    }
+
+    /// The TC/TM device path the bench opens.
+    pub fn tctm_path(&self) -> &Path {
+        &self.paths.tctm
+    }
+
+    /// Runs `f` on the model while the twin runs (keep it short: the twin waits meanwhile).
+    pub fn with_model<R>(&self, f: impl FnOnce(&mut M) -> R) -> Option<R> {
+        self.model.as_ref().map(|m| f(&mut lock(m)))
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> TwinStats {
+        *lock(&self.stats)
+    }
+
+    /// The error that stopped a twin thread, if any.
+    pub fn failure(&self) -> Option<LinkError> {
+        lock(&self.failure).clone()
+    }
+
+    /// Stops the threads (within ~20 ms) and gives the model back with the final counters.
+    ///
+    /// # Errors
+    /// The error that stopped a twin thread early, if any (the model is lost then only if a
+    /// thread still holds it, which joining rules out).
+    pub fn stop(mut self) -> Result<(M, TwinStats), LinkError> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(e) = lock(&self.failure).take() {
+            return Err(e);
+        }
+        let stats = *lock(&self.stats);
+        // The threads are joined: this is the last reference.
+        match self.model.take().map(Arc::try_unwrap) {
+            Some(Ok(m)) => Ok((m.into_inner().unwrap_or_else(PoisonError::into_inner), stats)),
+            _ => Err(LinkError::Io {
+                device: self.paths.tctm.display().to_string(),
+                op: "stop",
+                kind: std::io::ErrorKind::Other,
+                detail: "the model is still shared by a twin thread".to_owned(),
+            }),
+        }
+    }
+}
+
+impl<M: Model> Drop for Twin<M> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn thread_err(e: &std::io::Error) -> LinkError {
+    LinkError::Io {
+        device: "twin".to_owned(),
+        op: "spawn",
+        kind: e.kind(),
+        detail: e.to_string(),
+    }
+}
+
+fn now_ns(origin: Instant) -> u64 {
+    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn pace(pacer: &mut Option<Pacer>, origin: Instant, octets: usize) {
+    if let Some(p) = pacer.as_mut() {
+        let wait = p.admit(now_ns(origin), octets);
+        if wait > 0 {
+            std::thread::sleep(Duration::from_nanos(wait));
+        }
+    }
+}
+
+fn uplink<M: Model>(
+    pty: &PtyPair,
+    model: &Mutex<M>,
+    stats: &Mutex<TwinStats>,
+    stop: &AtomicBool,
+    mut faults: FaultInjector,
+    baud: Option<u32>,
+    wake: &mpsc::Sender<()>,
+) -> Result<(), LinkError> {
+    let origin = Instant::now();
+    // One UART FIFO of burst; small reads when paced so delivery follows the line rate.
+    let mut pacer = baud.and_then(|b| Pacer::new(b, 16, 0).ok());
+    let mut buf = vec![0u8; if pacer.is_some() { 16 } else { 4096 }];
+    let mut out = Vec::with_capacity(8192);
+    while !stop.load(Ordering::Relaxed) {
+        let n = pty.read_timeout(&mut buf, POLL)?;
+        if n == 0 {
+            continue;
+        }
+        pace(&mut pacer, origin, n);
+        out.clear();
+        faults.apply(buf.get(..n).unwrap_or(&[]), &mut out);
+        lock(model).receive_uplink(&out);
+        {
+            let mut s = lock(stats);
+            s.uplink_octets += n as u64;
+            s.uplink_faults = faults.counters();
+        }
+        let _ = wake.send(());
+    }
+    Ok(())
+}
+
+fn downlink<M: Model>(
+    pty: &PtyPair,
+    model: &Mutex<M>,
+    stats: &Mutex<TwinStats>,
+    stop: &AtomicBool,
+    mut faults: FaultInjector,
+    baud: Option<u32>,
+    wake: &mpsc::Receiver<()>,
+) -> Result<(), LinkError> {
+    let origin = Instant::now();
+    let mut pacer = baud.and_then(|b| Pacer::new(b, 16, 0).ok());
+    let mut cadu = [0u8; CADU_LEN];
+    let mut out = Vec::with_capacity(2 * CADU_LEN);
+    while !stop.load(Ordering::Relaxed) {
+        // Wake at once after an uplink delivery, else every millisecond for time-driven frames.
+        match wake.recv_timeout(Duration::from_millis(1)) {
+            Ok(()) => while wake.try_recv().is_ok() {},
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        loop {
+            let now = cuc_now();
+            let due = {
+                let mut m = lock(model);
+                m.tick(now);
+                m.next_cadu(now, &mut cadu)
+            };
+            if !due {
+                break;
+            }
+            out.clear();
+            let fate = faults.apply_frame(&cadu, &mut out);
+            {
+                let mut s = lock(stats);
+                s.cadus += 1;
+                s.downlink_faults = faults.counters();
+            }
+            if fate == FrameFate::Dropped {
+                continue;
+            }
+            pace(&mut pacer, origin, out.len());
+            match pty.write_all_timeout(&out, WRITE_STALL) {
+                Ok(()) => lock(stats).cadus_sent += 1,
+                Err(LinkError::WriteStalled { .. }) => {
+                    pty.discard_unread()?;
+                    lock(stats).cadus_discarded += 1;
+                }
+                Err(e) => return Err(e),
+            }
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
