@@ -36,20 +36,26 @@ fn main() {
                 n as f64 / t.elapsed().as_secs_f64()
             })
             .collect();
-        println!("{:<50} {:>10.0} CADU/s", format!("archive append ({durability:?})"), median(rates));
+        println!(
+            "{:<50} {:>10.0} CADU/s",
+            format!("archive append ({durability:?})"),
+            median(rates)
+        );
     }
     let path = dir.path().join("Flush-0.eica");
     let rates = (0..5)
         .map(|_| {
             let t = Instant::now();
             let file = std::fs::File::open(&path).expect("archive");
-            let count = ArchiveReader::new(std::io::BufReader::new(file)).filter(|r| r.is_ok()).count();
+            let count =
+                ArchiveReader::new(std::io::BufReader::new(file)).filter(|r| r.is_ok()).count();
             black_box(count) as f64 / t.elapsed().as_secs_f64()
         })
         .collect();
     println!("{:<50} {:>10.0} CADU/s", "archive read", median(rates));
 
-    let input: Vec<u8> = (0..(if quick { 1usize << 20 } else { 64 << 20 })).map(|i| (i * 31) as u8).collect();
+    let input: Vec<u8> =
+        (0..(if quick { 1usize << 20 } else { 64 << 20 })).map(|i| (i * 31) as u8).collect();
     for spec in ["bitflip=1e-5,seed=1", "bitflip=1e-5,drop=1e-3,garbage=1e-4:16,seed=1"] {
         let rates = (0..5)
             .map(|_| {
