@@ -53,10 +53,16 @@
 extern crate std;
 
 pub mod boot;
+pub mod failure;
 pub mod image;
 pub mod limits;
+pub mod link;
 pub mod memory;
+pub mod services;
 pub mod storage;
 #[cfg(feature = "std")]
 pub mod storage_fs;
 pub mod table_store;
+pub mod unit;
+
+pub use unit::{Counters, ServiceCounters, Unit};
