@@ -126,6 +126,12 @@ pub const fn table_max_image_len(id: tables::TableId) -> usize {
     }
 }
 
+/// Static memory of the whole unit, `Unit<FlightStorage>`, on `thumbv7em-none-eabihf`: the
+/// storage ([`STORAGE_FOOTPRINT`]) plus 36 599 octets of unit state (CLTU decoder 1.1 KiB,
+/// TM queues 14 KiB, schedule pool 16 KiB, table store, AOS frame buffer, counters). Checked
+/// by a compile-time assertion in every build for that target.
+pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 2_707_488;
+
 // Compile-time checks of the relations between the capacities.
 // ST[06] addresses and lengths are 32-bit: every memory must be addressable.
 const _: () = assert!(BANK_LEN as u64 <= u32::MAX as u64);

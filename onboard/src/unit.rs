@@ -90,7 +90,7 @@ pub struct Counters {
     pub tc_executed: u32,
     /// TCs failed at start, progress or completion.
     pub tc_failed: u32,
-    /// Per service, in the order of [`services::SERVICES`], then every other service.
+    /// Per service, in the order of [`crate::services::SERVICES`], then every other service.
     pub per_service: [ServiceCounters; SERVICES.len() + 1],
     /// Time-tagged TCs released by the schedule.
     pub schedule_released: u32,
@@ -553,9 +553,26 @@ mod tests {
     }
 
     #[test]
+    fn footprint_on_the_host() {
+        let unit = core::mem::size_of::<Unit<crate::storage::FlightStorage>>();
+        let storage = core::mem::size_of::<crate::storage::FlightStorage>();
+        std::eprintln!("Unit<FlightStorage>: {unit} octets, of which storage {storage}");
+        // 64-bit host: a little above the thumbv7em figure (wider pointers and usizes).
+        assert!(unit >= crate::limits::UNIT_FOOTPRINT_THUMBV7EM);
+        assert!(unit - storage < 40 * 1024, "the unit's own state stays under 40 KiB");
+    }
+
+    #[test]
     fn stimulus_is_refused_and_counted() {
         let mut unit = Unit::power_on(Tiny::new(), Cuc::EPOCH);
         unit.receive_stimulus(&[1, 2, 3]);
         assert_eq!(unit.counters().stimulus_rejected, 1);
     }
 }
+// The static memory footprint recorded in `limits` is the one of this build when it targets
+// the flight processor (`cargo build -p onboard --target thumbv7em-none-eabihf`, in CI).
+#[cfg(all(target_arch = "arm", target_pointer_width = "32"))]
+const _: () = assert!(
+    core::mem::size_of::<Unit<crate::storage::FlightStorage>>()
+        == crate::limits::UNIT_FOOTPRINT_THUMBV7EM
+);
