@@ -52,7 +52,7 @@ echo "== timing"
 import logging, subprocess, sys, time
 logging.disable(logging.CRITICAL)
 import ccsdspy
-from ccsdspy import PacketField
+from ccsdspy import PacketArray, PacketField
 path, n, binary = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 pkt = ccsdspy.FixedLength([
     PacketField(name="PUS_VERSION", data_type="uint", bit_length=4),
@@ -63,7 +63,7 @@ pkt = ccsdspy.FixedLength([
     PacketField(name="DEST_ID", data_type="uint", bit_length=16),
     PacketField(name="COARSE", data_type="uint", bit_length=32),
     PacketField(name="FINE", data_type="uint", bit_length=16),
-    PacketField(name="DATA", data_type="uint", bit_length=8, array_shape=16),
+    PacketArray(name="DATA", data_type="uint", bit_length=8, array_shape=16),
     PacketField(name="PEC", data_type="uint", bit_length=16),
 ])
 

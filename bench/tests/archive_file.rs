@@ -314,32 +314,3 @@ mod props {
         }
     }
 }
-
-/// Append and read rates of CADU records; run with
-/// `cargo test --release -p eic-bench --test archive_file -- --ignored --nocapture`.
-#[test]
-#[ignore = "measurement"]
-fn measure_throughput() {
-    let dir = tempfile::tempdir().unwrap();
-    for durability in [Durability::Flush, Durability::Sync] {
-        let path = dir.path().join(format!("{durability:?}.eica"));
-        let n = if durability == Durability::Sync { 500 } else { 50_000 };
-        let (mut w, _) = ArchiveWriter::open(&path, durability).unwrap();
-        let frame = cadu(0);
-        let t0 = std::time::Instant::now();
-        for _ in 0..n {
-            w.append(RecordKind::Cadu, SOURCE_TCTM, &frame).unwrap();
-        }
-        let s = t0.elapsed().as_secs_f64();
-        println!(
-            "append {durability:?}: {:.0} CADU/s ({:.1} MB/s)",
-            n as f64 / s,
-            n as f64 * 1143.0 / s / 1e6
-        );
-        let t0 = std::time::Instant::now();
-        let count = read_file(&path).unwrap().filter(Result::is_ok).count();
-        let s = t0.elapsed().as_secs_f64();
-        assert_eq!(count, n);
-        println!("read {durability:?}: {:.0} CADU/s", n as f64 / s);
-    }
-}

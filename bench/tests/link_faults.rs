@@ -182,19 +182,3 @@ mod props {
         }
     }
 }
-
-/// Throughput at the rates the twin uses; run with
-/// `cargo test --release -p eic-bench --test link_faults -- --ignored --nocapture`.
-#[test]
-#[ignore = "measurement"]
-fn measure_throughput() {
-    let input = stream(64 << 20);
-    for spec in ["none", "bitflip=1e-5,seed=1", "bitflip=1e-5,drop=1e-3,garbage=1e-4:16,seed=1"] {
-        let mut inj = FaultInjector::new(FaultSpec::parse(spec).unwrap());
-        let mut out = Vec::with_capacity(input.len() + (1 << 20));
-        let t0 = std::time::Instant::now();
-        inj.apply(&input, &mut out);
-        let s = t0.elapsed().as_secs_f64();
-        println!("{spec:50} {:8.0} MB/s ({:?})", input.len() as f64 / s / 1e6, inj.counters());
-    }
-}

@@ -13,6 +13,14 @@
 //! | [`image`] | the software image format (header, CRC-32s), builder and checker |
 //! | [`boot`] | boot the selected bank, else fall back to the other, else safe mode |
 //! | [`table_store`] | double-buffered tables: load segments, validate, activate atomically |
+//! | [`unit`](mod@unit) | the [`Unit`]: CLTU octets in, CADUs out, on-board time injected |
+//! | [`link`] | TC frame checks and FARM-1; downlink VC queues, priorities, flush, idle frames |
+//! | [`services`] | acceptance checks, ST\[01\] verification, one module per PUS service |
+//! | [`failure`] | failure codes and data of the unit's own errors |
+//!
+//! The unit is the twin's core: it behaves on its serial link like the spare model
+//! (`docs/icd/unit.md`), with every capacity fixed in [`limits`]; `Unit<FlightStorage>` takes
+//! [`limits::UNIT_FOOTPRINT_THUMBV7EM`] octets on the flight target.
 //!
 //! # Example
 //! ```
@@ -37,6 +45,22 @@
 //! assert_eq!(tables.activate(&mut *storage, 1).unwrap().crc32, crc);
 //! ```
 //!
+//! Driving the unit: CLTU octets in, CADUs out.
+//! ```
+//! use onboard::Unit;
+//! use onboard::storage::StaticStorage;
+//! use tc_tm::mission::CADU_LEN;
+//! use tc_tm::pus::Cuc;
+//!
+//! let mut unit = Unit::power_on(StaticStorage::<64, 4096, 256, 8, 512>::new(), Cuc::new(10, 0));
+//! unit.receive_uplink(&[0x55, 0xEB, 0x90]); // line noise and the start of a CLTU
+//! let mut cadu = [0u8; CADU_LEN];
+//! unit.line_idle();
+//! assert!(unit.next_cadu(Cuc::new(10, 0), &mut cadu)); // the boot event (no image: fallback)
+//! assert_eq!(&cadu[..4], &tc_tm::mission::ASM);
+//! assert_eq!(unit.counters().tc_accepted, 0);
+//! ```
+//!
 //! # Invariants
 //! - Untrusted input (TC fields, stored bytes) never panics: every access is checked.
 //! - A power cut at any point leaves the active tables and a bootable image intact: the only
@@ -53,10 +77,16 @@
 extern crate std;
 
 pub mod boot;
+pub mod failure;
 pub mod image;
 pub mod limits;
+pub mod link;
 pub mod memory;
+pub mod services;
 pub mod storage;
 #[cfg(feature = "std")]
 pub mod storage_fs;
 pub mod table_store;
+pub mod unit;
+
+pub use unit::{Counters, ServiceCounters, Unit};

@@ -4,7 +4,7 @@
 //!   `0x29B1`): the PUS packet error control (ECSS-E-ST-70-41C §7.4.3.1), the TC frame FECF
 //!   (CCSDS 232.0-B-4 §4.1.4.2) and the AOS frame FECF (CCSDS 732.0-B-4 §4.1.6).
 //! - CRC-32/ISO-HDLC (the zlib/PNG CRC, check value `0xCBF43926`): table images, software images
-//!   and the ST[06] memory check (project choice, `docs/icd.md`).
+//!   and the ST\[06\] memory check (project choice, `docs/icd/services.md`).
 //!
 //! Both use 16-way slicing tables computed at compile time (8 KiB and 16 KiB of flash), which is
 //! what makes the PUS decode rate in the README possible.

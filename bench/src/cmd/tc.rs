@@ -18,9 +18,13 @@ use crate::{hexio, locate};
 pub enum TcCmd {
     /// Encodes one PUS-C TC packet, optionally wrapped in a TC frame and a CLTU; prints hex.
     ///
+    /// Give the request either as numbers (--service, --subtype, --app-data) or in the readable
+    /// syntax of docs/icd/services.md (--request).
+    ///
     /// Examples:
     ///   eic-bench tc encode --service 17 --subtype 1
-    ///   eic-bench tc encode --service 8 --subtype 1 --app-data 0201 --layer cltu --frame-seq 4
+    ///   eic-bench tc encode --request "function select-boot-bank bank=B" --layer cltu --frame-seq 4
+    ///   eic-bench tc encode --service 6 --subtype 5 --app-data "01 00000100 0040"
     #[command(verbatim_doc_comment)]
     Encode(EncodeArgs),
     /// Decodes one packet, frame or CLTU given as hex; prints one JSON object.
@@ -50,14 +54,17 @@ pub enum Layer {
 #[derive(Debug, Args)]
 pub struct EncodeArgs {
     /// PUS service type (e.g. 17 for test).
-    #[arg(long)]
-    pub service: u8,
+    #[arg(long, required_unless_present = "request", conflicts_with = "request")]
+    pub service: Option<u8>,
     /// PUS message subtype (e.g. 1 for are-you-alive).
-    #[arg(long)]
-    pub subtype: u8,
+    #[arg(long, required_unless_present = "request", conflicts_with = "request")]
+    pub subtype: Option<u8>,
     /// Application data as hex (spaces, ':' and 0x prefixes allowed).
-    #[arg(long, value_name = "HEX")]
+    #[arg(long, value_name = "HEX", conflicts_with = "request")]
     pub app_data: Option<String>,
+    /// The request in the readable syntax, e.g. "test are-you-alive" or "hk one-shot sid=1".
+    #[arg(long, value_name = "TEXT")]
+    pub request: Option<String>,
     /// APID (11 bits); default the UGTS application 0x240.
     #[arg(long, value_parser = parse_u16, default_value = "0x240")]
     pub apid: u16,
@@ -150,9 +157,24 @@ pub fn run(cmd: TcCmd) -> anyhow::Result<ExitCode> {
 /// # Errors
 /// [`BadInput`] for out-of-range fields or an oversized packet.
 pub fn encode(a: &EncodeArgs) -> anyhow::Result<Vec<u8>> {
-    let app_data = match &a.app_data {
-        Some(h) => hexio::parse(h).map_err(|e| BadInput(format!("--app-data: {e}")))?,
-        None => Vec::new(),
+    let (service, subtype, app_data) = match (&a.request, a.service, a.subtype) {
+        (Some(text), _, _) => {
+            let mut buf = vec![0u8; mission::MAX_TC_PACKET_LEN];
+            let (service, subtype, n) = tc_tm::service::text::parse_request(text, &mut buf)
+                .map_err(|e| BadInput(format!("--request {text:?}: {e}")))?;
+            buf.truncate(n);
+            (service, subtype, buf)
+        }
+        (None, Some(service), Some(subtype)) => {
+            let app_data = match &a.app_data {
+                Some(h) => hexio::parse(h).map_err(|e| BadInput(format!("--app-data: {e}")))?,
+                None => Vec::new(),
+            };
+            (service, subtype, app_data)
+        }
+        _ => {
+            return Err(BadInput("give --service and --subtype, or --request".into()).into());
+        }
     };
     let apid = Apid::new(a.apid)
         .ok_or_else(|| BadInput(format!("--apid {:#x}: above the 11-bit maximum 0x7FF", a.apid)))?;
@@ -165,8 +187,8 @@ pub fn encode(a: &EncodeArgs) -> anyhow::Result<Vec<u8>> {
         seq_flags: SeqFlags::Unsegmented,
         seq_count,
         ack,
-        service: a.service,
-        subtype: a.subtype,
+        service,
+        subtype,
         source_id: a.source_id,
         app_data: &app_data,
     };
@@ -258,6 +280,11 @@ fn decode_packet(bytes: &[u8], allow_bad_crc: bool) -> Result<serde_json::Value,
     if trailing > 0 {
         v["trailing_octets"] = json!(trailing);
     }
+    // The readable form, when the application data is a request this mission defines.
+    match tc_tm::service::Request::parse(repr.service, repr.subtype, repr.app_data) {
+        Ok(request) => v["request"] = json!(request.to_string()),
+        Err(e) => v["request_error"] = json!(e.to_string()),
+    }
     Ok(v)
 }
 
@@ -299,9 +326,10 @@ mod tests {
 
     fn args(layer: Layer) -> EncodeArgs {
         EncodeArgs {
-            service: 17,
-            subtype: 1,
+            service: Some(17),
+            subtype: Some(1),
             app_data: Some("DEADBEEF".into()),
+            request: None,
             apid: 0x240,
             seq: 5,
             ack: 0x9,
@@ -347,6 +375,28 @@ mod tests {
         assert!(msg.starts_with(&format!("pus error at offset {}", n - 2)), "{msg}");
         let v = decode(&bytes, Layer::Packet, false, true).unwrap();
         assert_eq!(v["crc_ok"], false);
+    }
+
+    #[test]
+    fn request_text_round_trips_through_decode() {
+        let mut a = args(Layer::Cltu);
+        a.service = None;
+        a.subtype = None;
+        a.app_data = None;
+        a.request = Some("function select-boot-bank bank=B".into());
+        let bytes = encode(&a).unwrap();
+        let v = decode(&bytes, Layer::Cltu, false, false).unwrap();
+        assert_eq!(v["service"], 8);
+        assert_eq!(v["request"], "function select-boot-bank bank=B");
+    }
+
+    #[test]
+    fn bad_request_text_is_bad_input() {
+        let mut a = args(Layer::Packet);
+        a.request = Some("function explode".into());
+        let e = encode(&a).unwrap_err();
+        assert!(e.chain().any(|c| c.is::<BadInput>()), "{e}");
+        assert!(e.to_string().contains("column"), "{e}");
     }
 
     #[test]

@@ -172,10 +172,11 @@ fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyho
                 }
                 Event::Frame { .. } => return,
             };
-            if print && io_err.is_none() {
-                if let Err(e) = writeln!(out, "{line}") {
-                    io_err = Some(e);
-                }
+            if print
+                && io_err.is_none()
+                && let Err(e) = writeln!(out, "{line}")
+            {
+                io_err = Some(e);
             }
         });
         if let Some(e) = io_err.take() {

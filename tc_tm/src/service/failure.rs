@@ -305,6 +305,57 @@ impl From<Error> for FailureCode {
     }
 }
 
+/// Packet-level rejections of an uplinked TC (the PUS layer parses after the frame layer).
+///
+/// `Truncated`, `TooLong` and `FieldRange` are length problems; the packet type and secondary
+/// header flag are both "not a TC with a secondary header".
+impl From<crate::pus::Error> for FailureCode {
+    fn from(e: crate::pus::Error) -> Self {
+        use crate::pus::Error as E;
+        match e {
+            E::Truncated { .. } | E::FieldRange { .. } => FailureCode::BadLength,
+            E::BadCrc { .. } => FailureCode::BadPec,
+            E::BadPusVersion(_) => FailureCode::BadPusVersion,
+            E::WrongPacketType | E::NoSecondaryHeader => FailureCode::BadPacketType,
+            E::TooLong { .. } => FailureCode::PacketTooLong,
+            E::Spp(s) => FailureCode::from(s),
+            E::BufferTooSmall { .. } | E::BadPField(_) => FailureCode::InternalError,
+        }
+    }
+}
+
+/// TC frame rejections. The unit never sends an ST\[01\] report for a frame that did not
+/// become a packet (`docs/icd/unit.md`); this mapping names the closest acceptance code for
+/// logs and for the bench's own pre-send checks.
+impl From<crate::tc_frame::Error> for FailureCode {
+    fn from(e: crate::tc_frame::Error) -> Self {
+        use crate::tc_frame::Error as E;
+        match e {
+            E::BadCrc { .. } => FailureCode::BadPec,
+            E::Truncated { .. } | E::FieldRange { .. } => FailureCode::BadLength,
+            E::BadVersion(_) | E::ReservedFrameType | E::BadControlCommand { .. } => {
+                FailureCode::BadPacketType
+            }
+            E::BufferTooSmall { .. } => FailureCode::InternalError,
+        }
+    }
+}
+
+/// CLTU rejections (as for frames: never reported in ST\[01\], named for logs).
+impl From<crate::cltu::Error> for FailureCode {
+    fn from(e: crate::cltu::Error) -> Self {
+        use crate::cltu::Error as E;
+        match e {
+            E::Uncorrectable { .. } | E::BadStartSequence(_) => FailureCode::BadPec,
+            E::TooLong { .. } | E::FrameTooLong { .. } => FailureCode::PacketTooLong,
+            E::Truncated { .. } | E::MissingTail | E::Empty | E::TrailingData { .. } => {
+                FailureCode::BadLength
+            }
+            E::BufferTooSmall { .. } => FailureCode::InternalError,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +420,31 @@ mod tests {
         ] {
             assert_eq!(FailureCode::from(e).stage(), Stage::Acceptance, "{e}");
         }
+    }
+
+    #[test]
+    fn link_layer_errors_map_to_acceptance_codes() {
+        use crate::pus::Error as P;
+        assert_eq!(FailureCode::from(P::BadCrc { computed: 1, received: 2 }), FailureCode::BadPec);
+        assert_eq!(FailureCode::from(P::BadPusVersion(1)), FailureCode::BadPusVersion);
+        assert_eq!(FailureCode::from(P::WrongPacketType), FailureCode::BadPacketType);
+        assert_eq!(FailureCode::from(P::NoSecondaryHeader), FailureCode::BadPacketType);
+        assert_eq!(
+            FailureCode::from(P::TooLong { len: 2000, max: 1016 }),
+            FailureCode::PacketTooLong
+        );
+        assert_eq!(
+            FailureCode::from(P::Spp(crate::spp::Error::BadVersion(1))),
+            FailureCode::BadPacketVersion
+        );
+        assert_eq!(
+            FailureCode::from(P::Truncated { found: 3, expected: 13 }),
+            FailureCode::BadLength
+        );
+        let frame = crate::tc_frame::Error::BadCrc { computed: 1, received: 2 };
+        assert_eq!(FailureCode::from(frame), FailureCode::BadPec);
+        let cltu = crate::cltu::Error::Uncorrectable { block: 0 };
+        assert_eq!(FailureCode::from(cltu).stage(), Stage::Acceptance);
     }
 
     #[test]

@@ -1,0 +1,170 @@
+//! Dump jobs: a memory dump (ST\[6,5\]) or a table dump (ST\[200,5\]) longer than one report
+//! is produced report by report as the VC 2 queue drains, so a dump of any length needs one
+//! report's worth of queue. One job at a time (another dump TC gets `busy`).
+//!
+//! Each report sent is a step: with the progress flag, a 1,5 (step = index of the report
+//! just queued, from 0) follows it on VC 0; after the last one, the completion (1,7). A table
+//! dump stops with `dump_interrupted` (1,6, value the next offset not dumped) if the buffer
+//! it reads changes meanwhile (segment, abort, activation of that table). A reset cancels the
+//! job without report.
+
+use tc_tm::service::memory::{self as wire_memory, DumpReport};
+use tc_tm::service::table::{self as wire_table, BufferSel, DumpSegment};
+use tc_tm::service::verification::{self, Progress};
+use tc_tm::service::{FailureCode, Report};
+
+use super::Verif;
+use crate::failure::{Failure, wire_memory_id};
+use crate::limits::{DUMP_CHUNK_LEN, MAX_TM_PACKET_LEN};
+use crate::link::Channel;
+use crate::memory::{self, MemoryId};
+use crate::storage::Storage;
+use crate::table_store::Which;
+use crate::unit::Unit;
+
+/// What a dump job reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DumpSource {
+    /// A range of a memory.
+    Memory {
+        /// The memory.
+        memory: MemoryId,
+        /// Next address to dump.
+        next: u32,
+        /// End of the range (exclusive).
+        end: u64,
+    },
+    /// A table buffer.
+    Table {
+        /// Table ID.
+        id: u8,
+        /// Which buffer.
+        buffer: BufferSel,
+        /// Table version in the reports.
+        version: u16,
+        /// Image length.
+        total_len: u32,
+        /// Next offset to dump.
+        next: u32,
+        /// The slot's change count when the dump started.
+        generation: u32,
+    },
+}
+
+/// A dump in progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DumpJob {
+    /// The dump TC.
+    pub verif: Verif,
+    /// Reports sent so far.
+    pub step: u16,
+    /// What is dumped.
+    pub source: DumpSource,
+}
+
+impl<S: Storage> Unit<S> {
+    /// Queues the next reports of the dump job while VC 2 has room for a whole report.
+    pub(crate) fn feed_dump(&mut self) {
+        while let Some(mut job) = self.app.dump {
+            if self.downlink.free_octets(Channel::Dump) < MAX_TM_PACKET_LEN {
+                return;
+            }
+            let mut data = [0u8; DUMP_CHUNK_LEN];
+            let result = match job.source {
+                DumpSource::Memory { memory, next, end } => {
+                    self.dump_memory(memory, next, end, &mut data)
+                }
+                DumpSource::Table { id, buffer, version, total_len, next, generation } => {
+                    self.dump_table(id, buffer, version, total_len, next, generation, &mut data)
+                }
+            };
+            let mut v = job.verif;
+            match result {
+                Ok((n, more)) => {
+                    let n32 = u32::try_from(n).unwrap_or(u32::MAX);
+                    match &mut job.source {
+                        DumpSource::Memory { next, .. } | DumpSource::Table { next, .. } => {
+                            *next = next.saturating_add(n32);
+                        }
+                    }
+                    if v.ack.progress() {
+                        let p = Progress { request_id: v.rid, step: job.step };
+                        self.verification(v.dest, verification::Report::ProgressSuccess(p));
+                    }
+                    job.step = job.step.wrapping_add(1);
+                    if more {
+                        self.app.dump = Some(job);
+                    } else {
+                        self.app.dump = None;
+                        self.completed(&mut v);
+                    }
+                }
+                Err(f) => {
+                    self.app.dump = None;
+                    self.failed(&mut v, f, job.step);
+                }
+            }
+        }
+    }
+
+    /// Queues one 6,6 report from `next`; returns its length and whether more follow.
+    fn dump_memory(
+        &mut self,
+        memory: MemoryId,
+        next: u32,
+        end: u64,
+        data: &mut [u8; DUMP_CHUNK_LEN],
+    ) -> Result<(usize, bool), Failure> {
+        let left = end.saturating_sub(u64::from(next));
+        let n = usize::try_from(left.min(DUMP_CHUNK_LEN as u64)).unwrap_or(0);
+        let buf = data.get_mut(..n).ok_or(Failure::internal(0x65))?;
+        memory::dump(&self.storage, memory, next, buf).map_err(Failure::from)?;
+        let report = wire_memory::Report::Dump(DumpReport {
+            memory_id: wire_memory_id(memory),
+            address: next,
+            data: buf,
+        });
+        self.send(Channel::Dump, self.dump_dest(), &Report::Memory(report));
+        Ok((n, u64::from(next) + (n as u64) < end))
+    }
+
+    /// Queues one 200,6 segment from `next`; returns its length and whether more follow.
+    #[allow(clippy::too_many_arguments)]
+    fn dump_table(
+        &mut self,
+        id: u8,
+        buffer: BufferSel,
+        version: u16,
+        total_len: u32,
+        next: u32,
+        generation: u32,
+        data: &mut [u8; DUMP_CHUNK_LEN],
+    ) -> Result<(usize, bool), Failure> {
+        let interrupted = Failure::about(FailureCode::DumpInterrupted, id.into(), next);
+        if self.table_generation(id) != Some(generation) {
+            return Err(interrupted);
+        }
+        let which = match buffer {
+            BufferSel::Active => Which::Active,
+            BufferSel::Inactive => Which::Inactive,
+        };
+        let store = self.app.tables.as_ref().ok_or(interrupted)?;
+        let n = store.dump(&self.storage, id, which, next, data).map_err(|_| interrupted)?;
+        let seg = data.get(..n).ok_or(interrupted)?;
+        let report = wire_table::Report::DumpSegment(DumpSegment {
+            table_id: id,
+            buffer,
+            version,
+            total_len,
+            offset: next,
+            data: seg,
+        });
+        self.send(Channel::Dump, self.dump_dest(), &Report::Table(report));
+        let end = u64::from(next) + n as u64;
+        Ok((n, end < u64::from(total_len)))
+    }
+
+    fn dump_dest(&self) -> u16 {
+        self.app.dump.map_or(0, |j| j.verif.dest)
+    }
+}
