@@ -31,6 +31,23 @@ pub enum Commands {
     /// Configuration tables: validate, show, diff, build images, convert text/FITS forms.
     #[command(subcommand)]
     Tables(cmd::tables::TablesCmd),
+    /// Runs the digital twin: the on-board unit behind two pseudo-terminals (TC/TM and
+    /// stimulus). Prints one JSON line with the device paths, then runs until Ctrl-C/SIGTERM.
+    ///
+    /// Examples:
+    ///   eic-bench twin --state ./twin-state
+    ///   eic-bench twin --baud 115200 --print-paths twin.json &
+    ///   eic-bench twin --faults bitflip=1e-5,drop=0.001,seed=1 --until-stdin-eof
+    #[command(verbatim_doc_comment)]
+    Twin(cmd::twin::TwinArgs),
+    /// Live housekeeping view with soft/hard limits and alarms (exit 3 if a hard limit was
+    /// crossed).
+    ///
+    /// Examples:
+    ///   eic-bench hk /dev/pts/3 --limits bench/hk-limits.toml
+    ///   eic-bench hk /dev/ttyUSB0 --json --count 10
+    #[command(verbatim_doc_comment)]
+    Hk(cmd::hk::HkArgs),
 }
 
 /// Runs a parsed command line and maps the outcome to an exit code.
@@ -42,6 +59,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Tables(c) => cmd::tables::run(c),
         Commands::Tc(c) => cmd::tc::run(c),
         Commands::Tm(c) => cmd::tm::run(c),
+        Commands::Twin(a) => cmd::twin::run(&a),
+        Commands::Hk(a) => cmd::hk::run(&a),
     };
     match result {
         Ok(code) => code,

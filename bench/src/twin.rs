@@ -11,7 +11,11 @@
 //!   (frame drops, then bit flips, octet drops and garbage) and writes it, paced. When no bench
 //!   reads, the pty queue fills; the twin then discards the stale telemetry
 //!   ([`PtyPair::discard_unread`]) as a real unit's UART would lose it, and carries on;
-//! - **stimulus**: drains the stimulus pty (the science injection of ICD §5 comes later).
+//! - **stimulus**: passes what arrives on the stimulus pty to [`Model::receive_stimulus`]
+//!   (the science injection of ICD §5 comes with a later issue; the unit refuses and counts).
+//!
+//! After octets arrived, 1 ms of silence on the uplink calls [`Model::line_idle`], so the
+//! reports of a TC leave at once instead of after the unit's flush timeout.
 //!
 //! Both ptys keep their slave open, so the bench can disconnect and reconnect at will. The
 //! model is shared behind a mutex ([`Twin::model`]) so tests can read its counters while it
@@ -37,6 +41,30 @@ pub trait Model: Send + 'static {
     fn tick(&mut self, now: Cuc);
     /// Writes the next CADU into `out` if one is due; returns whether it did.
     fn next_cadu(&mut self, now: Cuc, out: &mut [u8; CADU_LEN]) -> bool;
+    /// The uplink went quiet: partially filled frames may go at once.
+    fn line_idle(&mut self) {}
+    /// Octets received on the stimulus link (ICD §5).
+    fn receive_stimulus(&mut self, octets: &[u8]) {
+        let _ = octets;
+    }
+}
+
+impl<S: onboard::storage::Storage + Send + 'static> Model for onboard::unit::Unit<S> {
+    fn receive_uplink(&mut self, octets: &[u8]) {
+        onboard::unit::Unit::receive_uplink(self, octets);
+    }
+    fn tick(&mut self, now: Cuc) {
+        onboard::unit::Unit::tick(self, now);
+    }
+    fn next_cadu(&mut self, now: Cuc, out: &mut [u8; CADU_LEN]) -> bool {
+        onboard::unit::Unit::next_cadu(self, now, out)
+    }
+    fn line_idle(&mut self) {
+        onboard::unit::Unit::line_idle(self);
+    }
+    fn receive_stimulus(&mut self, octets: &[u8]) {
+        onboard::unit::Unit::receive_stimulus(self, octets);
+    }
 }
 
 /// Settings of a twin.
@@ -186,13 +214,16 @@ impl<M: Model> Twin<M> {
                 .map_err(|e| thread_err(&e))?
         };
         let stim_thread = {
-            let (stats, stop) = (stats.clone(), stop.clone());
+            let (stats, stop, model) = (stats.clone(), stop.clone(), model.clone());
             std::thread::Builder::new()
                 .name("twin-stimulus".into())
                 .spawn(move || {
                     let mut buf = [0u8; 4096];
                     while !stop.load(Ordering::Relaxed) {
-                        if let Ok(n) = stim.read_timeout(&mut buf, POLL) {
+                        if let Ok(n) = stim.read_timeout(&mut buf, POLL)
+                            && n > 0
+                        {
+                            lock(&model).receive_stimulus(buf.get(..n).unwrap_or(&[]));
                             lock(&stats).stimulus_octets += n as u64;
                         }
                     }
@@ -265,12 +296,7 @@ impl<M: Model> Drop for Twin<M> {
 }
 
 fn thread_err(e: &std::io::Error) -> LinkError {
-    LinkError::Io {
-        device: "twin".to_owned(),
-        op: "spawn",
-        kind: e.kind(),
-        detail: e.to_string(),
-    }
+    LinkError::Io { device: "twin".to_owned(), op: "spawn", kind: e.kind(), detail: e.to_string() }
 }
 
 fn now_ns(origin: Instant) -> u64 {
@@ -300,11 +326,20 @@ fn uplink<M: Model>(
     let mut pacer = baud.and_then(|b| Pacer::new(b, 16, 0).ok());
     let mut buf = vec![0u8; if pacer.is_some() { 16 } else { 4096 }];
     let mut out = Vec::with_capacity(8192);
+    let mut busy = false;
     while !stop.load(Ordering::Relaxed) {
-        let n = pty.read_timeout(&mut buf, POLL)?;
+        // After octets arrived, a 1 ms silence means the line went idle: the unit may send its
+        // partial frames at once (the reports of the TC just received).
+        let timeout = if busy { Duration::from_millis(1) } else { POLL };
+        let n = pty.read_timeout(&mut buf, timeout)?;
         if n == 0 {
+            if std::mem::take(&mut busy) {
+                lock(model).line_idle();
+                let _ = wake.send(());
+            }
             continue;
         }
+        busy = true;
         pace(&mut pacer, origin, n);
         out.clear();
         faults.apply(buf.get(..n).unwrap_or(&[]), &mut out);

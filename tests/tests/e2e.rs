@@ -1,3 +1,4 @@
 //! End-to-end tests: one binary pulling in one module per area (ripgrep's layout).
 
 mod session_link;
+mod unit_twin;

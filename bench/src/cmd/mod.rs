@@ -3,9 +3,14 @@
 
 use std::process::ExitCode;
 
+pub mod hk;
+pub mod link_args;
 pub mod tables;
 pub mod tc;
+pub mod tc_send;
 pub mod tm;
+pub mod tm_listen;
+pub mod twin;
 
 /// Marks an error as caused by bad input (exit code 2), as opposed to a failure (exit code 1).
 #[derive(Debug)]

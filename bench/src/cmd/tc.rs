@@ -37,6 +37,16 @@ pub enum TcCmd {
     ///   eic-bench tc encode --service 17 --subtype 1 --layer cltu | eic-bench tc decode --layer cltu -
     #[command(verbatim_doc_comment)]
     Decode(DecodeArgs),
+    /// Sends one TC to a unit and waits for its verification (exit 1 on failure, with the
+    /// failure code explained).
+    ///
+    /// Examples:
+    ///   eic-bench tc send /dev/pts/3 test are-you-alive
+    ///   eic-bench tc send /dev/ttyUSB0 function arm target=select-boot-bank
+    ///   eic-bench tc send /dev/ttyUSB0 function select-boot-bank bank=B
+    ///   eic-bench tc send /dev/pts/3 --json param get id=hk_period_ms
+    #[command(verbatim_doc_comment)]
+    Send(super::tc_send::SendArgs),
 }
 
 /// Layers a TC can be encoded to or decoded from.
@@ -134,6 +144,7 @@ fn parse_u8(s: &str) -> Result<u8, String> {
 /// Bad input ([`BadInput`], exit code 2) or I/O failures.
 pub fn run(cmd: TcCmd) -> anyhow::Result<ExitCode> {
     match cmd {
+        TcCmd::Send(a) => return super::tc_send::run(&a),
         TcCmd::Encode(a) => {
             let bytes = encode(&a)?;
             println!("{}", hexio::format(&bytes));

@@ -30,6 +30,13 @@ pub enum TmCmd {
     ///   cat capture.cadu | eic-bench tm decode - | jq 'select(.service == 1)'
     #[command(verbatim_doc_comment)]
     Decode(DecodeArgs),
+    /// Live decoded telemetry from a unit, every CADU archived first (--archive).
+    ///
+    /// Examples:
+    ///   eic-bench tm listen /dev/pts/3
+    ///   eic-bench tm listen /dev/ttyUSB0 --archive today.eica --json | jq 'select(.service == 5)'
+    #[command(verbatim_doc_comment)]
+    Listen(super::tm_listen::ListenArgs),
 }
 
 /// What the input holds.
@@ -61,6 +68,7 @@ pub struct DecodeArgs {
 pub fn run(cmd: TmCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         TmCmd::Decode(a) => decode(&a),
+        TmCmd::Listen(a) => super::tm_listen::run(&a),
     }
 }
 

@@ -342,7 +342,10 @@ impl Session {
     /// # Errors
     /// [`SessionError::Link`] (missing, busy, wrong device...), [`SessionError::Archive`].
     pub fn open(cfg: SessionConfig) -> Result<Self, SessionError> {
-        let link = SerialLink::open(&cfg.device, cfg.baud, cfg.link_timeouts)?;
+        let mut link = SerialLink::open(&cfg.device, cfg.baud, cfg.link_timeouts)?;
+        // Telemetry queued before this session (a previous run's reports) must not be taken
+        // for answers to this one's TCs.
+        link.clear_input()?;
         let archive = match &cfg.archive {
             Some(p) => {
                 Some(ArchiveWriter::open(p, Durability::Flush).map_err(SessionError::Archive)?.0)
@@ -357,7 +360,17 @@ impl Session {
         let now = Instant::now();
         Ok(Self {
             link,
-            encoder: TcEncoder::new(),
+            encoder: {
+                // Start the sequence count from the clock so that request IDs of successive
+                // sessions (one `tc send` each) differ.
+                let mut e = TcEncoder::new();
+                let ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0);
+                e.set_seq_count((ms & 0x3FFF) as u16);
+                e
+            },
             fop,
             epoch: now,
             next_handle: 0,

@@ -1,0 +1,130 @@
+//! `eic-bench hk DEVICE`: a live housekeeping view with soft/hard limits and alarms.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::json;
+use tc_tm::service::Report;
+use tc_tm::service::housekeeping::{HkReport, HousekeepingReport, Report as HkMsg};
+
+use super::link_args::LinkArgs;
+use crate::hk_limits::{LimitSet, LimitState};
+
+/// Arguments of `hk`.
+#[derive(Debug, Args)]
+pub struct HkArgs {
+    /// How to reach the unit.
+    #[command(flatten)]
+    pub link: LinkArgs,
+    /// Soft/hard limits (TOML, see bench/hk-limits.toml); without it values are shown bare.
+    #[arg(long)]
+    pub limits: Option<PathBuf>,
+    /// One JSON object per report instead of the text view.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many reports.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub duration_s: Option<f64>,
+}
+
+/// The SID 1 parameters as (name, value) pairs, in report order; the names are those the
+/// limits file uses.
+pub fn hk_values(r: &HkReport) -> Vec<(String, f64)> {
+    let mut v = vec![
+        ("mode".to_owned(), f64::from(r.mode as u8)),
+        ("boot_fallback".to_owned(), f64::from(u8::from(r.boot_fallback))),
+        ("sw_version".to_owned(), f64::from(r.sw_version)),
+        ("tc_accepted".to_owned(), f64::from(r.tc_accepted)),
+        ("tc_rejected".to_owned(), f64::from(r.tc_rejected)),
+        ("tc_executed".to_owned(), f64::from(r.tc_executed)),
+        ("tc_failed".to_owned(), f64::from(r.tc_failed)),
+        ("last_failure".to_owned(), f64::from(r.last_failure.value())),
+        ("farm_vr".to_owned(), f64::from(r.farm_vr)),
+        ("clcw_lockout".to_owned(), f64::from(u8::from(r.farm_lockout))),
+        ("farm_lockout_count".to_owned(), f64::from(r.farm_lockout_count)),
+        ("table_count".to_owned(), f64::from(r.table_count)),
+        ("crt_enabled".to_owned(), f64::from(u8::from(r.crt_enabled))),
+        ("imt_enabled".to_owned(), f64::from(u8::from(r.imt_enabled))),
+        ("saa_inhibited".to_owned(), f64::from(u8::from(r.saa_inhibited))),
+        ("in_saa".to_owned(), f64::from(u8::from(r.in_saa))),
+    ];
+    for (i, rate) in r.sector_rates.iter().enumerate() {
+        v.push((format!("sector_rate_{i}"), f64::from(*rate)));
+    }
+    v.push(("arm_remaining_ms".to_owned(), f64::from(r.arm_remaining_ms)));
+    v.push(("schedule_enabled".to_owned(), f64::from(u8::from(r.schedule_enabled))));
+    v.push(("schedule_entries".to_owned(), f64::from(r.schedule_entries)));
+    v.push(("uptime_s".to_owned(), f64::from(r.uptime_s)));
+    v
+}
+
+fn mark(state: LimitState) -> &'static str {
+    match state.severity() {
+        0 => "  ",
+        1 => "! ",
+        _ => "!!",
+    }
+}
+
+/// Runs `hk`.
+///
+/// # Errors
+/// Limits file errors (exit 2), link failures.
+pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
+    let limits = match &a.limits {
+        Some(p) => LimitSet::load(p).map_err(|e| super::BadInput(e.to_string()))?,
+        None => LimitSet::default(),
+    };
+    let mut s = a.link.connect()?;
+    let end = a.duration_s.map(|d| Instant::now() + Duration::from_secs_f64(d.clamp(0.0, 1e7)));
+    let mut n = 0u64;
+    let mut worst = 0u8;
+    let stdout = std::io::stdout();
+    while !a.count.is_some_and(|c| n >= c) && !end.is_some_and(|e| Instant::now() >= e) {
+        let step = Instant::now() + Duration::from_millis(200);
+        let Some(p) = s.next_packet(end.map_or(step, |e| e.min(step)))? else { continue };
+        let Ok(Report::Housekeeping(HkMsg::Housekeeping(HousekeepingReport::Ugts(hk)))) =
+            p.report()
+        else {
+            continue;
+        };
+        n += 1;
+        let values = hk_values(&hk);
+        let states: Vec<LimitState> = values.iter().map(|(k, v)| limits.check(k, *v)).collect();
+        let alarms = states.iter().filter(|s| s.is_alarm()).count();
+        worst = worst.max(states.iter().map(|s| s.severity()).max().unwrap_or(0));
+        let mut out = stdout.lock();
+        let written = if a.json {
+            let params: Vec<_> = values
+                .iter()
+                .zip(&states)
+                .map(|((k, v), st)| json!({"name": k, "value": v, "state": st.to_string()}))
+                .collect();
+            let line = json!({"time": p.time.as_secs_f64(), "alarms": alarms, "params": params});
+            writeln!(out, "{line}")
+        } else {
+            let mut text = format!(
+                "--- housekeeping t={:.3} mode={} armed={} alarms={alarms}\n",
+                p.time.as_secs_f64(),
+                hk.mode,
+                hk.armed.map_or("none".to_owned(), |t| t.to_string())
+            );
+            for ((k, v), st) in values.iter().zip(&states) {
+                let unit = limits.get(k).and_then(|l| l.unit.as_deref()).unwrap_or("");
+                text.push_str(&format!("{} {k:<20} {v:>12} {unit:<6} {st}\n", mark(*st)));
+            }
+            write!(out, "{text}")
+        };
+        if written.and_then(|()| out.flush()).is_err() {
+            break;
+        }
+    }
+    eprintln!("{n} housekeeping reports; worst severity {worst} (0 nominal, 1 soft, 2 hard)");
+    Ok(if worst >= 2 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,120 @@
+//! `eic-bench tc send DEVICE REQUEST...`: one TC in the readable syntax, verified.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::json;
+use tc_tm::service::text::parse_request;
+use tc_tm::service::{MAX_TC_APP_DATA_LEN, Report};
+
+use super::BadInput;
+use super::link_args::LinkArgs;
+use crate::session::{Delivery, TcOutcome, TmPacket, Verdict};
+
+/// Arguments of `tc send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// How to reach the unit.
+    #[command(flatten)]
+    pub link: LinkArgs,
+    /// The request, e.g. `test are-you-alive` or `function select-boot-bank bank=B` (the
+    /// words may be given as one quoted argument or several).
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
+    pub request: Vec<String>,
+    /// Print one JSON object (outcome and the reports received) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `tc send`.
+///
+/// # Errors
+/// Bad request text (exit 2), link or session failures (exit 1).
+pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
+    let text = a.request.join(" ");
+    let mut data = [0u8; MAX_TC_APP_DATA_LEN];
+    let (service, subtype, len) = parse_request(&text, &mut data).map_err(|e| {
+        BadInput(format!("request `{text}`: {e}\n  see `eic-bench tc send --help` for the syntax"))
+    })?;
+    let mut s = a.link.connect()?;
+    s.clear_packets();
+    let id = s.send_raw(service, subtype, data.get(..len).unwrap_or(&[]))?;
+    let outcome = s.wait(id)?;
+    // Reports that answer the TC (a dump, a parameter report) may trail its completion a bit.
+    let deadline = Instant::now() + Duration::from_millis(200);
+    let mut reports = Vec::new();
+    while let Some(p) = s.next_packet(deadline)? {
+        if p.service != 1 && (p.service, p.subtype) != (3, 25) {
+            reports.push(p);
+        }
+    }
+    print_outcome(&text, &outcome, &reports, a.json);
+    Ok(if outcome.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn report_text(p: &TmPacket) -> String {
+    match p.report() {
+        Ok(Report::Test(_)) => "17,2 are-you-alive: the unit is alive".to_owned(),
+        Ok(r) => format!("{},{} {r:?}", p.service, p.subtype),
+        Err(e) => format!("{},{} undecodable ({e})", p.service, p.subtype),
+    }
+}
+
+fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool) {
+    let id = format!("{:04X}:{:04X}", o.request_id.packet_id, o.request_id.seq_ctrl);
+    if json_out {
+        let verdict = match o.verdict {
+            Verdict::Completed { round_trip, progress_steps } => json!({
+                "status": "completed",
+                "round_trip_ms": round_trip.as_secs_f64() * 1e3,
+                "progress_steps": progress_steps,
+            }),
+            Verdict::Failed(f) => json!({
+                "status": "failed",
+                "stage": f.stage.name(),
+                "code": f.code.name(),
+                "code_value": f.code.value(),
+                "explanation": f.code.explanation(),
+                "subject": f.data.subject,
+                "index": f.data.index,
+                "field": f.data.field,
+                "value": f.data.value,
+            }),
+            Verdict::TimedOut { waiting_for, waited } => json!({
+                "status": "timed_out",
+                "waiting_for": waiting_for.name(),
+                "waited_s": waited.as_secs_f64(),
+            }),
+            Verdict::Pending { waiting_for } => {
+                json!({"status": "pending", "waiting_for": waiting_for.name()})
+            }
+            Verdict::Unknown => json!({"status": "unknown"}),
+        };
+        let delivery = match o.delivery {
+            Delivery::Failed(f) => json!({"status": "failed", "reason": f.to_string()}),
+            d => json!({"status": format!("{d:?}").to_lowercase()}),
+        };
+        let reports: Vec<_> = reports
+            .iter()
+            .map(|p| json!({"service": p.service, "subtype": p.subtype, "text": report_text(p)}))
+            .collect();
+        let v = json!({
+            "request": text,
+            "request_id": id,
+            "delivery": delivery,
+            "verification": verdict,
+            "reports": reports,
+        });
+        println!("{v}");
+        return;
+    }
+    for p in reports {
+        println!("{}", report_text(p));
+    }
+    match (o.delivery, o.verdict) {
+        (Delivery::Failed(f), _) => eprintln!("{text} [{id}]: {f}"),
+        (_, Verdict::Completed { .. }) => println!("{text} [{id}]: {}", o.verdict),
+        (_, v) => eprintln!("{text} [{id}]: {v}"),
+    }
+}

@@ -1,0 +1,132 @@
+//! `eic-bench twin`: the on-board unit behind pseudo-terminals.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use anyhow::Context;
+use clap::Args;
+use nix::sys::signal::{SigSet, Signal};
+use onboard::storage::Geometry;
+use onboard::storage_fs::FsStorage;
+use onboard::unit::Unit;
+use serde_json::json;
+
+use super::BadInput;
+use crate::link::FaultSpec;
+use crate::twin::{Twin, TwinConfig, cuc_now};
+
+/// Arguments of `twin`.
+#[derive(Debug, Args)]
+pub struct TwinArgs {
+    /// State directory (memory banks, boot selection, tables), created if needed and kept
+    /// across runs; a temporary directory, deleted at exit, when absent.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Emulate this line rate (both directions); full speed when absent.
+    #[arg(long)]
+    pub baud: Option<u32>,
+    /// Seeded link faults on both directions, e.g. `bitflip=1e-5,drop=0.001,seed=42`
+    /// (keys: bitflip, drop, garbage=P[:LEN], frame-drop, seed).
+    #[arg(long)]
+    pub faults: Option<String>,
+    /// Also write the JSON line with the device paths to this file.
+    #[arg(long)]
+    pub print_paths: Option<PathBuf>,
+    /// Stop at end of standard input as well as on SIGINT/SIGTERM (for scripts and tests
+    /// that hold a pipe to the twin).
+    #[arg(long)]
+    pub until_stdin_eof: bool,
+}
+
+enum Stop {
+    Signal(Signal),
+    StdinEof,
+}
+
+/// Runs the twin until SIGINT/SIGTERM (or end of stdin with `--until-stdin-eof`).
+///
+/// # Errors
+/// Bad fault spec or baud (exit 2), state directory or pty failures.
+pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
+    let faults = match &a.faults {
+        Some(f) => FaultSpec::parse(f).map_err(|e| BadInput(format!("--faults: {e}")))?,
+        None => FaultSpec::none(),
+    };
+    if a.baud == Some(0) {
+        anyhow::bail!(BadInput("--baud 0: give a positive rate, or omit it for full speed".into()));
+    }
+    // Block the stop signals in every thread (the twin's inherit the mask); one thread waits.
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    signals.thread_block().context("blocking SIGINT/SIGTERM")?;
+
+    let temp;
+    let state_dir = match &a.state {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::Builder::new().prefix("eic-twin-").tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let (storage, _) = FsStorage::open(&state_dir, Geometry::FLIGHT)
+        .with_context(|| format!("state directory {}", state_dir.display()))?;
+    let unit = Unit::power_on(storage, cuc_now());
+    let cfg = TwinConfig { baud: a.baud, ..TwinConfig::default() }.with_faults(&faults);
+    let twin = Twin::start(unit, cfg)?;
+    let line = json!({
+        "tctm": twin.paths().tctm,
+        "stimulus": twin.paths().stimulus,
+        "state": state_dir,
+        "baud": a.baud,
+        "faults": faults.to_string(),
+        "pid": std::process::id(),
+    })
+    .to_string();
+    println!("{line}");
+    if let Some(p) = &a.print_paths {
+        std::fs::write(p, format!("{line}\n")).with_context(|| format!("{}", p.display()))?;
+    }
+    eprintln!(
+        "twin running: TC/TM on {}, stimulus on {}; state in {}. Stop with Ctrl-C{}.",
+        twin.paths().tctm.display(),
+        twin.paths().stimulus.display(),
+        state_dir.display(),
+        if a.until_stdin_eof { " or end of input" } else { "" }
+    );
+
+    let (tx, rx) = mpsc::channel();
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            if let Ok(sig) = signals.wait() {
+                let _ = tx.send(Stop::Signal(sig));
+            }
+        });
+    }
+    if a.until_stdin_eof {
+        std::thread::spawn(move || {
+            let mut sink = [0u8; 256];
+            let mut stdin = std::io::stdin();
+            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+            let _ = tx.send(Stop::StdinEof);
+        });
+    }
+    let why = rx.recv().ok();
+    let (unit, stats) = twin.stop()?;
+    drop(unit.power_off());
+    eprintln!(
+        "twin stopped ({}): {} uplink octets, {} CADUs sent, {} discarded (no reader)",
+        match why {
+            Some(Stop::Signal(s)) => s.as_str().to_owned(),
+            Some(Stop::StdinEof) => "end of input".to_owned(),
+            None => "stop".to_owned(),
+        },
+        stats.uplink_octets,
+        stats.cadus_sent,
+        stats.cadus_discarded
+    );
+    Ok(ExitCode::SUCCESS)
+}
