@@ -18,7 +18,7 @@
 //! reports of a TC leave at once instead of after the unit's flush timeout.
 //!
 //! Both ptys keep their slave open, so the bench can disconnect and reconnect at will. The
-//! model is shared behind a mutex ([`Twin::model`]) so tests can read its counters while it
+//! model is shared behind a mutex ([`Twin::with_model`]) so tests can read its counters while it
 //! runs; [`Twin::stop`] joins the threads and gives it back (to power it off and persist it).
 
 use std::path::{Path, PathBuf};

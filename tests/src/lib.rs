@@ -2,7 +2,7 @@
 //!
 //! [`EchoUnit`] is a **test model** of the unit's link layer built from the codec alone (CLTU
 //! stream decoder, FARM-1, PUS TC parse, M_PDU packer, CADU encoding). It answers every
-//! accepted TC with ST[01] acceptance, start and completion reports (17,1 also with 17,2),
+//! accepted TC with ST\[01\] acceptance, start and completion reports (17,1 also with 17,2),
 //! rejects unknown services at acceptance, and counts executions per request ID. It lets the
 //! bench's session layer be tested over real pseudo-terminals independently of the on-board
 //! `Unit`; the end-to-end tests against the real unit use `onboard::unit::Unit`.

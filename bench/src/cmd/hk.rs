@@ -86,7 +86,7 @@ pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
     let mut n = 0u64;
     let mut worst = 0u8;
     let stdout = std::io::stdout();
-    while !a.count.is_some_and(|c| n >= c) && !end.is_some_and(|e| Instant::now() >= e) {
+    while a.count.is_none_or(|c| n < c) && end.is_none_or(|e| Instant::now() < e) {
         let step = Instant::now() + Duration::from_millis(200);
         let Some(p) = s.next_packet(end.map_or(step, |e| e.min(step)))? else { continue };
         let Ok(Report::Housekeeping(HkMsg::Housekeeping(HousekeepingReport::Ugts(hk)))) =

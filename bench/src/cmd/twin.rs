@@ -28,7 +28,7 @@ pub struct TwinArgs {
     #[arg(long)]
     pub baud: Option<u32>,
     /// Seeded link faults on both directions, e.g. `bitflip=1e-5,drop=0.001,seed=42`
-    /// (keys: bitflip, drop, garbage=P[:LEN], frame-drop, seed).
+    /// (keys: bitflip, drop, `garbage=P[:LEN]`, frame-drop, seed).
     #[arg(long)]
     pub faults: Option<String>,
     /// Also write the JSON line with the device paths to this file.

@@ -230,7 +230,7 @@ pub enum Delivery {
     Failed(DeliveryFailure),
 }
 
-/// The outcome of a TC: uplink delivery and ST[01] verification.
+/// The outcome of a TC: uplink delivery and ST\[01\] verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcOutcome {
     /// The TC's request ID.

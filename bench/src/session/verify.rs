@@ -1,4 +1,4 @@
-//! Verification tracker: follows each TC through its ST[01] stages, with timeouts.
+//! Verification tracker: follows each TC through its ST\[01\] stages, with timeouts.
 //!
 //! Each TC is registered with its request ID, the acknowledgement flags it asked for and the
 //! time it first went on the line. [`Tracker::on_report`] applies every 1,x report;
@@ -190,10 +190,10 @@ impl Tracker {
         self.entries.is_empty()
     }
 
-    /// Applies one ST[01] report received at `now`; returns the request ID it concerned if it
+    /// Applies one ST\[01\] report received at `now`; returns the request ID it concerned if it
     /// was registered.
     pub fn on_report(&mut self, report: &Report, now: Instant) -> Option<RequestId> {
-        let (id, apply): (RequestId, fn(&mut Entry, &Report, Instant) -> bool) = match report {
+        let (id, apply): (RequestId, ApplyFn) = match report {
             Report::AcceptanceSuccess(id) => {
                 (*id, |e, _, _| !std::mem::replace(&mut e.accepted, true))
             }
@@ -258,6 +258,9 @@ impl Tracker {
         }
     }
 }
+
+/// How a report changes an entry; returns false when the report was unexpected.
+type ApplyFn = fn(&mut Entry, &Report, Instant) -> bool;
 
 fn fail(e: &mut Entry, report: &Report) -> bool {
     let (stage, f, step) = match report {

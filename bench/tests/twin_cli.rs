@@ -1,0 +1,80 @@
+//! `eic-bench twin` as a subprocess, driven by `eic-bench tc send` / `tm listen` subprocesses.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
+
+#[test]
+fn twin_subprocess_answers_tc_send_and_stops_on_stdin_eof() {
+    let state = tempfile::tempdir().unwrap();
+    let mut twin = Command::new(BIN)
+        .args(["twin", "--until-stdin-eof", "--state"])
+        .arg(state.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(twin.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let dev = v["tctm"].as_str().unwrap().to_owned();
+    assert!(v["stimulus"].as_str().unwrap().starts_with("/dev/"));
+
+    let ok = Command::new(BIN).args(["tc", "send", &dev, "test", "are-you-alive"]).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("completed"));
+
+    let bad = Command::new(BIN)
+        .args(["tc", "send", &dev, "function select-boot-bank bank=B"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("not_armed") && err.contains("arm"), "{err}");
+
+    let json = Command::new(BIN)
+        .args(["tc", "send", "--json", &dev, "test are-you-alive"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["verification"]["status"], "completed");
+
+    let syntax = Command::new(BIN).args(["tc", "send", &dev, "nonsense"]).output().unwrap();
+    assert_eq!(syntax.status.code(), Some(2));
+
+    let tm = Command::new(BIN)
+        .args(["tm", "listen", &dev, "--json", "--count", "1"])
+        .output()
+        .unwrap();
+    assert!(tm.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&tm.stdout).unwrap();
+    assert_eq!((v["service"].as_u64(), v["subtype"].as_u64()), (Some(3), Some(25)));
+
+    drop(twin.stdin.take());
+    let start = Instant::now();
+    loop {
+        if let Some(status) = twin.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "twin did not stop on EOF");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(state.path().read_dir().unwrap().next().is_some(), "state persisted");
+}
+
+#[test]
+fn missing_device_is_named_with_a_hint_and_does_not_hang() {
+    let start = Instant::now();
+    let out = Command::new(BIN)
+        .args(["tc", "send", "/dev/eic-no-such-port", "test", "are-you-alive"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/dev/eic-no-such-port") && err.contains("twin"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
