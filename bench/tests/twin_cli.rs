@@ -23,7 +23,8 @@ fn twin_subprocess_answers_tc_send_and_stops_on_stdin_eof() {
     let dev = v["tctm"].as_str().unwrap().to_owned();
     assert!(v["stimulus"].as_str().unwrap().starts_with("/dev/"));
 
-    let ok = Command::new(BIN).args(["tc", "send", &dev, "test", "are-you-alive"]).output().unwrap();
+    let ok =
+        Command::new(BIN).args(["tc", "send", &dev, "test", "are-you-alive"]).output().unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("completed"));
 
@@ -45,10 +46,8 @@ fn twin_subprocess_answers_tc_send_and_stops_on_stdin_eof() {
     let syntax = Command::new(BIN).args(["tc", "send", &dev, "nonsense"]).output().unwrap();
     assert_eq!(syntax.status.code(), Some(2));
 
-    let tm = Command::new(BIN)
-        .args(["tm", "listen", &dev, "--json", "--count", "1"])
-        .output()
-        .unwrap();
+    let tm =
+        Command::new(BIN).args(["tm", "listen", &dev, "--json", "--count", "1"]).output().unwrap();
     assert!(tm.status.success());
     let v: serde_json::Value = serde_json::from_slice(&tm.stdout).unwrap();
     assert_eq!((v["service"].as_u64(), v["subtype"].as_u64()), (Some(3), Some(25)));
