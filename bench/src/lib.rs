@@ -8,6 +8,7 @@
 //! - [`session`]: a TC/TM session over a serial device (FOP-1 sender, TM receiver,
 //!   verification tracker).
 //! - [`twin`]: the digital twin, a unit model behind pseudo-terminals.
+//! - [`provision`]: factory provisioning of a fresh twin state (image, boot bank, tables).
 //! - [`hexio`]: hex input/output for the scripting commands.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -20,5 +21,6 @@ pub mod hexio;
 pub mod hk_limits;
 pub mod link;
 pub mod locate;
+pub mod provision;
 pub mod session;
 pub mod twin;

@@ -17,6 +17,10 @@
 //! After octets arrived, 1 ms of silence on the uplink calls [`Model::line_idle`], so the
 //! reports of a TC leave at once instead of after the unit's flush timeout.
 //!
+//! [`UnitTwin`] runs the on-board unit (`onboard::unit::Unit`) over a state directory
+//! ([`open_state`]: locked against other processes; a state created now is provisioned as a
+//! unit from the factory by [`crate::provision`] unless blank).
+//!
 //! Both ptys keep their slave open, so the bench can disconnect and reconnect at will. The
 //! model is shared behind a mutex ([`Twin::with_model`]) so tests can read its counters while it
 //! runs; [`Twin::stop`] joins the threads and gives it back (to power it off and persist it).
@@ -31,7 +35,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tc_tm::mission::CADU_LEN;
 use tc_tm::pus::time::Cuc;
 
+use onboard::storage::Geometry;
+use onboard::storage_fs::{FsError, FsStorage, Opened};
+
 use crate::link::{FaultCounters, FaultInjector, FaultSpec, FrameFate, LinkError, Pacer, PtyPair};
+use crate::provision::{ProvisionError, Provisioned, provision};
 
 /// What the twin needs of a unit model (the `onboard` unit implements it).
 pub trait Model: Send + 'static {
@@ -292,6 +300,203 @@ impl<M: Model> Drop for Twin<M> {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+/// The unit the twin runs: the on-board model over an on-disk state directory.
+pub type TwinUnit = onboard::unit::Unit<FsStorage>;
+
+/// How a state directory was found by [`open_state`].
+#[derive(Debug)]
+pub struct StateInfo {
+    /// The state directory.
+    pub dir: PathBuf,
+    /// Whether it was created now (erased), rather than re-opened.
+    pub created: bool,
+    /// What factory provisioning wrote, if it ran (a created state without `blank`).
+    pub provisioned: Option<Provisioned>,
+}
+
+/// Why a twin state could not be opened.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StateError {
+    /// Another process uses this state directory.
+    Busy {
+        /// The state directory.
+        dir: PathBuf,
+    },
+    /// The lock file could not be created.
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The directory is damaged, foreign or unreadable.
+    Fs(FsError),
+    /// Factory provisioning failed.
+    Provision(ProvisionError),
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateError::Busy { dir } => write!(
+                f,
+                "twin state {} is in use by another eic-bench process: stop it, or give another \
+                 directory (--state / --twin-state)",
+                dir.display()
+            ),
+            StateError::Lock { path, source } => {
+                write!(f, "cannot create the lock file {}: {source}", path.display())
+            }
+            StateError::Fs(e) => write!(
+                f,
+                "{e} (give an empty or missing directory to start a fresh twin, or remove this \
+                 one)"
+            ),
+            StateError::Provision(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+/// A locked, opened twin state: the storage plus the lock that keeps other processes out
+/// while it lives (an advisory lock on `<dir>.lock`, next to the directory).
+#[derive(Debug)]
+pub struct State {
+    /// The storage, to power a unit on.
+    pub storage: FsStorage,
+    /// How it was found.
+    pub info: StateInfo,
+    /// Keep it while the storage is in use.
+    pub lock: StateLock,
+}
+
+/// The advisory lock of a state directory: released when dropped.
+#[derive(Debug)]
+pub struct StateLock(#[allow(dead_code)] std::fs::File);
+
+/// Opens the state directory `dir` (created if missing or empty), locks it against other
+/// processes, and provisions a created state as a unit from the factory
+/// ([`crate::provision`]: software image 1.0.0 in banks A and B, bank A selected, the default
+/// table set active), unless `blank`.
+///
+/// # Errors
+/// [`StateError`]: in use, damaged, or provisioning failed.
+pub fn open_state(dir: &Path, blank: bool) -> Result<State, StateError> {
+    let mut lock_path = dir.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|source| StateError::Lock { path: lock_path.clone(), source })?;
+    }
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StateError::Lock { path: lock_path.clone(), source })?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(StateError::Busy { dir: dir.to_path_buf() });
+        }
+        Err(std::fs::TryLockError::Error(source)) => {
+            return Err(StateError::Lock { path: lock_path, source });
+        }
+    }
+    let (mut storage, opened) = FsStorage::open(dir, Geometry::FLIGHT).map_err(StateError::Fs)?;
+    let created = opened == Opened::Created;
+    let provisioned = if created && !blank {
+        Some(
+            provision(&mut storage, &tables::defaults::default_set())
+                .map_err(StateError::Provision)?,
+        )
+    } else {
+        None
+    };
+    let info = StateInfo { dir: dir.to_path_buf(), created, provisioned };
+    Ok(State { storage, info, lock: StateLock(lock) })
+}
+
+/// A twin running the on-board unit over a locked state directory (see [`open_state`]).
+#[derive(Debug)]
+pub struct UnitTwin {
+    /// The running twin (declared first: it stops before the lock is released).
+    pub twin: Twin<TwinUnit>,
+    /// How the state was found.
+    pub state: StateInfo,
+    lock: StateLock,
+}
+
+impl UnitTwin {
+    /// Opens the state (see [`open_state`]), powers the unit on at the current time and starts
+    /// the twin.
+    ///
+    /// # Errors
+    /// [`UnitTwinError::State`], or [`UnitTwinError::Link`] when the pseudo-terminals cannot
+    /// be opened.
+    pub fn start(dir: &Path, blank: bool, cfg: TwinConfig) -> Result<Self, UnitTwinError> {
+        let State { storage, info, lock } = open_state(dir, blank)?;
+        let unit = onboard::unit::Unit::power_on(storage, cuc_now());
+        let twin = Twin::start(unit, cfg)?;
+        Ok(UnitTwin { twin, state: info, lock })
+    }
+
+    /// The TC/TM device path.
+    pub fn tctm_path(&self) -> &Path {
+        self.twin.tctm_path()
+    }
+
+    /// Stops the twin and powers the unit off (the storage is flushed and closed), then
+    /// releases the state lock. Returns the final counters of the unit and the twin.
+    ///
+    /// # Errors
+    /// The error that stopped a twin thread.
+    pub fn stop(self) -> Result<(onboard::Counters, TwinStats), LinkError> {
+        let UnitTwin { twin, lock, .. } = self;
+        let (unit, stats) = twin.stop()?;
+        let counters = *unit.counters();
+        drop(unit.power_off());
+        drop(lock);
+        Ok((counters, stats))
+    }
+}
+
+/// Why a [`UnitTwin`] did not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum UnitTwinError {
+    /// The state directory.
+    State(StateError),
+    /// The pseudo-terminals or threads.
+    Link(LinkError),
+}
+
+impl std::fmt::Display for UnitTwinError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnitTwinError::State(e) => e.fmt(f),
+            UnitTwinError::Link(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for UnitTwinError {}
+
+impl From<StateError> for UnitTwinError {
+    fn from(e: StateError) -> Self {
+        UnitTwinError::State(e)
+    }
+}
+
+impl From<LinkError> for UnitTwinError {
+    fn from(e: LinkError) -> Self {
+        UnitTwinError::Link(e)
     }
 }
 

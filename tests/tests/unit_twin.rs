@@ -6,18 +6,13 @@ use std::time::{Duration, Instant};
 
 use eic_bench::link::{FaultSpec, RetryPolicy};
 use eic_bench::session::{Delivery, Session, SessionConfig, Verdict};
-use eic_bench::twin::{Twin, TwinConfig, cuc_now};
-use onboard::storage::Geometry;
-use onboard::storage_fs::FsStorage;
-use onboard::unit::Unit;
+use eic_bench::twin::{TwinConfig, UnitTwin};
 use tc_tm::service::text::parse_request;
 use tc_tm::service::{FailureCode, MAX_TC_APP_DATA_LEN, Stage};
 
-type FsUnit = Unit<FsStorage>;
-
-fn start(dir: &std::path::Path, cfg: TwinConfig) -> Twin<FsUnit> {
-    let (storage, _) = FsStorage::open(dir, Geometry::FLIGHT).unwrap();
-    Twin::start(Unit::power_on(storage, cuc_now()), cfg).unwrap()
+/// A twin over `dir`: provisioned from the factory when created, or blank (boot mode).
+fn start(dir: &std::path::Path, blank: bool, cfg: TwinConfig) -> UnitTwin {
+    UnitTwin::start(dir, blank, cfg).unwrap()
 }
 
 fn send(s: &mut Session, text: &str) -> eic_bench::session::TcOutcome {
@@ -35,9 +30,9 @@ fn failed(o: &eic_bench::session::TcOutcome) -> (Stage, FailureCode) {
 }
 
 #[test]
-fn every_kind_of_tc_is_verified() {
+fn blank_unit_in_boot_mode_verifies_what_exists_and_refuses_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let t = start(dir.path(), TwinConfig::default());
+    let t = start(dir.path(), true, TwinConfig::default());
     let mut s = Session::open(SessionConfig::fast(t.tctm_path())).unwrap();
     s.connect().unwrap();
 
@@ -71,7 +66,7 @@ fn every_kind_of_tc_is_verified() {
         assert!(seen.contains(&st), "{st:?} missing from {seen:?}");
     }
     drop(s);
-    let c = t.with_model(|u| *u.counters()).unwrap();
+    let c = t.twin.with_model(|u| *u.counters()).unwrap();
     assert_eq!(c.tc_rejected, 1);
     assert!(c.tc_accepted >= 8);
 }
@@ -79,7 +74,7 @@ fn every_kind_of_tc_is_verified() {
 #[test]
 fn round_trip_is_milliseconds_and_reconnect_works() {
     let dir = tempfile::tempdir().unwrap();
-    let t = start(dir.path(), TwinConfig::default());
+    let t = start(dir.path(), false, TwinConfig::default());
     let mut rt = Vec::new();
     for _ in 0..3 {
         let mut s = Session::open(SessionConfig::fast(t.tctm_path())).unwrap();
@@ -96,7 +91,7 @@ fn round_trip_is_milliseconds_and_reconnect_works() {
     rt.sort();
     // Generous bound for a debug build on a loaded machine; the benchmark measures release.
     assert!(rt[rt.len() / 2] < Duration::from_millis(200), "{rt:?}");
-    let c = t.with_model(|u| *u.counters()).unwrap();
+    let c = t.twin.with_model(|u| *u.counters()).unwrap();
     assert_eq!(c.service(17).unwrap().executed, 18);
 }
 
@@ -104,7 +99,7 @@ fn round_trip_is_milliseconds_and_reconnect_works() {
 fn stack_of_500_tcs_through_faults_executes_each_once_on_the_unit() {
     let dir = tempfile::tempdir().unwrap();
     let spec = FaultSpec::parse("bitflip=1e-5,drop=0.001,seed=11").unwrap();
-    let t = start(dir.path(), TwinConfig::default().with_faults(&spec));
+    let t = start(dir.path(), false, TwinConfig::default().with_faults(&spec));
     let adir = tempfile::tempdir().unwrap();
     let archive = adir.path().join("tm.eica");
     let mut cfg = SessionConfig::fast(t.tctm_path());
@@ -125,8 +120,7 @@ fn stack_of_500_tcs_through_faults_executes_each_once_on_the_unit() {
     }
     let (tr, dl) = (s.tracker().stats(), s.downlink_stats());
     drop(s);
-    let (unit, tw) = t.stop().unwrap();
-    let c = *unit.counters();
+    let (c, tw) = t.stop().unwrap();
     assert_eq!(c.service(17).unwrap().executed, 500, "{c:?}");
     assert_eq!(c.tc_accepted, 500);
     assert_eq!(tr.unexpected, 0, "no TC completed twice: {tr:?}");
@@ -139,15 +133,14 @@ fn stack_of_500_tcs_through_faults_executes_each_once_on_the_unit() {
 fn state_directory_persists_across_twin_runs() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let t = start(dir.path(), TwinConfig::default());
+        let t = start(dir.path(), false, TwinConfig::default());
         let mut s = Session::open(SessionConfig::fast(t.tctm_path())).unwrap();
         s.connect().unwrap();
         assert!(send(&mut s, "memory load mem=bank-b addr=0x10 data=CAFEF00D").is_success());
         drop(s);
-        let (unit, _) = t.stop().unwrap();
-        drop(unit.power_off());
+        t.stop().unwrap();
     }
-    let t = start(dir.path(), TwinConfig::default());
+    let t = start(dir.path(), false, TwinConfig::default());
     let mut s = Session::open(SessionConfig::fast(t.tctm_path())).unwrap();
     s.connect().unwrap();
     s.clear_packets();

@@ -8,22 +8,26 @@ use std::sync::mpsc;
 use anyhow::Context;
 use clap::Args;
 use nix::sys::signal::{SigSet, Signal};
-use onboard::storage::Geometry;
-use onboard::storage_fs::FsStorage;
 use onboard::unit::Unit;
 use serde_json::json;
 
 use super::BadInput;
 use crate::link::FaultSpec;
-use crate::twin::{Twin, TwinConfig, cuc_now};
+use crate::twin::{State, Twin, TwinConfig, cuc_now, open_state};
 
 /// Arguments of `twin`.
 #[derive(Debug, Args)]
 pub struct TwinArgs {
     /// State directory (memory banks, boot selection, tables), created if needed and kept
-    /// across runs; a temporary directory, deleted at exit, when absent.
+    /// across runs; a temporary directory, deleted at exit, when absent. A state created now
+    /// is provisioned as a unit from the factory: software 1.0.0 in banks A and B, bank A
+    /// selected, the default table set active (the unit boots into safe mode).
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Start a created state erased instead (no software image: the unit stays in boot mode,
+    /// where only ST[06], ST[17] and the boot functions of ST[08] exist).
+    #[arg(long)]
+    pub blank: bool,
     /// Emulate this line rate (both directions); full speed when absent.
     #[arg(long)]
     pub baud: Option<u32>,
@@ -71,15 +75,19 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
             temp.path().to_path_buf()
         }
     };
-    let (storage, _) = FsStorage::open(&state_dir, Geometry::FLIGHT)
-        .with_context(|| format!("state directory {}", state_dir.display()))?;
+    let State { storage, info, lock } = open_state(&state_dir, a.blank)?;
+    let provisioned = info.provisioned.is_some();
     let unit = Unit::power_on(storage, cuc_now());
+    let mode = unit.mode();
     let cfg = TwinConfig { baud: a.baud, ..TwinConfig::default() }.with_faults(&faults);
     let twin = Twin::start(unit, cfg)?;
     let line = json!({
         "tctm": twin.paths().tctm,
         "stimulus": twin.paths().stimulus,
         "state": state_dir,
+        "created": info.created,
+        "provisioned": provisioned,
+        "mode": mode.to_string(),
         "baud": a.baud,
         "faults": faults.to_string(),
         "pid": std::process::id(),
@@ -90,7 +98,9 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(p, format!("{line}\n")).with_context(|| format!("{}", p.display()))?;
     }
     eprintln!(
-        "twin running: TC/TM on {}, stimulus on {}; state in {}. Stop with Ctrl-C{}.",
+        "twin running ({mode} mode{}): TC/TM on {}, stimulus on {}; state in {}. Stop with \
+         Ctrl-C{}.",
+        if provisioned { ", state provisioned from the factory defaults" } else { "" },
         twin.paths().tctm.display(),
         twin.paths().stimulus.display(),
         state_dir.display(),
@@ -117,6 +127,7 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
     let why = rx.recv().ok();
     let (unit, stats) = twin.stop()?;
     drop(unit.power_off());
+    drop(lock);
     eprintln!(
         "twin stopped ({}): {} uplink octets, {} CADUs sent, {} discarded (no reader)",
         match why {
