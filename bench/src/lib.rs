@@ -9,6 +9,7 @@
 //!   verification tracker).
 //! - [`twin`]: the digital twin, a unit model behind pseudo-terminals.
 //! - [`provision`]: factory provisioning of a fresh twin state (image, boot bank, tables).
+//! - [`workflow`]: multi-step workflows (tables pull/push).
 //! - [`hexio`]: hex input/output for the scripting commands.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -24,3 +25,4 @@ pub mod locate;
 pub mod provision;
 pub mod session;
 pub mod twin;
+pub mod workflow;

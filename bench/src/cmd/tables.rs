@@ -108,6 +108,34 @@ pub enum TablesCmd {
         #[arg(long)]
         base: Option<PathBuf>,
     },
+    /// Dumps every active table of the unit and writes them as a table directory.
+    ///
+    /// Reads the ST[200] directory, dumps each active table (segments reassembled, CRC-32
+    /// checked against the directory), decodes it with the unit's own table codec and writes
+    /// the text form (pixels.csv, bands.toml, ...), then prints ID, version, CRC and size per
+    /// table. DEVICE `twin` uses the embedded twin (see `eic-bench tc send --help`).
+    ///
+    /// Examples:
+    ///   eic-bench tables pull /dev/ttyUSB0 -o on-board
+    ///   eic-bench tables pull twin -o on-board --json
+    #[command(verbatim_doc_comment)]
+    Pull(super::tables_unit::PullArgs),
+    /// Makes a table directory the unit's active tables, changing only what differs.
+    ///
+    /// Validates DIR with the unit's validator, pulls the unit's tables, shows the diff and
+    /// asks for confirmation (--yes to skip; without a terminal --yes is required). Then, in
+    /// maintenance mode, for each table that differs: load segments (990 octets each), validate
+    /// with the expected CRC-32, activate (bands before the CRT, IMT and catalogue tables that
+    /// depend on them), each TC verified through its ST[01] completion; then the mode the unit
+    /// was in is restored and the unit is pulled again to confirm it holds DIR. On a refusal
+    /// the loads not yet activated are aborted and the unit's reason is explained.
+    ///
+    /// Examples:
+    ///   eic-bench tables push twin examples/workplan-tables --yes
+    ///   eic-bench tables push /dev/ttyUSB0 my-workplan --dry-run
+    ///   eic-bench tables push /dev/ttyUSB0 my-workplan --yes --json
+    #[command(verbatim_doc_comment)]
+    Push(super::tables_unit::PushArgs),
     /// Writes the default table set (nominal calibration with a seeded per-pixel spread).
     ///
     /// Example:
@@ -181,6 +209,8 @@ pub fn run(cmd: TablesCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         TablesCmd::Build { dir, output } => build(&dir, &output),
+        TablesCmd::Pull(a) => super::tables_unit::pull(&a),
+        TablesCmd::Push(a) => super::tables_unit::push(&a),
         TablesCmd::Convert { input, output, base } => convert(&input, &output, base.as_deref()),
         TablesCmd::Defaults { output, seed } => {
             defaults::generate(seed)

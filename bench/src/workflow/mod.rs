@@ -1,0 +1,6 @@
+//! Multi-step workflows over a [`crate::session::Session`], as a library so that tests call
+//! them directly as well as through the command line.
+//!
+//! - [`tables`]: pull the unit's tables, push a table directory (ST\[200\]).
+
+pub mod tables;

@@ -1,0 +1,959 @@
+//! Table workflows over a session: pull the unit's active tables, push a table directory.
+//!
+//! **Pull** ([`pull`]): ST\[200\] report directory (200,7 → 200,8), then a dump of every
+//! active table (200,5 → 200,6 segments, reassembled by offset, every octet covered once at
+//! least), each image checked against the directory (length, version, CRC-32) and decoded with
+//! the `tables` crate.
+//!
+//! **Push** ([`prepare`] then [`execute`], or [`push`]): the target set is validated locally
+//! with the unit's own validator, the unit is pulled, the tables whose image differs (octet for
+//! octet, so a version change alone counts) are planned in the safe order of
+//! `docs/icd/unit.md` — every load and validation first, bands before the CRT, IMT and
+//! catalogue that are validated against them, then every activation, bands first — and the
+//! plan is executed with each ST\[01\] completion verified:
+//!
+//! 1. read the mode (3,27 one-shot of SID 1) and enter `maintenance` (through `safe` from
+//!    `standby` or `observation`): table loads are a maintenance activity;
+//! 2. per table: 200,1 segments of [`MAX_LOAD_SEGMENT_LEN`] octets (the largest that fits one
+//!    TC), pipelined through the FOP-1 window; 200,2 validate with the image's CRC-32;
+//! 3. per table: 200,3 activate;
+//! 4. return to the mode the unit was in (`safe`, then `standby`, then `observation` as needed);
+//! 5. pull again and check that every table of the unit now equals the target.
+//!
+//! On any refusal, the loads not yet activated are aborted (200,4), the mode is restored, and
+//! [`WorkflowError::PushFailed`] names the table, the TC and the unit's reason (failure code
+//! explained; for `table_invalid`, the entry and field of the validator's first problem).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use tables::diff::{self, TableDiff};
+use tables::set::TableSet;
+use tables::{CompactProblem, Problem, TableId};
+use tc_tm::crc::crc32;
+use tc_tm::service::function::Mode;
+use tc_tm::service::housekeeping::{HousekeepingReport, Report as HkMsg};
+use tc_tm::service::table::{
+    self as st200, BufferSel, DirectoryEntry, LoadSegment, MAX_LOAD_SEGMENT_LEN,
+};
+use tc_tm::service::text::parse_request;
+use tc_tm::service::verification::RequestId;
+use tc_tm::service::{FailureCode, MAX_TC_APP_DATA_LEN, Report, Request, Stage};
+
+use crate::provision::LOAD_ORDER;
+use crate::session::{Delivery, Session, SessionError, StageFailure, TcOutcome, Verdict};
+
+/// Most load TCs outstanding at once (beyond the FOP-1 window they wait in the session queue).
+const PIPELINE: usize = 32;
+/// How long a report answering a TC may trail its completion report.
+const REPORT_GRACE: Duration = Duration::from_millis(500);
+
+/// Why a table workflow failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WorkflowError {
+    /// The session failed (link, silent unit, recovery gave up).
+    Session(SessionError),
+    /// The unit is in boot mode: no application software runs, ST\[200\] does not exist.
+    BootMode,
+    /// The unit refused a TC.
+    Refused {
+        /// The TC, in the readable syntax.
+        tc: String,
+        /// The failed stage, code and failure data.
+        failure: StageFailure,
+    },
+    /// A TC was not verified: delivery failed or a stage timed out.
+    NotVerified {
+        /// The TC, in the readable syntax.
+        tc: String,
+        /// Its outcome.
+        outcome: TcOutcome,
+    },
+    /// An expected report did not arrive.
+    MissingReport {
+        /// What was expected.
+        what: &'static str,
+    },
+    /// A table has no active image on the unit.
+    NoActiveTable(TableId),
+    /// A dump ended before every octet of the image arrived.
+    DumpIncomplete {
+        /// The table.
+        table: TableId,
+        /// Octets received.
+        received: usize,
+        /// Image length.
+        total: usize,
+    },
+    /// A dumped image does not have the CRC-32 the directory announces.
+    DumpCrc {
+        /// The table.
+        table: TableId,
+        /// CRC of the octets received.
+        computed: u32,
+        /// CRC in the directory.
+        expected: u32,
+    },
+    /// A dumped image cannot be decoded.
+    Decode {
+        /// The table.
+        table: TableId,
+        /// The decoder's reason.
+        error: tables::image::Error,
+    },
+    /// The target set has problems (the unit would refuse it).
+    Invalid(Vec<Problem>),
+    /// A table of the target set cannot be encoded.
+    Encode {
+        /// The table.
+        table: TableId,
+        /// The encoder's reason.
+        error: tables::image::Error,
+    },
+    /// A push step failed; what was done and undone.
+    PushFailed {
+        /// The table concerned, if the step was about one.
+        table: Option<TableId>,
+        /// Why.
+        cause: Box<WorkflowError>,
+        /// Tables activated before the failure (they stay active).
+        activated: Vec<TableId>,
+        /// Tables whose load was aborted.
+        aborted: Vec<TableId>,
+    },
+    /// After the push, the unit's tables differ from the target.
+    NotEqual(Vec<TableId>),
+}
+
+fn keys(t: &[TableId]) -> String {
+    let v: Vec<&str> = t.iter().map(|t| t.key()).collect();
+    if v.is_empty() { "none".to_owned() } else { v.join(", ") }
+}
+
+impl fmt::Display for WorkflowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkflowError::Session(e) => e.fmt(f),
+            WorkflowError::BootMode => f.write_str(
+                "the unit is in boot mode (no application software runs), so table management \
+                 (ST[200]) does not exist: boot a valid software image first (a fresh twin is \
+                 provisioned with one unless started with --blank)",
+            ),
+            WorkflowError::Refused { tc, failure } => {
+                write!(f, "the unit refused `{tc}`: {failure}")?;
+                if failure.code == FailureCode::TableInvalid {
+                    let d = failure.data;
+                    let mut compact = [0u8; 5];
+                    compact[0] = u8::try_from(d.subject).unwrap_or(0);
+                    compact[1..3].copy_from_slice(&d.index.to_be_bytes());
+                    compact[3] = u8::try_from(d.field).unwrap_or(0);
+                    compact[4] = u8::try_from(d.value).unwrap_or(0);
+                    if let Some(p) = CompactProblem::from_bytes(&compact) {
+                        let entry =
+                            p.entry.map_or("the table".to_owned(), |e| format!("entry {e}"));
+                        write!(
+                            f,
+                            " (validator: {} table, {entry}, field {}, problem kind 0x{:02X}; \
+                             run `eic-bench tables validate` on the directory for the full \
+                             message)",
+                            p.table.name(),
+                            p.field.name(),
+                            p.kind_code
+                        )?;
+                    }
+                }
+                Ok(())
+            }
+            WorkflowError::NotVerified { tc, outcome } => match outcome.delivery {
+                Delivery::Failed(why) => write!(f, "`{tc}` was not delivered: {why}"),
+                _ => write!(f, "`{tc}`: {}", outcome.verdict),
+            },
+            WorkflowError::MissingReport { what } => write!(
+                f,
+                "the unit completed the request but its {what} did not arrive: check the \
+                 downlink (`eic-bench tm listen`) and retry"
+            ),
+            WorkflowError::NoActiveTable(t) => write!(
+                f,
+                "the {} table has no active image on the unit: push a complete table directory \
+                 first",
+                t.name()
+            ),
+            WorkflowError::DumpIncomplete { table, received, total } => write!(
+                f,
+                "the dump of the {} table stopped after {received} of {total} octets: the \
+                 downlink lost segments; retry",
+                table.name()
+            ),
+            WorkflowError::DumpCrc { table, computed, expected } => write!(
+                f,
+                "the dump of the {} table has CRC-32 0x{computed:08X}, the directory says \
+                 0x{expected:08X}: the downlink corrupted it; retry",
+                table.name()
+            ),
+            WorkflowError::Decode { table, error } => {
+                write!(f, "the unit's {} table cannot be decoded: {error}", table.name())
+            }
+            WorkflowError::Invalid(problems) => {
+                write!(
+                    f,
+                    "the table directory has {} problem(s), the unit would refuse it",
+                    problems.len()
+                )?;
+                for p in problems.iter().take(10) {
+                    write!(f, "\n  {p}")?;
+                }
+                if problems.len() > 10 {
+                    write!(f, "\n  ... (`eic-bench tables validate DIR` lists them all)")?;
+                }
+                Ok(())
+            }
+            WorkflowError::Encode { table, error } => {
+                write!(f, "cannot encode the {} table: {error}", table.name())
+            }
+            WorkflowError::PushFailed { table, cause, activated, aborted } => {
+                match table {
+                    Some(t) => write!(f, "push failed at the {} table: {cause}", t.name())?,
+                    None => write!(f, "push failed: {cause}")?,
+                }
+                write!(
+                    f,
+                    "\n  activated before the failure (now in use): {}\n  loads aborted (active \
+                     tables unchanged): {}",
+                    keys(activated),
+                    keys(aborted)
+                )
+            }
+            WorkflowError::NotEqual(t) => write!(
+                f,
+                "after the push the unit's tables still differ from the directory: {}; pull \
+                 them (`eic-bench tables pull`) and compare",
+                keys(t)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WorkflowError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WorkflowError::Session(e) => Some(e),
+            WorkflowError::PushFailed { cause, .. } => Some(cause.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<SessionError> for WorkflowError {
+    fn from(e: SessionError) -> Self {
+        WorkflowError::Session(e)
+    }
+}
+
+/// One TC of a plan, ready to send, with its readable form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedTc {
+    /// What it is for.
+    pub step: Step,
+    /// The request in the readable syntax (`tc_tm::service::text`).
+    pub text: String,
+    /// Service type.
+    pub service: u8,
+    /// Subtype.
+    pub subtype: u8,
+    /// Application data.
+    pub data: Vec<u8>,
+}
+
+/// The role of a planned TC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A mode change (entering maintenance or returning).
+    Mode(Mode),
+    /// A 200,1 segment.
+    Load {
+        /// The table.
+        table: TableId,
+        /// Octets in the segment.
+        len: usize,
+    },
+    /// 200,2.
+    Validate(TableId),
+    /// 200,3.
+    Activate(TableId),
+}
+
+impl PlannedTc {
+    fn from_request(step: Step, r: &Request<'_>) -> Result<Self, WorkflowError> {
+        let mut data = vec![0u8; r.buffer_len()];
+        let n = r.emit(&mut data).map_err(|e| WorkflowError::Session(SessionError::Request(e)))?;
+        data.truncate(n);
+        let (service, subtype) = r.service_subtype();
+        Ok(PlannedTc { step, text: r.to_string(), service, subtype, data })
+    }
+
+    fn mode(m: Mode) -> Result<Self, WorkflowError> {
+        let text = format!("function mode mode={m}");
+        let mut data = [0u8; MAX_TC_APP_DATA_LEN];
+        let (service, subtype, n) = parse_request(&text, &mut data).map_err(|_| {
+            WorkflowError::Session(SessionError::Request(tc_tm::service::Error::BadValue {
+                field: "mode",
+                value: u32::from(m.value()),
+            }))
+        })?;
+        Ok(PlannedTc {
+            step: Step::Mode(m),
+            text,
+            service,
+            subtype,
+            data: data.get(..n).unwrap_or(&[]).to_vec(),
+        })
+    }
+}
+
+/// The unit's table state as pulled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitTables {
+    /// The directory (200,8), in the unit's order.
+    pub directory: Vec<DirectoryEntry>,
+    /// The active image of every table that has one, CRC-checked.
+    pub images: BTreeMap<TableId, Vec<u8>>,
+}
+
+impl UnitTables {
+    /// The directory entry of a table.
+    pub fn entry(&self, t: TableId) -> Option<&DirectoryEntry> {
+        self.directory.iter().find(|e| e.table_id == t as u8)
+    }
+
+    /// Decodes the complete set.
+    ///
+    /// # Errors
+    /// [`WorkflowError::NoActiveTable`] for the first table without an active image,
+    /// [`WorkflowError::Decode`].
+    pub fn set(&self) -> Result<TableSet, WorkflowError> {
+        let mut refs = Vec::new();
+        for t in TableId::ALL {
+            let img = self.images.get(&t).ok_or(WorkflowError::NoActiveTable(t))?;
+            if let Err(error) = tables::ImageHeader::parse(img).and_then(|h| {
+                if h.table == t {
+                    Ok(h)
+                } else {
+                    Err(tables::image::Error::WrongTable {
+                        expected: t as u8,
+                        found: h.table as u8,
+                    })
+                }
+            }) {
+                return Err(WorkflowError::Decode { table: t, error });
+            }
+            refs.push(img.as_slice());
+        }
+        TableSet::from_images(&refs).map_err(|error| {
+            let table = match error {
+                tables::image::Error::UnknownTable(id) => TableId::from_u8(id),
+                _ => None,
+            };
+            WorkflowError::Decode { table: table.unwrap_or(TableId::Pixels), error }
+        })
+    }
+}
+
+fn check(tc: &str, o: TcOutcome) -> Result<TcOutcome, WorkflowError> {
+    match o.verdict {
+        _ if matches!(o.delivery, Delivery::Failed(_)) => {
+            Err(WorkflowError::NotVerified { tc: tc.to_owned(), outcome: o })
+        }
+        Verdict::Completed { .. } => Ok(o),
+        Verdict::Failed(f)
+            if f.stage == Stage::Acceptance && f.code == FailureCode::UnknownService =>
+        {
+            Err(WorkflowError::BootMode)
+        }
+        Verdict::Failed(failure) => Err(WorkflowError::Refused { tc: tc.to_owned(), failure }),
+        _ => Err(WorkflowError::NotVerified { tc: tc.to_owned(), outcome: o }),
+    }
+}
+
+fn send_text(s: &mut Session, text: &str) -> Result<RequestId, WorkflowError> {
+    let mut data = [0u8; MAX_TC_APP_DATA_LEN];
+    let (service, subtype, n) = parse_request(text, &mut data)
+        .map_err(|_| WorkflowError::MissingReport { what: "request syntax (internal)" })?;
+    Ok(s.send_raw(service, subtype, data.get(..n).unwrap_or(&[]))?)
+}
+
+/// Reads the unit's mode from a one-shot SID 1 housekeeping report.
+///
+/// # Errors
+/// [`WorkflowError::BootMode`] (the boot software has no ST\[03\]), session errors,
+/// [`WorkflowError::MissingReport`].
+pub fn read_mode(s: &mut Session) -> Result<Mode, WorkflowError> {
+    s.clear_packets();
+    let text = "hk one-shot sid=1";
+    let id = send_text(s, text)?;
+    check(text, s.wait(id)?)?;
+    let deadline = Instant::now() + REPORT_GRACE + REPORT_GRACE;
+    while let Some(p) = s.next_packet(deadline)? {
+        if let Ok(Report::Housekeeping(HkMsg::Housekeeping(HousekeepingReport::Ugts(hk)))) =
+            p.report()
+        {
+            return Ok(hk.mode);
+        }
+    }
+    Err(WorkflowError::MissingReport { what: "housekeeping report (3,25)" })
+}
+
+/// Reads the table directory (200,7 → 200,8).
+///
+/// # Errors
+/// [`WorkflowError::BootMode`], session errors, [`WorkflowError::MissingReport`].
+pub fn read_directory(s: &mut Session) -> Result<Vec<DirectoryEntry>, WorkflowError> {
+    s.clear_packets();
+    let text = "table directory";
+    let id = s.send(&Request::Table(st200::Request::ReportDirectory))?;
+    check(text, s.wait(id)?)?;
+    let deadline = Instant::now() + REPORT_GRACE;
+    while let Some(p) = s.next_packet(deadline)? {
+        if let Ok(Report::Table(st200::Report::Directory(list))) = p.report() {
+            return Ok(list.iter().collect());
+        }
+    }
+    Err(WorkflowError::MissingReport { what: "table directory (200,8)" })
+}
+
+/// Dumps the active image of the table of `entry` and checks it against the entry.
+///
+/// # Errors
+/// [`WorkflowError::NoActiveTable`], [`WorkflowError::DumpIncomplete`],
+/// [`WorkflowError::DumpCrc`], session and verification errors.
+pub fn dump_active(
+    s: &mut Session,
+    table: TableId,
+    entry: &DirectoryEntry,
+    progress: &ProgressBar,
+) -> Result<Vec<u8>, WorkflowError> {
+    let total = usize::try_from(entry.active_len).unwrap_or(usize::MAX);
+    if total == 0 {
+        return Err(WorkflowError::NoActiveTable(table));
+    }
+    s.clear_packets();
+    let req =
+        Request::Table(st200::Request::Dump { table_id: table as u8, buffer: BufferSel::Active });
+    let text = req.to_string();
+    let id = s.send(&req)?;
+    let mut image = vec![0u8; total];
+    let mut have = vec![false; total];
+    let mut received = 0usize;
+    // The dump goes on VC 2 at the line rate: allow its line time twice, plus 10 s.
+    let line = crate::session::line_time(total + total / 8 + 2048, s.config().baud);
+    let deadline = Instant::now() + line * 2 + Duration::from_secs(10);
+    loop {
+        let o = s.outcome(id);
+        let done = received == total;
+        if o.verdict.is_final() || matches!(o.delivery, Delivery::Failed(_)) {
+            check(&text, o)?;
+            if done {
+                break;
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            if done {
+                check(&text, o)?;
+            }
+            return Err(WorkflowError::DumpIncomplete { table, received, total });
+        }
+        let Some(p) = s.next_packet(deadline.min(now + Duration::from_millis(100)))? else {
+            continue;
+        };
+        let Ok(Report::Table(st200::Report::DumpSegment(seg))) = p.report() else { continue };
+        if seg.table_id != table as u8
+            || seg.buffer != BufferSel::Active
+            || seg.total_len != entry.active_len
+            || seg.version != entry.active_version
+        {
+            continue;
+        }
+        let Ok(off) = usize::try_from(seg.offset) else { continue };
+        let end = off.saturating_add(seg.data.len());
+        if let (Some(dst), Some(flags)) = (image.get_mut(off..end), have.get_mut(off..end)) {
+            dst.copy_from_slice(seg.data);
+            for f in flags.iter_mut().filter(|f| !**f) {
+                *f = true;
+                received += 1;
+            }
+            progress.inc(seg.data.len() as u64);
+        }
+    }
+    let computed = crc32(&image);
+    if computed != entry.active_crc {
+        return Err(WorkflowError::DumpCrc { table, computed, expected: entry.active_crc });
+    }
+    Ok(image)
+}
+
+/// Pulls the directory and every active table.
+///
+/// # Errors
+/// As [`read_directory`] and [`dump_active`].
+pub fn pull(s: &mut Session, progress: &ProgressBar) -> Result<UnitTables, WorkflowError> {
+    let directory = read_directory(s)?;
+    let total: u64 = directory.iter().map(|e| u64::from(e.active_len)).sum();
+    progress.set_length(total);
+    progress.set_position(0);
+    let mut images = BTreeMap::new();
+    for e in &directory {
+        let Some(t) = TableId::from_u8(e.table_id) else { continue };
+        if e.active_len == 0 {
+            continue;
+        }
+        progress.set_message(format!("dumping {}", t.key()));
+        images.insert(t, dump_active(s, t, e, progress)?);
+    }
+    progress.finish_and_clear();
+    Ok(UnitTables { directory, images })
+}
+
+/// What a push will do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The unit's mode before the push.
+    pub mode: Mode,
+    /// Tables to load, in load order.
+    pub tables: Vec<TableId>,
+    /// Tables without an active image on the unit (among [`Plan::tables`]).
+    pub missing: Vec<TableId>,
+    /// Field differences (empty when the unit's set is incomplete).
+    pub diffs: Vec<TableDiff>,
+    /// Every TC, in order.
+    pub tcs: Vec<PlannedTc>,
+    /// Octets of table images to load.
+    pub octets: u64,
+}
+
+impl Plan {
+    /// Whether the unit already holds the target.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+
+    /// The diff in text (per table and entry), with the tables missing on the unit.
+    pub fn diff_text(&self) -> String {
+        let mut out = diff::to_text(&self.diffs);
+        for t in &self.missing {
+            out.push_str(&format!("{}: no active table on the unit; will be loaded\n", t.key()));
+        }
+        let shown: Vec<TableId> = self.diffs.iter().map(|d| d.table).collect();
+        for t in &self.tables {
+            if !shown.contains(t) && !self.missing.contains(t) {
+                out.push_str(&format!(
+                    "{}: same values, different image (version or encoding); will be loaded\n",
+                    t.key()
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The mode changes from `from` into maintenance.
+fn enter_maintenance(from: Mode) -> Result<Vec<Mode>, WorkflowError> {
+    Ok(match from {
+        Mode::Maintenance => vec![],
+        Mode::Safe => vec![Mode::Maintenance],
+        Mode::Standby | Mode::Observation => vec![Mode::Safe, Mode::Maintenance],
+        Mode::Boot => return Err(WorkflowError::BootMode),
+    })
+}
+
+/// The mode changes from maintenance back to `to`.
+fn leave_maintenance(to: Mode) -> Vec<Mode> {
+    match to {
+        Mode::Maintenance | Mode::Boot => vec![],
+        Mode::Safe => vec![Mode::Safe],
+        Mode::Standby => vec![Mode::Safe, Mode::Standby],
+        Mode::Observation => vec![Mode::Safe, Mode::Standby, Mode::Observation],
+    }
+}
+
+/// Plans a push of `target` onto a unit holding `unit` in `mode`.
+///
+/// # Errors
+/// [`WorkflowError::Invalid`] if the target set has problems, [`WorkflowError::Encode`],
+/// [`WorkflowError::BootMode`].
+pub fn plan(unit: &UnitTables, target: &TableSet, mode: Mode) -> Result<Plan, WorkflowError> {
+    let problems = target.problems();
+    if !problems.is_empty() {
+        return Err(WorkflowError::Invalid(problems));
+    }
+    let mut tables = Vec::new();
+    let mut missing = Vec::new();
+    let mut images = BTreeMap::new();
+    for t in LOAD_ORDER {
+        let img = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
+        match unit.images.get(&t) {
+            Some(have) if *have == img => {}
+            Some(_) => tables.push(t),
+            None => {
+                tables.push(t);
+                missing.push(t);
+            }
+        }
+        images.insert(t, img);
+    }
+    let diffs = match unit.set() {
+        Ok(u) => diff::diff(&u, target),
+        Err(_) => Vec::new(),
+    };
+    let mut tcs = Vec::new();
+    let mut octets = 0u64;
+    if !tables.is_empty() {
+        for m in enter_maintenance(mode)? {
+            tcs.push(PlannedTc::mode(m)?);
+        }
+        for &t in &tables {
+            let img = images.get(&t).map(Vec::as_slice).unwrap_or(&[]);
+            let total_len = u32::try_from(img.len()).unwrap_or(u32::MAX);
+            let version = target.version(t);
+            for (i, chunk) in img.chunks(MAX_LOAD_SEGMENT_LEN).enumerate() {
+                let offset = u32::try_from(i * MAX_LOAD_SEGMENT_LEN).unwrap_or(u32::MAX);
+                let seg =
+                    LoadSegment { table_id: t as u8, version, total_len, offset, data: chunk };
+                tcs.push(PlannedTc::from_request(
+                    Step::Load { table: t, len: chunk.len() },
+                    &Request::Table(st200::Request::LoadSegment(seg)),
+                )?);
+            }
+            octets += img.len() as u64;
+            let validate = st200::Request::Validate { table_id: t as u8, expected_crc: crc32(img) };
+            tcs.push(PlannedTc::from_request(Step::Validate(t), &Request::Table(validate))?);
+        }
+        for &t in &tables {
+            let activate = st200::Request::Activate { table_id: t as u8 };
+            tcs.push(PlannedTc::from_request(Step::Activate(t), &Request::Table(activate))?);
+        }
+        for m in leave_maintenance(mode) {
+            tcs.push(PlannedTc::mode(m)?);
+        }
+    }
+    Ok(Plan { mode, tables, missing, diffs, tcs, octets })
+}
+
+/// Pulls the unit, reads its mode and plans the push of `target` (nothing is changed).
+///
+/// # Errors
+/// As [`pull`], [`read_mode`] and [`plan`].
+pub fn prepare(
+    s: &mut Session,
+    target: &TableSet,
+    progress: &ProgressBar,
+) -> Result<(UnitTables, Plan), WorkflowError> {
+    let problems = target.problems();
+    if !problems.is_empty() {
+        return Err(WorkflowError::Invalid(problems));
+    }
+    let mode = read_mode(s)?;
+    let unit = pull(s, progress)?;
+    let p = plan(&unit, target, mode)?;
+    Ok((unit, p))
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushReport {
+    /// Tables loaded and activated, in load order.
+    pub tables: Vec<TableId>,
+    /// TCs sent and verified.
+    pub tcs: usize,
+    /// Image octets loaded.
+    pub octets: u64,
+    /// Wall time of the execution (the final pull included).
+    pub duration: Duration,
+    /// The unit's tables after the push (pulled again).
+    pub after: UnitTables,
+}
+
+/// Executes a plan (see the module documentation), then pulls again and checks that the unit
+/// holds `target`.
+///
+/// # Errors
+/// [`WorkflowError::PushFailed`] (loads aborted, mode restored), [`WorkflowError::NotEqual`].
+pub fn execute(
+    s: &mut Session,
+    plan: &Plan,
+    target: &TableSet,
+    progress: &ProgressBar,
+) -> Result<PushReport, WorkflowError> {
+    let start = Instant::now();
+    progress.set_length(plan.octets);
+    progress.set_position(0);
+    let mut loading: Vec<TableId> = Vec::new();
+    let mut activated: Vec<TableId> = Vec::new();
+    let mut in_maintenance = plan.mode == Mode::Maintenance;
+    let mut pending: std::collections::VecDeque<(RequestId, usize)> = Default::default();
+    let mut result: Result<(), (Option<TableId>, WorkflowError)> = Ok(());
+
+    // Waits for the oldest outstanding load and accounts its octets.
+    let settle_one = |s: &mut Session,
+                      pending: &mut std::collections::VecDeque<(RequestId, usize)>|
+     -> Result<(), (Option<TableId>, WorkflowError)> {
+        let Some((id, i)) = pending.pop_front() else { return Ok(()) };
+        let tc = plan.tcs.get(i);
+        let table = tc.and_then(|t| match t.step {
+            Step::Load { table, .. } => Some(table),
+            _ => None,
+        });
+        let text = tc.map_or("", |t| t.text.as_str());
+        let o = s.wait(id).map_err(|e| (table, e.into()))?;
+        check(text, o).map_err(|e| (table, e))?;
+        if let Some(PlannedTc { step: Step::Load { len, .. }, .. }) = tc {
+            progress.inc(*len as u64);
+        }
+        Ok(())
+    };
+
+    for (i, tc) in plan.tcs.iter().enumerate() {
+        let table = match tc.step {
+            Step::Load { table, .. } | Step::Validate(table) | Step::Activate(table) => Some(table),
+            Step::Mode(_) => None,
+        };
+        if let Step::Load { table, .. } = tc.step {
+            if !loading.contains(&table) {
+                loading.push(table);
+                progress.set_message(format!("loading {}", table.key()));
+            }
+            match s.send_raw(tc.service, tc.subtype, &tc.data) {
+                Ok(id) => pending.push_back((id, i)),
+                Err(e) => {
+                    result = Err((Some(table), e.into()));
+                    break;
+                }
+            }
+            if pending.len() >= PIPELINE
+                && let Err(e) = settle_one(s, &mut pending)
+            {
+                result = Err(e);
+                break;
+            }
+            continue;
+        }
+        while !pending.is_empty() {
+            if let Err(e) = settle_one(s, &mut pending) {
+                result = Err(e);
+                break;
+            }
+        }
+        if result.is_err() {
+            break;
+        }
+        if let Step::Mode(m) = tc.step
+            && m == Mode::Safe
+            && in_maintenance
+        {
+            // Leaving maintenance: the loads are done.
+            in_maintenance = false;
+        }
+        let r = s
+            .send_raw(tc.service, tc.subtype, &tc.data)
+            .map_err(WorkflowError::from)
+            .and_then(|id| Ok(s.wait(id)?))
+            .and_then(|o| check(&tc.text, o));
+        if let Err(e) = r {
+            result = Err((table, e));
+            break;
+        }
+        match tc.step {
+            Step::Mode(Mode::Maintenance) => in_maintenance = true,
+            Step::Activate(t) => {
+                activated.push(t);
+                loading.retain(|x| *x != t);
+            }
+            _ => {}
+        }
+    }
+    if result.is_ok() {
+        while !pending.is_empty() {
+            if let Err(e) = settle_one(s, &mut pending) {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if let Err((table, cause)) = result {
+        progress.abandon();
+        // Undo what can be undone: abort the loads not activated, restore the mode.
+        let mut aborted = Vec::new();
+        for t in &loading {
+            let abort = Request::Table(st200::Request::Abort { table_id: *t as u8 });
+            if let Ok(id) = s.send(&abort)
+                && s.wait(id).is_ok_and(|o| o.is_success())
+            {
+                aborted.push(*t);
+            }
+        }
+        if in_maintenance {
+            for m in leave_maintenance(plan.mode) {
+                if let Ok(tc) = PlannedTc::mode(m)
+                    && let Ok(id) = s.send_raw(tc.service, tc.subtype, &tc.data)
+                {
+                    let _ = s.wait(id);
+                }
+            }
+        }
+        return Err(WorkflowError::PushFailed {
+            table,
+            cause: Box::new(cause),
+            activated,
+            aborted,
+        });
+    }
+    progress.finish_and_clear();
+
+    let after = pull(s, &ProgressBar::hidden())?;
+    let mut differ = Vec::new();
+    for t in TableId::ALL {
+        let want = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
+        if after.images.get(&t) != Some(&want) {
+            differ.push(t);
+        }
+    }
+    if !differ.is_empty() {
+        return Err(WorkflowError::NotEqual(differ));
+    }
+    Ok(PushReport {
+        tables: plan.tables.clone(),
+        tcs: plan.tcs.len(),
+        octets: plan.octets,
+        duration: start.elapsed(),
+        after,
+    })
+}
+
+/// Prepares and executes a push without asking (what `tables push --yes` does).
+///
+/// # Errors
+/// As [`prepare`] and [`execute`].
+pub fn push(
+    s: &mut Session,
+    target: &TableSet,
+    progress: &ProgressBar,
+) -> Result<(Plan, Option<PushReport>), WorkflowError> {
+    let (_, p) = prepare(s, target, progress)?;
+    if p.is_empty() {
+        return Ok((p, None));
+    }
+    let r = execute(s, &p, target, progress)?;
+    Ok((p, Some(r)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit_with(set: &TableSet) -> UnitTables {
+        let images: BTreeMap<TableId, Vec<u8>> =
+            TableId::ALL.iter().map(|&t| (t, set.image(t).unwrap())).collect();
+        let directory = images
+            .iter()
+            .map(|(t, img)| DirectoryEntry {
+                table_id: *t as u8,
+                active_version: set.version(*t),
+                active_crc: crc32(img),
+                active_len: img.len() as u32,
+                ..DirectoryEntry::default()
+            })
+            .collect();
+        UnitTables { directory, images }
+    }
+
+    #[test]
+    fn equal_sets_plan_nothing() {
+        let set = tables::defaults::default_set();
+        let p = plan(&unit_with(&set), &set, Mode::Observation).unwrap();
+        assert!(p.is_empty() && p.tcs.is_empty() && p.diffs.is_empty());
+    }
+
+    #[test]
+    fn bands_and_a_dependent_load_in_the_safe_order_through_maintenance() {
+        let set = tables::defaults::default_set();
+        let mut target = set.clone();
+        target.bands.version += 1;
+        target.crt.version += 1;
+        target.crt.image_snr = 7.0;
+        let p = plan(&unit_with(&set), &target, Mode::Observation).unwrap();
+        assert_eq!(p.tables, vec![TableId::Bands, TableId::Crt]);
+        let steps: Vec<Step> = p.tcs.iter().map(|t| t.step).collect();
+        let pos = |s: Step| steps.iter().position(|x| *x == s).unwrap();
+        assert_eq!(steps[..2], [Step::Mode(Mode::Safe), Step::Mode(Mode::Maintenance)]);
+        assert!(pos(Step::Validate(TableId::Bands)) < pos(Step::Validate(TableId::Crt)));
+        assert!(pos(Step::Validate(TableId::Crt)) < pos(Step::Activate(TableId::Bands)));
+        assert!(pos(Step::Activate(TableId::Bands)) < pos(Step::Activate(TableId::Crt)));
+        assert_eq!(
+            steps[steps.len() - 3..],
+            [Step::Mode(Mode::Safe), Step::Mode(Mode::Standby), Step::Mode(Mode::Observation)]
+        );
+        assert_eq!(
+            p.octets as usize,
+            target.image(TableId::Bands).unwrap().len() + target.image(TableId::Crt).unwrap().len()
+        );
+        // Every TC's text reads back to the same octets.
+        for tc in &p.tcs {
+            let mut data = [0u8; MAX_TC_APP_DATA_LEN];
+            let (sv, st, n) = parse_request(&tc.text, &mut data).unwrap();
+            assert_eq!(
+                (sv, st, &data[..n]),
+                (tc.service, tc.subtype, tc.data.as_slice()),
+                "{}",
+                tc.text
+            );
+        }
+        assert!(p.diff_text().contains("IMAGE_SNR"), "{}", p.diff_text());
+    }
+
+    #[test]
+    fn pixel_table_is_cut_into_the_largest_segments_that_fit_a_tc() {
+        let set = tables::defaults::default_set();
+        let mut target = set.clone();
+        target.pixels.version += 1;
+        let p = plan(&unit_with(&set), &target, Mode::Maintenance).unwrap();
+        let loads: Vec<usize> = p
+            .tcs
+            .iter()
+            .filter_map(|t| match t.step {
+                Step::Load { len, .. } => Some(len),
+                _ => None,
+            })
+            .collect();
+        let total = target.image(TableId::Pixels).unwrap().len();
+        assert_eq!(loads.len(), total.div_ceil(MAX_LOAD_SEGMENT_LEN));
+        assert!(loads[..loads.len() - 1].iter().all(|&l| l == MAX_LOAD_SEGMENT_LEN));
+        assert_eq!(loads.iter().sum::<usize>(), total);
+        assert!(p.tcs.iter().all(|t| !matches!(t.step, Step::Mode(_))), "already in maintenance");
+        assert!(p.diff_text().contains("same values, different image") || !p.diffs.is_empty());
+    }
+
+    #[test]
+    fn an_invalid_target_is_refused_before_anything_is_sent() {
+        let set = tables::defaults::default_set();
+        let mut target = set.clone();
+        target.alert.min_alert_snr = 1000.0;
+        match plan(&unit_with(&set), &target, Mode::Safe) {
+            Err(WorkflowError::Invalid(p)) => assert!(!p.is_empty()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn boot_mode_cannot_be_pushed_to() {
+        let set = tables::defaults::default_set();
+        let mut target = set.clone();
+        target.alert.version += 1;
+        assert!(matches!(
+            plan(&unit_with(&set), &target, Mode::Boot),
+            Err(WorkflowError::BootMode)
+        ));
+    }
+}
