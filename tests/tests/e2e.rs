@@ -1,4 +1,5 @@
 //! End-to-end tests: one binary pulling in one module per area (ripgrep's layout).
 
+mod every_service;
 mod session_link;
 mod unit_twin;
