@@ -28,7 +28,8 @@ pub enum Commands {
     /// Telemetry: decode recorded CADU or packet streams into JSON lines.
     #[command(subcommand)]
     Tm(cmd::tm::TmCmd),
-    /// Configuration tables: validate, show, diff, build images, convert text/FITS forms.
+    /// Configuration tables: validate, show, diff, build images, convert text/FITS forms, and
+    /// pull/push them from/to a unit (DEVICE `twin` for the embedded twin).
     #[command(subcommand)]
     Tables(cmd::tables::TablesCmd),
     /// Runs the digital twin: the on-board unit behind two pseudo-terminals (TC/TM and

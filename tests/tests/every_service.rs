@@ -188,6 +188,36 @@ fn every_service_end_to_end_on_the_provisioned_twin() {
     assert_eq!(report.after.entry(TableId::Alert).unwrap().active_version, 3);
     assert_eq!(wf::read_mode(&mut s).unwrap(), Mode::Safe, "mode restored after the push");
 
+    // A refusal: the validation CRC is corrupted in the plan; the load is aborted, the active
+    // table and the mode stay as they were, and the error says which table and why.
+    let mut next = target.clone();
+    next.alert.version = 4;
+    let (unit, mut plan) = wf::prepare(&mut s, &next, &bar).unwrap();
+    assert_eq!(unit.set().unwrap(), target);
+    let v = plan.tcs.iter_mut().find(|t| t.step == wf::Step::Validate(TableId::Alert)).unwrap();
+    v.data[1] ^= 0xFF;
+    match wf::execute(&mut s, &plan, &next, &bar) {
+        Err(e) => {
+            let msg = e.to_string();
+            let wf::WorkflowError::PushFailed { table, cause, activated, aborted } = e else {
+                panic!("push failure expected: {msg}")
+            };
+            assert_eq!(table, Some(TableId::Alert));
+            assert!(activated.is_empty());
+            assert_eq!(aborted, [TableId::Alert]);
+            match *cause {
+                wf::WorkflowError::Refused { failure, .. } => {
+                    assert_eq!(failure.code, FailureCode::TableCrcMismatch)
+                }
+                other => panic!("{other}"),
+            }
+            assert!(msg.contains("alert") && msg.contains("table_crc_mismatch"), "{msg}");
+        }
+        Ok(r) => panic!("push failure expected: {r:?}"),
+    }
+    assert_eq!(wf::pull(&mut s, &bar).unwrap().set().unwrap(), target, "active unchanged");
+    assert_eq!(wf::read_mode(&mut s).unwrap(), Mode::Safe, "mode restored after the failure");
+
     // ST[08] critical: select bank B, reset; the boot event names bank B.
     ok(&mut s, "function arm target=select-boot-bank");
     ok(&mut s, "function select-boot-bank bank=B");
