@@ -301,7 +301,7 @@ mod tests {
     use std::string::ToString;
     use tc_tm::crc::crc32;
 
-    type Small = StaticStorage<64, 256, 32, 1, 16>;
+    type Small = StaticStorage<64, 256, 32, 1, { 2 * 16 }>;
 
     const FREE: WriteAccess = WriteAccess { running_bank: None, allow_running_bank: false };
     const RUN_A: WriteAccess =

@@ -23,13 +23,12 @@ use tc_tm::service::{FailureCode, Report, Request};
 use tc_tm::spp::{Apid, SeqCount, SeqFlags};
 use tc_tm::tc_frame::{self, Body, ControlCommand};
 
-/// Geometry of the test storage: flight table buffers, smaller banks.
+/// Geometry of the test storage: flight table slots, smaller banks.
 pub const GEOMETRY: Geometry = Geometry {
     boot_eeprom_len: 4096,
     bank_len: 64 * 1024,
     ram_patch_len: 4096,
-    table_slots: 8,
-    table_buffer_len: onboard::limits::MAX_TABLE_IMAGE_LEN,
+    ..Geometry::FLIGHT
 };
 
 /// Start of on-board time in the tests.
