@@ -27,9 +27,10 @@ use crate::limits::{
 /// One of the two application banks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Bank {
-    /// Bank A (ST\[06\] memory ID 1). The default boot bank.
+    /// Bank A (ST\[06\] memory ID `0x02`; boot bank `0x01` in ST\[08\] and events). The
+    /// default boot bank.
     A,
-    /// Bank B (ST\[06\] memory ID 2).
+    /// Bank B (ST\[06\] memory ID `0x03`; boot bank `0x02`).
     B,
 }
 
