@@ -395,11 +395,11 @@ mod tests {
     fn shipped_example_loads() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/hk-limits.toml");
         let set = LimitSet::load(path).unwrap();
-        for name in ["tc_rejected", "rate_sector_0", "uptime_s"] {
+        for name in ["tc_rejected", "rate_sector0", "uptime_s"] {
             assert!(set.get(name).is_some(), "{name}");
         }
         assert_eq!(set.check("tc_rejected", 0.0), LimitState::Nominal);
-        assert!(set.check("rate_sector_0", 1e9).is_alarm());
+        assert!(set.check("rate_sector0", 1e9).is_alarm());
     }
 
     #[test]

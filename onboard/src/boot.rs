@@ -280,7 +280,7 @@ mod tests {
     use crate::storage::StaticStorage;
     use std::string::ToString;
 
-    type Small = StaticStorage<64, 256, 32, 1, 16>;
+    type Small = StaticStorage<64, 256, 32, 1, { 2 * 16 }>;
 
     fn program(s: &mut Small, bank: Bank, version: u8) -> ImageInfo {
         let mut img = [0u8; 100];

@@ -62,8 +62,8 @@ impl fmt::Display for Failure {
     }
 }
 
-/// The ST\[06\] wire memory ID (`docs/icd/services.md`: 1 EEPROM … 4 patch) of a memory of
-/// the map; the memory module numbers them from 0, the link from 1.
+/// The codec's ST\[06\] memory ID (`docs/icd/services.md`: 1 EEPROM … 4 patch) of a memory of
+/// the map. Both types carry the same value; the codec's also passes unknown IDs through.
 pub const fn wire_memory_id(memory: MemoryId) -> WireMemoryId {
     match memory {
         MemoryId::BootEeprom => WireMemoryId::BootEeprom,
@@ -204,7 +204,7 @@ mod tests {
     fn memory_ids_map_both_ways() {
         for m in MemoryId::ALL {
             assert_eq!(map_memory_id(wire_memory_id(m)), Some(m));
-            assert_eq!(wire_memory_id(m).value(), m.value() + 1);
+            assert_eq!(wire_memory_id(m).value(), m.value(), "one numbering");
         }
         assert_eq!(map_memory_id(WireMemoryId::Unknown(0)), None);
     }

@@ -28,7 +28,7 @@
 //! use onboard::storage::{Bank, StaticStorage};
 //!
 //! // A small storage for the example; the firmware uses `storage::FlightStorage` in a static.
-//! let mut storage = Box::new(StaticStorage::<64, 4096, 256, 2, 512>::new());
+//! let mut storage = Box::new(StaticStorage::<64, 4096, 256, 2, { 2 * 2 * 512 }>::new());
 //! let mut img = [0u8; 1024];
 //! let n = image::build(b"application", image::SwVersion::new(1, 0, 0, 0), &mut img).unwrap();
 //! let access = memory::WriteAccess { running_bank: None, allow_running_bank: false };
@@ -52,7 +52,10 @@
 //! use tc_tm::mission::CADU_LEN;
 //! use tc_tm::pus::Cuc;
 //!
-//! let mut unit = Unit::power_on(StaticStorage::<64, 4096, 256, 8, 512>::new(), Cuc::new(10, 0));
+//! // EEPROM, bank and RAM sizes, then 8 table slots sharing an arena: two 512-octet buffers
+//! // each. The firmware uses `storage::FlightStorage`, each slot sized for its table.
+//! type Small = StaticStorage<64, 4096, 256, 8, { 2 * 8 * 512 }>;
+//! let mut unit = Unit::power_on(Small::new(), Cuc::new(10, 0));
 //! unit.receive_uplink(&[0x55, 0xEB, 0x90]); // line noise and the start of a CLTU
 //! let mut cadu = [0u8; CADU_LEN];
 //! unit.line_idle();

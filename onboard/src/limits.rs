@@ -19,16 +19,15 @@ pub const BANK_LEN: usize = 256 * 1024;
 /// reset (volatile); 16 KiB is about sixteen maximum-size TCs.
 pub const RAM_PATCH_LEN: usize = 16 * 1024;
 
-/// Number of table slots of the table store (each double-buffered). The UGTS needs about six
-/// tables (pixel calibration and mask, trigger configuration, energy bands, SAA polygon, known
-/// source catalogue, housekeeping configuration); eight leaves two spare slots.
+/// Most table slots a storage geometry describes (each double-buffered). The flight unit uses
+/// [`UNIT_TABLES`] of them, one per table of the `tables` registry, each sized for its own
+/// table ([`FLIGHT_TABLE_BUFFER_LENS`]); the rest is room for tables added later.
 pub const TABLE_SLOTS: usize = 8;
 
-/// Largest table image a slot can hold: 128 KiB. The largest table, the pixel table, is about
-/// 6400 pixels × 13–16 octets ≈ 100 KiB plus its header; 128 KiB gives a 25 % margin. Each
-/// slot has two buffers of this size. The `tables` crate will publish exact image sizes; a slot
-/// may then be configured with a smaller maximum (`table_store::SlotConfig::max_len`).
-pub const MAX_TABLE_IMAGE_LEN: usize = 128 * 1024;
+/// Largest table image any slot holds: the pixel table's, 108 812 octets
+/// (`tables::MAX_IMAGE_LEN`). Each slot's two buffers are sized for its own table
+/// ([`table_max_image_len`]), not for this maximum.
+pub const MAX_TABLE_IMAGE_LEN: usize = tables::MAX_IMAGE_LEN;
 
 /// Largest number of disjoint byte ranges a table load in progress may have received. Segments
 /// sent in order merge into one range; out-of-order or repeated segments create gaps until the
@@ -44,16 +43,49 @@ pub const RECORD_LEN: usize = 32;
 /// used by [`crate::memory`] and [`crate::boot`] for operations on whole banks.
 pub const CRC_CHUNK_LEN: usize = 1024;
 
+/// Length of each of the two buffers of each flight table slot: slot `i` holds table
+/// `tables::TableId::ALL[i]` and is sized for its largest image (pixels 108 812, bands 77,
+/// CRT 404, IMT 77, catalogue 8 077, SAA 269, alert 39 octets); slots beyond [`UNIT_TABLES`]
+/// are 0.
+// Indices stay below the arrays' lengths; in a constant an out-of-range index is a build error.
+#[allow(clippy::indexing_slicing)]
+pub const FLIGHT_TABLE_BUFFER_LENS: [usize; TABLE_SLOTS] = {
+    let mut lens = [0; TABLE_SLOTS];
+    let mut i = 0;
+    while i < UNIT_TABLES {
+        lens[i] = table_max_image_len(tables::TableId::ALL[i]);
+        i += 1;
+    }
+    lens
+};
+
+/// Octets of table buffers of the flight storage: two buffers per slot, each of its
+/// [`FLIGHT_TABLE_BUFFER_LENS`] entry, 2 × 117 755 = 235 510 octets. The static backend holds
+/// them in one arena of this length (`storage::StaticStorage`).
+#[allow(clippy::indexing_slicing)] // as above: evaluated at build time
+pub const TABLE_ARENA_LEN: usize = {
+    let mut sum = 0;
+    let mut i = 0;
+    while i < TABLE_SLOTS {
+        sum += 2 * FLIGHT_TABLE_BUFFER_LENS[i];
+        i += 1;
+    }
+    sum
+};
+
 /// Total octets of persistent and volatile storage held by the flight storage
-/// (`storage::FlightStorage`): EEPROM, two banks, RAM patch, two buffers per table slot and the
-/// records (each an `Option`, one tag octet). This is the dominant part of the unit's static
-/// memory footprint: 2 670 889 octets, measured on the `thumbv7em-none-eabihf` build
+/// (`storage::FlightStorage`): EEPROM, two banks, RAM patch, the table arena, the records
+/// (each an `Option`, one tag octet) and the per-slot buffer lengths (`u32` each), rounded up
+/// to the 4-octet alignment of those lengths. This is the dominant part of the unit's static
+/// memory footprint: 809 244 octets, the same on the host and on `thumbv7em-none-eabihf`
 /// (`docs/memory.md`, "Footprint").
-pub const STORAGE_FOOTPRINT: usize = BOOT_EEPROM_LEN
+pub const STORAGE_FOOTPRINT: usize = (BOOT_EEPROM_LEN
     + 2 * BANK_LEN
     + RAM_PATCH_LEN
-    + 2 * TABLE_SLOTS * MAX_TABLE_IMAGE_LEN
-    + (1 + TABLE_SLOTS) * (RECORD_LEN + 1);
+    + TABLE_ARENA_LEN
+    + (1 + UNIT_TABLES) * (RECORD_LEN + 1)
+    + 4 * UNIT_TABLES)
+    .next_multiple_of(4);
 
 // --- The unit: link, queues, services (`docs/icd/unit.md`) ---
 
@@ -93,60 +125,41 @@ pub const MSG_TYPE_COUNTERS: usize = 32;
 /// Table slots the unit configures: one per table of the `tables` registry.
 pub const UNIT_TABLES: usize = tables::TableId::ALL.len();
 
-/// Largest image of the energy band table: header 8, count, 8 octets per band, CRC 4.
-pub const BANDS_MAX_IMAGE_LEN: usize = 8 + 1 + 8 * tables::MAX_BANDS + 4;
-/// Largest image of the Count-Rate Trigger table (`docs/tables.md` §4.3).
-pub const CRT_MAX_IMAGE_LEN: usize = 8
-    + 13
-    + (1 + 2 * tables::MAX_TRIGGER_BANDS)
-    + (1 + 4 * tables::MAX_ZONES)
-    + (1 + tables::MAX_TIMESCALES * (5 + 4 * tables::MAX_TRIGGER_BANDS))
-    + 4;
-/// Largest image of the Image Trigger table (`docs/tables.md` §4.4).
-pub const IMT_MAX_IMAGE_LEN: usize =
-    8 + 7 + (1 + 2 * tables::MAX_TRIGGER_BANDS) + (1 + 6 * tables::MAX_ACCUMULATIONS) + 4;
-/// Largest image of the known-source catalogue (`docs/tables.md` §4.5).
-pub const CATALOG_MAX_IMAGE_LEN: usize =
-    8 + 1 + tables::MAX_SOURCES * (2 + tables::NAME_LEN + 12 + 1 + 4 * tables::MAX_BANDS) + 4;
-/// Largest image of the SAA contour (`docs/tables.md` §4.6).
-pub const SAA_MAX_IMAGE_LEN: usize = 8 + 1 + 8 * tables::MAX_VERTICES + 4;
-/// Image of the alert policy table (fixed, `docs/tables.md` §4.7).
-pub const ALERT_MAX_IMAGE_LEN: usize = 8 + 27 + 4;
-
-/// Largest image of each table, by table ID: the maximum length of its slot.
+/// Largest image of each table, by table ID: the length of each buffer of its slot
+/// (`tables::TableId::max_image_len`).
 pub const fn table_max_image_len(id: tables::TableId) -> usize {
-    match id {
-        tables::TableId::Pixels => tables::MAX_IMAGE_LEN,
-        tables::TableId::Bands => BANDS_MAX_IMAGE_LEN,
-        tables::TableId::Crt => CRT_MAX_IMAGE_LEN,
-        tables::TableId::Imt => IMT_MAX_IMAGE_LEN,
-        tables::TableId::Catalog => CATALOG_MAX_IMAGE_LEN,
-        tables::TableId::Saa => SAA_MAX_IMAGE_LEN,
-        tables::TableId::Alert => ALERT_MAX_IMAGE_LEN,
-    }
+    id.max_image_len()
 }
 
 /// Static memory of the whole unit, `Unit<FlightStorage>`, on `thumbv7em-none-eabihf`: the
-/// storage ([`STORAGE_FOOTPRINT`]) plus 36 599 octets of unit state (CLTU decoder 1.1 KiB,
+/// storage ([`STORAGE_FOOTPRINT`]) plus 36 604 octets of unit state (CLTU decoder 1.1 KiB,
 /// TM queues 14 KiB, schedule pool 16 KiB, table store, AOS frame buffer, counters). Checked
 /// by a compile-time assertion in every build for that target.
-pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 2_707_488;
+pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 845_848;
 
 // Compile-time checks of the relations between the capacities.
 // ST[06] addresses and lengths are 32-bit: every memory must be addressable.
 const _: () = assert!(BANK_LEN as u64 <= u32::MAX as u64);
 const _: () = assert!(MAX_TABLE_IMAGE_LEN as u64 <= u32::MAX as u64);
-// The pixel table (6400 pixels × 16 octets) fits with a 20 % margin.
-const _: () = assert!(MAX_TABLE_IMAGE_LEN >= 6400 * 16 * 12 / 10);
+// The table arena and every buffer length fit the `u32` lengths the static backend stores.
+const _: () = assert!(TABLE_ARENA_LEN as u64 <= u32::MAX as u64);
 // A bank holds at least an image header.
 const _: () = assert!(BANK_LEN > crate::image::HEADER_LEN);
 // The table store addresses slots with a `u8`.
 const _: () = assert!(TABLE_SLOTS <= 256);
 // Records hold their 28 octets of content plus a CRC-32.
 const _: () = assert!(RECORD_LEN == 32);
-// Every table of the registry has a slot, and every slot can hold its largest table.
+// Every table of the registry has a slot, and every flight slot holds its largest table.
 const _: () = assert!(UNIT_TABLES <= TABLE_SLOTS);
-const _: () = assert!(tables::MAX_IMAGE_LEN <= MAX_TABLE_IMAGE_LEN);
+#[allow(clippy::indexing_slicing)] // evaluated at build time
+const _: () = {
+    let mut i = 0;
+    while i < UNIT_TABLES {
+        assert!(FLIGHT_TABLE_BUFFER_LENS[i] >= tables::TableId::ALL[i].max_image_len());
+        assert!(FLIGHT_TABLE_BUFFER_LENS[i] <= MAX_TABLE_IMAGE_LEN);
+        i += 1;
+    }
+};
 // A dump report and the largest TM packet fit the M_PDU queues and one AOS packet zone.
 const _: () = assert!(MAX_TM_PACKET_LEN <= tc_tm::aos::PACKET_ZONE_LEN);
 const _: () = assert!(MAX_TM_PACKET_LEN <= TM_QUEUE_DUMP_LEN);
@@ -160,18 +173,30 @@ mod tests {
 
     #[test]
     fn flight_storage_footprint_is_the_documented_one() {
-        // Arrays of octets and `Option<[u8; N]>` have the same layout on the host and on
-        // `thumbv7em-none-eabihf`, where the same figure was measured.
+        // Octet arrays, `Option<[u8; N]>` and `u32` arrays have the same layout on the host
+        // and on `thumbv7em-none-eabihf`, where the same figure was measured.
         assert_eq!(core::mem::size_of::<crate::storage::FlightStorage>(), STORAGE_FOOTPRINT);
-        assert_eq!(STORAGE_FOOTPRINT, 2_670_889);
+        assert_eq!(STORAGE_FOOTPRINT, 809_244);
+    }
+
+    #[test]
+    fn flight_slots_are_sized_per_table() {
+        assert_eq!(
+            FLIGHT_TABLE_BUFFER_LENS,
+            [108_812, 77, 404, 77, 8_077, 269, 39, 0],
+            "slot i holds tables::TableId::ALL[i]"
+        );
+        assert_eq!(TABLE_ARENA_LEN, 2 * 117_755);
+        assert_eq!(MAX_TABLE_IMAGE_LEN, 108_812);
     }
 
     #[test]
     fn flight_geometry_is_made_of_these_limits() {
         let g = crate::storage::Geometry::FLIGHT;
         assert_eq!(
-            (g.boot_eeprom_len, g.bank_len, g.ram_patch_len, g.table_slots, g.table_buffer_len),
-            (BOOT_EEPROM_LEN, BANK_LEN, RAM_PATCH_LEN, TABLE_SLOTS, MAX_TABLE_IMAGE_LEN)
+            (g.boot_eeprom_len, g.bank_len, g.ram_patch_len, g.table_slots, g.table_buffer_lens),
+            (BOOT_EEPROM_LEN, BANK_LEN, RAM_PATCH_LEN, UNIT_TABLES, FLIGHT_TABLE_BUFFER_LENS)
         );
+        assert_eq!(g.table_arena_len(), TABLE_ARENA_LEN);
     }
 }

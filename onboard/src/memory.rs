@@ -2,10 +2,13 @@
 //!
 //! | memory ID | memory | size | access |
 //! |---|---|---|---|
-//! | 0 | boot EEPROM | [`BOOT_EEPROM_LEN`](crate::limits::BOOT_EEPROM_LEN) | read-only |
-//! | 1 | application bank A | [`BANK_LEN`](crate::limits::BANK_LEN) | read/write, write-protected while running |
-//! | 2 | application bank B | [`BANK_LEN`](crate::limits::BANK_LEN) | read/write, write-protected while running |
-//! | 3 | RAM patch | [`RAM_PATCH_LEN`](crate::limits::RAM_PATCH_LEN) | read/write, volatile |
+//! | `0x01` | boot EEPROM | [`BOOT_EEPROM_LEN`](crate::limits::BOOT_EEPROM_LEN) | read-only |
+//! | `0x02` | application bank A | [`BANK_LEN`](crate::limits::BANK_LEN) | read/write, write-protected while running |
+//! | `0x03` | application bank B | [`BANK_LEN`](crate::limits::BANK_LEN) | read/write, write-protected while running |
+//! | `0x04` | RAM patch | [`RAM_PATCH_LEN`](crate::limits::RAM_PATCH_LEN) | read/write, volatile |
+//!
+//! The IDs are those of the link (ST\[06\] memory ID, `docs/icd/services.md`): there is one
+//! numbering, [`MemoryId::value`] is the octet on the wire.
 //!
 //! Addresses are octet offsets from the start of the memory. Every access is checked before
 //! anything is read or written: the memory ID exists, the length is not zero, `address + len`
@@ -26,16 +29,16 @@ use tc_tm::crc::Crc32Digest;
 use crate::limits::CRC_CHUNK_LEN;
 use crate::storage::{Bank, Region, Storage, StorageError};
 
-/// An ST\[06\] memory ID.
+/// An ST\[06\] memory ID, numbered as on the link (`docs/icd/services.md`, memory IDs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MemoryId {
-    /// 0: the boot EEPROM (read-only).
+    /// `0x01`: the boot EEPROM (read-only).
     BootEeprom,
-    /// 1: application bank A.
+    /// `0x02`: application bank A.
     BankA,
-    /// 2: application bank B.
+    /// `0x03`: application bank B.
     BankB,
-    /// 3: the RAM patch area.
+    /// `0x04`: the RAM patch area.
     RamPatch,
 }
 
@@ -47,10 +50,10 @@ impl MemoryId {
     /// From the wire value: `None` for an unknown ID.
     pub const fn from_u8(value: u8) -> Option<MemoryId> {
         match value {
-            0 => Some(MemoryId::BootEeprom),
-            1 => Some(MemoryId::BankA),
-            2 => Some(MemoryId::BankB),
-            3 => Some(MemoryId::RamPatch),
+            0x01 => Some(MemoryId::BootEeprom),
+            0x02 => Some(MemoryId::BankA),
+            0x03 => Some(MemoryId::BankB),
+            0x04 => Some(MemoryId::RamPatch),
             _ => None,
         }
     }
@@ -58,10 +61,10 @@ impl MemoryId {
     /// The wire value.
     pub const fn value(self) -> u8 {
         match self {
-            MemoryId::BootEeprom => 0,
-            MemoryId::BankA => 1,
-            MemoryId::BankB => 2,
-            MemoryId::RamPatch => 3,
+            MemoryId::BootEeprom => 0x01,
+            MemoryId::BankA => 0x02,
+            MemoryId::BankB => 0x03,
+            MemoryId::RamPatch => 0x04,
         }
     }
 
@@ -301,7 +304,7 @@ mod tests {
     use std::string::ToString;
     use tc_tm::crc::crc32;
 
-    type Small = StaticStorage<64, 256, 32, 1, 16>;
+    type Small = StaticStorage<64, 256, 32, 1, { 2 * 16 }>;
 
     const FREE: WriteAccess = WriteAccess { running_bank: None, allow_running_bank: false };
     const RUN_A: WriteAccess =
@@ -313,7 +316,10 @@ mod tests {
             assert_eq!(MemoryId::from_u8(m.value()), Some(m));
             assert_eq!(MemoryId::try_from(m.value()), Ok(m));
         }
-        assert_eq!(MemoryId::try_from(4), Err(MemoryError::UnknownMemoryId(4)));
+        assert_eq!(MemoryId::try_from(0), Err(MemoryError::UnknownMemoryId(0)));
+        assert_eq!(MemoryId::try_from(5), Err(MemoryError::UnknownMemoryId(5)));
+        let values = MemoryId::ALL.map(MemoryId::value);
+        assert_eq!(values, [1, 2, 3, 4], "the link's numbering (services.md)");
         assert_eq!(MemoryId::from_u8(0xFF), None);
         assert_eq!(MemoryId::of_bank(Bank::B), MemoryId::BankB);
         assert_eq!(MemoryId::BankA.bank(), Some(Bank::A));
@@ -437,7 +443,7 @@ mod tests {
         assert_eq!(
             MemoryError::OutOfRange { memory: MemoryId::BankA, address: 0x10, len: 4, size: 8 }
                 .to_string(),
-            "4 octets at address 0x00000010 exceed memory 1 (bank A) (8 octets)"
+            "4 octets at address 0x00000010 exceed memory 2 (bank A) (8 octets)"
         );
         assert_eq!(
             MemoryError::RunningBankProtected(Bank::B).to_string(),

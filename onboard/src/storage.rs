@@ -20,15 +20,17 @@
 use core::fmt;
 
 use crate::limits::{
-    BANK_LEN, BOOT_EEPROM_LEN, MAX_TABLE_IMAGE_LEN, RAM_PATCH_LEN, RECORD_LEN, TABLE_SLOTS,
+    BANK_LEN, BOOT_EEPROM_LEN, FLIGHT_TABLE_BUFFER_LENS, RAM_PATCH_LEN, RECORD_LEN,
+    TABLE_ARENA_LEN, TABLE_SLOTS, UNIT_TABLES,
 };
 
 /// One of the two application banks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Bank {
-    /// Bank A (ST\[06\] memory ID 1). The default boot bank.
+    /// Bank A (ST\[06\] memory ID `0x02`; boot bank `0x01` in ST\[08\] and events). The
+    /// default boot bank.
     A,
-    /// Bank B (ST\[06\] memory ID 2).
+    /// Bank B (ST\[06\] memory ID `0x03`; boot bank `0x02`).
     B,
 }
 
@@ -137,6 +139,11 @@ impl fmt::Display for RecordId {
 }
 
 /// The sizes of a storage. [`Geometry::FLIGHT`] is the unit's; tests use smaller ones.
+///
+/// Table slots are sized one by one: slot `s` has two buffers of `table_buffer_lens[s]` octets
+/// each, so each slot is as large as its own table needs. Entries at and beyond `table_slots`
+/// are not part of the geometry (the constructors set them to 0; [`Geometry::normalized`]
+/// does for a geometry built field by field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Geometry {
     /// Boot EEPROM length in octets.
@@ -145,35 +152,78 @@ pub struct Geometry {
     pub bank_len: usize,
     /// RAM patch length in octets.
     pub ram_patch_len: usize,
-    /// Number of table slots.
+    /// Number of table slots, at most [`TABLE_SLOTS`].
     pub table_slots: usize,
-    /// Length of each table buffer in octets.
-    pub table_buffer_len: usize,
+    /// Length of each of the two buffers of every table slot, in octets.
+    pub table_buffer_lens: [usize; TABLE_SLOTS],
 }
 
 impl Geometry {
-    /// The flight geometry, from [`crate::limits`].
+    /// The flight geometry, from [`crate::limits`]: one slot per table of the registry, each
+    /// sized for its table ([`FLIGHT_TABLE_BUFFER_LENS`]).
     pub const FLIGHT: Geometry = Geometry {
         boot_eeprom_len: BOOT_EEPROM_LEN,
         bank_len: BANK_LEN,
         ram_patch_len: RAM_PATCH_LEN,
-        table_slots: TABLE_SLOTS,
-        table_buffer_len: MAX_TABLE_IMAGE_LEN,
+        table_slots: UNIT_TABLES,
+        table_buffer_lens: FLIGHT_TABLE_BUFFER_LENS,
     };
 
+    /// A geometry whose `table_slots` slots (at most [`TABLE_SLOTS`]: more are cut) all have
+    /// buffers of `table_buffer_len` octets.
+    // `i < table_slots ≤ TABLE_SLOTS`, the array's length (no `get` in a `const fn`).
+    #[allow(clippy::indexing_slicing)]
+    pub const fn uniform(
+        boot_eeprom_len: usize,
+        bank_len: usize,
+        ram_patch_len: usize,
+        table_slots: usize,
+        table_buffer_len: usize,
+    ) -> Geometry {
+        let table_slots = if table_slots < TABLE_SLOTS { table_slots } else { TABLE_SLOTS };
+        let mut table_buffer_lens = [0; TABLE_SLOTS];
+        let mut i = 0;
+        while i < table_slots {
+            table_buffer_lens[i] = table_buffer_len;
+            i += 1;
+        }
+        Geometry { boot_eeprom_len, bank_len, ram_patch_len, table_slots, table_buffer_lens }
+    }
+
+    /// The same geometry with `table_slots` at most [`TABLE_SLOTS`] and the buffer lengths of
+    /// absent slots set to 0, so that equal storages compare equal.
+    #[must_use]
+    #[allow(clippy::indexing_slicing)] // `i < TABLE_SLOTS`, the array's length
+    pub const fn normalized(mut self) -> Geometry {
+        if self.table_slots > TABLE_SLOTS {
+            self.table_slots = TABLE_SLOTS;
+        }
+        let mut i = self.table_slots;
+        while i < TABLE_SLOTS {
+            self.table_buffer_lens[i] = 0;
+            i += 1;
+        }
+        self
+    }
+
+    /// Length of each buffer of table slot `slot`, or `None` if the slot does not exist.
+    pub fn table_buffer_len(&self, slot: usize) -> Option<usize> {
+        self.table_buffer_lens.get(..self.table_slots)?.get(slot).copied()
+    }
+
+    /// Octets of all table buffers: two per slot.
+    pub fn table_arena_len(&self) -> usize {
+        let lens = self.table_buffer_lens.iter().take(self.table_slots);
+        lens.fold(0usize, |sum, &len| sum.saturating_add(len.saturating_mul(2)))
+    }
+
     /// Length of `region`, or `None` if the region does not exist (table slot out of range).
-    pub const fn region_len(&self, region: Region) -> Option<usize> {
+    pub fn region_len(&self, region: Region) -> Option<usize> {
         match region {
             Region::BootEeprom => Some(self.boot_eeprom_len),
             Region::Bank(_) => Some(self.bank_len),
             Region::RamPatch => Some(self.ram_patch_len),
-            Region::Table { slot, .. } => {
-                if (slot as usize) < self.table_slots {
-                    Some(self.table_buffer_len)
-                } else {
-                    None
-                }
-            }
+            Region::Table { slot, .. } => self.table_buffer_len(slot as usize),
         }
     }
 
@@ -303,6 +353,12 @@ pub fn checked_range(
 /// generics, so the firmware can hold it in a `static` (see [`FlightStorage`]) and no heap is
 /// used. Records are plain copies, atomic because the model writes them in one step.
 ///
+/// The table buffers share one arena of `TABLES` octets: slot `s` has two buffers of
+/// `lens[s]` octets, buffer 0 then buffer 1, after the buffers of slots `0..s`. [`Self::new`]
+/// gives every slot the same length (`TABLES / (2 × SLOTS)`);
+/// [`Self::with_table_buffer_lens`] sizes each slot for its own table, as [`FlightStorage`]
+/// does. `SLOTS` is at most [`TABLE_SLOTS`] (checked at compile time).
+///
 /// Non-volatile regions start erased (`0xFF`, like flash); the RAM patch starts zeroed.
 #[derive(Clone, Debug)]
 pub struct StaticStorage<
@@ -310,42 +366,73 @@ pub struct StaticStorage<
     const BANK: usize,
     const RAM: usize,
     const SLOTS: usize,
-    const TABLE: usize,
+    const TABLES: usize,
 > {
     eeprom: [u8; EEPROM],
     bank_a: [u8; BANK],
     bank_b: [u8; BANK],
     ram: [u8; RAM],
-    tables: [[[u8; TABLE]; 2]; SLOTS],
+    /// Length of each buffer of each slot (`u32`: the same layout on every target).
+    table_lens: [u32; SLOTS],
+    tables: [u8; TABLES],
     boot_record: Option<[u8; RECORD_LEN]>,
     table_records: [Option<[u8; RECORD_LEN]>; SLOTS],
 }
-
-/// The storage of the flight unit, with the sizes of [`crate::limits`]. It is large
-/// ([`crate::limits::STORAGE_FOOTPRINT`] octets): put it in a `static`, never on the stack.
-pub type FlightStorage =
-    StaticStorage<BOOT_EEPROM_LEN, BANK_LEN, RAM_PATCH_LEN, TABLE_SLOTS, MAX_TABLE_IMAGE_LEN>;
 
 impl<
     const EEPROM: usize,
     const BANK: usize,
     const RAM: usize,
     const SLOTS: usize,
-    const TABLE: usize,
-> StaticStorage<EEPROM, BANK, RAM, SLOTS, TABLE>
+    const TABLES: usize,
+> StaticStorage<EEPROM, BANK, RAM, SLOTS, TABLES>
 {
-    /// A fresh storage: erased non-volatile regions, no records. `const`, so it can initialise
-    /// a `static`.
+    /// A fresh storage whose slots share the arena equally: each buffer is
+    /// `TABLES / (2 × SLOTS)` octets. Erased non-volatile regions, no records. `const`, so it
+    /// can initialise a `static`.
     pub const fn new() -> Self {
+        let per_buffer = if SLOTS == 0 { 0 } else { TABLES / (2 * SLOTS) };
+        Self::with_table_buffer_lens([per_buffer; SLOTS])
+    }
+
+    /// A fresh storage whose slot `s` has two buffers of `lens[s]` octets. Slots are laid out
+    /// in order in the arena; a slot that does not fit what is left of it gets what is left
+    /// (possibly 0): [`Storage::geometry`] gives the lengths in effect. `const`, so it can
+    /// initialise a `static`.
+    // `i < SLOTS`, the length of both arrays indexed (iterators are not available in a
+    // `const fn`).
+    #[allow(clippy::indexing_slicing)]
+    pub const fn with_table_buffer_lens(lens: [usize; SLOTS]) -> Self {
+        const { assert!(SLOTS <= TABLE_SLOTS, "more table slots than limits::TABLE_SLOTS") };
+        let mut table_lens = [0u32; SLOTS];
+        let mut left = TABLES;
+        let mut i = 0;
+        while i < SLOTS {
+            let want = if lens[i] > u32::MAX as usize { u32::MAX as usize } else { lens[i] };
+            let len = if want <= left / 2 { want } else { left / 2 };
+            table_lens[i] = len as u32;
+            left -= 2 * len;
+            i += 1;
+        }
         Self {
             eeprom: [0xFF; EEPROM],
             bank_a: [0xFF; BANK],
             bank_b: [0xFF; BANK],
             ram: [0; RAM],
-            tables: [[[0xFF; TABLE]; 2]; SLOTS],
+            table_lens,
+            tables: [0xFF; TABLES],
             boot_record: None,
             table_records: [None; SLOTS],
         }
+    }
+
+    /// The arena range of a table buffer, `None` if the slot does not exist.
+    fn table_range(&self, slot: u8, buffer: Buffer) -> Option<core::ops::Range<usize>> {
+        let slot = usize::from(slot);
+        let len = *self.table_lens.get(slot)? as usize;
+        let before: usize = self.table_lens.get(..slot)?.iter().map(|&l| 2 * l as usize).sum();
+        let start = before + len * usize::from(buffer.index());
+        Some(start..start + len)
     }
 
     fn region_mut(&mut self, region: Region) -> Result<&mut [u8], StorageError> {
@@ -355,9 +442,8 @@ impl<
             Region::Bank(Bank::B) => &mut self.bank_b[..],
             Region::RamPatch => &mut self.ram[..],
             Region::Table { slot, buffer } => self
-                .tables
-                .get_mut(usize::from(slot))
-                .and_then(|s| s.get_mut(usize::from(buffer.index())))
+                .table_range(slot, buffer)
+                .and_then(|r| self.tables.get_mut(r))
                 .ok_or(StorageError::NoSuchRegion(region))?,
         })
     }
@@ -368,8 +454,8 @@ impl<
     const BANK: usize,
     const RAM: usize,
     const SLOTS: usize,
-    const TABLE: usize,
-> Default for StaticStorage<EEPROM, BANK, RAM, SLOTS, TABLE>
+    const TABLES: usize,
+> Default for StaticStorage<EEPROM, BANK, RAM, SLOTS, TABLES>
 {
     fn default() -> Self {
         Self::new()
@@ -381,17 +467,15 @@ impl<
     const BANK: usize,
     const RAM: usize,
     const SLOTS: usize,
-    const TABLE: usize,
-> Storage for StaticStorage<EEPROM, BANK, RAM, SLOTS, TABLE>
+    const TABLES: usize,
+> Storage for StaticStorage<EEPROM, BANK, RAM, SLOTS, TABLES>
 {
     fn geometry(&self) -> Geometry {
-        Geometry {
-            boot_eeprom_len: EEPROM,
-            bank_len: BANK,
-            ram_patch_len: RAM,
-            table_slots: SLOTS,
-            table_buffer_len: TABLE,
+        let mut g = Geometry::uniform(EEPROM, BANK, RAM, SLOTS, 0);
+        for (dst, &len) in g.table_buffer_lens.iter_mut().zip(&self.table_lens) {
+            *dst = len as usize;
         }
+        g
     }
 
     fn region(&self, region: Region) -> Result<&[u8], StorageError> {
@@ -401,9 +485,8 @@ impl<
             Region::Bank(Bank::B) => &self.bank_b[..],
             Region::RamPatch => &self.ram[..],
             Region::Table { slot, buffer } => self
-                .tables
-                .get(usize::from(slot))
-                .and_then(|s| s.get(usize::from(buffer.index())))
+                .table_range(slot, buffer)
+                .and_then(|r| self.tables.get(r))
                 .ok_or(StorageError::NoSuchRegion(region))?,
         })
     }
@@ -450,6 +533,67 @@ impl<
     fn clear_volatile(&mut self) -> Result<(), StorageError> {
         self.ram.fill(0);
         Ok(())
+    }
+}
+
+/// The static storage with the flight sizes of [`crate::limits`].
+pub type FlightStatic =
+    StaticStorage<BOOT_EEPROM_LEN, BANK_LEN, RAM_PATCH_LEN, UNIT_TABLES, TABLE_ARENA_LEN>;
+
+/// The storage of the flight unit: [`Geometry::FLIGHT`], each table slot sized for its own
+/// table. It is large ([`crate::limits::STORAGE_FOOTPRINT`] octets): put it in a `static`,
+/// never on the stack.
+#[derive(Clone, Debug)]
+pub struct FlightStorage(FlightStatic);
+
+impl FlightStorage {
+    /// A fresh flight storage: erased non-volatile regions, no records. `const`, so it can
+    /// initialise a `static`.
+    #[allow(clippy::indexing_slicing)] // `i < UNIT_TABLES`, within both arrays
+    pub const fn new() -> Self {
+        let mut lens = [0; UNIT_TABLES];
+        let mut i = 0;
+        while i < UNIT_TABLES {
+            lens[i] = FLIGHT_TABLE_BUFFER_LENS[i];
+            i += 1;
+        }
+        FlightStorage(StaticStorage::with_table_buffer_lens(lens))
+    }
+}
+
+impl Default for FlightStorage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Storage for FlightStorage {
+    fn geometry(&self) -> Geometry {
+        self.0.geometry()
+    }
+
+    fn region(&self, region: Region) -> Result<&[u8], StorageError> {
+        self.0.region(region)
+    }
+
+    fn write(&mut self, region: Region, offset: usize, data: &[u8]) -> Result<(), StorageError> {
+        self.0.write(region, offset, data)
+    }
+
+    fn read_record(&self, record: RecordId) -> Result<Option<[u8; RECORD_LEN]>, StorageError> {
+        self.0.read_record(record)
+    }
+
+    fn write_record(
+        &mut self,
+        record: RecordId,
+        data: &[u8; RECORD_LEN],
+    ) -> Result<(), StorageError> {
+        self.0.write_record(record, data)
+    }
+
+    fn clear_volatile(&mut self) -> Result<(), StorageError> {
+        self.0.clear_volatile()
     }
 }
 
@@ -601,8 +745,9 @@ impl<S: Storage> Storage for FaultyStorage<S> {
 mod tests {
     use super::*;
     use std::string::ToString;
+    use std::vec;
 
-    type Small = StaticStorage<64, 128, 32, 2, 48>;
+    type Small = StaticStorage<64, 128, 32, 2, { 2 * 2 * 48 }>;
 
     #[test]
     fn fresh_storage_is_erased() {
@@ -627,6 +772,75 @@ mod tests {
         ] {
             assert_eq!(Some(s.region(r).unwrap().len()), g.region_len(r));
         }
+    }
+
+    #[test]
+    fn uniform_arena_is_shared_equally() {
+        let g = Small::new().geometry();
+        assert_eq!((g.table_slots, g.table_buffer_lens[..3].to_vec()), (2, vec![48, 48, 0]));
+        assert_eq!(g, Geometry::uniform(64, 128, 32, 2, 48));
+        assert_eq!(g.table_arena_len(), 4 * 48);
+    }
+
+    #[test]
+    fn slots_are_sized_one_by_one_in_one_arena() {
+        let mut s = StaticStorage::<4, 4, 4, 3, 20>::with_table_buffer_lens([5, 1, 4]);
+        let g = s.geometry();
+        assert_eq!(&g.table_buffer_lens[..4], &[5, 1, 4, 0]);
+        assert_eq!(g.table_arena_len(), 20);
+        // Fill every buffer with its own tag: no buffer overlaps another.
+        for slot in 0..3u8 {
+            for buffer in [Buffer::Zero, Buffer::One] {
+                let r = Region::Table { slot, buffer };
+                let len = g.region_len(r).unwrap();
+                s.write(r, 0, &vec![slot * 2 + buffer.index(); len]).unwrap();
+            }
+        }
+        for slot in 0..3u8 {
+            for buffer in [Buffer::Zero, Buffer::One] {
+                let r = Region::Table { slot, buffer };
+                let data = s.region(r).unwrap();
+                assert_eq!(data.len(), g.region_len(r).unwrap());
+                assert!(data.iter().all(|&b| b == slot * 2 + buffer.index()), "{r}");
+            }
+        }
+        let r = Region::Table { slot: 1, buffer: Buffer::One };
+        assert_eq!(
+            s.write(r, 0, &[0, 0]),
+            Err(StorageError::OutOfRange { region: r, offset: 0, len: 2, capacity: 1 })
+        );
+    }
+
+    #[test]
+    fn slots_that_do_not_fit_the_arena_are_cut() {
+        let s = StaticStorage::<4, 4, 4, 3, 20>::with_table_buffer_lens([6, 3, 4]);
+        assert_eq!(&s.geometry().table_buffer_lens[..3], &[6, 3, 1]);
+        let s = StaticStorage::<4, 4, 4, 3, 20>::with_table_buffer_lens([6, 4, 4]);
+        assert_eq!(&s.geometry().table_buffer_lens[..3], &[6, 4, 0]);
+        let r = Region::Table { slot: 2, buffer: Buffer::One };
+        assert_eq!(s.region(r).unwrap(), &[] as &[u8]);
+    }
+
+    #[test]
+    fn flight_storage_has_the_flight_geometry() {
+        // Const-constructed, as the firmware does: never on the stack.
+        static FLIGHT: FlightStorage = FlightStorage::new();
+        let s = &FLIGHT;
+        assert_eq!(s.geometry(), Geometry::FLIGHT);
+        for (slot, id) in tables::TableId::ALL.into_iter().enumerate() {
+            let r = Region::Table { slot: slot as u8, buffer: Buffer::One };
+            assert_eq!(s.region(r).unwrap().len(), id.max_image_len(), "{id}");
+        }
+    }
+
+    #[test]
+    fn normalized_geometries_compare_equal() {
+        let mut g = Geometry::uniform(1, 2, 3, 2, 10);
+        g.table_buffer_lens[5] = 99;
+        assert_ne!(g, Geometry::uniform(1, 2, 3, 2, 10));
+        assert_eq!(g.normalized(), Geometry::uniform(1, 2, 3, 2, 10));
+        assert_eq!(g.table_buffer_len(5), None);
+        assert_eq!(Geometry::uniform(1, 2, 3, 99, 10).table_slots, TABLE_SLOTS);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `STATE` | marker: format line and the geometry, written last at creation |
 //! | `boot_eeprom.bin`, `bank_a.bin`, `bank_b.bin` | non-volatile regions, exactly their size |
-//! | `table_SS_B.bin` | buffer `B` (0/1) of table slot `SS`, exactly the buffer size |
+//! | `table_SS_B.bin` | buffer `B` (0/1) of table slot `SS`, exactly the slot's buffer size |
 //! | `boot.rec`, `table_SS.rec` | records, exactly [`RECORD_LEN`] octets, absent until written |
 //!
 //! The RAM patch area is kept in memory only: it is lost when the process stops, like RAM.
@@ -22,20 +22,24 @@
 //! existing one otherwise, and reports a damaged directory (wrong geometry, missing or
 //! mis-sized file, foreign content) as an [`FsError`] without touching it.
 
+use std::boxed::Box;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::string::String;
+use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
 
-use crate::limits::RECORD_LEN;
+use crate::limits::{RECORD_LEN, TABLE_SLOTS};
 use crate::storage::{Bank, Geometry, RecordId, Region, Storage, StorageError, checked_range};
 
 /// Name of the marker file.
 pub const MARKER: &str = "STATE";
-const MARKER_HEADER: &str = "eclairs-ugts-state 1";
+const MARKER_HEADER: &str = "eclairs-ugts-state 2";
+/// The marker of format 1 (one buffer length for every table slot), read to report the
+/// geometry of an old state directory.
+const MARKER_HEADER_V1: &str = "eclairs-ugts-state 1";
 const TMP_SUFFIX: &str = ".tmp";
 
 /// Errors opening a state directory.
@@ -59,10 +63,10 @@ pub enum FsError {
     GeometryMismatch {
         /// The state directory.
         path: PathBuf,
-        /// Geometry in the marker.
-        found: Geometry,
+        /// Geometry in the marker (boxed: a geometry lists every slot's length).
+        found: Box<Geometry>,
         /// Geometry asked for.
-        expected: Geometry,
+        expected: Box<Geometry>,
     },
     /// A region file is missing.
     MissingFile(PathBuf),
@@ -155,8 +159,9 @@ fn region_names(geometry: &Geometry) -> Vec<(String, usize)> {
         (String::from("bank_b.bin"), geometry.bank_len),
     ];
     for slot in 0..geometry.table_slots {
+        let len = geometry.table_buffer_len(slot).unwrap_or(0);
         for buffer in 0..2 {
-            names.push((format!("table_{slot:02}_{buffer}.bin"), geometry.table_buffer_len));
+            names.push((format!("table_{slot:02}_{buffer}.bin"), len));
         }
     }
     names
@@ -170,31 +175,48 @@ fn record_name(record: RecordId) -> String {
 }
 
 fn marker_text(g: &Geometry) -> String {
+    let lens: Vec<String> =
+        (0..g.table_slots).map(|i| g.table_buffer_len(i).unwrap_or(0).to_string()).collect();
     format!(
-        "{MARKER_HEADER}\nboot_eeprom_len {}\nbank_len {}\nram_patch_len {}\ntable_slots {}\ntable_buffer_len {}\n",
-        g.boot_eeprom_len, g.bank_len, g.ram_patch_len, g.table_slots, g.table_buffer_len
+        "{MARKER_HEADER}\nboot_eeprom_len {}\nbank_len {}\nram_patch_len {}\ntable_slots {}\ntable_buffer_lens {}\n",
+        g.boot_eeprom_len,
+        g.bank_len,
+        g.ram_patch_len,
+        g.table_slots,
+        lens.join(" ")
     )
 }
 
+/// The geometry a marker describes (format 2, or format 1 with one length for every slot).
 fn parse_marker(text: &str) -> Option<Geometry> {
     let mut lines = text.lines();
-    if lines.next()? != MARKER_HEADER {
+    let v1 = match lines.next()? {
+        MARKER_HEADER => false,
+        MARKER_HEADER_V1 => true,
+        _ => return None,
+    };
+    let mut field = |name: &str| -> Option<&str> {
+        let (key, value) = lines.next()?.split_once(' ')?;
+        (key == name).then_some(value)
+    };
+    let number = |v: &str| v.parse::<usize>().ok();
+    let boot_eeprom_len = number(field("boot_eeprom_len")?)?;
+    let bank_len = number(field("bank_len")?)?;
+    let ram_patch_len = number(field("ram_patch_len")?)?;
+    let table_slots = number(field("table_slots")?)?;
+    if table_slots > TABLE_SLOTS {
         return None;
     }
-    let mut field = |name: &str| -> Option<usize> {
-        let (key, value) = lines.next()?.split_once(' ')?;
-        if key != name {
-            return None;
-        }
-        value.parse().ok()
-    };
-    Some(Geometry {
-        boot_eeprom_len: field("boot_eeprom_len")?,
-        bank_len: field("bank_len")?,
-        ram_patch_len: field("ram_patch_len")?,
-        table_slots: field("table_slots")?,
-        table_buffer_len: field("table_buffer_len")?,
-    })
+    if v1 {
+        let len = number(field("table_buffer_len")?)?;
+        return Some(Geometry::uniform(boot_eeprom_len, bank_len, ram_patch_len, table_slots, len));
+    }
+    let mut g = Geometry::uniform(boot_eeprom_len, bank_len, ram_patch_len, table_slots, 0);
+    let mut lens = field("table_buffer_lens")?.split(' ').filter(|v| !v.is_empty());
+    for dst in g.table_buffer_lens.iter_mut().take(table_slots) {
+        *dst = number(lens.next()?)?;
+    }
+    lens.next().is_none().then_some(g)
 }
 
 /// Writes `data` to `dir/name` atomically: temporary file, flush, rename. The caller flushes
@@ -226,6 +248,7 @@ impl FsStorage {
     /// # Errors
     /// [`FsError`]: the directory is damaged, foreign, of another geometry, or unreadable.
     pub fn open(dir: impl AsRef<Path>, geometry: Geometry) -> Result<(FsStorage, Opened), FsError> {
+        let geometry = geometry.normalized();
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
         let marker = dir.join(MARKER);
@@ -293,7 +316,11 @@ impl FsStorage {
         let text = fs::read_to_string(&marker).map_err(io_err(&marker, "read"))?;
         let found = parse_marker(&text).ok_or_else(|| FsError::BadMarker(marker.clone()))?;
         if found != geometry {
-            return Err(FsError::GeometryMismatch { path: dir, found, expected: geometry });
+            return Err(FsError::GeometryMismatch {
+                path: dir,
+                found: Box::new(found),
+                expected: Box::new(geometry),
+            });
         }
         // Leftovers of a record write cut before its rename.
         for entry in fs::read_dir(&dir).map_err(io_err(&dir, "list"))? {
@@ -452,13 +479,7 @@ mod tests {
     use crate::storage::Buffer;
     use std::string::ToString;
 
-    const SMALL: Geometry = Geometry {
-        boot_eeprom_len: 16,
-        bank_len: 64,
-        ram_patch_len: 8,
-        table_slots: 2,
-        table_buffer_len: 32,
-    };
+    const SMALL: Geometry = Geometry::uniform(16, 64, 8, 2, 32);
 
     fn temp_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!(
@@ -473,8 +494,45 @@ mod tests {
     #[test]
     fn marker_round_trip() {
         assert_eq!(parse_marker(&marker_text(&SMALL)), Some(SMALL));
+        assert_eq!(parse_marker(&marker_text(&Geometry::FLIGHT)), Some(Geometry::FLIGHT));
         assert_eq!(parse_marker("garbage"), None);
         assert_eq!(parse_marker(MARKER_HEADER), None);
+        let few = marker_text(&SMALL).replace("32 32", "32");
+        assert_eq!(parse_marker(&few), None, "one length per slot");
+        let many = marker_text(&SMALL).replace("32 32", "32 32 32");
+        assert_eq!(parse_marker(&many), None);
+    }
+
+    #[test]
+    fn per_slot_files_have_their_slot_size() {
+        let d = temp_dir("per-slot");
+        let mut g = SMALL;
+        g.table_buffer_lens[1] = 7;
+        let (mut s, _) = FsStorage::open(&d, g).unwrap();
+        let r = Region::Table { slot: 1, buffer: Buffer::One };
+        assert_eq!(s.region(r).unwrap().len(), 7);
+        assert!(matches!(s.write(r, 4, &[0; 4]), Err(StorageError::OutOfRange { .. })));
+        assert_eq!(fs::metadata(d.join("table_01_1.bin")).unwrap().len(), 7);
+        assert_eq!(fs::metadata(d.join("table_00_1.bin")).unwrap().len(), 32);
+        drop(s);
+        assert_eq!(FsStorage::open(&d, g).unwrap().1, Opened::Reopened);
+        assert!(matches!(FsStorage::open(&d, SMALL), Err(FsError::GeometryMismatch { .. })));
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn old_format_directory_reports_its_geometry() {
+        let d = temp_dir("v1");
+        fs::create_dir_all(&d).unwrap();
+        let v1 = "eclairs-ugts-state 1\nboot_eeprom_len 16\nbank_len 64\nram_patch_len 8\n\
+                  table_slots 2\ntable_buffer_len 32\n";
+        fs::write(d.join(MARKER), v1).unwrap();
+        let e = FsStorage::open(&d, Geometry::FLIGHT).unwrap_err();
+        match e {
+            FsError::GeometryMismatch { found, .. } => assert_eq!(*found, SMALL),
+            e => panic!("{e}"),
+        }
+        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -242,13 +242,13 @@ pub enum TableError {
         /// Slots in the storage.
         available: usize,
     },
-    /// A slot's maximum length is 0 or exceeds the storage's table buffer.
+    /// A slot's maximum length is 0 or exceeds the buffers of its storage slot.
     BadMaxLen {
         /// Table ID.
         id: u8,
         /// Configured maximum.
         max_len: u32,
-        /// Storage table buffer length.
+        /// Length of the buffers of the slot in the storage.
         buffer_len: usize,
     },
     /// The storage failed.
@@ -503,13 +503,10 @@ impl<const N: usize> TableStore<N> {
             if config.iter().skip(i + 1).any(|d| d.id == c.id) {
                 return Err(TableError::DuplicateId(c.id));
             }
-            let fits = usize::try_from(c.max_len).is_ok_and(|n| n <= geometry.table_buffer_len);
+            let buffer_len = geometry.table_buffer_len(i).unwrap_or(0);
+            let fits = usize::try_from(c.max_len).is_ok_and(|n| n <= buffer_len);
             if c.max_len == 0 || !fits {
-                return Err(TableError::BadMaxLen {
-                    id: c.id,
-                    max_len: c.max_len,
-                    buffer_len: geometry.table_buffer_len,
-                });
+                return Err(TableError::BadMaxLen { id: c.id, max_len: c.max_len, buffer_len });
             }
         }
         let mut slots =
@@ -796,7 +793,7 @@ mod tests {
     use crate::storage::{Fault, FaultyStorage, StaticStorage};
     use std::string::ToString;
 
-    type Small = StaticStorage<8, 8, 8, 3, 64>;
+    type Small = StaticStorage<8, 8, 8, 3, { 2 * 3 * 64 }>;
     const CONFIG: [SlotConfig; 2] =
         [SlotConfig { id: 7, max_len: 64 }, SlotConfig { id: 9, max_len: 10 }];
 

@@ -535,7 +535,7 @@ mod tests {
     use super::*;
     use crate::storage::StaticStorage;
 
-    type Tiny = StaticStorage<64, 4096, 256, 8, 256>;
+    type Tiny = StaticStorage<64, 4096, 256, 8, { 2 * 8 * 256 }>;
 
     #[test]
     fn powers_on_in_boot_mode_without_an_image() {

@@ -91,7 +91,7 @@ fn flight_geometry_on_disk() {
 
 #[test]
 fn corrupted_boot_record_defaults_to_bank_a() {
-    let mut s: Box<StaticStorage<64, 4096, 64, 1, 64>> = Box::default();
+    let mut s: Box<StaticStorage<64, 4096, 64, 1, { 2 * 64 }>> = Box::default();
     let mut img = vec![0u8; 1000];
     image::build(&[7; 900], SwVersion(1), &mut img).unwrap();
     s.write(Region::Bank(Bank::A), 0, &img).unwrap();
@@ -108,7 +108,7 @@ fn corrupted_boot_record_defaults_to_bank_a() {
 
 #[test]
 fn selection_is_one_atomic_record() {
-    let mut s: Box<StaticStorage<64, 4096, 64, 1, 64>> = Box::default();
+    let mut s: Box<StaticStorage<64, 4096, 64, 1, { 2 * 64 }>> = Box::default();
     for bank in [Bank::B, Bank::A, Bank::B] {
         boot::select_boot_bank(&mut *s, bank).unwrap();
         assert_eq!(boot::read_boot_config(&*s).unwrap().0.selected, bank);

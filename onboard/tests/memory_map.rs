@@ -18,16 +18,18 @@ fn state(tag: &str) -> (FsStorage, PathBuf) {
 fn ids_and_sizes_match_the_icd() {
     let (s, d) = state("ids");
     let expected = [
-        (0, MemoryId::BootEeprom, BOOT_EEPROM_LEN),
-        (1, MemoryId::BankA, BANK_LEN),
-        (2, MemoryId::BankB, BANK_LEN),
-        (3, MemoryId::RamPatch, RAM_PATCH_LEN),
+        (1, MemoryId::BootEeprom, BOOT_EEPROM_LEN),
+        (2, MemoryId::BankA, BANK_LEN),
+        (3, MemoryId::BankB, BANK_LEN),
+        (4, MemoryId::RamPatch, RAM_PATCH_LEN),
     ];
     for (wire, id, len) in expected {
         assert_eq!(MemoryId::try_from(wire), Ok(id));
+        assert_eq!(id.value(), wire);
         assert_eq!(memory::size(&s, id), len);
     }
-    for wire in 4..=u8::MAX {
+    assert_eq!(MemoryId::try_from(0), Err(MemoryError::UnknownMemoryId(0)));
+    for wire in 5..=u8::MAX {
         assert_eq!(MemoryId::try_from(wire), Err(MemoryError::UnknownMemoryId(wire)));
     }
     std::fs::remove_dir_all(d).unwrap();

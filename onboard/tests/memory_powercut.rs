@@ -11,13 +11,7 @@ use onboard::storage::{Bank, Fault, FaultyStorage, Geometry, Region, Storage, St
 use onboard::storage_fs::FsStorage;
 use proptest::prelude::*;
 
-const GEOMETRY: Geometry = Geometry {
-    boot_eeprom_len: 256,
-    bank_len: 4096,
-    ram_patch_len: 256,
-    table_slots: 1,
-    table_buffer_len: 64,
-};
+const GEOMETRY: Geometry = Geometry::uniform(256, 4096, 256, 1, 64);
 
 /// Octets per ST[06,2] load, as the bench would split an image.
 const CHUNK: usize = 700;

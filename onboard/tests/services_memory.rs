@@ -34,6 +34,7 @@ fn function(f: Function) -> Request<'static> {
 #[test]
 fn load_check_and_multi_report_dump() {
     let mut g = Ground::new("mem");
+    g.maintenance();
     let data: Vec<u8> = (0..900).map(|i| (i * 7) as u8).collect();
     let rid = g.exec(&load(MemoryId::Patch, 0x100, &data));
     g.assert_ok(rid);
@@ -78,6 +79,7 @@ fn load_check_and_multi_report_dump() {
 #[test]
 fn memory_failure_codes() {
     let mut g = Ground::new("memfail");
+    g.maintenance();
     let rid = g.exec(&load(MemoryId::Unknown(9), 0, &[1]));
     assert_eq!(g.assert_failed(rid, FailureCode::MemoryIdInvalid).data.subject, 9);
     let rid = g.exec(&load(MemoryId::BootEeprom, 0, &[1]));
@@ -112,6 +114,7 @@ fn memory_failure_codes() {
 #[test]
 fn running_bank_write_needs_arming_once() {
     let mut g = Ground::new("armwrite");
+    g.maintenance();
     let rid = g.exec(&function(Function::Arm(ArmTarget::WriteRunningBank)));
     g.assert_ok(rid);
     assert!(g.has_event(EventId::CriticalArmed));
@@ -168,6 +171,7 @@ fn critical_functions_arm_select_reset() {
 
     // A bank whose image does not check cannot be selected.
     let mut g = Ground::new("badbank");
+    g.maintenance();
     let mut bad = sw_image(2, 3000);
     bad[100] ^= 1;
     g.exec(&function(Function::Arm(ArmTarget::WriteRunningBank)));

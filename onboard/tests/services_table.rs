@@ -74,6 +74,7 @@ fn directory(g: &mut Ground<FsStorage>) -> Vec<table::DirectoryEntry> {
 #[test]
 fn load_validate_activate_every_default_table_and_dump_it_back() {
     let mut g = Ground::new("tables");
+    g.maintenance();
     // Bands first: the CRT, IMT and catalogue refer to them.
     for id in [
         TableId::Bands,
@@ -121,6 +122,7 @@ fn load_validate_activate_every_default_table_and_dump_it_back() {
 #[test]
 fn table_failure_codes() {
     let mut g = Ground::new("tablefail");
+    g.maintenance();
     let alert = image(TableId::Alert);
     let crc = crc32(&alert);
     let rid = g.exec(&segment(9, 1, 10, 0, &[0; 10]));
@@ -179,6 +181,7 @@ fn table_failure_codes() {
 #[test]
 fn dump_of_a_buffer_that_changes_is_interrupted() {
     let mut g = Ground::new("dumpint");
+    g.maintenance();
     let pixels = image(TableId::Pixels);
     load(&mut g, &pixels);
     let rid =
@@ -223,6 +226,7 @@ fn crt(set: &mut tables::set::TableSet, refs: &[(u8, u8)], version: u16) -> Vec<
 #[test]
 fn bands_change_follows_the_dependency_rule() {
     let mut g = Ground::new("bands");
+    g.maintenance();
     let mut set = tables::defaults::default_set();
     // Old bands with a gap between bands 0 and 1; the old CRT uses bands 1..=3 only.
     install(&mut g, &bands(&mut set, &[(5.0, 8.0), (10.0, 20.0), (20.0, 50.0), (50.0, 120.0)], 1));

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use onboard::limits::{MAX_TABLE_IMAGE_LEN, TABLE_SLOTS};
+use onboard::limits::{FLIGHT_TABLE_BUFFER_LENS, UNIT_TABLES};
 use onboard::storage::Geometry;
 use onboard::storage_fs::FsStorage;
 use onboard::table_store::{BufferState, SlotConfig, TableStore, Which};
@@ -13,8 +13,12 @@ use tc_tm::crc::crc32;
 /// Octets of table data per ST[200] load segment (a 1016-octet TC minus headers, rounded).
 const SEGMENT: usize = 960;
 
-fn config() -> [SlotConfig; TABLE_SLOTS] {
-    core::array::from_fn(|i| SlotConfig { id: i as u8 + 1, max_len: MAX_TABLE_IMAGE_LEN as u32 })
+/// One slot per table, each as large as its flight storage slot.
+fn config() -> [SlotConfig; UNIT_TABLES] {
+    core::array::from_fn(|i| SlotConfig {
+        id: i as u8 + 1,
+        max_len: FLIGHT_TABLE_BUFFER_LENS[i] as u32,
+    })
 }
 
 #[test]

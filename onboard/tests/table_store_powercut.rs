@@ -11,12 +11,11 @@ use onboard::table_store::{ActiveTable, BufferState, SlotConfig, TableStore, Val
 use proptest::prelude::*;
 use tc_tm::crc::crc32;
 
-const GEOMETRY: Geometry = Geometry {
-    boot_eeprom_len: 16,
-    bank_len: 64,
-    ram_patch_len: 16,
-    table_slots: 2,
-    table_buffer_len: 2048,
+/// Two slots sized for their tables, as the flight geometry is.
+const GEOMETRY: Geometry = {
+    let mut g = Geometry::uniform(16, 64, 16, 2, 2048);
+    g.table_buffer_lens[1] = 300;
+    g
 };
 const CONFIG: [SlotConfig; 2] =
     [SlotConfig { id: 0x10, max_len: 2048 }, SlotConfig { id: 0x20, max_len: 300 }];

@@ -18,7 +18,7 @@ use tc_tm::service::function::{self as func, ArmTarget, Function, Mode};
 use tc_tm::service::memory::{self as mem, MemoryId, MemoryLoad};
 use tc_tm::service::table::{self as table, InactiveState, LoadSegment};
 use tc_tm::service::{Report, Request};
-use unit_harness::{GEOMETRY, Ground, T0, storage, sw_image, temp_dir};
+use unit_harness::{GEOMETRY, Ground, T0, mode_request, storage, sw_image, temp_dir};
 
 fn saa(version: u16) -> Vec<u8> {
     let mut set = tables::defaults::default_set();
@@ -73,6 +73,7 @@ fn table_load_cut_at_every_write_keeps_a_checked_active_table() {
     let s = storage("cut-table");
     let dir = s.dir().to_path_buf();
     let mut g = Ground::power_on(s, T0);
+    g.maintenance();
     let tcs = load_tcs(&mut g, &v1, 1);
     for tc in &tcs {
         g.send_packet(tc);
@@ -85,6 +86,8 @@ fn table_load_cut_at_every_write_keeps_a_checked_active_table() {
     for writes in 0.. {
         let faulty = FaultyStorage::new(reopen(&dir), Fault::AfterWrites(writes));
         let mut g = Ground::power_on(faulty, T0);
+        // Not asserted: a cut at the very first write leaves the unit in mode `boot`.
+        g.send(&mode_request(Mode::Maintenance));
         let tcs = load_tcs(&mut g, &v2, 2);
         for tc in &tcs {
             g.send_packet(tc);
@@ -106,6 +109,7 @@ fn table_load_cut_at_every_write_keeps_a_checked_active_table() {
         cut_anywhere += 1;
         // Back to v1 for the next round when the cut came after the activation.
         if e.active_crc == crc32(&v2) {
+            g.maintenance();
             let tcs = load_tcs(&mut g, &v1, 3);
             for tc in &tcs {
                 g.send_packet(tc);
@@ -126,6 +130,7 @@ fn running_bank_load_cut_inside_a_write_falls_back_with_the_event() {
         let dir = s.dir().to_path_buf();
         let mut g = Ground::power_on(FaultyStorage::new(s, Fault::AfterBytes(budget)), T0);
         g.drain();
+        g.maintenance();
         g.send(&Request::Function(func::Request::Perform(Function::Arm(
             ArmTarget::WriteRunningBank,
         ))));

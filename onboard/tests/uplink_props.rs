@@ -10,7 +10,7 @@ use tc_tm::pus::{AckFlags, Cuc};
 use tc_tm::service::verification::Report as V;
 use unit_harness::{Ground, request_id, sw_image};
 
-type Small = StaticStorage<64, 8192, 256, 8, 512>;
+type Small = StaticStorage<64, 8192, 256, 8, { 2 * 8 * 512 }>;
 
 fn small() -> Small {
     let mut s = Small::new();

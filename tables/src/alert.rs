@@ -7,13 +7,15 @@
 
 use crate::TableId;
 use crate::crt::SNR;
-use crate::image::{Error, Reader, Table, Writer};
+use crate::image::{self, Error, Reader, Table, Writer};
 use crate::problem::{Field, Problem, check_range};
 
 /// Payload format version.
 pub const FORMAT_VERSION: u8 = 1;
 /// Payload length.
 pub const PAYLOAD_LEN: usize = 5 * 4 + 4 + 2 + 1;
+/// Image length of the alert table (fixed), in octets.
+pub const MAX_IMAGE_LEN: usize = image::HEADER_LEN + PAYLOAD_LEN + image::CRC_LEN;
 /// Allowed constraint angles, degrees.
 pub const ANGLE_DEG: (f64, f64) = (0.0, 180.0);
 /// Allowed interval between slew requests, s.

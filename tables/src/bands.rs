@@ -7,12 +7,15 @@
 //!
 //! Payload: count (u8), then per band `low_kev` (f32), `high_kev` (f32).
 
-use crate::image::{Error, Reader, Table, Writer};
+use crate::image::{self, Error, Reader, Table, Writer};
 use crate::problem::{Field, Problem, ProblemKind, check_count, check_range, idx};
 use crate::{MAX_BANDS, MAX_TRIGGER_BANDS, TableId};
 
 /// Payload format version.
 pub const FORMAT_VERSION: u8 = 1;
+/// Largest image of the band table, in octets: header, count, [`MAX_BANDS`] bands of 8
+/// octets, CRC.
+pub const MAX_IMAGE_LEN: usize = image::HEADER_LEN + 1 + 8 * MAX_BANDS + image::CRC_LEN;
 /// Allowed band bounds, keV.
 pub const BOUND_KEV: (f64, f64) = (1.0, 300.0);
 

@@ -6,12 +6,16 @@
 //! each (one per energy band of the band table, ph cm⁻² s⁻¹).
 
 use crate::bands::BandTable;
-use crate::image::{Error, Reader, Table, Writer};
+use crate::image::{self, Error, Reader, Table, Writer};
 use crate::problem::{Field, Problem, ProblemKind, check_range, idx};
 use crate::{MAX_BANDS, MAX_SOURCES, NAME_LEN, TableId};
 
 /// Payload format version.
 pub const FORMAT_VERSION: u8 = 1;
+/// Largest image of the catalogue, in octets: header, count, [`MAX_SOURCES`] sources each with
+/// a threshold per energy band ([`MAX_BANDS`]), CRC.
+pub const MAX_IMAGE_LEN: usize =
+    image::HEADER_LEN + 1 + MAX_SOURCES * (FIXED_LEN + 4 * MAX_BANDS) + image::CRC_LEN;
 /// Allowed matching radius, degrees.
 pub const RADIUS_DEG: (f64, f64) = (0.01, 10.0);
 /// Allowed flux threshold, ph cm⁻² s⁻¹.

@@ -7,13 +7,22 @@
 //! `rate_snr` f32 each) each.
 
 use crate::bands::{BandTable, TriggerBand, validate_trigger_bands};
-use crate::image::{Error, Reader, Table, Writer};
+use crate::image::{self, Error, Reader, Table, Writer};
 use crate::pixels::PLANE_SIDE;
 use crate::problem::{Field, Problem, ProblemKind, check_count, check_range, idx};
 use crate::{MAX_TIMESCALES, MAX_TRIGGER_BANDS, MAX_ZONES, TableId};
 
 /// Payload format version.
 pub const FORMAT_VERSION: u8 = 1;
+/// Largest image of the CRT table, in octets: header, the 13 fixed octets, every list at its
+/// maximum ([`MAX_TRIGGER_BANDS`], [`MAX_ZONES`], [`MAX_TIMESCALES`] each with a threshold per
+/// trigger band), CRC.
+pub const MAX_IMAGE_LEN: usize = image::HEADER_LEN
+    + 13
+    + (1 + 2 * MAX_TRIGGER_BANDS)
+    + (1 + 4 * MAX_ZONES)
+    + (1 + MAX_TIMESCALES * (5 + 4 * MAX_TRIGGER_BANDS))
+    + image::CRC_LEN;
 /// The CRT base bin: every timescale is a multiple of it, ms.
 pub const BASE_BIN_MS: u32 = 10;
 /// Allowed timescale durations, ms.

@@ -7,12 +7,19 @@
 
 use crate::bands::{BandTable, TriggerBand, validate_trigger_bands};
 use crate::crt::SNR;
-use crate::image::{Error, Reader, Table, Writer};
+use crate::image::{self, Error, Reader, Table, Writer};
 use crate::problem::{Field, Problem, ProblemKind, check_count, check_range, idx};
 use crate::{MAX_ACCUMULATIONS, MAX_TRIGGER_BANDS, TableId};
 
 /// Payload format version.
 pub const FORMAT_VERSION: u8 = 1;
+/// Largest image of the IMT table, in octets: header, the 7 fixed octets,
+/// [`MAX_TRIGGER_BANDS`] trigger bands, [`MAX_ACCUMULATIONS`] accumulations, CRC.
+pub const MAX_IMAGE_LEN: usize = image::HEADER_LEN
+    + 7
+    + (1 + 2 * MAX_TRIGGER_BANDS)
+    + (1 + 6 * MAX_ACCUMULATIONS)
+    + image::CRC_LEN;
 /// Allowed base cycle, ms.
 pub const CYCLE_MS: (u32, u32) = (1_000, 60_000);
 /// Allowed number of cycles in an accumulation (and for `bkg_min_cycles`).

@@ -174,6 +174,20 @@ impl TableId {
         }
     }
 
+    /// Largest image of this table, in octets (header, payload with every list at its
+    /// maximum, CRC): what a table slot on board must hold.
+    pub const fn max_image_len(self) -> usize {
+        match self {
+            TableId::Pixels => pixels::MAX_IMAGE_LEN,
+            TableId::Bands => bands::MAX_IMAGE_LEN,
+            TableId::Crt => crt::MAX_IMAGE_LEN,
+            TableId::Imt => imt::MAX_IMAGE_LEN,
+            TableId::Catalog => catalog::MAX_IMAGE_LEN,
+            TableId::Saa => saa::MAX_IMAGE_LEN,
+            TableId::Alert => alert::MAX_IMAGE_LEN,
+        }
+    }
+
     /// The table for a [`TableId::key`].
     pub fn from_key(key: &str) -> Option<TableId> {
         TableId::ALL.into_iter().find(|t| t.key() == key)

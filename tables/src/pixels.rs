@@ -27,6 +27,8 @@ pub const ENTRY_LEN: usize = 17;
 pub const PAYLOAD_LEN: usize = PIXELS * ENTRY_LEN;
 /// Length of the whole pixel image.
 pub const IMAGE_LEN: usize = image::HEADER_LEN + PAYLOAD_LEN + image::CRC_LEN;
+/// Largest image of the pixel table, in octets: its only length, [`IMAGE_LEN`].
+pub const MAX_IMAGE_LEN: usize = IMAGE_LEN;
 /// Payload format version.
 pub const FORMAT_VERSION: u8 = 1;
 

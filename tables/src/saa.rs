@@ -5,12 +5,15 @@
 //! per vertex `lon_deg` f32, `lat_deg` f32. The polygon must not cross the ±180° meridian
 //! (the SAA lies between about −90° and +40° of longitude).
 
-use crate::image::{Error, Reader, Table, Writer};
+use crate::image::{self, Error, Reader, Table, Writer};
 use crate::problem::{Field, Problem, ProblemKind, check_count, check_range, idx};
 use crate::{MAX_VERTICES, TableId};
 
 /// Payload format version.
 pub const FORMAT_VERSION: u8 = 1;
+/// Largest image of the SAA table, in octets: header, count, [`MAX_VERTICES`] vertices of 8
+/// octets, CRC.
+pub const MAX_IMAGE_LEN: usize = image::HEADER_LEN + 1 + 8 * MAX_VERTICES + image::CRC_LEN;
 /// Fewest vertices: a triangle plus the closing vertex.
 pub const MIN_VERTICES: usize = 4;
 

@@ -115,8 +115,11 @@ fn every_service_end_to_end_on_the_provisioned_twin() {
     assert!(events(&p).iter().any(|(e, _)| *e == EventId::CriticalArmed));
     fails(&mut s, "event enable id=0x7777", Stage::Start, FailureCode::EventIdUnknown);
 
-    // ST[06]: load, dump, check; the running bank is protected.
-    ok(&mut s, "memory load mem=patch addr=0x10 data=DEADBEEF");
+    // ST[06]: loads only in maintenance; load, dump, check; the running bank is protected.
+    let load = "memory load mem=patch addr=0x10 data=DEADBEEF";
+    fails(&mut s, load, Stage::Start, FailureCode::NotAllowedInMode);
+    ok(&mut s, "function mode mode=maintenance");
+    ok(&mut s, load);
     let p = ok(&mut s, "memory dump mem=patch addr=0x10 len=4");
     assert!(p.iter().any(|p| (p.service, p.subtype) == (6, 6)
         && p.source_data().windows(4).any(|w| w == [0xDE, 0xAD, 0xBE, 0xEF])));
@@ -132,6 +135,7 @@ fn every_service_end_to_end_on_the_provisioned_twin() {
         Stage::Start,
         FailureCode::WriteProtected,
     );
+    ok(&mut s, "function mode mode=safe");
 
     // ST[20]: report and set; read-only refused.
     let p = ok(&mut s, "param get id=sw_version,arm_timeout_ms");
@@ -230,7 +234,7 @@ fn every_service_end_to_end_on_the_provisioned_twin() {
     assert!(matches!(o.verdict, Verdict::Completed { .. }), "{o:?}");
     p.extend(collect(&mut s, Duration::from_millis(700)));
     let boot = events(&p).into_iter().find(|(e, _)| *e == EventId::Boot).expect("boot event");
-    assert_eq!(boot.1[0], 2, "booted bank B (memory ID 2): {boot:?}");
+    assert_eq!(boot.1[0], 0x02, "booted bank B (ST[08] bank B = 0x02): {boot:?}");
     assert_eq!(wf::read_mode(&mut s).unwrap(), Mode::Safe);
     // The tables survived the reset.
     assert_eq!(wf::pull(&mut s, &bar).unwrap().set().unwrap(), target);

@@ -136,6 +136,8 @@ fn state_directory_persists_across_twin_runs() {
         let t = start(dir.path(), false, TwinConfig::default());
         let mut s = Session::open(SessionConfig::fast(t.tctm_path())).unwrap();
         s.connect().unwrap();
+        // Memory loads are a maintenance activity.
+        assert!(send(&mut s, "function mode mode=maintenance").is_success());
         assert!(send(&mut s, "memory load mem=bank-b addr=0x10 data=CAFEF00D").is_success());
         drop(s);
         t.stop().unwrap();

@@ -33,35 +33,10 @@ pub struct HkArgs {
     pub duration_s: Option<f64>,
 }
 
-/// The SID 1 parameters as (name, value) pairs, in report order; the names are those the
-/// limits file uses.
+/// The SID 1 parameters as (name, value) pairs, in report order. The names are the
+/// registry's (`HkReport::fields`, `docs/icd/services.md`), which the limits file uses.
 pub fn hk_values(r: &HkReport) -> Vec<(String, f64)> {
-    let mut v = vec![
-        ("mode".to_owned(), f64::from(r.mode as u8)),
-        ("boot_fallback".to_owned(), f64::from(u8::from(r.boot_fallback))),
-        ("sw_version".to_owned(), f64::from(r.sw_version)),
-        ("tc_accepted".to_owned(), f64::from(r.tc_accepted)),
-        ("tc_rejected".to_owned(), f64::from(r.tc_rejected)),
-        ("tc_executed".to_owned(), f64::from(r.tc_executed)),
-        ("tc_failed".to_owned(), f64::from(r.tc_failed)),
-        ("last_failure".to_owned(), f64::from(r.last_failure.value())),
-        ("farm_vr".to_owned(), f64::from(r.farm_vr)),
-        ("clcw_lockout".to_owned(), f64::from(u8::from(r.farm_lockout))),
-        ("farm_lockout_count".to_owned(), f64::from(r.farm_lockout_count)),
-        ("table_count".to_owned(), f64::from(r.table_count)),
-        ("crt_enabled".to_owned(), f64::from(u8::from(r.crt_enabled))),
-        ("imt_enabled".to_owned(), f64::from(u8::from(r.imt_enabled))),
-        ("saa_inhibited".to_owned(), f64::from(u8::from(r.saa_inhibited))),
-        ("in_saa".to_owned(), f64::from(u8::from(r.in_saa))),
-    ];
-    for (i, rate) in r.sector_rates.iter().enumerate() {
-        v.push((format!("sector_rate_{i}"), f64::from(*rate)));
-    }
-    v.push(("arm_remaining_ms".to_owned(), f64::from(r.arm_remaining_ms)));
-    v.push(("schedule_enabled".to_owned(), f64::from(u8::from(r.schedule_enabled))));
-    v.push(("schedule_entries".to_owned(), f64::from(r.schedule_entries)));
-    v.push(("uptime_s".to_owned(), f64::from(r.uptime_s)));
-    v
+    r.fields().map(|(name, value)| (name.to_owned(), value)).collect()
 }
 
 fn mark(state: LimitState) -> &'static str {
@@ -127,4 +102,22 @@ pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!("{n} housekeeping reports; worst severity {worst} (0 nominal, 1 soft, 2 hard)");
     Ok(if worst >= 2 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+}
+
+#[cfg(test)]
+mod limits_file_tests {
+    use tc_tm::service::housekeeping::HkReport;
+
+    use crate::hk_limits::LimitSet;
+
+    #[test]
+    fn example_limits_name_only_real_hk_fields() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/hk-limits.toml");
+        let limits = LimitSet::load(path).unwrap();
+        let fields: Vec<&str> = HkReport::field_names().collect();
+        for name in limits.names() {
+            assert!(fields.contains(&name), "{path}: `{name}` is not a SID 1 field");
+        }
+        assert!(limits.names().count() > 10);
+    }
 }

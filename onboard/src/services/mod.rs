@@ -164,6 +164,42 @@ fn boot_software_offers(request: &Request<'_>) -> Result<(), FailureCode> {
     }
 }
 
+/// Whether `mode` allows `request` (`docs/icd/unit.md`, mode table).
+///
+/// - `boot`: what the boot software offers (ST\[06\], ST\[17\], the functions arm,
+///   select-boot-bank and reset); [`accept`] already refuses the rest.
+/// - `maintenance`: everything.
+/// - `safe`, `standby`, `observation`: everything but the requests that change the software
+///   or the tables in use: ST\[06,2\] memory loads, ST\[200,1/2/3\] table load, validate and
+///   activate, and arming `write-running-bank`. Reading (dumps, checks, directory) and
+///   aborting a table load stay allowed.
+///
+/// The unit checks this first at the start of execution and refuses with
+/// `not_allowed_in_mode` (value: the current mode).
+pub fn mode_allows(mode: Mode, request: &Request<'_>) -> bool {
+    match mode {
+        Mode::Boot => boot_software_offers(request).is_ok(),
+        Mode::Maintenance => true,
+        _ => !maintenance_only(request),
+    }
+}
+
+/// The requests only mode `maintenance` (among the application modes) allows.
+fn maintenance_only(request: &Request<'_>) -> bool {
+    use svc::function::ArmTarget;
+    use svc::table::Request as Table;
+    matches!(
+        request,
+        Request::Memory(svc::memory::Request::Load(_))
+            | Request::Table(
+                Table::LoadSegment(_) | Table::Validate { .. } | Table::Activate { .. }
+            )
+            | Request::Function(svc::function::Request::Perform(Function::Arm(
+                ArmTarget::WriteRunningBank
+            )))
+    )
+}
+
 /// Index of a service type in the per-service counters ([`crate::unit::Counters::service`]).
 pub const SERVICES: [u8; 8] = [3, 5, 6, 8, 11, 17, 20, 200];
 
@@ -220,6 +256,13 @@ impl<S: Storage> Unit<S> {
     }
 
     fn execute(&mut self, v: &mut Verif, request: Request<'_>) -> Exec {
+        let mode = self.app.mode;
+        if !mode_allows(mode, &request) {
+            let (service, subtype) = request.service_subtype();
+            let subject = (u16::from(service) << 8) | u16::from(subtype);
+            let value = u32::from(mode.value());
+            return Err(Failure::about(FailureCode::NotAllowedInMode, subject, value));
+        }
         match request {
             Request::Housekeeping(r) => self.st03(v, r),
             Request::Event(r) => self.st05(r),
@@ -362,6 +405,33 @@ mod tests {
         let n = tc(20, 1, &[1, 0, 1], &mut b);
         assert_eq!(code(&b[..n], Mode::Boot), FailureCode::UnknownService);
         assert!(accept(&b[..n], Mode::Safe).is_ok());
+    }
+
+    #[test]
+    fn mode_table() {
+        use svc::function::{ArmTarget, Request as F};
+        use svc::memory::{MemoryId, MemoryLoad, Request as M};
+        use svc::table::Request as T;
+        let load = Request::Memory(M::Load(MemoryLoad::new(MemoryId::Patch, 0, &[1])));
+        let validate = Request::Table(T::Validate { table_id: 6, expected_crc: 0 });
+        let abort = Request::Table(T::Abort { table_id: 6 });
+        let arm_bank = Request::Function(F::Perform(Function::Arm(ArmTarget::WriteRunningBank)));
+        let arm_reset = Request::Function(F::Perform(Function::Arm(ArmTarget::Reset)));
+        let to_safe = Request::Function(F::Perform(Function::ChangeMode(Mode::Safe)));
+        // (request, boot, safe, standby, observation, maintenance)
+        let table = [
+            (load, [true, false, false, false, true]),
+            (validate, [false, false, false, false, true]),
+            (abort, [false, true, true, true, true]),
+            (arm_bank, [true, false, false, false, true]),
+            (arm_reset, [true; 5]),
+            (to_safe, [false, true, true, true, true]),
+        ];
+        for (request, allowed) in table {
+            for (&mode, allowed) in Mode::ALL.iter().zip(allowed) {
+                assert_eq!(mode_allows(mode, &request), allowed, "{request:?} in {mode:?}");
+            }
+        }
     }
 
     #[test]

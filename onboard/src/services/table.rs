@@ -35,9 +35,9 @@ use tc_tm::service::{FailureCode, List, Report};
 use super::dump::{DumpJob, DumpSource};
 use super::{Done, Exec, Verif};
 use crate::failure::Failure;
-use crate::limits::{BANDS_MAX_IMAGE_LEN, UNIT_TABLES, table_max_image_len};
+use crate::limits::{UNIT_TABLES, table_max_image_len};
 use crate::link::Channel;
-use crate::storage::Storage;
+use crate::storage::{Geometry, Storage};
 use crate::table_store::{BufferState, SlotConfig, TableError, TableStore, ValidateError, Which};
 use crate::unit::Unit;
 
@@ -94,17 +94,24 @@ impl Reject {
     }
 }
 
-/// The slot configuration of the unit for a storage whose table buffers hold `buffer_len`.
-pub fn slot_config(buffer_len: usize) -> [SlotConfig; UNIT_TABLES] {
-    TableId::ALL.map(|id| SlotConfig {
-        id: id as u8,
-        max_len: u32::try_from(table_max_image_len(id).min(buffer_len)).unwrap_or(u32::MAX),
+/// The slot configuration of the unit over a storage of `geometry`: slot `i` holds table
+/// `TableId::ALL[i]`, up to its largest image or the slot's buffer length if that is smaller.
+pub fn slot_config(geometry: &Geometry) -> [SlotConfig; UNIT_TABLES] {
+    let mut slot = 0;
+    TableId::ALL.map(|id| {
+        let buffer_len = geometry.table_buffer_len(slot).unwrap_or(0);
+        slot += 1;
+        SlotConfig {
+            id: id as u8,
+            max_len: u32::try_from(table_max_image_len(id).min(buffer_len)).unwrap_or(u32::MAX),
+        }
     })
 }
 
-/// Opens the table store over `storage`; `None` if the storage has too few table slots.
+/// Opens the table store over `storage`; `None` if the storage has too few table slots, or
+/// one of them has no room.
 pub fn open_store<S: Storage>(storage: &S) -> Option<TableStore<UNIT_TABLES>> {
-    TableStore::open(storage, slot_config(storage.geometry().table_buffer_len)).ok()
+    TableStore::open(storage, slot_config(&storage.geometry())).ok()
 }
 
 /// Checks `image` of table `id` (the image a load of `version` delivered) with the `tables`
@@ -303,7 +310,7 @@ impl<S: Storage> Unit<S> {
     /// The band-table rules of the module documentation, for the activation of `id`.
     fn check_dependencies(&self, id: u8) -> Result<(), Failure> {
         let Some(store) = self.app.tables.as_ref() else { return Ok(()) };
-        let mut buf = [0u8; BANDS_MAX_IMAGE_LEN];
+        let mut buf = [0u8; tables::bands::MAX_IMAGE_LEN];
         if DEPENDENTS.contains(&id) {
             let bands = self.active_bands();
             let image = self.inactive_image(id)?;
@@ -446,11 +453,16 @@ mod tests {
 
     #[test]
     fn slots_are_sized_per_table() {
-        let config = slot_config(crate::limits::MAX_TABLE_IMAGE_LEN);
+        let config = slot_config(&Geometry::FLIGHT);
         assert_eq!(config[0].max_len as usize, tables::MAX_IMAGE_LEN);
-        assert_eq!(config[1].max_len as usize, BANDS_MAX_IMAGE_LEN);
-        let small = slot_config(100);
+        assert_eq!(config[1].max_len as usize, tables::bands::MAX_IMAGE_LEN);
+        for (c, id) in config.iter().zip(TableId::ALL) {
+            assert_eq!((c.id, c.max_len as usize), (id as u8, id.max_image_len()));
+        }
+        let small = slot_config(&Geometry::uniform(1, 1, 1, 8, 100));
         assert!(small.iter().all(|c| c.max_len <= 100));
+        let missing = slot_config(&Geometry::uniform(1, 1, 1, 3, 100));
+        assert_eq!(missing[3].max_len, 0, "no slot: refused by the store");
     }
 
     #[test]
@@ -467,7 +479,7 @@ mod tests {
     fn problem_failure_data_is_the_compact_form() {
         let mut bands = tables::defaults::default_set().bands.clone();
         bands.bands.clear();
-        let mut buf = [0u8; BANDS_MAX_IMAGE_LEN];
+        let mut buf = [0u8; tables::bands::MAX_IMAGE_LEN];
         let n = timage::emit(&bands, &mut buf).unwrap();
         let r = check_image(&buf[..n], BANDS, None, &BandTable::default()).unwrap_err();
         let f = r.failure(BANDS);

@@ -18,18 +18,18 @@ use tc_tm::mission::{self, CADU_LEN};
 use tc_tm::mpdu::{Event, Reassembler};
 use tc_tm::pus::{AckFlags, Cuc, TcRepr, TmRepr};
 use tc_tm::service::event::{EventId, EventReport};
+use tc_tm::service::function::Mode;
 use tc_tm::service::verification::{self, RequestId};
 use tc_tm::service::{FailureCode, Report, Request};
 use tc_tm::spp::{Apid, SeqCount, SeqFlags};
 use tc_tm::tc_frame::{self, Body, ControlCommand};
 
-/// Geometry of the test storage: flight table buffers, smaller banks.
+/// Geometry of the test storage: flight table slots, smaller banks.
 pub const GEOMETRY: Geometry = Geometry {
     boot_eeprom_len: 4096,
     bank_len: 64 * 1024,
     ram_patch_len: 4096,
-    table_slots: 8,
-    table_buffer_len: onboard::limits::MAX_TABLE_IMAGE_LEN,
+    ..Geometry::FLIGHT
 };
 
 /// Start of on-board time in the tests.
@@ -144,6 +144,19 @@ impl<S: Storage> Ground<S> {
                 Reassembler::new(Vcid::new_masked(2)),
             ],
         }
+    }
+
+    /// Commands `mode` (ST[8,1] mode), checks that the unit took it and drops the TM so far.
+    pub fn set_mode(&mut self, mode: Mode) {
+        let rid = self.exec(&mode_request(mode));
+        self.assert_ok(rid);
+        assert_eq!(self.unit.mode(), mode);
+        self.take();
+    }
+
+    /// Goes to mode `maintenance` (from `safe`), where table and memory loads are allowed.
+    pub fn maintenance(&mut self) {
+        self.set_mode(Mode::Maintenance);
     }
 
     /// A PUS TC packet with the next sequence count.
@@ -355,6 +368,12 @@ impl<S: Storage> Ground<S> {
     pub fn of(&self, service: u8, subtype: u8) -> Vec<&Tm> {
         self.tm.iter().filter(|t| t.service == service && t.subtype == subtype).collect()
     }
+}
+
+/// The ST[8,1] request that changes the mode.
+pub fn mode_request(mode: Mode) -> Request<'static> {
+    let f = tc_tm::service::function::Function::ChangeMode(mode);
+    Request::Function(tc_tm::service::function::Request::Perform(f))
 }
 
 pub fn request_id(v: &verification::Report) -> RequestId {

@@ -230,6 +230,9 @@ failure_codes! {
     /// Operation not allowed in the current state.
     Busy = 0x0216, "busy", Start,
         "another operation of the same kind is in progress: wait for its completion report";
+    /// The request exists but the current mode does not allow it.
+    NotAllowedInMode = 0x0217, "not_allowed_in_mode", Start,
+        "request not allowed in the current mode (failure data value): see the ICD mode table, change mode first";
     // --- progress (0x03xx) ---
     /// A multi-report dump stopped.
     DumpInterrupted = 0x0301, "dump_interrupted", Progress,
