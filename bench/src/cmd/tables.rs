@@ -110,10 +110,11 @@ pub enum TablesCmd {
     },
     /// Dumps every active table of the unit and writes them as a table directory.
     ///
-    /// Reads the ST[200] directory, dumps each active table (segments reassembled, CRC-32
-    /// checked against the directory), decodes it with the unit's own table codec and writes
-    /// the text form (pixels.csv, bands.toml, ...), then prints ID, version, CRC and size per
-    /// table. DEVICE `twin` uses the embedded twin (see `eic-bench tc send --help`).
+    /// Reads the table directory (service 200), dumps each active table (segments
+    /// reassembled, CRC-32 checked against the directory), decodes it with the unit's own
+    /// table codec and writes the text form (pixels.csv, bands.toml, ...), then prints ID,
+    /// version, CRC and size per table. DEVICE `twin` uses the embedded twin (see the DEVICE
+    /// argument below).
     ///
     /// Examples:
     ///   eic-bench tables pull /dev/ttyUSB0 -o on-board
@@ -124,11 +125,12 @@ pub enum TablesCmd {
     ///
     /// Validates DIR with the unit's validator, pulls the unit's tables, shows the diff and
     /// asks for confirmation (--yes to skip; without a terminal --yes is required). Then, in
-    /// maintenance mode, for each table that differs: load segments (990 octets each), validate
-    /// with the expected CRC-32, activate (bands before the CRT, IMT and catalogue tables that
-    /// depend on them), each TC verified through its ST[01] completion; then the mode the unit
-    /// was in is restored and the unit is pulled again to confirm it holds DIR. On a refusal
-    /// the loads not yet activated are aborted and the unit's reason is explained.
+    /// maintenance mode, for each table that differs: load segments (990 octets each),
+    /// validate with the expected CRC-32, activate (bands before the CRT, IMT and catalogue
+    /// tables that depend on them), each TC verified through its completion report (1,7);
+    /// then the mode the unit was in is restored and the unit is pulled again to confirm it
+    /// holds DIR. On a refusal the loads not yet activated are aborted and the unit's reason
+    /// is explained.
     ///
     /// Examples:
     ///   eic-bench tables push twin examples/workplan-tables --yes

@@ -25,7 +25,7 @@ pub struct TwinArgs {
     #[arg(long)]
     pub state: Option<PathBuf>,
     /// Start a created state erased instead (no software image: the unit stays in boot mode,
-    /// where only ST[06], ST[17] and the boot functions of ST[08] exist).
+    /// where only memory management (6), test (17) and the boot functions (8) exist).
     #[arg(long)]
     pub blank: bool,
     /// Emulate this line rate (both directions); full speed when absent.
