@@ -11,6 +11,7 @@
 //! - [`provision`]: factory provisioning of a fresh twin state (image, boot bank, tables).
 //! - [`workflow`]: multi-step workflows (tables pull/push).
 //! - [`hexio`]: hex input/output for the scripting commands.
+//! - [`report_text`]: every TM report as a readable line and as structured JSON.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -23,6 +24,7 @@ pub mod hk_limits;
 pub mod link;
 pub mod locate;
 pub mod provision;
+pub mod report_text;
 pub mod session;
 pub mod twin;
 pub mod workflow;

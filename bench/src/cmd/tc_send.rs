@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde_json::json;
+use tc_tm::service::MAX_TC_APP_DATA_LEN;
 use tc_tm::service::text::parse_request;
-use tc_tm::service::{MAX_TC_APP_DATA_LEN, Report};
 
 use super::BadInput;
 use super::link_args::LinkArgs;
@@ -53,12 +53,28 @@ pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
     Ok(if outcome.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// One received report as a line of text (see [`crate::report_text::text`]).
 fn report_text(p: &TmPacket) -> String {
     match p.report() {
-        Ok(Report::Test(_)) => "17,2 are-you-alive: the unit is alive".to_owned(),
-        Ok(r) => format!("{},{} {r:?}", p.service, p.subtype),
+        Ok(r) => crate::report_text::text(&r),
         Err(e) => format!("{},{} undecodable ({e})", p.service, p.subtype),
     }
+}
+
+/// One received report as JSON: service, subtype, the text line, the structured report and
+/// the source data in hex.
+fn report_json(p: &TmPacket) -> serde_json::Value {
+    let report = match p.report() {
+        Ok(r) => crate::report_text::json(&r),
+        Err(e) => json!({"undecodable": e.to_string()}),
+    };
+    json!({
+        "service": p.service,
+        "subtype": p.subtype,
+        "text": report_text(p),
+        "report": report,
+        "source_data": crate::hexio::format(p.source_data()),
+    })
 }
 
 fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool) {
@@ -95,10 +111,7 @@ fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool
             Delivery::Failed(f) => json!({"status": "failed", "reason": f.to_string()}),
             d => json!({"status": format!("{d:?}").to_lowercase()}),
         };
-        let reports: Vec<_> = reports
-            .iter()
-            .map(|p| json!({"service": p.service, "subtype": p.subtype, "text": report_text(p)}))
-            .collect();
+        let reports: Vec<_> = reports.iter().map(report_json).collect();
         let v = json!({
             "request": text,
             "request_id": id,

@@ -68,9 +68,14 @@ pub fn run(a: &ListenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One packet as a JSON object: header fields, the decoded report (Rust debug form) and the
-/// source data in hex.
+/// One packet as a JSON object: header fields, the decoded report
+/// ([`crate::report_text::json`], or `{"undecodable": reason}`), its text line and the source
+/// data in hex.
 pub fn packet_json(p: &TmPacket) -> serde_json::Value {
+    let report = match p.report() {
+        Ok(r) => crate::report_text::json(&r),
+        Err(e) => json!({"undecodable": e.to_string()}),
+    };
     json!({
         "received_utc_ns": p.received_utc_ns,
         "vcid": p.vcid,
@@ -80,25 +85,30 @@ pub fn packet_json(p: &TmPacket) -> serde_json::Value {
         "subtype": p.subtype,
         "msg_counter": p.msg_counter,
         "time": p.time.as_secs_f64(),
-        "report": p.report().map(|r| format!("{r:?}")).unwrap_or_else(|e| format!("undecodable: {e}")),
+        "report": report,
+        "text": report_line(p),
         "source_data": hexio::format(p.source_data()),
     })
 }
 
-/// One packet as a line of text.
+/// The report of a packet as a line of text, starting with `service,subtype`
+/// ([`crate::report_text::text`]).
+fn report_line(p: &TmPacket) -> String {
+    match p.report() {
+        Ok(r) => crate::report_text::text(&r),
+        Err(e) => format!("{},{} undecodable ({e})", p.service, p.subtype),
+    }
+}
+
+/// One packet as a line of text: on-board time, virtual channel, APID, sequence count, then
+/// the report ([`crate::report_text::text`]).
 pub fn packet_text(p: &TmPacket) -> String {
-    let report = match p.report() {
-        Ok(r) => format!("{r:?}"),
-        Err(e) => format!("undecodable: {e}"),
-    };
     format!(
-        "t={:.3} vc={} apid=0x{:03X} seq={} {},{} {}",
+        "t={:.3} vc={} apid=0x{:03X} seq={} {}",
         p.time.as_secs_f64(),
         p.vcid,
         p.apid,
         p.seq_count,
-        p.service,
-        p.subtype,
-        report
+        report_line(p)
     )
 }
