@@ -43,6 +43,18 @@ fn twin_subprocess_answers_tc_send_and_stops_on_stdin_eof() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["verification"]["status"], "completed");
 
+    // Reports read as the operator expects: names, units, the version as a version.
+    let param = Command::new(BIN)
+        .args(["tc", "send", &dev, "param get id=sw_version,hk_period_ms"])
+        .output()
+        .unwrap();
+    assert!(param.status.success(), "{}", String::from_utf8_lossy(&param.stderr));
+    let out = String::from_utf8_lossy(&param.stdout);
+    assert!(
+        out.lines().any(|l| l == "20,2 sw_version = 1.0.0+0 (0x01000000), hk_period_ms = 1000 ms"),
+        "{out}"
+    );
+
     let syntax = Command::new(BIN).args(["tc", "send", &dev, "nonsense"]).output().unwrap();
     assert_eq!(syntax.status.code(), Some(2));
 
@@ -51,6 +63,9 @@ fn twin_subprocess_answers_tc_send_and_stops_on_stdin_eof() {
     assert!(tm.status.success());
     let v: serde_json::Value = serde_json::from_slice(&tm.stdout).unwrap();
     assert_eq!((v["service"].as_u64(), v["subtype"].as_u64()), (Some(3), Some(25)));
+    assert_eq!(v["report"]["type"], "housekeeping");
+    assert_eq!(v["report"]["parameters"]["sw_version_text"], "1.0.0+0");
+    assert!(v["text"].as_str().unwrap().starts_with("3,25 HK sid=1 mode="), "{v}");
 
     drop(twin.stdin.take());
     let start = Instant::now();
