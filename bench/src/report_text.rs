@@ -1,4 +1,4 @@
-//! Every TM report as one readable line ([`text`]) and as structured JSON ([`json`]).
+//! Every TM report as one readable line ([`text`]) and as structured JSON ([`json()`]).
 //!
 //! This is what `tc send` and `tm listen` print. Names come from the registries of the codec
 //! (failure codes, event IDs, parameters, memory IDs, modes) and of the `tables` crate (table
@@ -437,7 +437,7 @@ impl Field {
         Field { name, text: format!("0x{v:08X}"), json: v.into() }
     }
 
-    fn name(name: &'static str, text: String) -> Self {
+    fn word(name: &'static str, text: String) -> Self {
         Field { name, json: Value::String(text.clone()), text }
     }
 }
@@ -476,42 +476,42 @@ impl Aux<'_> {
 /// `None` for unknown events or data that does not follow the layout.
 fn event_fields(id: EventId, aux: &[u8]) -> Option<Vec<Field>> {
     let mut a = Aux(aux);
-    let bank = |v| Field::name("bank", bank_name(v));
+    let bank = |v| Field::word("bank", bank_name(v));
     let fields = match id {
-        EventId::Boot => vec![bank(a.u8()?), Field::name("sw_version", version_text(a.u32()?))],
+        EventId::Boot => vec![bank(a.u8()?), Field::word("sw_version", version_text(a.u32()?))],
         EventId::FallbackBoot => {
             let none_or_bank = |v| if v == 0 { "none".to_owned() } else { bank_name(v) };
             vec![
-                Field::name("selected", none_or_bank(a.u8()?)),
-                Field::name("booted", none_or_bank(a.u8()?)),
+                Field::word("selected", none_or_bank(a.u8()?)),
+                Field::word("booted", none_or_bank(a.u8()?)),
             ]
         }
         EventId::ModeChanged => {
-            vec![Field::name("from", mode_name(a.u8()?)), Field::name("to", mode_name(a.u8()?))]
+            vec![Field::word("from", mode_name(a.u8()?)), Field::word("to", mode_name(a.u8()?))]
         }
         EventId::BootBankSelected => vec![bank(a.u8()?)],
         EventId::TableActivated => vec![
-            Field::name("table", table_key(a.u8()?)),
+            Field::word("table", table_key(a.u8()?)),
             Field::num("version", a.u16()?),
             Field::crc("crc", a.u32()?),
         ],
         EventId::TableLoadAborted => {
-            vec![Field::name("table", table_key(a.u8()?)), Field::num("received", a.u32()?)]
+            vec![Field::word("table", table_key(a.u8()?)), Field::num("received", a.u32()?)]
         }
         EventId::TableValidationFailed => vec![
-            Field::name("table", table_key(a.u8()?)),
-            Field::name("code", FailureCode::from_value(a.u16()?).name().to_owned()),
+            Field::word("table", table_key(a.u8()?)),
+            Field::word("code", FailureCode::from_value(a.u16()?).name().to_owned()),
             Field::num("entry", a.u16()?),
             Field::num("field", a.u16()?),
         ],
         EventId::MemoryLoadComplete => vec![
-            Field::name("memory", memory_name(a.u8()?)),
+            Field::word("memory", memory_name(a.u8()?)),
             Field::crc("address", a.u32()?),
             Field::num("length", a.u16()?),
         ],
         EventId::TriggerEnabled | EventId::TriggerDisabled => {
             let v = a.u8()?;
-            vec![Field::name(
+            vec![Field::word(
                 "trigger",
                 enum_name(TriggerSelect::from_value(v).map(|t| t.name()), v),
             )]
@@ -523,7 +523,7 @@ fn event_fields(id: EventId, aux: &[u8]) -> Option<Vec<Field>> {
             vec![
                 Field::num("burst_id", burst),
                 Field::num("seq_num", seq),
-                Field::name(
+                Field::word(
                     "trigger",
                     enum_name(trigger::TriggerType::from_value(t).map(|t| t.name()), t),
                 ),
@@ -531,22 +531,22 @@ fn event_fields(id: EventId, aux: &[u8]) -> Option<Vec<Field>> {
         }
         EventId::FarmLockout => vec![Field::num("v_r", a.u8()?)],
         EventId::CriticalArmed => vec![
-            Field::name("target", arm_target_name(a.u8()?)),
+            Field::word("target", arm_target_name(a.u8()?)),
             Field::num("timeout_ms", a.u32()?),
         ],
         EventId::ArmExpired | EventId::CriticalExecuted => {
-            vec![Field::name("target", arm_target_name(a.u8()?))]
+            vec![Field::word("target", arm_target_name(a.u8()?))]
         }
         EventId::ScheduleReleased => vec![a.request_id()?],
         EventId::ScheduleReleaseFailed => vec![
             a.request_id()?,
-            Field::name("code", FailureCode::from_value(a.u16()?).name().to_owned()),
+            Field::word("code", FailureCode::from_value(a.u16()?).name().to_owned()),
         ],
         EventId::ParameterChanged => {
             let id = ParamId(a.u16()?);
             let (old, new) = (a.u32()?, a.u32()?);
             vec![
-                Field::name("parameter", id.to_string()),
+                Field::word("parameter", id.to_string()),
                 Field { name: "old", text: value_text(id, old), json: value_json(id, old) },
                 Field { name: "new", text: value_text(id, new), json: value_json(id, new) },
             ]
