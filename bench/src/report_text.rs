@@ -190,8 +190,10 @@ fn stage_of(r: &verification::Report) -> Option<Stage> {
     })
 }
 
-/// What the failure data's subject names, per failure code (`docs/icd/services.md`).
-fn failure_subject(code: FailureCode, subject: u16) -> Option<String> {
+/// What the failure data's subject names, per failure code (`docs/icd/services.md`), e.g.
+/// `table crt`, `memory bank-a`, `parameter sw_version`; `None` when the code gives the subject
+/// no meaning.
+pub fn failure_subject(code: FailureCode, subject: u16) -> Option<String> {
     use FailureCode as C;
     let [hi, lo] = subject.to_be_bytes();
     let tc = || format!("TC {hi},{lo}");

@@ -55,10 +55,11 @@ impl fmt::Display for StageFailure {
             write!(f, " at step {step}")?;
         }
         let d = &self.data;
+        let subject = crate::report_text::failure_subject(self.code, d.subject)
+            .unwrap_or_else(|| format!("subject 0x{:04X}", d.subject));
         write!(
             f,
-            "; subject {} index {} field {} value {} (0x{:X}): {}",
-            d.subject,
+            "; {subject}, index {} field {} value {} (0x{:X}): {}",
             d.index,
             d.field,
             d.value,
