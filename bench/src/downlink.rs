@@ -124,9 +124,9 @@ impl Decoder {
         self.summary
     }
 
-    /// Counts a packet-level error found by the caller (e.g. a bad PEC) in the summary.
-    pub fn count_packet_error(&mut self) {
-        self.summary.errors += 1;
+    /// Counts packet-level errors found by the caller (e.g. bad PECs) in the summary.
+    pub fn count_packet_errors(&mut self, n: u64) {
+        self.summary.errors += n;
     }
 }
 

@@ -194,32 +194,21 @@ impl<M: Model> Twin<M> {
         let (wake_tx, wake_rx) = mpsc::channel::<()>();
 
         let up = {
-            let (pty, model, stats, stop, failure) =
-                (tctm.clone(), model.clone(), stats.clone(), stop.clone(), failure.clone());
+            let (pty, model, stats, stop) =
+                (tctm.clone(), model.clone(), stats.clone(), stop.clone());
             let faults = FaultInjector::new(cfg.uplink_faults);
             let baud = cfg.baud;
-            std::thread::Builder::new()
-                .name("twin-uplink".into())
-                .spawn(move || {
-                    if let Err(e) = uplink(&pty, &model, &stats, &stop, faults, baud, &wake_tx) {
-                        *lock(&failure) = Some(e);
-                    }
-                })
-                .map_err(|e| thread_err(&e))?
+            spawn_link_thread("twin-uplink", &failure, move || {
+                uplink(&pty, &model, &stats, &stop, faults, baud, &wake_tx)
+            })?
         };
         let down = {
-            let (pty, model, stats, stop, failure) =
-                (tctm, model.clone(), stats.clone(), stop.clone(), failure.clone());
+            let (pty, model, stats, stop) = (tctm, model.clone(), stats.clone(), stop.clone());
             let faults = FaultInjector::new(cfg.downlink_faults);
             let baud = cfg.baud;
-            std::thread::Builder::new()
-                .name("twin-downlink".into())
-                .spawn(move || {
-                    if let Err(e) = downlink(&pty, &model, &stats, &stop, faults, baud, &wake_rx) {
-                        *lock(&failure) = Some(e);
-                    }
-                })
-                .map_err(|e| thread_err(&e))?
+            spawn_link_thread("twin-downlink", &failure, move || {
+                downlink(&pty, &model, &stats, &stop, faults, baud, &wake_rx)
+            })?
         };
         let stim_thread = {
             let (stats, stop, model) = (stats.clone(), stop.clone(), model.clone());
@@ -498,6 +487,23 @@ impl From<LinkError> for UnitTwinError {
     fn from(e: LinkError) -> Self {
         UnitTwinError::Link(e)
     }
+}
+
+/// Starts a named link thread whose error, if any, is kept in `failure` for `stop` to return.
+fn spawn_link_thread(
+    name: &str,
+    failure: &Arc<Mutex<Option<LinkError>>>,
+    body: impl FnOnce() -> Result<(), LinkError> + Send + 'static,
+) -> Result<std::thread::JoinHandle<()>, LinkError> {
+    let failure = failure.clone();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            if let Err(e) = body() {
+                *lock(&failure) = Some(e);
+            }
+        })
+        .map_err(|e| thread_err(&e))
 }
 
 fn thread_err(e: &std::io::Error) -> LinkError {

@@ -191,9 +191,7 @@ fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyho
             return Err(e).context("writing the output");
         }
     }
-    for _ in 0..bad_packets {
-        decoder.count_packet_error();
-    }
+    decoder.count_packet_errors(bad_packets);
     Ok(decoder.summary())
 }
 

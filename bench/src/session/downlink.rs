@@ -226,7 +226,7 @@ impl Downlink {
                 }
             });
             for _ in 0..bad_packets {
-                self.decoder.count_packet_error();
+                self.decoder.count_packet_errors(1);
             }
         }
         Ok(())
