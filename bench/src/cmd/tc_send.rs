@@ -10,6 +10,7 @@ use tc_tm::service::text::parse_request;
 
 use super::BadInput;
 use super::link_args::LinkArgs;
+use crate::report::Rendered;
 use crate::session::{Delivery, TcOutcome, TmPacket, Verdict};
 
 /// Arguments of `tc send`.
@@ -53,26 +54,15 @@ pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
     Ok(if outcome.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// One received report as a line of text (see [`crate::report_text::text`]).
-fn report_text(p: &TmPacket) -> String {
-    match p.report() {
-        Ok(r) => crate::report_text::text(&r),
-        Err(e) => format!("{},{} undecodable ({e})", p.service, p.subtype),
-    }
-}
-
 /// One received report as JSON: service, subtype, the text line, the structured report and
 /// the source data in hex.
 fn report_json(p: &TmPacket) -> serde_json::Value {
-    let report = match p.report() {
-        Ok(r) => crate::report_text::json(&r),
-        Err(e) => json!({"undecodable": e.to_string()}),
-    };
+    let r = Rendered::of(p.service, p.subtype, p.source_data());
     json!({
         "service": p.service,
         "subtype": p.subtype,
-        "text": report_text(p),
-        "report": report,
+        "text": r.text,
+        "report": r.json,
         "source_data": crate::hexio::format(p.source_data()),
     })
 }
@@ -123,7 +113,7 @@ fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool
         return;
     }
     for p in reports {
-        println!("{}", report_text(p));
+        println!("{}", Rendered::of(p.service, p.subtype, p.source_data()).text);
     }
     match (o.delivery, o.verdict) {
         (Delivery::Failed(f), _) => eprintln!("{text} [{id}]: {f}"),

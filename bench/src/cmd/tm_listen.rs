@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::link_args::LinkArgs;
 use crate::hexio;
+use crate::report::Rendered;
 use crate::session::TmPacket;
 
 /// Arguments of `tm listen`.
@@ -69,13 +70,10 @@ pub fn run(a: &ListenArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// One packet as a JSON object: header fields, the decoded report
-/// ([`crate::report_text::json`], or `{"undecodable": reason}`), its text line and the source
+/// ([`crate::report::json`], or `{"undecodable": reason}`), its text line and the source
 /// data in hex.
 pub fn packet_json(p: &TmPacket) -> serde_json::Value {
-    let report = match p.report() {
-        Ok(r) => crate::report_text::json(&r),
-        Err(e) => json!({"undecodable": e.to_string()}),
-    };
+    let r = Rendered::of(p.service, p.subtype, p.source_data());
     json!({
         "received_utc_ns": p.received_utc_ns,
         "vcid": p.vcid,
@@ -85,23 +83,14 @@ pub fn packet_json(p: &TmPacket) -> serde_json::Value {
         "subtype": p.subtype,
         "msg_counter": p.msg_counter,
         "time": p.time.as_secs_f64(),
-        "report": report,
-        "text": report_line(p),
+        "report": r.json,
+        "text": r.text,
         "source_data": hexio::format(p.source_data()),
     })
 }
 
-/// The report of a packet as a line of text, starting with `service,subtype`
-/// ([`crate::report_text::text`]).
-fn report_line(p: &TmPacket) -> String {
-    match p.report() {
-        Ok(r) => crate::report_text::text(&r),
-        Err(e) => format!("{},{} undecodable ({e})", p.service, p.subtype),
-    }
-}
-
 /// One packet as a line of text: on-board time, virtual channel, APID, sequence count, then
-/// the report ([`crate::report_text::text`]).
+/// the report ([`crate::report::text`]).
 pub fn packet_text(p: &TmPacket) -> String {
     format!(
         "t={:.3} vc={} apid=0x{:03X} seq={} {}",
@@ -109,6 +98,6 @@ pub fn packet_text(p: &TmPacket) -> String {
         p.vcid,
         p.apid,
         p.seq_count,
-        report_line(p)
+        Rendered::of(p.service, p.subtype, p.source_data()).text
     )
 }

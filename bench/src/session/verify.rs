@@ -55,7 +55,7 @@ impl fmt::Display for StageFailure {
             write!(f, " at step {step}")?;
         }
         let d = &self.data;
-        let subject = crate::report_text::failure_subject(self.code, d.subject)
+        let subject = crate::names::failure_subject(self.code, d.subject)
             .unwrap_or_else(|| format!("subject 0x{:04X}", d.subject));
         write!(
             f,
