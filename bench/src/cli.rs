@@ -12,7 +12,14 @@ use crate::cmd;
 /// digital twin) and regression-tests the GRB trigger. Every command that talks to a unit takes
 /// a serial device path: the twin's pseudo-terminal or the spare model's port.
 #[derive(Debug, Parser)]
-#[command(name = "eic-bench", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "eic-bench",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = cmd::exit::help_table()
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -41,7 +48,7 @@ pub enum Commands {
     ///   eic-bench twin --faults bitflip=1e-5,drop=0.001,seed=1 --until-stdin-eof
     #[command(verbatim_doc_comment)]
     Twin(cmd::twin::TwinArgs),
-    /// Live housekeeping view with soft/hard limits and alarms (exit 3 if a hard limit was
+    /// Live housekeeping view with soft/hard limits and alarms (exit 5 if a hard limit was
     /// crossed).
     ///
     /// Examples:
@@ -51,10 +58,24 @@ pub enum Commands {
     Hk(cmd::hk::HkArgs),
 }
 
+/// Parses the process's command line and runs it: the whole of `main`.
+///
+/// A command line clap refuses exits with [`cmd::exit::Exit::Usage`] (3), `--help` and
+/// `--version` with 0.
+pub fn main() -> ExitCode {
+    match Cli::try_parse() {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            let _ = e.print();
+            if e.use_stderr() { cmd::exit::Exit::Usage.exit_code() } else { ExitCode::SUCCESS }
+        }
+    }
+}
+
 /// Runs a parsed command line and maps the outcome to an exit code.
 ///
-/// Errors are printed as one line on stderr (`error: ...`), never as a backtrace. Bad input
-/// exits with 2, other failures with 1.
+/// Errors are printed as one line on stderr (`error: ...`), each message of the chain once,
+/// never as a backtrace; the exit code follows the one table of [`cmd::exit::Exit`].
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Commands::Tables(c) => cmd::tables::run(c),
@@ -66,7 +87,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cmd::exit::message(&e));
             cmd::exit_code_for(&e)
         }
     }

@@ -10,6 +10,7 @@ use serde_json::json;
 use tc_tm::service::Report;
 use tc_tm::service::housekeeping::{HkReport, HousekeepingReport, Report as HkMsg};
 
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::hk_limits::{LimitSet, LimitState};
 
@@ -101,7 +102,7 @@ pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
         }
     }
     eprintln!("{n} housekeeping reports; worst severity {worst} (0 nominal, 1 soft, 2 hard)");
-    Ok(if worst >= 2 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+    Ok(if worst >= 2 { Exit::Alarm } else { Exit::Ok }.into())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use tables::text::TextError;
 use tables::{ImageHeader, Problem, TableId, defaults, diff, fits, image};
 
 use super::BadInput;
+use super::exit::Exit;
 
 /// Table subcommands.
 #[derive(Debug, Subcommand)]
@@ -165,7 +166,25 @@ fn bad(e: TextError) -> anyhow::Error {
 }
 
 fn load(dir: &Path) -> anyhow::Result<TableSet> {
+    if !dir.is_dir() {
+        return Err(missing_dir(dir));
+    }
     TableSet::load_dir(dir).map_err(bad)
+}
+
+/// A table directory that is not there: the command cannot run (exit 3), it is not damaged data.
+pub(crate) fn missing_dir(dir: &Path) -> anyhow::Error {
+    Exit::Usage.error(format!(
+        "{}: no such directory (a table directory holds pixels.csv, bands.toml, crt.toml, \
+         imt.toml, catalog.toml, saa.toml and alert.toml; `eic-bench tables defaults -o DIR` \
+         writes one)",
+        dir.display()
+    ))
+}
+
+/// An input file that cannot be read: exit 3.
+fn unreadable(shown: &str, e: &std::io::Error) -> anyhow::Error {
+    Exit::Usage.error(format!("{shown}: cannot read: {e}"))
 }
 
 fn problem_json(p: &Problem) -> serde_json::Value {
@@ -342,8 +361,7 @@ fn ext(p: &Path) -> String {
 }
 
 fn read_text(p: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(p)
-        .map_err(|e| BadInput(format!("{}: cannot read: {e}", p.display())).into())
+    std::fs::read_to_string(p).map_err(|e| unreadable(&p.display().to_string(), &e))
 }
 
 fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -356,8 +374,7 @@ fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<E
                 .with_context(|| format!("writing {out_shown}"))?;
         }
         ("fits" | "fit", "csv") => {
-            let bytes =
-                std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
+            let bytes = std::fs::read(input).map_err(|e| unreadable(&shown, &e))?;
             let mut t = match base {
                 Some(b) => tables::text::pixels_from_csv(&b.display().to_string(), &read_text(b)?)
                     .map_err(bad)?,
@@ -372,8 +389,7 @@ fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<E
                 .with_context(|| format!("writing {out_shown}"))?;
         }
         ("bin", "csv" | "toml") => {
-            let bytes =
-                std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
+            let bytes = std::fs::read(input).map_err(|e| unreadable(&shown, &e))?;
             let header =
                 ImageHeader::parse(&bytes).map_err(|e| BadInput(format!("{shown}: {e}")))?;
             let mut set = defaults::generate(0);

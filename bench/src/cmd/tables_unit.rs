@@ -15,6 +15,7 @@ use tables::TableId;
 use tables::set::TableSet;
 
 use super::BadInput;
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::workflow::tables::{self as wf, Plan, UnitTables, WorkflowError};
 
@@ -110,8 +111,8 @@ fn print_summary(unit: &UnitTables) {
 /// Runs `tables pull`.
 ///
 /// # Errors
-/// Link, session and dump failures (exit 1); a unit without a complete set (exit 1, saying
-/// which table is missing).
+/// Link, session and dump failures (exit 4); a unit without a complete set (exit 1, saying
+/// which table is missing); see [`Exit`].
 pub fn pull(a: &PullArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let mut s = a.link.connect()?;
@@ -143,10 +144,9 @@ pub fn pull(a: &PullArgs) -> anyhow::Result<ExitCode> {
 
 fn confirm(plan: &Plan, device: &Path) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!(BadInput(
+        return Err(Exit::Usage.error(
             "refusing to change the unit without confirmation: standard input is not a \
-             terminal. Review the changes with --dry-run, then run again with --yes"
-                .to_owned()
+             terminal. Review the changes with --dry-run, then run again with --yes",
         ));
     }
     let keys: Vec<&str> = plan.tables.iter().map(|t| t.key()).collect();
@@ -166,10 +166,14 @@ fn confirm(plan: &Plan, device: &Path) -> anyhow::Result<bool> {
 /// Runs `tables push`.
 ///
 /// # Errors
-/// An unreadable or invalid directory (exit 2), no confirmation possible (exit 2), link,
-/// session or unit refusals (exit 1, naming the table and the reason).
+/// A missing directory (exit 3), an invalid one (exit 2), no confirmation possible (exit 3),
+/// unit refusals (exit 1, naming the table and the reason), link and session failures (exit
+/// 4); see [`Exit`].
 pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
+    if !a.dir.is_dir() {
+        return Err(super::tables::missing_dir(&a.dir));
+    }
     let target = TableSet::load_dir(&a.dir).map_err(|e| BadInput(e.to_string()))?;
     let problems = target.problems();
     if !problems.is_empty() {
@@ -211,7 +215,7 @@ pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
     }
     if !a.yes && !confirm(&plan, &a.link.device)? {
         eprintln!("not confirmed: nothing was sent");
-        return Ok(ExitCode::FAILURE);
+        return Ok(Exit::Failed.into());
     }
     let bar = progress(a.json, "push");
     let report = wf::execute(&mut s, &plan, &target, &bar).map_err(workflow_err)?;

@@ -9,6 +9,7 @@ use tc_tm::service::MAX_TC_APP_DATA_LEN;
 use tc_tm::service::text::parse_request;
 
 use super::BadInput;
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::report::Rendered;
 use crate::session::{Delivery, TcOutcome, TmPacket, Verdict};
@@ -31,7 +32,7 @@ pub struct SendArgs {
 /// Runs `tc send`.
 ///
 /// # Errors
-/// Bad request text (exit 2), link or session failures (exit 1).
+/// Bad request text (exit 2), link or session failures (exit 4); see [`Exit`].
 pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
     let text = a.request.join(" ");
     let mut data = [0u8; MAX_TC_APP_DATA_LEN];
@@ -51,7 +52,18 @@ pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_outcome(&text, &outcome, &reports, a.json);
-    Ok(if outcome.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(outcome_exit(&outcome).into())
+}
+
+/// The exit status of a TC's outcome: 0 completed, 1 refused or failed (an ST\[01\] failure),
+/// 4 not delivered or not answered in time.
+fn outcome_exit(o: &TcOutcome) -> Exit {
+    match (o.delivery, o.verdict) {
+        (Delivery::Failed(_), _) => Exit::Unreachable,
+        (_, Verdict::Completed { .. }) => Exit::Ok,
+        (_, Verdict::Failed(_)) => Exit::Failed,
+        _ => Exit::Unreachable,
+    }
 }
 
 /// One received report as JSON: service, subtype, the text line, the structured report and

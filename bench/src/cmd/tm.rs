@@ -11,7 +11,7 @@ use serde_json::json;
 use tc_tm::pus::{TmPacket, TmRepr};
 use tc_tm::spp;
 
-use super::BadInput;
+use super::exit::Exit;
 use crate::downlink::{Decoder, Event, Summary};
 use crate::{hexio, locate};
 
@@ -77,7 +77,8 @@ fn open_input(path: &PathBuf) -> anyhow::Result<Box<dyn Read>> {
         return Ok(Box::new(io::stdin().lock()));
     }
     let f = File::open(path).map_err(|e| {
-        BadInput(format!("{}: cannot open ({e}); expected a CADU or packet file", path.display()))
+        Exit::Usage
+            .error(format!("{}: cannot open ({e}); expected a CADU or packet file", path.display()))
     })?;
     Ok(Box::new(f))
 }
@@ -106,7 +107,7 @@ fn decode(a: &DecodeArgs) -> anyhow::Result<ExitCode> {
         summary.errors,
         summary.gaps
     );
-    Ok(if summary.errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if summary.errors == 0 { Exit::Ok } else { Exit::Invalid }.into())
 }
 
 /// The JSON line for one TM packet, or for the error that stops it parsing.
