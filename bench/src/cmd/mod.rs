@@ -9,6 +9,7 @@ pub mod link_args;
 pub mod tables;
 pub mod tables_unit;
 pub mod tc;
+pub mod tc_requests;
 pub mod tc_send;
 pub mod tm;
 pub mod tm_listen;

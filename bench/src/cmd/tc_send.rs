@@ -21,7 +21,8 @@ pub struct SendArgs {
     #[command(flatten)]
     pub link: LinkArgs,
     /// The request, e.g. `test are-you-alive` or `function select-boot-bank bank=B` (the
-    /// words may be given as one quoted argument or several).
+    /// words may be given as one quoted argument or several); the syntax is below (--help),
+    /// every name with its meaning in `eic-bench tc requests`.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
     pub request: Vec<String>,
     /// Print one JSON object (outcome and the reports received) instead of text.
@@ -37,7 +38,9 @@ pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
     let text = a.request.join(" ");
     let mut data = [0u8; MAX_TC_APP_DATA_LEN];
     let (service, subtype, len) = parse_request(&text, &mut data).map_err(|e| {
-        BadInput(format!("request `{text}`: {e}\n  see `eic-bench tc send --help` for the syntax"))
+        BadInput(format!(
+            "request `{text}`: {e} (the syntax and every name: `eic-bench tc requests`)"
+        ))
     })?;
     let mut s = a.link.connect()?;
     s.clear_packets();
