@@ -13,7 +13,7 @@ use tc_tm::spp;
 
 use super::exit::Exit;
 use crate::downlink::{Decoder, Event, Summary};
-use crate::{hexio, locate};
+use crate::locate;
 
 /// Telemetry subcommands.
 #[derive(Debug, Subcommand)]
@@ -116,16 +116,7 @@ fn packet_line(octets: &[u8], offset: u64, with_frame: Option<(u8, u32)>) -> (St
         .map_err(tc_tm::Error::from)
         .and_then(|p| TmRepr::parse(&p).map_err(tc_tm::Error::from))
     {
-        Ok(r) => json!({
-            "apid": r.apid.value(),
-            "seq_count": r.seq_count.value(),
-            "service": r.service,
-            "subtype": r.subtype,
-            "msg_counter": r.msg_counter,
-            "dest_id": r.dest_id,
-            "time": r.time.as_secs_f64(),
-            "source_data": hexio::format(r.source_data),
-        }),
+        Ok(r) => serde_json::Value::Object(crate::report::packet_record(&r)),
         Err(e) => json!({
             "error": locate::describe(&e, offset, octets.len()),
             "layer": e.layer(),

@@ -160,6 +160,30 @@ impl Rendered {
     }
 }
 
+/// The decoded record of one TM packet: the same fields, in the same form, wherever a command
+/// prints a packet as JSON (`tm decode`, `tm listen --json`), so that the same packet gives the
+/// same record. Header fields by their standard names, on-board `time` in seconds, the decoded
+/// `report` and its `text` line ([`Rendered`]), and the `source_data` in hex. Commands add
+/// what only they know (virtual channel, frame count, receive time).
+///
+/// # Panics
+/// Never.
+pub fn packet_record(p: &tc_tm::pus::TmRepr<'_>) -> Map<String, Value> {
+    let r = Rendered::of(p.service, p.subtype, p.source_data);
+    let mut m = Map::new();
+    m.insert("apid".into(), p.apid.value().into());
+    m.insert("seq_count".into(), p.seq_count.value().into());
+    m.insert("service".into(), p.service.into());
+    m.insert("subtype".into(), p.subtype.into());
+    m.insert("msg_counter".into(), p.msg_counter.into());
+    m.insert("dest_id".into(), p.dest_id.into());
+    m.insert("time".into(), p.time.as_secs_f64().into());
+    m.insert("report".into(), r.json);
+    m.insert("text".into(), r.text.into());
+    m.insert("source_data".into(), hexio_format(p.source_data).into());
+    m
+}
+
 /// Reports the per-service tests and the cross-service tests share.
 #[cfg(test)]
 mod fixtures {
