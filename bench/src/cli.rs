@@ -52,8 +52,8 @@ pub enum Commands {
     /// crossed).
     ///
     /// Examples:
-    ///   eic-bench hk /dev/pts/3 --limits bench/hk-limits.toml
-    ///   eic-bench hk /dev/ttyUSB0 --json --count 10
+    ///   eic-bench hk twin --limits bench/hk-limits.toml --count 2
+    ///   eic-bench hk /dev/ttyUSB0 --json --count 2
     #[command(verbatim_doc_comment)]
     Hk(cmd::hk::HkArgs),
 }

@@ -27,7 +27,7 @@ pub enum TablesCmd {
     ///
     /// Examples:
     ///   eic-bench tables validate tables/defaults
-    ///   eic-bench tables validate my-set --json | jq '.problems[].message'
+    ///   eic-bench tables validate examples/workplan-tables --json | jq .valid
     #[command(verbatim_doc_comment)]
     Validate {
         /// Directory holding the table sources.
@@ -58,8 +58,8 @@ pub enum TablesCmd {
     /// Compares two table directories, per table and per entry.
     ///
     /// Examples:
-    ///   eic-bench tables diff tables/defaults my-set
-    ///   eic-bench tables diff tables/defaults my-set --json
+    ///   eic-bench tables diff tables/defaults examples/workplan-tables
+    ///   eic-bench tables diff tables/defaults examples/workplan-tables --json
     #[command(verbatim_doc_comment)]
     Diff {
         /// The reference directory.
@@ -97,7 +97,7 @@ pub enum TablesCmd {
     /// Examples:
     ///   eic-bench tables convert tables/defaults/pixels.csv -o cal.fits
     ///   eic-bench tables convert cal.fits --base tables/defaults/pixels.csv -o pixels.csv
-    ///   eic-bench tables convert dump/crt.bin -o crt.toml
+    ///   eic-bench tables convert out/images/crt.bin -o crt.toml
     #[command(verbatim_doc_comment)]
     Convert {
         /// Input file (.csv, .fits or .bin).
@@ -135,8 +135,8 @@ pub enum TablesCmd {
     ///
     /// Examples:
     ///   eic-bench tables push twin examples/workplan-tables --yes
-    ///   eic-bench tables push /dev/ttyUSB0 my-workplan --dry-run
-    ///   eic-bench tables push /dev/ttyUSB0 my-workplan --yes --json
+    ///   eic-bench tables push /dev/ttyUSB0 tables/defaults --dry-run
+    ///   eic-bench tables push /dev/ttyUSB0 tables/defaults --yes --json
     #[command(verbatim_doc_comment)]
     Push(super::tables_unit::PushArgs),
     /// Writes the default table set (nominal calibration with a seeded per-pixel spread).

@@ -33,7 +33,8 @@ pub enum TcCmd {
     /// offset and the expected value, with exit code 2 (unless --allow-bad-crc).
     ///
     /// Examples:
-    ///   eic-bench tc decode 1A40C0000006 2F110100011234
+    ///   eic-bench tc decode 1A40C0000006 29110100017655
+    ///   eic-bench tc decode 1A40C0000006 2911010001FFFF        # wrong PEC: exit 2
     ///   eic-bench tc encode --service 17 --subtype 1 --layer cltu | eic-bench tc decode --layer cltu -
     #[command(verbatim_doc_comment)]
     Decode(DecodeArgs),
