@@ -97,6 +97,7 @@ fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool
                 "code": f.code.name(),
                 "code_value": f.code.value(),
                 "explanation": f.code.explanation(),
+                "details": crate::names::failure_details(f.code, f.data),
                 "subject": f.data.subject,
                 "index": f.data.index,
                 "field": f.data.field,

@@ -8,19 +8,10 @@ use tc_tm::service::parameter::{self, ParamEntry, ParamId, Value as ParamValue};
 use super::Body;
 use crate::names::version_text;
 
-/// A parameter value as the operator reads it: `1000 ms`, `true`, `6.5 sigma`,
-/// `1.0.0+0 (0x01000000)` for the software version, the raw value in hex when the ID is
-/// unknown or the value is not one of its type.
+/// A parameter value as the operator reads it ([`crate::names::param_value_text`], shared
+/// with the session's failure messages).
 pub fn value_text(id: ParamId, raw: u32) -> String {
-    let Some(def) = id.def() else { return format!("0x{raw:08X} (unknown parameter)") };
-    if id == SW_VERSION {
-        return format!("{} (0x{raw:08X})", version_text(raw));
-    }
-    match def.decode(raw) {
-        Some(v) if def.unit.is_empty() => v.to_string(),
-        Some(v) => format!("{v} {}", def.unit),
-        None => format!("0x{raw:08X} (not a {} value)", def.ty.name()),
-    }
+    crate::names::param_value_text(id, raw)
 }
 
 /// A parameter value as JSON: a number or boolean per its type; `null` when the ID is unknown

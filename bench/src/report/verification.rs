@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use tc_tm::service::Stage;
-use tc_tm::service::verification::{self, Failure, FailureData, RequestId};
+use tc_tm::service::verification::{self, Failure, RequestId};
 
 use super::Body;
 use crate::names;
@@ -35,15 +35,13 @@ fn stage_of(r: &verification::Report) -> Option<Stage> {
 }
 
 fn failure_text(f: &Failure) -> String {
-    let FailureData { subject, index, field, value } = f.data;
-    let subject = names::failure_subject(f.code, subject)
-        .map_or_else(|| format!("subject=0x{subject:04X}"), |s| format!("subject={s}"));
-    format!(
-        "{} (0x{:04X}): {}; {subject} index={index} field={field} value={value} (0x{value:08X})",
-        f.code.name(),
-        f.code.value(),
-        f.code.explanation(),
-    )
+    let details = names::failure_details(f.code, f.data);
+    let mut s = format!("{} (0x{:04X}): {}", f.code.name(), f.code.value(), f.code.explanation());
+    if !details.is_empty() {
+        s.push_str("; ");
+        s.push_str(&details);
+    }
+    s
 }
 
 fn failure_json(f: &Failure) -> Value {
@@ -54,6 +52,7 @@ fn failure_json(f: &Failure) -> Value {
         "explanation": f.code.explanation(),
         "subject": d.subject,
         "subject_name": names::failure_subject(f.code, d.subject),
+        "details": names::failure_details(f.code, d),
         "index": d.index,
         "field": d.field,
         "value": d.value,
@@ -108,7 +107,7 @@ pub(super) fn json(r: &verification::Report) -> Option<Body> {
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
-    use tc_tm::service::verification::Progress;
+    use tc_tm::service::verification::{FailureData, Progress};
     use tc_tm::service::{FailureCode, Report};
 
     use super::*;
@@ -135,8 +134,8 @@ mod tests {
         assert_eq!(
             text(&r),
             "1,4 start failure [1A40:C005] table_invalid (0x0403): table content rejected by the \
-             validator: failure data gives table, entry and field; subject=table crt index=7 \
-             field=2 value=300 (0x0000012C)"
+             validator: failure data gives table, entry and field; table crt, entry 7, field 2, \
+             value 300"
         );
         let j = json(&r);
         assert_eq!(j["type"], "start_failure");
@@ -145,7 +144,8 @@ mod tests {
             j["failure"],
             json!({"code": "table_invalid", "code_value": 0x0403,
                 "explanation": FailureCode::TableInvalid.explanation(),
-                "subject": 3, "subject_name": "table crt", "index": 7, "field": 2, "value": 300})
+                "subject": 3, "subject_name": "table crt", "index": 7, "field": 2, "value": 300,
+                "details": "table crt, entry 7, field 2, value 300"})
         );
         // Acceptance failures name the refused TC; unknown codes pass through.
         let acc = Failure {
@@ -155,11 +155,11 @@ mod tests {
         };
         let r = Report::Verification(verification::Report::AcceptanceFailure(acc));
         assert!(text(&r).starts_with("1,2 acceptance failure [1A40:C005] bad_enum_value (0x010B)"));
-        assert!(text(&r).ends_with("; subject=TC 20,3 index=0 field=0 value=9 (0x00000009)"));
+        assert!(text(&r).ends_with("; TC 20,3, value 9 (0x9)"), "{}", text(&r));
         let unknown = Failure { code: FailureCode::Unknown(0x0999), ..acc };
         let r = Report::Verification(verification::Report::CompletionFailure(unknown));
         assert!(text(&r).contains("unknown (0x0999): code not in this software's registry"));
-        assert!(text(&r).contains("subject=0x1403 "));
+        assert!(text(&r).ends_with("; subject 0x1403, value 9 (0x9)"), "{}", text(&r));
         assert_eq!(json(&r)["failure"]["subject_name"], Value::Null);
         let p = Report::Verification(verification::Report::ProgressSuccess(Progress {
             request_id: ID,
@@ -177,7 +177,7 @@ mod tests {
             text(&pf),
             "1,6 progress failure [1A40:C005] step 2: dump_interrupted (0x0301): dump \
              interrupted (telemetry queue full): request the remaining range again; \
-             subject=0x0002 index=4 field=0 value=4096 (0x00001000)"
+             subject 0x0002, step 4, next address or offset 0x00001000"
         );
         assert_eq!(json(&pf)["type"], "progress_failure");
     }
