@@ -29,10 +29,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Commands {
-    /// Telecommands: encode and decode packets, frames and CLTUs (hex in, hex or JSON out).
+    /// Telecommands: send one to a unit and verify it, list the request syntax, encode and
+    /// decode packets, frames and CLTUs (hex in, hex or JSON out).
     #[command(subcommand)]
     Tc(cmd::tc::TcCmd),
-    /// Telemetry: decode recorded CADU or packet streams into JSON lines.
+    /// Telemetry: listen to a unit live (decoded, archived), decode recorded captures and
+    /// archives into JSON lines.
     #[command(subcommand)]
     Tm(cmd::tm::TmCmd),
     /// Configuration tables: validate, show, diff, build images, convert text/FITS forms, and

@@ -118,7 +118,7 @@ pub enum TablesCmd {
     /// argument below).
     ///
     /// Examples:
-    ///   eic-bench tables pull /dev/ttyUSB0 -o on-board
+    ///   eic-bench tables pull /dev/ttyUSB0
     ///   eic-bench tables pull twin -o on-board --json
     #[command(verbatim_doc_comment)]
     Pull(super::tables_unit::PullArgs),
@@ -129,9 +129,11 @@ pub enum TablesCmd {
     /// maintenance mode, for each table that differs: load segments (990 octets each),
     /// validate with the expected CRC-32, activate (bands before the CRT, IMT and catalogue
     /// tables that depend on them), each TC verified through its completion report (1,7);
-    /// then the mode the unit was in is restored and the unit is pulled again to confirm it
-    /// holds DIR. On a refusal the loads not yet activated are aborted and the unit's reason
-    /// is explained.
+    /// then the mode the unit was in is restored (table loads exist only in maintenance mode,
+    /// which is entered from safe; the command says both modes before it asks) and the unit
+    /// is pulled again to confirm it holds DIR. On a refusal the loads not yet activated are
+    /// aborted and the unit's reason is explained. The diff names entries as the tables do,
+    /// e.g. a CRT threshold as `timescale 0 (10 ms), RATE_SNR`.
     ///
     /// Examples:
     ///   eic-bench tables push twin examples/workplan-tables --yes
