@@ -122,10 +122,13 @@ fn of_one(e: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if let Some(f) = e.downcast_ref::<Failure>() {
         return Some(f.exit);
     }
+    if let Some(l) = e.downcast_ref::<crate::hk_limits::LimitsError>() {
+        // Line 0: the file could not be read at all (missing, permissions).
+        return Some(if l.line == 0 { Exit::Usage } else { Exit::Invalid });
+    }
     if e.is::<super::BadInput>()
         || e.is::<crate::hexio::HexError>()
         || e.is::<tables::text::TextError>()
-        || e.is::<crate::hk_limits::LimitsError>()
     {
         return Some(Exit::Invalid);
     }
@@ -227,6 +230,15 @@ mod tests {
         }
     }
 
+    fn limits(line: usize) -> crate::hk_limits::LimitsError {
+        crate::hk_limits::LimitsError {
+            origin: "l.toml".into(),
+            line,
+            column: 0,
+            message: "x".into(),
+        }
+    }
+
     #[test]
     fn errors_map_to_their_code() {
         let dev = || "/dev/ttyUSB0".to_owned();
@@ -248,6 +260,8 @@ mod tests {
             (StateError::Busy { dir: "/tmp/x".into(), holder: Some(1) }.into(), Exit::Usage),
             (std::io::Error::new(std::io::ErrorKind::NotFound, "gone").into(), Exit::Usage),
             (WorkflowError::Invalid(vec![]).into(), Exit::Invalid),
+            (limits(0).into(), Exit::Usage),
+            (limits(3).into(), Exit::Invalid),
             (WorkflowError::BootMode.into(), Exit::Failed),
             (anyhow::anyhow!("something else"), Exit::Failed),
         ];

@@ -53,10 +53,10 @@ fn mark(state: LimitState) -> &'static str {
 /// Runs `hk`.
 ///
 /// # Errors
-/// Limits file errors (exit 2), link failures.
+/// Limits file errors (exit 2, or 3 when it cannot be read), link failures (exit 4).
 pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
     let limits = match &a.limits {
-        Some(p) => LimitSet::load(p).map_err(|e| super::BadInput(e.to_string()))?,
+        Some(p) => LimitSet::load(p)?,
         None => LimitSet::default(),
     };
     let mut s = a.link.connect()?;

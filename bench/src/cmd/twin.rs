@@ -11,7 +11,6 @@ use nix::sys::signal::{SigSet, Signal};
 use onboard::unit::Unit;
 use serde_json::json;
 
-use super::BadInput;
 use super::exit::Exit;
 use crate::link::FaultSpec;
 use crate::twin::{State, StateError, Twin, TwinConfig, cuc_now, open_state};
@@ -65,14 +64,14 @@ enum Stop {
 /// Runs the twin until SIGINT/SIGTERM (or end of stdin with `--until-stdin-eof`).
 ///
 /// # Errors
-/// Bad fault spec or baud (exit 2), state directory or pty failures.
+/// Bad fault spec or baud, state directory in use, pty failures (exit 3).
 pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
     let faults = match &a.faults {
-        Some(f) => FaultSpec::parse(f).map_err(|e| BadInput(format!("--faults: {e}")))?,
+        Some(f) => FaultSpec::parse(f).map_err(|e| Exit::Usage.error(format!("--faults: {e}")))?,
         None => FaultSpec::none(),
     };
     if a.baud == Some(0) {
-        anyhow::bail!(BadInput("--baud 0: give a positive rate, or omit it for full speed".into()));
+        return Err(Exit::Usage.error("--baud 0: give a positive rate, or omit it for full speed"));
     }
     // Block the stop signals in every thread (the twin's inherit the mask); one thread waits.
     let mut signals = SigSet::empty();
