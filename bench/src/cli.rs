@@ -44,6 +44,9 @@ pub enum Commands {
     /// Runs the digital twin: the on-board unit behind two pseudo-terminals (TC/TM and
     /// stimulus). Prints one JSON line with the device paths, then runs until Ctrl-C/SIGTERM.
     ///
+    /// Without --state (or EIC_TWIN_STATE) the state is temporary and deleted at exit; DEVICE
+    /// `twin` of the other commands keeps its state in ~/.local/state/eic-bench/twin.
+    ///
     /// Examples:
     ///   eic-bench twin --state ./twin-state
     ///   eic-bench twin --baud 115200 --print-paths twin.json &

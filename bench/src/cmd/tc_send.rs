@@ -69,17 +69,11 @@ fn outcome_exit(o: &TcOutcome) -> Exit {
     }
 }
 
-/// One received report as JSON: service, subtype, the text line, the structured report and
-/// the source data in hex.
+/// One received report as JSON: the record every command prints for a packet
+/// ([`crate::cmd::tm_listen::packet_json`]: header fields, decoded `report`, `text`,
+/// `source_data`, virtual channel, receive time).
 fn report_json(p: &TmPacket) -> serde_json::Value {
-    let r = Rendered::of(p.service, p.subtype, p.source_data());
-    json!({
-        "service": p.service,
-        "subtype": p.subtype,
-        "text": r.text,
-        "report": r.json,
-        "source_data": crate::hexio::format(p.source_data()),
-    })
+    super::tm_listen::packet_json(p)
 }
 
 fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool) {
