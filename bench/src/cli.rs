@@ -49,6 +49,14 @@ pub enum Commands {
     ///   eic-bench hk /dev/ttyUSB0 --json --count 10
     #[command(verbatim_doc_comment)]
     Hk(cmd::hk::HkArgs),
+    /// The instrument geometry and coded-mask pattern the trigger images with (ICD §4, §6),
+    /// for independent simulators: sizes, distances, frame conventions and the 46 x 46 mask.
+    ///
+    /// Examples:
+    ///   eic-bench instrument
+    ///   eic-bench instrument --json > instrument.json
+    #[command(verbatim_doc_comment)]
+    Instrument(cmd::instrument::InstrumentArgs),
 }
 
 /// Runs a parsed command line and maps the outcome to an exit code.
@@ -62,6 +70,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Tm(c) => cmd::tm::run(c),
         Commands::Twin(a) => cmd::twin::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
+        Commands::Instrument(a) => cmd::instrument::run(&a),
     };
     match result {
         Ok(code) => code,
