@@ -960,6 +960,32 @@ mod tests {
         assert!(p.snr < 5.5, "noise peak at SNR {}", p.snr);
     }
 
+    /// With noise at SNR ≈ 16 the errors follow the flight law r90 = √((77′/SNR)² + (2′)²)
+    /// ≈ 5.2′ (the example `imaging_bench` measures 5.4′ over 60 trials).
+    #[test]
+    fn noisy_sources_are_localised_like_flight() {
+        let mut im = imager();
+        let w = [true; DET_PIXELS];
+        let mut errs = Vec::new();
+        for (k, &(y, z)) in
+            [(0.0f32, 0.0f32), (4.2, -7.9), (-9.5, 3.3), (15.0, 12.0), (-22.0, -5.0), (2.0, 28.0)]
+                .iter()
+                .enumerate()
+        {
+            let d = noisy(&point_source(y, z, 2.0, 13.0), 1000 + k as u32);
+            let sky = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+            let p = sky.find_peak(&PeakOptions::default()).unwrap();
+            assert!(p.snr > 10.0, "({y}, {z}): SNR {}", p.snr);
+            let a = geometry::angles_to_unit(y as f64, z as f64);
+            let b = geometry::angles_to_unit(p.y_deg as f64, p.z_deg as f64);
+            let dot: f64 = a.iter().zip(&b).map(|(a, b)| a * b).sum();
+            errs.push(dot.min(1.0).acos().to_degrees() * 60.0);
+        }
+        let worst = errs.iter().fold(0.0f64, |a, &e| a.max(e));
+        std::eprintln!("localisation errors (arcmin): {errs:?}");
+        assert!(worst < 10.0, "errors (arcmin) {errs:?}");
+    }
+
     #[test]
     fn snr_scales_with_square_root_of_counts() {
         let mut im = imager();
