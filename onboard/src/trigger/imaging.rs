@@ -1194,6 +1194,44 @@ mod tests {
         assert!(first.iter().zip(&second).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(6))]
+        /// Any accepted shadowgram (signs, scales, active sets) images to finite values, and
+        /// the peak, if any, is finite and inside the image.
+        #[test]
+        fn any_shadowgram_images_to_finite_values(
+            seed in 1u32..u32::MAX,
+            scale in -12i32..12,
+            dead in 0.0f32..1.0,
+        ) {
+            let mut rng = Rng(seed);
+            let k = 10f32.powi(scale);
+            let d: [f32; DET_PIXELS] = core::array::from_fn(|_| k * rng.next());
+            let v: [f32; DET_PIXELS] = core::array::from_fn(|_| k.abs() * (rng.next() + 1.0));
+            let w: [bool; DET_PIXELS] = core::array::from_fn(|_| (rng.next() + 1.0) * 0.5 >= dead);
+            let mut im = imager();
+            let sh = Shadowgram { counts: &d, variance: &v, active: &w };
+            match im.image(&sh, &ImageOptions { background: Background::Quadratic }) {
+                Ok(sky) => {
+                    for t in (0..SKY_N).step_by(7) {
+                        for u in (0..SKY_N).step_by(5) {
+                            proptest::prop_assert!(sky.snr(t, u).is_finite());
+                            proptest::prop_assert!(sky.variance(t, u) >= 0.0);
+                        }
+                    }
+                    if let Some(p) = sky.find_peak(&PeakOptions::default()) {
+                        proptest::prop_assert!(p.snr.is_finite() && p.y_deg.is_finite());
+                        proptest::prop_assert!((0.0..SKY_N as f32).contains(&p.sky_y));
+                    }
+                }
+                Err(e) => proptest::prop_assert!(matches!(
+                    e,
+                    ImageError::NoActivePixels | ImageError::BackgroundFitSingular
+                )),
+            }
+        }
+    }
+
     #[test]
     fn imager_size_is_as_documented() {
         assert_eq!(IMAGER_SIZE, 1_509_152);
