@@ -61,6 +61,14 @@ pub enum Commands {
     ///   eic-bench hk /dev/ttyUSB0 --json --count 2
     #[command(verbatim_doc_comment)]
     Hk(cmd::hk::HkArgs),
+    /// The instrument geometry and coded-mask pattern the trigger images with (ICD §4, §6),
+    /// for independent simulators: sizes, distances, frame conventions and the 46 x 46 mask.
+    ///
+    /// Examples:
+    ///   eic-bench instrument
+    ///   eic-bench instrument --json > instrument.json
+    #[command(verbatim_doc_comment)]
+    Instrument(cmd::instrument::InstrumentArgs),
 }
 
 /// Parses the process's command line and runs it: the whole of `main`.
@@ -88,6 +96,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Tm(c) => cmd::tm::run(c),
         Commands::Twin(a) => cmd::twin::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
+        Commands::Instrument(a) => cmd::instrument::run(&a),
     };
     match result {
         Ok(code) => code,

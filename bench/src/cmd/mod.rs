@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 pub mod exit;
 pub mod hk;
+pub mod instrument;
 pub mod link_args;
 pub mod tables;
 pub mod tables_unit;
