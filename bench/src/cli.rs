@@ -49,6 +49,16 @@ pub enum Commands {
     ///   eic-bench hk /dev/ttyUSB0 --json --count 10
     #[command(verbatim_doc_comment)]
     Hk(cmd::hk::HkArgs),
+    /// Simulates detector events from a scenario (background through the mask, bursts,
+    /// catalogue sources, orbit with SAA, attitude) into the ground files of ICD §6, seeded and
+    /// deterministic.
+    ///
+    /// Examples:
+    ///   eic-bench simulate examples/scenarios/burst.toml -o out/burst
+    ///   eic-bench simulate examples/scenarios/background-saa.toml -o out/bkg --csv --json
+    ///   eic-bench simulate examples/scenarios/crab-flare.toml -o out/crab --seed 7
+    #[command(verbatim_doc_comment)]
+    Simulate(cmd::simulate::SimulateArgs),
 }
 
 /// Runs a parsed command line and maps the outcome to an exit code.
@@ -62,6 +72,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Tm(c) => cmd::tm::run(c),
         Commands::Twin(a) => cmd::twin::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
+        Commands::Simulate(a) => cmd::simulate::run(&a),
     };
     match result {
         Ok(code) => code,
