@@ -59,6 +59,14 @@ pub enum Commands {
     ///   eic-bench simulate examples/scenarios/crab-flare.toml -o out/crab --seed 7
     #[command(verbatim_doc_comment)]
     Simulate(cmd::simulate::SimulateArgs),
+    /// The instrument geometry and coded-mask pattern the trigger images with (ICD §4, §6),
+    /// for independent simulators: sizes, distances, frame conventions and the 46 x 46 mask.
+    ///
+    /// Examples:
+    ///   eic-bench instrument
+    ///   eic-bench instrument --json > instrument.json
+    #[command(verbatim_doc_comment)]
+    Instrument(cmd::instrument::InstrumentArgs),
 }
 
 /// Runs a parsed command line and maps the outcome to an exit code.
@@ -73,6 +81,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Twin(a) => cmd::twin::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
         Commands::Simulate(a) => cmd::simulate::run(&a),
+        Commands::Instrument(a) => cmd::instrument::run(&a),
     };
     match result {
         Ok(code) => code,

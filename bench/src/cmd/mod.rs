@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 pub mod hk;
+pub mod instrument;
 pub mod link_args;
 pub mod simulate;
 pub mod tables;
