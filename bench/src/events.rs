@@ -267,7 +267,12 @@ fn kw<'a>(cards: &'a [(String, String)], key: &str) -> Option<&'a str> {
     cards.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-fn int_kw(path: &Path, hdu: usize, cards: &[(String, String)], key: &str) -> Result<u64, InputError> {
+fn int_kw(
+    path: &Path,
+    hdu: usize,
+    cards: &[(String, String)],
+    key: &str,
+) -> Result<u64, InputError> {
     let place = || Place::Keyword { hdu, keyword: key.to_owned() };
     let v = kw(cards, key).ok_or_else(|| InputError {
         path: path.to_path_buf(),
@@ -321,13 +326,12 @@ impl FitsTable {
                 });
             }
             let naxis = int_kw(path, hdu, &cards, "NAXIS")?;
-            let bitpix: i64 = kw(&cards, "BITPIX").and_then(|v| v.parse().ok()).ok_or_else(|| {
-                InputError {
+            let bitpix: i64 =
+                kw(&cards, "BITPIX").and_then(|v| v.parse().ok()).ok_or_else(|| InputError {
                     path: path.to_path_buf(),
                     place: Place::Keyword { hdu, keyword: "BITPIX".into() },
                     message: "missing or not an integer".into(),
-                }
-            })?;
+                })?;
             let mut len: u64 = u64::from(naxis > 0);
             for i in 1..=naxis {
                 len = len.saturating_mul(int_kw(path, hdu, &cards, &format!("NAXIS{i}"))?);
@@ -337,8 +341,7 @@ impl FitsTable {
             } else {
                 0
             };
-            let data_len =
-                (bitpix.unsigned_abs() / 8).saturating_mul(len.saturating_add(pcount));
+            let data_len = (bitpix.unsigned_abs() / 8).saturating_mul(len.saturating_add(pcount));
             let is_table = kw(&cards, "XTENSION") == Some("BINTABLE");
             let name = kw(&cards, "EXTNAME").unwrap_or("");
             let has_cols = required.iter().all(|c| {
@@ -597,7 +600,10 @@ impl CsvEvents {
         };
         let header = loop {
             if !c.read_line()? {
-                return Err(file_err(path, "empty file: expected a header line TIME,Y,Z,PHA[,MULT]"));
+                return Err(file_err(
+                    path,
+                    "empty file: expected a header line TIME,Y,Z,PHA[,MULT]",
+                ));
             }
             let l = c.text()?.trim().to_owned();
             if !l.is_empty() && !l.starts_with('#') {

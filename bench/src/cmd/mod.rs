@@ -6,6 +6,7 @@ use std::process::ExitCode;
 pub mod hk;
 pub mod instrument;
 pub mod link_args;
+pub mod replay;
 pub mod simulate;
 pub mod tables;
 pub mod tables_unit;

@@ -10,12 +10,103 @@
 //! first event, and no orbit (the SAA never inhibits).
 
 pub mod encode;
+pub mod image;
+pub mod local;
 pub mod notice;
+pub mod remote;
 
 use serde::{Deserialize, Serialize};
 use tc_tm::service::trigger::{Alert, SlewRequest, TriggerType};
 
+pub use local::{LocalOptions, LocalOutcome, run_local, run_local_with};
 pub use notice::Notice;
+
+use crate::events::{AttitudeSample, Input, InputError, Item};
+use encode::{Encoder, FrameSink};
+
+/// Why a replay stopped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// The input file(s).
+    Input(InputError),
+    /// The tables directory.
+    Tables(tables::text::TextError),
+    /// The trigger refused the tables.
+    Config(String),
+    /// Writing frames or outputs.
+    Io(std::io::Error),
+    /// The unit or its link.
+    Link(String),
+}
+
+impl std::fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayError::Input(e) => e.fmt(f),
+            ReplayError::Tables(e) => write!(f, "tables: {e}"),
+            ReplayError::Config(e) => write!(f, "trigger configuration: {e}"),
+            ReplayError::Io(e) => write!(f, "{e}"),
+            ReplayError::Link(e) => write!(f, "stimulus link: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+impl From<InputError> for ReplayError {
+    fn from(e: InputError) -> Self {
+        ReplayError::Input(e)
+    }
+}
+
+impl From<std::io::Error> for ReplayError {
+    fn from(e: std::io::Error) -> Self {
+        ReplayError::Io(e)
+    }
+}
+
+/// Items between two progress reports.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Streams an input through an encoder into `feed`: the default attitude first when the input
+/// has none, every item in time order (`on_item` sees each after it was encoded), then a
+/// flush at the last tick. `progress` gets the number of events read now and then.
+///
+/// # Errors
+/// Input errors, and those of `feed`.
+pub fn items(
+    input: &mut Input,
+    enc: &mut Encoder,
+    feed: &mut FrameSink<'_>,
+    on_item: &mut dyn FnMut(&Item),
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), ReplayError> {
+    let default_attitude = !input.has_attitude();
+    let mut first = true;
+    let mut last = 0u64;
+    let mut n = 0u64;
+    while let Some(item) = input.next_item()? {
+        if first && default_attitude {
+            let (ra, dec, roll) = DEFAULT_POINTING;
+            let q = onboard::trigger::geometry::Attitude::from_pointing(ra, dec, roll).quaternion();
+            let a = Item::Attitude(AttitudeSample { tick: item.tick(), q });
+            enc.push(&a, feed)?;
+            on_item(&a);
+        }
+        first = false;
+        enc.push(&item, feed)?;
+        on_item(&item);
+        last = item.tick();
+        n += 1;
+        if n.is_multiple_of(PROGRESS_EVERY) {
+            progress(input.events_read());
+        }
+    }
+    enc.finish(last, feed)?;
+    progress(input.events_read());
+    Ok(())
+}
 
 /// Boresight used when the input has no attitude: RA 0°, Dec 0°, roll 0° (the identity
 /// attitude: instrument axes along the J2000 axes).

@@ -36,10 +36,7 @@ pub fn cxb_map(n: usize) -> Arc<Vec<f32>> {
         return m.clone();
     }
     let map = Arc::new(compute(n));
-    cache()
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(n, map.clone());
+    cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(n, map.clone());
     map
 }
 
@@ -53,7 +50,11 @@ fn row_sum(n: usize, i: usize) -> Vec<f64> {
         let b = -t_max + (j as f64 + 0.5) * step;
         let r2 = 1.0 + a * a + b * b;
         let w = step * step / (r2 * r2);
-        geo::pixel_illumination(a.atan().to_degrees() as f32, b.atan().to_degrees() as f32, &mut lit);
+        geo::pixel_illumination(
+            a.atan().to_degrees() as f32,
+            b.atan().to_degrees() as f32,
+            &mut lit,
+        );
         for (s, &l) in acc.iter_mut().zip(lit.iter()) {
             *s += w * f64::from(l);
         }

@@ -32,8 +32,8 @@ pub use scenario::Scenario;
 pub use writer::{DirSink, EventSink, Outputs, VecSink};
 
 use onboard::trigger::geometry::{Attitude, from_radec};
-use tables::set::TableSet;
 use tables::pixels::PixelStatus;
+use tables::set::TableSet;
 
 use crate::events::{AttitudeSample, Event, OrbitSample, TICKS_PER_S, s_to_tick, tick_to_s};
 use rng::Rng;
@@ -193,7 +193,11 @@ impl Simulator {
                 flux: b.peak_flux,
                 pulse: Some(pulse),
                 flares: Vec::new(),
-                spectrum: Spectrum::PowerLaw { index: b.index, e_min: d.e_min_kev, e_max: d.e_max_kev },
+                spectrum: Spectrum::PowerLaw {
+                    index: b.index,
+                    e_min: d.e_min_kev,
+                    e_max: d.e_max_kev,
+                },
                 active: window(b.t0_s, pulse.end_s() - start_s),
             });
         }
@@ -206,10 +210,17 @@ impl Simulator {
                     .flares
                     .iter()
                     .map(|f| {
-                        (Fred { t0_s: start_s + f.t0_s, rise_s: f.rise_s, decay_s: f.decay_s }, f.peak_factor)
+                        (
+                            Fred { t0_s: start_s + f.t0_s, rise_s: f.rise_s, decay_s: f.decay_s },
+                            f.peak_factor,
+                        )
                     })
                     .collect(),
-                spectrum: Spectrum::PowerLaw { index: s.index, e_min: d.e_min_kev, e_max: d.e_max_kev },
+                spectrum: Spectrum::PowerLaw {
+                    index: s.index,
+                    e_min: d.e_min_kev,
+                    e_max: d.e_max_kev,
+                },
                 active: (0, u64::MAX),
             });
         }
@@ -294,9 +305,9 @@ impl Simulator {
                         Direction::Instrument { y_deg, z_deg } => Some((y_deg, z_deg)),
                         Direction::Sky { ra_deg, dec_deg } => from_radec(&att, ra_deg, dec_deg),
                     };
-                    Arc::new(yz.map_or(Shadow { cdf: None, area_cm2: 0.0 }, |(y, z)| {
-                        Shadow::at(y, z)
-                    }))
+                    Arc::new(
+                        yz.map_or(Shadow { cdf: None, area_cm2: 0.0 }, |(y, z)| Shadow::at(y, z)),
+                    )
                 })
                 .clone();
             shadows.push((s.area_cm2 > 0.0).then_some(s));
@@ -309,7 +320,8 @@ impl Simulator {
         let mut rng = rng::stream(self.sc.seed, plan.index);
         let bkg = &self.sc.background;
         let cxb = bkg.rate_cps * bkg.cxb_fraction;
-        let particle = bkg.rate_cps * (1.0 - bkg.cxb_fraction) * if plan.saa { bkg.saa_factor } else { 1.0 };
+        let particle =
+            bkg.rate_cps * (1.0 - bkg.cxb_fraction) * if plan.saa { bkg.saa_factor } else { 1.0 };
         let n = 2 + self.points.len();
         let mut arrivals = vec![0u64; n];
         let mut rates = vec![0f64; n];
@@ -524,7 +536,8 @@ pub fn simulate_to_dir(
     let sim = Simulator::new(sc)?;
     let mut sink = DirSink::create(dir, &sc.name, csv, sim.start_tick())?;
     let summary = sim.run(&mut sink, progress)?;
-    let out = sink.outputs().cloned().ok_or_else(|| SimError::Io(std::io::Error::other("no output")))?;
+    let out =
+        sink.outputs().cloned().ok_or_else(|| SimError::Io(std::io::Error::other("no output")))?;
     Ok((summary, out))
 }
 

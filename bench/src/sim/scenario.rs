@@ -358,7 +358,11 @@ impl Scenario {
             at: e.span().map(|s| line_col(text, s.start)),
             message: e.message().trim().to_owned(),
         })?;
-        s.check().map_err(|message| ScenarioError { origin: origin.to_owned(), at: None, message })?;
+        s.check().map_err(|message| ScenarioError {
+            origin: origin.to_owned(),
+            at: None,
+            message,
+        })?;
         Ok(s)
     }
 
@@ -570,8 +574,11 @@ mod tests {
         let s = Scenario::parse(&text, "s.toml").unwrap();
         assert_eq!(s.bursts[0].direction(), Ok(Direction::Instrument { y_deg: 5.0, z_deg: -3.0 }));
         assert_eq!(s.sources[0].direction(), Ok(Direction::Sky { ra_deg: 83.63, dec_deg: 22.01 }));
-        let e = Scenario::parse(&format!("{MINIMAL}[[burst]]\nt0_s = 1\ny_deg = 1\npeak_flux = 1\n"), "s")
-            .unwrap_err();
+        let e = Scenario::parse(
+            &format!("{MINIMAL}[[burst]]\nt0_s = 1\ny_deg = 1\npeak_flux = 1\n"),
+            "s",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("burst[0]: give the direction"), "{e}");
         let e = Scenario::parse(&format!("{MINIMAL}colour = 3\n"), "s.toml").unwrap_err();
         assert_eq!(e.at.map(|a| a.0), Some(4), "{e}");

@@ -205,8 +205,20 @@ impl FitsTableWriter {
         let rows = i64::try_from(self.rows).unwrap_or(i64::MAX);
         patch(&mut self.out, self.naxis2_at, "NAXIS2", Value::Int(rows), "rows")?;
         let start = tick_to_s(self.first_tick.unwrap_or(start_tick).min(start_tick));
-        patch(&mut self.out, self.tstart_at, "TSTART", Value::Float(start), "start of the data, s since MJDREF")?;
-        patch(&mut self.out, self.tstop_at, "TSTOP", Value::Float(tick_to_s(stop_tick)), "end of the data, s since MJDREF")?;
+        patch(
+            &mut self.out,
+            self.tstart_at,
+            "TSTART",
+            Value::Float(start),
+            "start of the data, s since MJDREF",
+        )?;
+        patch(
+            &mut self.out,
+            self.tstop_at,
+            "TSTOP",
+            Value::Float(tick_to_s(stop_tick)),
+            "end of the data, s since MJDREF",
+        )?;
         self.out.seek(SeekFrom::Start(self.data_start + data))?;
         self.out.flush()?;
         Ok(self.path)
@@ -261,11 +273,21 @@ impl DirSink {
             &dir.join(format!("ECL-EVT-SEC_{name}.fits")),
             "EVENTS",
             &[
-                ColumnDef { name: "TIME", tform: "D", unit: "s", comment: "event time, s since MJDREF (TT)" },
+                ColumnDef {
+                    name: "TIME",
+                    tform: "D",
+                    unit: "s",
+                    comment: "event time, s since MJDREF (TT)",
+                },
                 ColumnDef { name: "Y", tform: "I", unit: "", comment: "pixel row 0-79" },
                 ColumnDef { name: "Z", tform: "I", unit: "", comment: "pixel column 0-79" },
                 ColumnDef { name: "PHA", tform: "I", unit: "chan", comment: "pulse height 0-1023" },
-                ColumnDef { name: "MULT", tform: "B", unit: "", comment: "multiplicity, 1 = single" },
+                ColumnDef {
+                    name: "MULT",
+                    tform: "B",
+                    unit: "",
+                    comment: "multiplicity, 1 = single",
+                },
             ],
             &[
                 "Simulated ECLAIRs single events (eic-bench simulate): time, pixel (Y, Z),",
@@ -277,9 +299,24 @@ impl DirSink {
             "ATTITUDE",
             &[
                 ColumnDef { name: "TIME", tform: "D", unit: "s", comment: "s since MJDREF (TT)" },
-                ColumnDef { name: "QPARAM", tform: "4D", unit: "", comment: "quaternion x, y, z, w" },
-                ColumnDef { name: "RA_PNT", tform: "D", unit: "deg", comment: "boresight RA J2000" },
-                ColumnDef { name: "DEC_PNT", tform: "D", unit: "deg", comment: "boresight Dec J2000" },
+                ColumnDef {
+                    name: "QPARAM",
+                    tform: "4D",
+                    unit: "",
+                    comment: "quaternion x, y, z, w",
+                },
+                ColumnDef {
+                    name: "RA_PNT",
+                    tform: "D",
+                    unit: "deg",
+                    comment: "boresight RA J2000",
+                },
+                ColumnDef {
+                    name: "DEC_PNT",
+                    tform: "D",
+                    unit: "deg",
+                    comment: "boresight Dec J2000",
+                },
             ],
             &[
                 "QPARAM rotates instrument-frame vectors (X boresight, Y, Z along the",
@@ -291,7 +328,12 @@ impl DirSink {
             "ORBIT",
             &[
                 ColumnDef { name: "TIME", tform: "D", unit: "s", comment: "s since MJDREF (TT)" },
-                ColumnDef { name: "LON", tform: "D", unit: "deg", comment: "geographic longitude east" },
+                ColumnDef {
+                    name: "LON",
+                    tform: "D",
+                    unit: "deg",
+                    comment: "geographic longitude east",
+                },
                 ColumnDef { name: "LAT", tform: "D", unit: "deg", comment: "geographic latitude" },
                 ColumnDef { name: "ALT", tform: "D", unit: "km", comment: "altitude" },
             ],
