@@ -10,6 +10,9 @@
 //! - [`twin`]: the digital twin, a unit model behind pseudo-terminals.
 //! - [`provision`]: factory provisioning of a fresh twin state (image, boot bank, tables).
 //! - [`workflow`]: multi-step workflows (tables pull/push).
+//! - [`events`]: detector events and platform context (ICD §6) and their file readers.
+//! - [`sim`]: the seeded event simulator behind `eic-bench simulate`.
+//! - [`replay`]: event files through the on-board trigger, locally or over the stimulus link.
 //! - [`hexio`]: hex input/output for the scripting commands.
 //! - [`report`]: every TM report as a readable line and as structured JSON, one file per
 //!   service.
@@ -21,13 +24,16 @@ pub mod archive;
 pub mod cli;
 pub mod cmd;
 pub mod downlink;
+pub mod events;
 pub mod hexio;
 pub mod hk_limits;
 pub mod link;
 pub mod locate;
 pub mod names;
 pub mod provision;
+pub mod replay;
 pub mod report;
 pub mod session;
+pub mod sim;
 pub mod twin;
 pub mod workflow;

@@ -7,6 +7,8 @@ pub mod exit;
 pub mod hk;
 pub mod instrument;
 pub mod link_args;
+pub mod replay;
+pub mod simulate;
 pub mod tables;
 pub mod tables_unit;
 pub mod tc;
