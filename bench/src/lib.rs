@@ -10,6 +10,7 @@
 //! - [`twin`]: the digital twin, a unit model behind pseudo-terminals.
 //! - [`provision`]: factory provisioning of a fresh twin state (image, boot bank, tables).
 //! - [`workflow`]: multi-step workflows (tables pull/push).
+//! - [`regress`]: regression campaigns of the trigger (suites, targets, reports, shards).
 //! - [`hexio`]: hex input/output for the scripting commands.
 //! - [`report_text`]: every TM report as a readable line and as structured JSON.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod hk_limits;
 pub mod link;
 pub mod locate;
 pub mod provision;
+pub mod regress;
 pub mod report_text;
 pub mod session;
 pub mod twin;
