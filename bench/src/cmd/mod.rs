@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 pub mod hk;
 pub mod link_args;
+pub mod regress;
 pub mod tables;
 pub mod tables_unit;
 pub mod tc;

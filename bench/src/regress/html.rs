@@ -17,7 +17,7 @@ use super::junit::xml_escape;
 use super::target::{AlertDetail, r90_law_arcmin};
 
 /// Most changed alerts drawn with a light curve and sky image (burst alerts first).
-pub const MAX_DETAILED_CHANGES: usize = 40;
+pub const MAX_DETAILED_CHANGES: usize = 20;
 
 /// Light curves and sky images of changed alerts, by scenario ID then change order within the
 /// scenario (`None` where the target gives none).
@@ -41,6 +41,15 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
 const BASE: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 const CAND: RGBColor = RGBColor(0xd6, 0x27, 0x28);
 const LAW: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+
+/// Axis numbers without float noise (`0.3`, not `0.30000000000000004`).
+fn num(v: &f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" { "0".into() } else { s.to_string() }
+}
+
+const LIGHT: RGBColor = RGBColor(0xee, 0xee, 0xee);
 
 fn log_range(values: impl Iterator<Item = f64>, floor: f64) -> std::ops::Range<f64> {
     let (mut lo, mut hi) = (f64::MAX, f64::MIN);
@@ -84,6 +93,8 @@ fn plot_efficiency(r: &Report) -> Res<String> {
         chart
             .configure_mesh()
             .x_desc("peak flux, ph/cm²/s (5–50 keV)")
+            .x_label_formatter(&num)
+            .light_line_style(LIGHT)
             .y_desc("efficiency")
             .draw()
             .map_err(err)?;
@@ -139,20 +150,19 @@ fn plot_false_rate(r: &Report) -> Res<String> {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
-            .build_cartesian_2d(0f64..n as f64, 0f64..top)
+            .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..top)
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_labels(n + 1)
-            .x_label_formatter(&|v| {
-                let i = v.floor() as usize;
-                if (v - v.floor() - 0.5).abs() < 0.26 {
-                    names.get(i).cloned().unwrap_or_default()
-                } else {
-                    String::new()
+            .x_labels(n)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                    names.get(*i).cloned().unwrap_or_default()
                 }
+                SegmentValue::Last => String::new(),
             })
             .disable_x_mesh()
+            .light_line_style(LIGHT)
             .y_desc("false alerts / h")
             .draw()
             .map_err(err)?;
@@ -168,8 +178,15 @@ fn plot_false_rate(r: &Report) -> Res<String> {
                     } else {
                         f.candidate.false_rate_per_hour
                     };
-                    let x0 = i as f64 + 0.1 + 0.4 * k as f64;
-                    Rectangle::new([(x0, 0.0), (x0 + 0.38, v)], color.filled())
+                    let mut bar = Rectangle::new(
+                        [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), v)],
+                        color.filled(),
+                    );
+                    // Side by side in the family's segment (about 560 px over n segments).
+                    let half = (560 / n as u32) / 2;
+                    let (l, rgt) = if k == 0 { (8, half + 1) } else { (half + 1, 8) };
+                    bar.set_margin(0, 0, l, rgt);
+                    bar
                 })
                 .collect();
             chart.draw_series(bars).map_err(err)?.label(label).legend(move |(x, y)| {
@@ -263,7 +280,14 @@ fn plot_latency(r: &Report) -> Res<String> {
             .y_label_area_size(55)
             .build_cartesian_2d(x.log_scale(), y)
             .map_err(err)?;
-        chart.configure_mesh().x_desc("image SNR").y_desc("latency, s").draw().map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("image SNR")
+            .y_desc("latency, s")
+            .x_label_formatter(&num)
+            .light_line_style(LIGHT)
+            .draw()
+            .map_err(err)?;
         for (label, color) in [("baseline", BASE), ("candidate", CAND)] {
             let pts: Vec<(f64, f64)> = r
                 .localisations

@@ -380,10 +380,10 @@ impl Target for ModelTarget {
                 (mean + mean.sqrt() * d.normal()).max(0.0).round()
             })
             .collect();
-        let side = 48usize;
+        let side = 24usize;
         let half = 45.0;
         let pix = 2.0 * half / side as f64;
-        let psf = 1.5 * pix;
+        let psf = 0.8 * pix;
         let sky_snr = (0..side * side)
             .map(|k| {
                 let y = -half + (k / side) as f64 * pix + pix / 2.0;
