@@ -65,6 +65,35 @@ pub enum Commands {
     ///   eic-bench regress merge out/shard-*-of-3.json -o out
     #[command(verbatim_doc_comment)]
     Regress(cmd::regress::RegressArgs),
+    /// Simulates detector events from a scenario (background through the mask, bursts,
+    /// catalogue sources, orbit with SAA, attitude) into the ground files of ICD §6, seeded and
+    /// deterministic.
+    ///
+    /// Examples:
+    ///   eic-bench simulate examples/scenarios/burst.toml -o out/burst
+    ///   eic-bench simulate examples/scenarios/background-saa.toml -o out/bkg --csv --json
+    ///   eic-bench simulate examples/scenarios/crab-flare.toml -o out/crab --seed 7
+    #[command(verbatim_doc_comment)]
+    Simulate(cmd::simulate::SimulateArgs),
+    /// Replays an event file or triplet through the on-board trigger, in this process
+    /// (--local) or over a unit's stimulus link (--on DEVICE), and prints its alerts (one
+    /// line each, or GCN-notice JSON lines with --json).
+    ///
+    /// Examples:
+    ///   eic-bench replay out/burst --local
+    ///   eic-bench replay out/burst --local --json --images out/burst/images
+    ///   eic-bench replay out/burst/ECL-EVT-SEC_burst.csv --on twin --json
+    ///   eic-bench replay out/burst --on /dev/ttyUSB0 --stimulus /dev/ttyUSB1 --tables DIR
+    #[command(verbatim_doc_comment)]
+    Replay(cmd::replay::ReplayArgs),
+    /// The instrument geometry and coded-mask pattern the trigger images with (ICD §4, §6),
+    /// for independent simulators: sizes, distances, frame conventions and the 46 x 46 mask.
+    ///
+    /// Examples:
+    ///   eic-bench instrument
+    ///   eic-bench instrument --json > instrument.json
+    #[command(verbatim_doc_comment)]
+    Instrument(cmd::instrument::InstrumentArgs),
 }
 
 /// Runs a parsed command line and maps the outcome to an exit code.
@@ -79,6 +108,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Twin(a) => cmd::twin::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
         Commands::Regress(a) => cmd::regress::run(a),
+        Commands::Simulate(a) => cmd::simulate::run(&a),
+        Commands::Replay(a) => cmd::replay::run(&a),
+        Commands::Instrument(a) => cmd::instrument::run(&a),
     };
     match result {
         Ok(code) => code,

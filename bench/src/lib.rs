@@ -11,6 +11,9 @@
 //! - [`provision`]: factory provisioning of a fresh twin state (image, boot bank, tables).
 //! - [`workflow`]: multi-step workflows (tables pull/push).
 //! - [`regress`]: regression campaigns of the trigger (suites, targets, reports, shards).
+//! - [`events`]: detector events and platform context (ICD §6) and their file readers.
+//! - [`sim`]: the seeded event simulator behind `eic-bench simulate`.
+//! - [`replay`]: event files through the on-board trigger, locally or over the stimulus link.
 //! - [`hexio`]: hex input/output for the scripting commands.
 //! - [`report_text`]: every TM report as a readable line and as structured JSON.
 #![forbid(unsafe_code)]
@@ -20,13 +23,16 @@ pub mod archive;
 pub mod cli;
 pub mod cmd;
 pub mod downlink;
+pub mod events;
 pub mod hexio;
 pub mod hk_limits;
 pub mod link;
 pub mod locate;
 pub mod provision;
 pub mod regress;
+pub mod replay;
 pub mod report_text;
 pub mod session;
+pub mod sim;
 pub mod twin;
 pub mod workflow;

@@ -17,6 +17,7 @@
 //! | [`link`] | TC frame checks and FARM-1; downlink VC queues, priorities, flush, idle frames |
 //! | [`services`] | acceptance checks, ST\[01\] verification, one module per PUS service |
 //! | [`failure`] | failure codes and data of the unit's own errors |
+//! | [`trigger`] | the science trigger: mask geometry, FFT imaging, count-rate and image triggers |
 //!
 //! The unit is the twin's core: it behaves on its serial link like the spare model
 //! (`docs/icd/unit.md`), with every capacity fixed in [`limits`]; `Unit<FlightStorage>` takes
@@ -90,6 +91,7 @@ pub mod storage;
 #[cfg(feature = "std")]
 pub mod storage_fs;
 pub mod table_store;
+pub mod trigger;
 pub mod unit;
 
 pub use unit::{Counters, ServiceCounters, Unit};

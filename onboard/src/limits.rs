@@ -131,6 +131,49 @@ pub const fn table_max_image_len(id: tables::TableId) -> usize {
     id.max_image_len()
 }
 
+// --- The science trigger (`docs/trigger.md`, "Memory") ---
+
+/// Base bin of the Count-Rate Trigger, in 20 µs ticks: 10 ms (`tables::crt::BASE_BIN_MS`).
+pub const CRT_BIN_TICKS: u64 = 500;
+
+/// Base bins of count history the CRT keeps per (trigger band, zone): the longest timescale
+/// the CRT table allows (20.48 s, 2 048 bins) plus the bin being filled. Cumulative `u32`
+/// counters, 4 × 8 × 2 049 × 4 = 262 KiB.
+pub const CRT_HISTORY_BINS: usize = 2_048 + 1;
+
+/// Base bins per background bin of the CRT background fit: 0.64 s. The fit uses coarse bins so
+/// that a 600-s window costs 938 bins of history, not 60 000.
+pub const CRT_BKG_BIN_BINS: u64 = 64;
+
+/// Background bins of history kept for the fit: the table's largest window (600 s) plus its
+/// largest gap (60 s) plus the longest timescale (20.48 s), in 0.64-s bins, rounded up.
+pub const CRT_BKG_HISTORY: usize = 1_072;
+
+/// Events the CRT keeps to image an excess window (pixel and elementary band, 2 octets each,
+/// 512 KiB): 20.48 s at 12 800 counts/s, more than twice the expected background. A window
+/// whose oldest events were overwritten is imaged with what remains and counted.
+pub const CRT_EVENT_RING: usize = 1 << 18;
+
+/// Base bins per CRT background shadowgram block: the per-pixel counts of the last complete
+/// 20.48-s block give the spatial shape of the background subtracted from an excess image.
+pub const CRT_SHAPE_BLOCK_BINS: u64 = 2_048;
+
+/// Least spacing of two CRT excess images, in base bins (100 ms): bounds the imaging load
+/// during a long burst to 10 images per second of event time.
+pub const CRT_IMAGE_SPACING_BINS: u64 = 10;
+
+/// Gap of event time after which a new alert starts a new burst, in ticks (120 s). Within it,
+/// alerts continue the current burst with increasing sequence numbers.
+pub const BURST_GAP_TICKS: u64 = 120 * 50_000;
+
+/// A further alert of the same burst is issued only if its image SNR exceeds the best so far
+/// by this factor (10 %): one burst gives a short sequence of improving alerts, not one alert
+/// per image.
+pub const ALERT_IMPROVEMENT: f32 = 1.10;
+
+/// Catalogue sources the trigger masks at once when they are below threshold in an image.
+pub const MAX_MASKED_SOURCES: usize = 8;
+
 /// Static memory of the whole unit, `Unit<FlightStorage>`, on `thumbv7em-none-eabihf`: the
 /// storage ([`STORAGE_FOOTPRINT`]) plus 36 604 octets of unit state (CLTU decoder 1.1 KiB,
 /// TM queues 14 KiB, schedule pool 16 KiB, table store, AOS frame buffer, counters). Checked

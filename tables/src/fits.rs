@@ -40,17 +40,36 @@ pub struct CalRow {
     pub offset_kev: f32,
 }
 
-enum Value<'a> {
+/// The value of a header card (FITS 4.0 §4.2), written in fixed format.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    /// Character string (quotes doubled).
     Str(&'a str),
+    /// Logical `T`/`F`.
     Logical(bool),
+    /// Integer.
     Int(i64),
+    /// Real floating point (shortest representation that reads back exactly).
+    Float(f64),
 }
 
-fn card(out: &mut Vec<u8>, key: &str, value: Value<'_>, comment: &str) {
+fn float_text(v: f64) -> String {
+    let plain = format!("{v:?}");
+    if plain.len() <= 20 && !plain.contains('e') {
+        return plain;
+    }
+    // Exponent form, FITS style: `1.5E-05`.
+    let e = format!("{v:E}");
+    if e.contains('.') { e } else { e.replacen('E', ".0E", 1) }
+}
+
+/// Appends one header card `KEY     = value / comment` (80 characters, padded).
+pub fn card(out: &mut Vec<u8>, key: &str, value: Value<'_>, comment: &str) {
     let v = match value {
         Value::Str(s) => format!("{:<20}", format!("'{:<8}'", s.replace('\'', "''"))),
         Value::Logical(b) => format!("{:>20}", if b { "T" } else { "F" }),
         Value::Int(i) => format!("{i:>20}"),
+        Value::Float(f) => format!("{:>20}", float_text(f)),
     };
     let mut c = format!("{key:<8}= {v}");
     if !comment.is_empty() {
@@ -60,18 +79,22 @@ fn card(out: &mut Vec<u8>, key: &str, value: Value<'_>, comment: &str) {
     push_card(out, &c);
 }
 
-fn push_card(out: &mut Vec<u8>, text: &str) {
+/// Appends a card of free text (`COMMENT ...`, `HISTORY ...`, `END`), cut or padded to 80
+/// printable ASCII characters.
+pub fn push_card(out: &mut Vec<u8>, text: &str) {
     let mut c: Vec<u8> = text.bytes().filter(|b| (0x20..0x7F).contains(b)).take(CARD_LEN).collect();
     c.resize(CARD_LEN, b' ');
     out.extend_from_slice(&c);
 }
 
-fn end_header(out: &mut Vec<u8>) {
+/// Ends a header: the `END` card, then spaces to the end of the 2880-octet block.
+pub fn end_header(out: &mut Vec<u8>) {
     push_card(out, "END");
     pad(out, b' ');
 }
 
-fn pad(out: &mut Vec<u8>, fill: u8) {
+/// Pads `out` with `fill` to a whole number of 2880-octet blocks.
+pub fn pad(out: &mut Vec<u8>, fill: u8) {
     let rem = out.len() % BLOCK_LEN;
     if rem != 0 {
         out.resize(out.len() + BLOCK_LEN - rem, fill);
@@ -156,7 +179,9 @@ impl Hdu {
     }
 }
 
-fn parse_value(raw: &str) -> String {
+/// The value of a card's value field (after `= `): a string without its quotes (doubled
+/// quotes undone, trailing spaces dropped), else the text before any `/` comment, trimmed.
+pub fn parse_value(raw: &str) -> String {
     let raw = raw.trim_start();
     if let Some(rest) = raw.strip_prefix('\'') {
         let mut s = String::new();

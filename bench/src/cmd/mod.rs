@@ -4,8 +4,11 @@
 use std::process::ExitCode;
 
 pub mod hk;
+pub mod instrument;
 pub mod link_args;
 pub mod regress;
+pub mod replay;
+pub mod simulate;
 pub mod tables;
 pub mod tables_unit;
 pub mod tc;

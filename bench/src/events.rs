@@ -1,0 +1,1075 @@
+//! Detector events and platform context as the ground segment exchanges them (ICD §6), and
+//! streaming readers for event files (FITS or CSV) and file triplets.
+//!
+//! - [`Event`]: one detector event, its time as an integer number of 20 µs ticks since
+//!   MJDREF 57754 TT (2017-01-01T00:00:00 TT, the on-board CUC epoch), so that replays compare
+//!   exactly; `TIME` in files is `tick × 2e-5` s.
+//! - [`AttitudeSample`], [`OrbitSample`]: the platform context the trigger needs (ICD §5).
+//! - [`Input::open`]: a file (`*.fits`, `*.fit`, `*.csv`) or a directory holding a triplet
+//!   (`ECL-EVT-SEC_*.fits` or `.csv`, optional `SVO-ATT-CNV_*.fits` and `SVO-ORB-CNV_*.fits`);
+//!   it yields [`Item`]s in time order (a context sample comes before the events at or after
+//!   its time). Events are read row by row (bounded memory whatever the file size); the
+//!   attitude and orbit tables are small (one row per second) and read whole, up to
+//!   [`MAX_CONTEXT_ROWS`] rows.
+//!
+//! Every error names the file and the place: `file: HDU 2, row 17, column PHA: ...` for FITS,
+//! `file:LINE:COLUMN: ...` for CSV.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Duration of one time tick, seconds (the detector's 20 µs time resolution, ICD §4).
+pub const TICK_S: f64 = 20e-6;
+/// Ticks per second.
+pub const TICKS_PER_S: u64 = 50_000;
+/// MJD of the time reference (2017-01-01T00:00:00 TT, ICD §6).
+pub const MJDREFI: i64 = 57_754;
+/// Pixels per side of the detection plane.
+pub const PLANE_SIDE: u8 = 80;
+/// Largest PHA channel (10 bits).
+pub const MAX_PHA: u16 = 1023;
+/// Most events an input may hold (about 55 hours at 5 000 counts/s): a larger file is refused
+/// rather than replayed for days.
+pub const MAX_EVENTS: u64 = 1_000_000_000;
+/// Most rows of an attitude or orbit table (115 days at one row per second).
+pub const MAX_CONTEXT_ROWS: usize = 10_000_000;
+/// Longest CSV line, octets.
+pub const MAX_CSV_LINE: usize = 1024;
+
+/// One detector event (ICD §4, §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Event {
+    /// Time: 20 µs ticks since MJDREF 57754 TT.
+    pub tick: u64,
+    /// Pixel row index, 0–79.
+    pub y: u8,
+    /// Pixel column index, 0–79.
+    pub z: u8,
+    /// Pulse height, 0–1023.
+    pub pha: u16,
+    /// Multiplicity: 1 for a single-pixel event, 2 or more for a multiple.
+    pub mult: u8,
+}
+
+impl Event {
+    /// Time in seconds since MJDREF (the `TIME` column).
+    pub fn time_s(&self) -> f64 {
+        tick_to_s(self.tick)
+    }
+}
+
+/// Seconds since MJDREF of a tick.
+pub fn tick_to_s(tick: u64) -> f64 {
+    tick as f64 * TICK_S
+}
+
+/// The tick of a time in seconds since MJDREF (nearest), or `None` if negative or not finite.
+pub fn s_to_tick(time_s: f64) -> Option<u64> {
+    let t = (time_s * TICKS_PER_S as f64).round();
+    (0.0..9.0e15).contains(&t).then_some(t as u64)
+}
+
+/// Attitude of the instrument at a time: the unit quaternion that turns instrument-frame
+/// vectors (X boresight, Y, Z as ICD §4) into J2000 equatorial vectors.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttitudeSample {
+    /// Time: ticks since MJDREF.
+    pub tick: u64,
+    /// Quaternion, scalar first: `[w, x, y, z]`.
+    pub q: [f64; 4],
+}
+
+/// Position of the spacecraft at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrbitSample {
+    /// Time: ticks since MJDREF.
+    pub tick: u64,
+    /// Geographic longitude, degrees east, −180..180.
+    pub lon_deg: f64,
+    /// Geographic latitude, degrees north.
+    pub lat_deg: f64,
+    /// Altitude above the mean Earth radius, km.
+    pub alt_km: f64,
+}
+
+/// One item of an input, in time order.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Item {
+    /// A detector event.
+    Event(Event),
+    /// An attitude sample.
+    Attitude(AttitudeSample),
+    /// An orbit sample.
+    Orbit(OrbitSample),
+}
+
+impl Item {
+    /// The item's time in ticks.
+    pub fn tick(&self) -> u64 {
+        match self {
+            Item::Event(e) => e.tick,
+            Item::Attitude(a) => a.tick,
+            Item::Orbit(o) => o.tick,
+        }
+    }
+}
+
+/// Where in a file an input error is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The file as a whole.
+    File,
+    /// A FITS header keyword.
+    Keyword {
+        /// HDU number, 1 = primary.
+        hdu: usize,
+        /// The keyword.
+        keyword: String,
+    },
+    /// A FITS table cell.
+    Cell {
+        /// HDU number.
+        hdu: usize,
+        /// Row, from 1.
+        row: u64,
+        /// Column name.
+        column: String,
+    },
+    /// A CSV position.
+    Text {
+        /// Line, from 1.
+        line: u64,
+        /// Column (field number from 1) and its name, if known.
+        column: usize,
+        /// The column's name, if known.
+        name: String,
+    },
+}
+
+/// An input that cannot be read: the file, the place and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    /// The file.
+    pub path: PathBuf,
+    /// Where in it.
+    pub place: Place,
+    /// What is wrong and, where it helps, what was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self.path.display();
+        match &self.place {
+            Place::File => write!(f, "{p}: {}", self.message),
+            Place::Keyword { hdu, keyword } => {
+                write!(f, "{p}: HDU {hdu}, keyword {keyword}: {}", self.message)
+            }
+            Place::Cell { hdu, row, column } => {
+                write!(f, "{p}: HDU {hdu}, row {row}, column {column}: {}", self.message)
+            }
+            Place::Text { line, column, name } if name.is_empty() => {
+                write!(f, "{p}:{line}:{column}: {}", self.message)
+            }
+            Place::Text { line, column, name } => {
+                write!(f, "{p}:{line}:{column} ({name}): {}", self.message)
+            }
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn file_err(path: &Path, message: impl Into<String>) -> InputError {
+    InputError { path: path.to_path_buf(), place: Place::File, message: message.into() }
+}
+
+fn io_err(path: &Path, e: &std::io::Error) -> InputError {
+    file_err(path, format!("cannot read: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// FITS binary tables, streamed.
+
+/// A column of a binary table.
+#[derive(Clone, Debug)]
+struct Column {
+    name: String,
+    offset: usize,
+    code: char,
+    repeat: usize,
+}
+
+/// A FITS binary table read row by row.
+struct FitsTable {
+    path: PathBuf,
+    hdu: usize,
+    reader: BufReader<File>,
+    columns: Vec<Column>,
+    rows: u64,
+    next_row: u64,
+    buf: Vec<u8>,
+}
+
+fn read_header(
+    path: &Path,
+    r: &mut BufReader<File>,
+    hdu: usize,
+) -> Result<Option<Vec<(String, String)>>, InputError> {
+    let mut cards = Vec::new();
+    let mut card = [0u8; tables::fits::CARD_LEN];
+    let mut n = 0usize;
+    loop {
+        match r.read_exact(&mut card) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                if n == 0 {
+                    return Ok(None);
+                }
+                return Err(InputError {
+                    path: path.to_path_buf(),
+                    place: Place::Keyword { hdu, keyword: "END".into() },
+                    message: "header not terminated by END before the end of the file".into(),
+                });
+            }
+            Err(e) => return Err(io_err(path, &e)),
+        }
+        n += 1;
+        if n > 100_000 {
+            return Err(file_err(path, format!("HDU {hdu}: header longer than 100 000 cards")));
+        }
+        let text = std::str::from_utf8(&card).map_err(|_| InputError {
+            path: path.to_path_buf(),
+            place: Place::Keyword { hdu, keyword: format!("card {n}") },
+            message: "header card is not ASCII: not a FITS file?".into(),
+        })?;
+        let key = text.get(..8).unwrap_or("").trim_end().to_owned();
+        if key == "END" {
+            break;
+        }
+        if text.get(8..10) == Some("= ") {
+            cards.push((key, tables::fits::parse_value(text.get(10..).unwrap_or(""))));
+        }
+    }
+    // Skip to the end of the header block.
+    let used = (n * tables::fits::CARD_LEN) % tables::fits::BLOCK_LEN;
+    if used != 0 {
+        let skip = (tables::fits::BLOCK_LEN - used) as i64;
+        r.seek_relative(skip).map_err(|e| io_err(path, &e))?;
+    }
+    Ok(Some(cards))
+}
+
+fn kw<'a>(cards: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    cards.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn int_kw(
+    path: &Path,
+    hdu: usize,
+    cards: &[(String, String)],
+    key: &str,
+) -> Result<u64, InputError> {
+    let place = || Place::Keyword { hdu, keyword: key.to_owned() };
+    let v = kw(cards, key).ok_or_else(|| InputError {
+        path: path.to_path_buf(),
+        place: place(),
+        message: "missing, expected a non-negative integer".into(),
+    })?;
+    v.parse::<u64>().map_err(|_| InputError {
+        path: path.to_path_buf(),
+        place: place(),
+        message: format!("{v:?} is not a non-negative integer"),
+    })
+}
+
+fn tform(t: &str) -> Option<(usize, char, usize)> {
+    let t = t.trim();
+    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    let repeat: usize = if digits.is_empty() { 1 } else { digits.parse().ok()? };
+    let code = t.chars().nth(digits.len())?;
+    let w = match code {
+        'L' | 'B' | 'A' => 1,
+        'I' => 2,
+        'J' | 'E' => 4,
+        'K' | 'D' | 'C' | 'P' => 8,
+        'M' | 'Q' => 16,
+        'X' => return Some((repeat.div_ceil(8), code, repeat)),
+        _ => return None,
+    };
+    Some((repeat.checked_mul(w)?, code, repeat))
+}
+
+impl FitsTable {
+    /// Opens the first binary table of `path` whose `EXTNAME` is one of `extnames` (or, if none
+    /// matches, the first holding every column of `required`).
+    fn open(path: &Path, extnames: &[&str], required: &[&str]) -> Result<Self, InputError> {
+        let f = File::open(path).map_err(|e| io_err(path, &e))?;
+        let mut reader = BufReader::with_capacity(1 << 16, f);
+        let mut hdu = 0;
+        let mut fallback: Option<(usize, u64)> = None;
+        loop {
+            hdu += 1;
+            let start = reader.stream_position().map_err(|e| io_err(path, &e))?;
+            let Some(cards) = read_header(path, &mut reader, hdu)? else {
+                break;
+            };
+            let data_start = reader.stream_position().map_err(|e| io_err(path, &e))?;
+            if hdu == 1 && kw(&cards, "SIMPLE") != Some("T") {
+                return Err(InputError {
+                    path: path.to_path_buf(),
+                    place: Place::Keyword { hdu, keyword: "SIMPLE".into() },
+                    message: "missing or not T: not a FITS file".into(),
+                });
+            }
+            let naxis = int_kw(path, hdu, &cards, "NAXIS")?;
+            let bitpix: i64 =
+                kw(&cards, "BITPIX").and_then(|v| v.parse().ok()).ok_or_else(|| InputError {
+                    path: path.to_path_buf(),
+                    place: Place::Keyword { hdu, keyword: "BITPIX".into() },
+                    message: "missing or not an integer".into(),
+                })?;
+            let mut len: u64 = u64::from(naxis > 0);
+            for i in 1..=naxis {
+                len = len.saturating_mul(int_kw(path, hdu, &cards, &format!("NAXIS{i}"))?);
+            }
+            let pcount = if kw(&cards, "PCOUNT").is_some() {
+                int_kw(path, hdu, &cards, "PCOUNT")?
+            } else {
+                0
+            };
+            let data_len = (bitpix.unsigned_abs() / 8).saturating_mul(len.saturating_add(pcount));
+            let is_table = kw(&cards, "XTENSION") == Some("BINTABLE");
+            let name = kw(&cards, "EXTNAME").unwrap_or("");
+            let has_cols = required.iter().all(|c| {
+                cards.iter().any(|(k, v)| k.starts_with("TTYPE") && v.eq_ignore_ascii_case(c))
+            });
+            if is_table && extnames.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+                return Self::from_header(path, hdu, cards, reader, data_start);
+            }
+            if is_table && has_cols && fallback.is_none() {
+                fallback = Some((hdu, start));
+            }
+            let next = data_start.saturating_add(data_len).div_ceil(2880) * 2880;
+            let end = reader.get_ref().metadata().map_err(|e| io_err(path, &e))?.len();
+            if next > end {
+                return Err(InputError {
+                    path: path.to_path_buf(),
+                    place: Place::Keyword { hdu, keyword: "NAXIS2".into() },
+                    message: format!(
+                        "data of {data_len} octets runs past the end of the file ({end} octets): \
+                         truncated?"
+                    ),
+                });
+            }
+            reader.seek(SeekFrom::Start(next)).map_err(|e| io_err(path, &e))?;
+            if next == end {
+                break;
+            }
+        }
+        if let Some((h, start)) = fallback {
+            reader.seek(SeekFrom::Start(start)).map_err(|e| io_err(path, &e))?;
+            let cards = read_header(path, &mut reader, h)?.unwrap_or_default();
+            let data_start = reader.stream_position().map_err(|e| io_err(path, &e))?;
+            return Self::from_header(path, h, cards, reader, data_start);
+        }
+        Err(file_err(
+            path,
+            format!(
+                "no binary table extension {} with columns {}",
+                extnames.join(" or "),
+                required.join(", ")
+            ),
+        ))
+    }
+
+    fn from_header(
+        path: &Path,
+        hdu: usize,
+        cards: Vec<(String, String)>,
+        mut reader: BufReader<File>,
+        data_start: u64,
+    ) -> Result<Self, InputError> {
+        let tfields = int_kw(path, hdu, &cards, "TFIELDS")?;
+        let row_len = int_kw(path, hdu, &cards, "NAXIS1")?;
+        let rows = int_kw(path, hdu, &cards, "NAXIS2")?;
+        let mut columns = Vec::new();
+        let mut offset = 0usize;
+        for k in 1..=tfields.min(999) {
+            let key = format!("TFORM{k}");
+            let t = kw(&cards, &key).ok_or_else(|| InputError {
+                path: path.to_path_buf(),
+                place: Place::Keyword { hdu, keyword: key.clone() },
+                message: "missing".into(),
+            })?;
+            let (w, code, repeat) = tform(t).ok_or_else(|| InputError {
+                path: path.to_path_buf(),
+                place: Place::Keyword { hdu, keyword: key.clone() },
+                message: format!("unsupported TFORM {t:?}"),
+            })?;
+            let name = kw(&cards, &format!("TTYPE{k}")).unwrap_or("").to_ascii_uppercase();
+            columns.push(Column { name, offset, code, repeat });
+            offset = offset.saturating_add(w);
+        }
+        if offset as u64 != row_len {
+            return Err(InputError {
+                path: path.to_path_buf(),
+                place: Place::Keyword { hdu, keyword: "NAXIS1".into() },
+                message: format!("{row_len} octets per row, the columns need {offset}"),
+            });
+        }
+        let end = reader.get_ref().metadata().map_err(|e| io_err(path, &e))?.len();
+        let need = row_len.saturating_mul(rows);
+        if data_start.saturating_add(need) > end {
+            return Err(InputError {
+                path: path.to_path_buf(),
+                place: Place::Keyword { hdu, keyword: "NAXIS2".into() },
+                message: format!(
+                    "{rows} rows of {row_len} octets run past the end of the file ({end} \
+                     octets): truncated?"
+                ),
+            });
+        }
+        reader.seek(SeekFrom::Start(data_start)).map_err(|e| io_err(path, &e))?;
+        let row_len = usize::try_from(row_len).map_err(|_| file_err(path, "rows too long"))?;
+        Ok(FitsTable {
+            path: path.to_path_buf(),
+            hdu,
+            reader,
+            columns,
+            rows,
+            next_row: 0,
+            buf: vec![0; row_len],
+        })
+    }
+
+    fn column(&self, name: &str, codes: &str, what: &str) -> Result<Option<Column>, InputError> {
+        let Some((k, c)) = self.columns.iter().enumerate().find(|(_, c)| c.name == name) else {
+            return Ok(None);
+        };
+        if codes.contains(c.code) {
+            Ok(Some(c.clone()))
+        } else {
+            Err(InputError {
+                path: self.path.clone(),
+                place: Place::Keyword { hdu: self.hdu, keyword: format!("TFORM{}", k + 1) },
+                message: format!("column {name} has TFORM {}, expected {what}", c.code),
+            })
+        }
+    }
+
+    fn required(&self, name: &str, codes: &str, what: &str) -> Result<Column, InputError> {
+        self.column(name, codes, what)?.ok_or_else(|| InputError {
+            path: self.path.clone(),
+            place: Place::Keyword { hdu: self.hdu, keyword: "TTYPEn".into() },
+            message: format!("column {name} missing ({what} expected)"),
+        })
+    }
+
+    /// Reads the next row into the internal buffer; `false` at the end of the table.
+    fn advance(&mut self) -> Result<bool, InputError> {
+        if self.next_row >= self.rows {
+            return Ok(false);
+        }
+        self.reader.read_exact(&mut self.buf).map_err(|e| io_err(&self.path, &e))?;
+        self.next_row += 1;
+        Ok(true)
+    }
+
+    fn cell_err(&self, c: &Column, message: impl Into<String>) -> InputError {
+        InputError {
+            path: self.path.clone(),
+            place: Place::Cell { hdu: self.hdu, row: self.next_row, column: c.name.clone() },
+            message: message.into(),
+        }
+    }
+
+    /// Element `i` of column `c` of the current row, as f64.
+    fn value(&self, c: &Column, i: usize) -> f64 {
+        let at = |w: usize| {
+            let o = c.offset + i * w;
+            self.buf.get(o..o + w).unwrap_or(&[])
+        };
+        match c.code {
+            'B' | 'L' => at(1).first().map_or(f64::NAN, |&b| f64::from(b)),
+            'I' => at(2).try_into().map_or(f64::NAN, |b| f64::from(i16::from_be_bytes(b))),
+            'J' => at(4).try_into().map_or(f64::NAN, |b| f64::from(i32::from_be_bytes(b))),
+            'K' => at(8).try_into().map_or(f64::NAN, |b| i64::from_be_bytes(b) as f64),
+            'E' => at(4).try_into().map_or(f64::NAN, |b| f64::from(f32::from_be_bytes(b))),
+            'D' => at(8).try_into().map_or(f64::NAN, f64::from_be_bytes),
+            _ => f64::NAN,
+        }
+    }
+
+    fn int(&self, c: &Column, lo: f64, hi: f64) -> Result<f64, InputError> {
+        let v = self.value(c, 0);
+        if v.fract() != 0.0 || !(lo..=hi).contains(&v) {
+            return Err(self.cell_err(c, format!("{v} is not an integer in {lo}..{hi}")));
+        }
+        Ok(v)
+    }
+
+    fn time(&self, c: &Column) -> Result<u64, InputError> {
+        let v = self.value(c, 0);
+        s_to_tick(v).ok_or_else(|| {
+            self.cell_err(c, format!("{v} is not a time in seconds since MJDREF (≥ 0)"))
+        })
+    }
+}
+
+/// Integer column codes accepted for Y, Z, PHA, MULT.
+const INT_CODES: &str = "BIJK";
+const INT_WHAT: &str = "B, I, J or K (integer)";
+const FLOAT_CODES: &str = "DE";
+
+struct FitsEvents {
+    t: FitsTable,
+    time: Column,
+    y: Column,
+    z: Column,
+    pha: Column,
+    mult: Option<Column>,
+}
+
+impl FitsEvents {
+    fn open(path: &Path) -> Result<Self, InputError> {
+        let t = FitsTable::open(path, &["EVENTS"], &["TIME", "Y", "Z", "PHA"])?;
+        if t.rows > MAX_EVENTS {
+            return Err(InputError {
+                path: path.to_path_buf(),
+                place: Place::Keyword { hdu: t.hdu, keyword: "NAXIS2".into() },
+                message: format!("{} events, more than the {MAX_EVENTS} a replay accepts", t.rows),
+            });
+        }
+        let time = t.required("TIME", FLOAT_CODES, "D or E (seconds since MJDREF)")?;
+        let y = t.required("Y", INT_CODES, INT_WHAT)?;
+        let z = t.required("Z", INT_CODES, INT_WHAT)?;
+        let pha = t.required("PHA", INT_CODES, INT_WHAT)?;
+        let mult = t.column("MULT", "BIJKL", INT_WHAT)?;
+        Ok(FitsEvents { t, time, y, z, pha, mult })
+    }
+
+    fn next(&mut self) -> Result<Option<Event>, InputError> {
+        if !self.t.advance()? {
+            return Ok(None);
+        }
+        let side = f64::from(PLANE_SIDE - 1);
+        Ok(Some(Event {
+            tick: self.t.time(&self.time)?,
+            y: self.t.int(&self.y, 0.0, side)? as u8,
+            z: self.t.int(&self.z, 0.0, side)? as u8,
+            pha: self.t.int(&self.pha, 0.0, f64::from(MAX_PHA))? as u16,
+            mult: match &self.mult {
+                Some(c) => self.t.int(c, 1.0, 255.0)? as u8,
+                None => 1,
+            },
+        }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV.
+
+struct CsvEvents {
+    path: PathBuf,
+    reader: BufReader<File>,
+    line_no: u64,
+    line: Vec<u8>,
+    /// Field index of TIME, Y, Z, PHA, MULT.
+    idx: [Option<usize>; 5],
+    names: Vec<String>,
+    rows: u64,
+}
+
+const CSV_COLS: [&str; 5] = ["TIME", "Y", "Z", "PHA", "MULT"];
+
+impl CsvEvents {
+    fn open(path: &Path) -> Result<Self, InputError> {
+        let f = File::open(path).map_err(|e| io_err(path, &e))?;
+        let mut c = CsvEvents {
+            path: path.to_path_buf(),
+            reader: BufReader::with_capacity(1 << 16, f),
+            line_no: 0,
+            line: Vec::with_capacity(128),
+            idx: [None; 5],
+            names: Vec::new(),
+            rows: 0,
+        };
+        let header = loop {
+            if !c.read_line()? {
+                return Err(file_err(
+                    path,
+                    "empty file: expected a header line TIME,Y,Z,PHA[,MULT]",
+                ));
+            }
+            let l = c.text()?.trim().to_owned();
+            if !l.is_empty() && !l.starts_with('#') {
+                break l;
+            }
+        };
+        c.names = header.split(',').map(|s| s.trim().to_ascii_uppercase()).collect();
+        for (k, want) in CSV_COLS.iter().enumerate() {
+            c.idx[k] = c.names.iter().position(|n| n == want);
+        }
+        if let Some(missing) = CSV_COLS.iter().take(4).zip(c.idx).find(|(_, i)| i.is_none()) {
+            return Err(InputError {
+                path: path.to_path_buf(),
+                place: Place::Text { line: c.line_no, column: 1, name: String::new() },
+                message: format!(
+                    "header has no column {} (expected TIME,Y,Z,PHA and optionally MULT, any \
+                     order)",
+                    missing.0
+                ),
+            });
+        }
+        Ok(c)
+    }
+
+    fn read_line(&mut self) -> Result<bool, InputError> {
+        self.line.clear();
+        let n = (&mut self.reader)
+            .take(MAX_CSV_LINE as u64 + 1)
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| io_err(&self.path, &e))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.line_no += 1;
+        if self.line.len() > MAX_CSV_LINE {
+            return Err(InputError {
+                path: self.path.clone(),
+                place: Place::Text { line: self.line_no, column: 1, name: String::new() },
+                message: format!("line longer than {MAX_CSV_LINE} octets: not an event CSV?"),
+            });
+        }
+        Ok(true)
+    }
+
+    fn text(&self) -> Result<&str, InputError> {
+        std::str::from_utf8(&self.line).map_err(|_| InputError {
+            path: self.path.clone(),
+            place: Place::Text { line: self.line_no, column: 1, name: String::new() },
+            message: "not UTF-8 text".into(),
+        })
+    }
+
+    fn next(&mut self) -> Result<Option<Event>, InputError> {
+        loop {
+            if !self.read_line()? {
+                return Ok(None);
+            }
+            self.rows += 1;
+            let line = self.text()?.trim();
+            if line.is_empty() || line.starts_with('#') {
+                self.rows -= 1;
+                continue;
+            }
+            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            if fields.len() != self.names.len() {
+                return Err(InputError {
+                    path: self.path.clone(),
+                    place: Place::Text { line: self.line_no, column: 1, name: String::new() },
+                    message: format!(
+                        "{} fields, the header has {}",
+                        fields.len(),
+                        self.names.len()
+                    ),
+                });
+            }
+            if self.rows > MAX_EVENTS {
+                return Err(file_err(
+                    &self.path,
+                    format!("more than the {MAX_EVENTS} events a replay accepts"),
+                ));
+            }
+            let get = |k: usize, lo: f64, hi: f64, int: bool| -> Result<f64, InputError> {
+                let i = self.idx.get(k).copied().flatten().unwrap_or(0);
+                let s = fields.get(i).copied().unwrap_or("");
+                let err = |m: String| InputError {
+                    path: self.path.clone(),
+                    place: Place::Text {
+                        line: self.line_no,
+                        column: i + 1,
+                        name: CSV_COLS.get(k).copied().unwrap_or("").to_owned(),
+                    },
+                    message: m,
+                };
+                let v: f64 = s.parse().map_err(|_| err(format!("{s:?} is not a number")))?;
+                if !v.is_finite() || !(lo..=hi).contains(&v) || (int && v.fract() != 0.0) {
+                    let kind = if int { "an integer" } else { "a number" };
+                    return Err(err(format!("{s} is not {kind} in {lo}..{hi}")));
+                }
+                Ok(v)
+            };
+            let side = f64::from(PLANE_SIDE - 1);
+            let time = get(0, 0.0, 1.0e11, false)?;
+            return Ok(Some(Event {
+                tick: s_to_tick(time).unwrap_or(0),
+                y: get(1, 0.0, side, true)? as u8,
+                z: get(2, 0.0, side, true)? as u8,
+                pha: get(3, 0.0, f64::from(MAX_PHA), true)? as u16,
+                mult: if self.idx[4].is_some() { get(4, 1.0, 255.0, true)? as u8 } else { 1 },
+            }));
+        }
+    }
+
+    fn place(&self) -> Place {
+        Place::Text {
+            line: self.line_no,
+            column: self.idx[0].unwrap_or(0) + 1,
+            name: "TIME".into(),
+        }
+    }
+}
+
+enum EventFile {
+    Fits(Box<FitsEvents>),
+    Csv(Box<CsvEvents>),
+}
+
+/// A streaming reader of the events of one file, checking time order.
+pub struct EventReader {
+    file: EventFile,
+    last_tick: u64,
+    /// Events read so far.
+    pub count: u64,
+}
+
+impl std::fmt::Debug for EventReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventReader").field("count", &self.count).finish_non_exhaustive()
+    }
+}
+
+fn is_csv(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+impl EventReader {
+    /// Opens an event file: CSV if its name ends in `.csv`, FITS otherwise.
+    ///
+    /// # Errors
+    /// A missing or unreadable file, a FITS file without an `EVENTS` table (or a table with
+    /// `TIME`, `Y`, `Z`, `PHA`), a CSV without those columns in its header.
+    pub fn open(path: &Path) -> Result<Self, InputError> {
+        let file = if is_csv(path) {
+            EventFile::Csv(Box::new(CsvEvents::open(path)?))
+        } else {
+            EventFile::Fits(Box::new(FitsEvents::open(path)?))
+        };
+        Ok(EventReader { file, last_tick: 0, count: 0 })
+    }
+
+    /// Number of events if the file says it up front (FITS `NAXIS2`).
+    pub fn len_hint(&self) -> Option<u64> {
+        match &self.file {
+            EventFile::Fits(f) => Some(f.t.rows),
+            EventFile::Csv(_) => None,
+        }
+    }
+
+    /// The next event, `None` at the end.
+    ///
+    /// # Errors
+    /// A value out of range, a malformed row, or an event earlier than the one before it
+    /// (inputs must be in time order), located.
+    pub fn next_event(&mut self) -> Result<Option<Event>, InputError> {
+        let e = match &mut self.file {
+            EventFile::Fits(f) => f.next()?,
+            EventFile::Csv(c) => c.next()?,
+        };
+        if let Some(e) = e {
+            if e.tick < self.last_tick {
+                let message = format!(
+                    "TIME {:.5} is earlier than the previous event's {:.5}: events must be in \
+                     time order (sort the file by TIME)",
+                    e.time_s(),
+                    tick_to_s(self.last_tick)
+                );
+                let (path, place) = match &self.file {
+                    EventFile::Fits(f) => (
+                        f.t.path.clone(),
+                        Place::Cell { hdu: f.t.hdu, row: f.t.next_row, column: "TIME".into() },
+                    ),
+                    EventFile::Csv(c) => (c.path.clone(), c.place()),
+                };
+                return Err(InputError { path, place, message });
+            }
+            self.last_tick = e.tick;
+            self.count += 1;
+        }
+        Ok(e)
+    }
+}
+
+/// Reads a whole attitude table (`SVO-ATT-CNV`: `TIME`, `QPARAM` 4D, vector part first).
+///
+/// # Errors
+/// Unreadable, missing columns, more than [`MAX_CONTEXT_ROWS`] rows, a quaternion that is not
+/// of unit length, rows out of time order.
+pub fn read_attitude(path: &Path) -> Result<Vec<AttitudeSample>, InputError> {
+    let mut t = FitsTable::open(path, &["ATTITUDE"], &["TIME", "QPARAM"])?;
+    check_rows(&t)?;
+    let time = t.required("TIME", FLOAT_CODES, "D (seconds since MJDREF)")?;
+    let q = t.required("QPARAM", FLOAT_CODES, "4D (quaternion x, y, z, w)")?;
+    if q.repeat != 4 {
+        return Err(t.cell_err(&q, format!("{} elements, expected 4", q.repeat)));
+    }
+    let mut out = Vec::with_capacity(t.rows as usize);
+    while t.advance()? {
+        let tick = t.time(&time)?;
+        let [x, y, z, w] = [0, 1, 2, 3].map(|i| t.value(&q, i));
+        let norm = (w * w + x * x + y * y + z * z).sqrt();
+        if !(norm - 1.0).abs().lt(&1e-3) {
+            return Err(t.cell_err(&q, format!("quaternion of norm {norm}, expected 1")));
+        }
+        push_ordered(&mut out, AttitudeSample { tick, q: [w, x, y, z].map(|v| v / norm) }, &t)?;
+    }
+    Ok(out)
+}
+
+/// Reads a whole orbit table (`SVO-ORB-CNV`: `TIME`, `LON`, `LAT` in degrees, `ALT` in km).
+///
+/// # Errors
+/// As [`read_attitude`]; latitudes outside ±90°.
+pub fn read_orbit(path: &Path) -> Result<Vec<OrbitSample>, InputError> {
+    let mut t = FitsTable::open(path, &["ORBIT"], &["TIME", "LON", "LAT", "ALT"])?;
+    check_rows(&t)?;
+    let time = t.required("TIME", FLOAT_CODES, "D (seconds since MJDREF)")?;
+    let lon = t.required("LON", FLOAT_CODES, "D (degrees)")?;
+    let lat = t.required("LAT", FLOAT_CODES, "D (degrees)")?;
+    let alt = t.required("ALT", FLOAT_CODES, "D (km)")?;
+    let mut out = Vec::with_capacity(t.rows as usize);
+    while t.advance()? {
+        let tick = t.time(&time)?;
+        let mut lon_deg = t.value(&lon, 0);
+        if !lon_deg.is_finite() {
+            return Err(t.cell_err(&lon, format!("{lon_deg} is not a longitude")));
+        }
+        lon_deg = (lon_deg + 180.0).rem_euclid(360.0) - 180.0;
+        let lat_deg = t.value(&lat, 0);
+        if !(-90.0..=90.0).contains(&lat_deg) {
+            return Err(t.cell_err(&lat, format!("{lat_deg} is not a latitude in -90..90")));
+        }
+        let alt_km = t.value(&alt, 0);
+        if !(0.0..1.0e5).contains(&alt_km) {
+            return Err(t.cell_err(&alt, format!("{alt_km} is not an altitude in km")));
+        }
+        push_ordered(&mut out, OrbitSample { tick, lon_deg, lat_deg, alt_km }, &t)?;
+    }
+    Ok(out)
+}
+
+fn check_rows(t: &FitsTable) -> Result<(), InputError> {
+    if t.rows > MAX_CONTEXT_ROWS as u64 {
+        return Err(InputError {
+            path: t.path.clone(),
+            place: Place::Keyword { hdu: t.hdu, keyword: "NAXIS2".into() },
+            message: format!("{} rows, more than {MAX_CONTEXT_ROWS}", t.rows),
+        });
+    }
+    Ok(())
+}
+
+trait Ticked {
+    fn tick(&self) -> u64;
+}
+impl Ticked for AttitudeSample {
+    fn tick(&self) -> u64 {
+        self.tick
+    }
+}
+impl Ticked for OrbitSample {
+    fn tick(&self) -> u64 {
+        self.tick
+    }
+}
+
+fn push_ordered<T: Ticked>(out: &mut Vec<T>, s: T, t: &FitsTable) -> Result<(), InputError> {
+    if out.last().is_some_and(|l| l.tick() > s.tick()) {
+        return Err(InputError {
+            path: t.path.clone(),
+            place: Place::Cell { hdu: t.hdu, row: t.next_row, column: "TIME".into() },
+            message: "earlier than the row before: rows must be in time order".into(),
+        });
+    }
+    out.push(s);
+    Ok(())
+}
+
+/// The files of a triplet directory (ICD §6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Triplet {
+    /// `ECL-EVT-SEC_*.fits` (or `.csv`).
+    pub events: PathBuf,
+    /// `SVO-ATT-CNV_*.fits`, if present.
+    pub attitude: Option<PathBuf>,
+    /// `SVO-ORB-CNV_*.fits`, if present.
+    pub orbit: Option<PathBuf>,
+}
+
+impl Triplet {
+    /// Finds the triplet in `dir`: exactly one event file (FITS preferred over the CSV of the
+    /// same stem), at most one attitude and one orbit file.
+    ///
+    /// # Errors
+    /// No event file, or several candidates for one role.
+    pub fn find(dir: &Path) -> Result<Self, InputError> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| io_err(dir, &e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        names.sort();
+        let pick = |prefix: &str, csv_ok: bool| -> Result<Option<PathBuf>, InputError> {
+            let fits: Vec<&PathBuf> = names
+                .iter()
+                .filter(|p| {
+                    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    n.starts_with(prefix) && (n.ends_with(".fits") || n.ends_with(".fit"))
+                })
+                .collect();
+            let csv: Vec<&PathBuf> = names
+                .iter()
+                .filter(|p| {
+                    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    csv_ok && n.starts_with(prefix) && n.ends_with(".csv")
+                })
+                .collect();
+            let set = if fits.is_empty() { csv } else { fits };
+            match set.as_slice() {
+                [] => Ok(None),
+                [one] => Ok(Some((*one).clone())),
+                many => Err(file_err(
+                    dir,
+                    format!(
+                        "{} files {prefix}*: give one of them instead of the directory ({})",
+                        many.len(),
+                        many.iter()
+                            .filter_map(|p| p.file_name()?.to_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+            }
+        };
+        let events = pick("ECL-EVT-SEC_", true)?.ok_or_else(|| {
+            file_err(dir, "no ECL-EVT-SEC_*.fits or .csv event file in this directory")
+        })?;
+        Ok(Triplet {
+            events,
+            attitude: pick("SVO-ATT-CNV_", false)?,
+            orbit: pick("SVO-ORB-CNV_", false)?,
+        })
+    }
+}
+
+/// A replay input: events streamed from a file, merged in time order with the attitude and
+/// orbit samples of a triplet.
+#[derive(Debug)]
+pub struct Input {
+    events: EventReader,
+    attitude: std::vec::IntoIter<AttitudeSample>,
+    orbit: std::vec::IntoIter<OrbitSample>,
+    next_event: Option<Event>,
+    next_att: Option<AttitudeSample>,
+    next_orb: Option<OrbitSample>,
+    started: bool,
+    /// The files read.
+    pub files: Triplet,
+}
+
+impl Input {
+    /// Opens a file or a triplet directory (see the module documentation).
+    ///
+    /// # Errors
+    /// Those of [`Triplet::find`], [`EventReader::open`], [`read_attitude`], [`read_orbit`].
+    pub fn open(path: &Path) -> Result<Self, InputError> {
+        let files = if path.is_dir() {
+            Triplet::find(path)?
+        } else {
+            Triplet { events: path.to_path_buf(), attitude: None, orbit: None }
+        };
+        let events = EventReader::open(&files.events)?;
+        let attitude = match &files.attitude {
+            Some(p) => read_attitude(p)?,
+            None => Vec::new(),
+        };
+        let orbit = match &files.orbit {
+            Some(p) => read_orbit(p)?,
+            None => Vec::new(),
+        };
+        Ok(Input {
+            events,
+            attitude: attitude.into_iter(),
+            orbit: orbit.into_iter(),
+            next_event: None,
+            next_att: None,
+            next_orb: None,
+            started: false,
+            files,
+        })
+    }
+
+    /// Number of events, if known up front.
+    pub fn len_hint(&self) -> Option<u64> {
+        self.events.len_hint()
+    }
+
+    /// Events read so far.
+    pub fn events_read(&self) -> u64 {
+        self.events.count
+    }
+
+    /// Whether the input has attitude samples.
+    pub fn has_attitude(&self) -> bool {
+        self.files.attitude.is_some()
+    }
+
+    /// Whether the input has orbit samples.
+    pub fn has_orbit(&self) -> bool {
+        self.files.orbit.is_some()
+    }
+
+    /// The next item in time order (context samples before events of the same tick).
+    ///
+    /// # Errors
+    /// Those of [`EventReader::next_event`].
+    pub fn next_item(&mut self) -> Result<Option<Item>, InputError> {
+        if !self.started {
+            self.started = true;
+            self.next_event = self.events.next_event()?;
+            self.next_att = self.attitude.next();
+            self.next_orb = self.orbit.next();
+        }
+        let te = self.next_event.map_or(u64::MAX, |e| e.tick);
+        let ta = self.next_att.map_or(u64::MAX, |a| a.tick);
+        let to = self.next_orb.map_or(u64::MAX, |o| o.tick);
+        if self.next_att.is_some() && ta <= te && ta <= to {
+            let a = self.next_att.take();
+            self.next_att = self.attitude.next();
+            return Ok(a.map(Item::Attitude));
+        }
+        if self.next_orb.is_some() && to <= te {
+            let o = self.next_orb.take();
+            self.next_orb = self.orbit.next();
+            return Ok(o.map(Item::Orbit));
+        }
+        match self.next_event.take() {
+            Some(e) => {
+                self.next_event = self.events.next_event()?;
+                Ok(Some(Item::Event(e)))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+impl Iterator for Input {
+    type Item = Result<Item, InputError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_item().transpose()
+    }
+}

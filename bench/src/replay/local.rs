@@ -1,0 +1,126 @@
+//! `replay --local`: the on-board trigger ([`onboard::trigger::Trigger`]) in this process, fed
+//! with the stimulus frames the link would carry.
+
+use std::path::Path;
+
+use onboard::trigger::geometry::{Attitude, SKY_N};
+use onboard::trigger::{ActiveTables, AlertReport, Trigger, TriggerStats};
+use tables::set::TableSet;
+
+use super::encode::Encoder;
+use super::{AlertRecord, ReplayError, SkyImage, items};
+use crate::events::Input;
+
+/// Options of a local replay.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LocalOptions {
+    /// Keep each alert's sky image in its record.
+    pub images: bool,
+}
+
+/// What a local replay did besides its alerts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LocalOutcome {
+    /// The alerts, in the order the trigger raised them.
+    pub alerts: Vec<AlertRecord>,
+    /// Events read from the input.
+    pub events: u64,
+    /// Stimulus packets fed.
+    pub packets: u64,
+    /// Stimulus octets fed.
+    pub octets: u64,
+    /// The trigger's counters at the end.
+    pub stats: TriggerStats,
+    /// The attitude in force at each alert (for image WCS), index-aligned with `alerts`.
+    pub attitudes: Vec<[f64; 4]>,
+}
+
+/// The tables of a replay: a directory, else the default set (what a fresh twin runs).
+///
+/// # Errors
+/// [`ReplayError::Tables`] when the directory does not load.
+pub fn load_tables(dir: Option<&Path>) -> Result<TableSet, ReplayError> {
+    match dir {
+        Some(d) => TableSet::load_dir(d).map_err(ReplayError::Tables),
+        None => Ok(tables::defaults::default_set()),
+    }
+}
+
+/// A configured, observing trigger with both triggers enabled.
+///
+/// # Errors
+/// [`ReplayError::Config`] when the trigger refuses the tables.
+pub fn trigger_for(set: &TableSet) -> Result<Box<Trigger>, ReplayError> {
+    let mut t = Trigger::boxed();
+    t.configure(&ActiveTables::from_set(set)).map_err(|e| ReplayError::Config(e.to_string()))?;
+    t.set_enabled(true, true);
+    t.set_observing(true);
+    Ok(t)
+}
+
+fn image_of(r: &AlertReport<'_>) -> SkyImage {
+    let mut data = Vec::with_capacity(SKY_N * SKY_N);
+    for t in 0..SKY_N {
+        for u in 0..SKY_N {
+            data.push(r.sky.snr(t, u));
+        }
+    }
+    SkyImage { n: SKY_N, data }
+}
+
+/// Replays an input (file or triplet directory) through the trigger in this process.
+///
+/// # Errors
+/// Input, tables and trigger configuration errors.
+pub fn run_local_with(
+    input: &Path,
+    set: &TableSet,
+    opts: LocalOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<LocalOutcome, ReplayError> {
+    let mut input = Input::open(input).map_err(ReplayError::Input)?;
+    let mut trigger = trigger_for(set)?;
+    let mut enc = Encoder::new();
+    let mut out = LocalOutcome::default();
+    let attitude = Attitude::IDENTITY.quaternion();
+    let mut ack = vec![0u8; tc_tm::stimulus::MAX_FRAME_LEN];
+    let mut octets = 0u64;
+    {
+        let alerts = &mut out.alerts;
+        let attitudes = &mut out.attitudes;
+        let att = std::cell::Cell::new(attitude);
+        let mut feed = |frame: &[u8]| -> std::io::Result<()> {
+            octets += frame.len() as u64;
+            let current = att.get();
+            trigger.receive_stimulus(frame, &mut |r| {
+                let image = opts.images.then(|| image_of(r));
+                alerts.push(AlertRecord::new(&r.alert, image));
+                attitudes.push(current);
+            });
+            // Drain acknowledgements as the link would (the window never blocks in-process).
+            while trigger.take_ack(&mut ack) > 0 {}
+            Ok(())
+        };
+        let mut on_item = |item: &crate::events::Item| {
+            if let crate::events::Item::Attitude(a) = item {
+                att.set(a.q);
+            }
+        };
+        items(&mut input, &mut enc, &mut feed, &mut on_item, &mut progress)?;
+    }
+    out.events = enc.events;
+    out.packets = enc.packets;
+    out.octets = octets;
+    out.stats = trigger.stats();
+    Ok(out)
+}
+
+/// Replays an input through the trigger in this process with the tables of `tables` (default
+/// set when `None`) and returns its alerts, sky images included.
+///
+/// # Errors
+/// As [`run_local_with`].
+pub fn run_local(input: &Path, tables: Option<&Path>) -> Result<Vec<AlertRecord>, ReplayError> {
+    let set = load_tables(tables)?;
+    Ok(run_local_with(input, &set, LocalOptions { images: true }, |_| {})?.alerts)
+}
