@@ -61,6 +61,22 @@ pub enum Commands {
     ///   eic-bench hk /dev/ttyUSB0 --json --count 2
     #[command(verbatim_doc_comment)]
     Hk(cmd::hk::HkArgs),
+    /// Regression campaign of the trigger: a suite of scenarios through a baseline and a
+    /// candidate table set, compared against the suite's tolerances (efficiency versus peak
+    /// flux, false alerts per hour, localisation against the flight law, latency, every alert
+    /// that changes). Writes report.json, report.html (offline, plots inline), junit.xml.
+    /// Exit 3 when the candidate regresses, 2 on bad input, 1 on failure.
+    ///
+    /// Examples:
+    ///   eic-bench regress examples/regress/suite.toml --baseline examples/workplan-tables \
+    ///       --candidate examples/regress/candidate-raised-imt -o out
+    ///   eic-bench regress examples/regress/suite.toml --baseline examples/workplan-tables \
+    ///       --sweep 'imt.accumulations[*].snr=5.5:8:0.5' -o sweep
+    ///   eic-bench regress examples/regress/suite.toml --baseline examples/workplan-tables \
+    ///       --candidate examples/regress/candidate-raised-imt --shard 2/3 -o out
+    ///   eic-bench regress merge out/shard-*-of-3.json -o out
+    #[command(verbatim_doc_comment)]
+    Regress(cmd::regress::RegressArgs),
     /// Simulates detector events from a scenario (background through the mask, bursts,
     /// catalogue sources, orbit with SAA, attitude) into the ground files of ICD §6, seeded and
     /// deterministic.
@@ -117,6 +133,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Tm(c) => cmd::tm::run(c),
         Commands::Twin(a) => cmd::twin::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
+        Commands::Regress(a) => cmd::regress::run(a),
         Commands::Simulate(a) => cmd::simulate::run(&a),
         Commands::Replay(a) => cmd::replay::run(&a),
         Commands::Instrument(a) => cmd::instrument::run(&a),

@@ -10,6 +10,7 @@
 //! - [`twin`]: the digital twin, a unit model behind pseudo-terminals.
 //! - [`provision`]: factory provisioning of a fresh twin state (image, boot bank, tables).
 //! - [`workflow`]: multi-step workflows (tables pull/push).
+//! - [`regress`]: regression campaigns of the trigger (suites, targets, reports, shards).
 //! - [`events`]: detector events and platform context (ICD §6) and their file readers.
 //! - [`sim`]: the seeded event simulator behind `eic-bench simulate`.
 //! - [`replay`]: event files through the on-board trigger, locally or over the stimulus link.
@@ -31,6 +32,7 @@ pub mod link;
 pub mod locate;
 pub mod names;
 pub mod provision;
+pub mod regress;
 pub mod replay;
 pub mod report;
 pub mod session;

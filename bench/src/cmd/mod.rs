@@ -7,6 +7,7 @@ pub mod exit;
 pub mod hk;
 pub mod instrument;
 pub mod link_args;
+pub mod regress;
 pub mod replay;
 pub mod simulate;
 pub mod tables;
