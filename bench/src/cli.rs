@@ -53,6 +53,41 @@ pub enum Commands {
     /// the unit's own parser.
     #[command(subcommand)]
     Image(cmd::image::ImageCmd),
+    /// Computes the minimal TC stack of a workplan against the unit (or a pulled table
+    /// directory): loads and validations now, activations time-tagged at each slot's start.
+    /// Every slot is validated first; an invalid workplan writes nothing (exit 2).
+    ///
+    /// Examples:
+    ///   eic-bench plan examples/workplans/week49.toml --against twin -o week49.stack
+    ///   eic-bench plan examples/workplans/week49.toml --against on-board/ -o week49.stack
+    #[command(verbatim_doc_comment)]
+    Plan(Box<cmd::plan::PlanArgs>),
+    /// TC stacks: re-validate one after review or editing.
+    #[command(subcommand)]
+    Stack(cmd::stack::StackCmd),
+    /// Executes a TC stack with every verification stage checked; time-tagged TCs go into the
+    /// unit's schedule (service 11). Writes an evidence report (JSON and HTML).
+    ///
+    /// Examples:
+    ///   eic-bench run twin week49.stack --evidence reports/week49
+    ///   eic-bench run /dev/ttyUSB0 week49.stack --json
+    #[command(verbatim_doc_comment)]
+    Run(Box<cmd::run::RunArgs>),
+    /// Loads a software image into a bank and boots it: survey of what the bank holds (an
+    /// interrupted update resumes), pipelined loads, on-board checks with resend of bad
+    /// chunks, spot dumps, select, reset, confirmation from housekeeping. Evidence report.
+    ///
+    /// Examples:
+    ///   eic-bench update twin ugts-1.1.0.img --bank B
+    ///   eic-bench update /dev/ttyUSB0 ugts-1.1.0.img --bank B --evidence reports/upd-1.1.0
+    #[command(verbatim_doc_comment)]
+    Update(Box<cmd::update::UpdateArgs>),
+    /// Boots the other bank (the previous software) in one command, with evidence.
+    ///
+    /// Example:
+    ///   eic-bench rollback twin
+    #[command(verbatim_doc_comment)]
+    Rollback(Box<cmd::update::RollbackArgs>),
 }
 
 /// Runs a parsed command line and maps the outcome to an exit code.
@@ -67,6 +102,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Twin(a) => cmd::twin::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
         Commands::Image(c) => cmd::image::run(c),
+        Commands::Plan(a) => cmd::plan::run(&a),
+        Commands::Stack(c) => cmd::stack::run(c),
+        Commands::Run(a) => cmd::run::run(&a),
+        Commands::Update(a) => cmd::update::run_update(&a),
+        Commands::Rollback(a) => cmd::update::run_rollback(&a),
     };
     match result {
         Ok(code) => code,

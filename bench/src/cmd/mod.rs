@@ -6,6 +6,9 @@ use std::process::ExitCode;
 pub mod hk;
 pub mod image;
 pub mod link_args;
+pub mod plan;
+pub mod run;
+pub mod stack;
 pub mod tables;
 pub mod tables_unit;
 pub mod tc;
@@ -13,6 +16,7 @@ pub mod tc_send;
 pub mod tm;
 pub mod tm_listen;
 pub mod twin;
+pub mod update;
 
 /// Marks an error as caused by bad input (exit code 2), as opposed to a failure (exit code 1).
 #[derive(Debug)]

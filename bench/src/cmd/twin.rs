@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::BadInput;
 use crate::link::FaultSpec;
-use crate::twin::{State, Twin, TwinConfig, cuc_now, open_state};
+use crate::twin::{State, Twin, TwinClock, TwinConfig, open_state};
 
 /// Arguments of `twin`.
 #[derive(Debug, Args)]
@@ -42,6 +42,11 @@ pub struct TwinArgs {
     /// that hold a pipe to the twin).
     #[arg(long)]
     pub until_stdin_eof: bool,
+    /// Run the unit's clock this many seconds ahead of the wall clock (negative: behind). The
+    /// unit time-stamps its telemetry and releases time-tagged TCs on this clock, so a twin
+    /// started with 3600 lives an hour ahead (the bench plans against the unit's own time).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub clock_offset_s: f64,
 }
 
 enum Stop {
@@ -77,9 +82,11 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
     };
     let State { storage, info, lock } = open_state(&state_dir, a.blank)?;
     let provisioned = info.provisioned.is_some();
-    let unit = Unit::power_on(storage, cuc_now());
+    let clock_offset_ms = (a.clock_offset_s * 1000.0).round() as i64;
+    let unit = Unit::power_on(storage, TwinClock::new(clock_offset_ms).now());
     let mode = unit.mode();
-    let cfg = TwinConfig { baud: a.baud, ..TwinConfig::default() }.with_faults(&faults);
+    let cfg =
+        TwinConfig { baud: a.baud, clock_offset_ms, ..TwinConfig::default() }.with_faults(&faults);
     let twin = Twin::start(unit, cfg)?;
     let line = json!({
         "tctm": twin.paths().tctm,
@@ -91,6 +98,7 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
         "baud": a.baud,
         "faults": faults.to_string(),
         "pid": std::process::id(),
+        "clock_offset_s": a.clock_offset_s,
     })
     .to_string();
     println!("{line}");
