@@ -388,11 +388,20 @@ pub fn update(
         st,
         true,
         format!(
-            "running {} from bank {} in {}; loading bank {}",
+            "running {} from bank {} in {}; loading bank {}{}",
             version_text(hk.sw_version),
             bank_name(hk.boot_bank),
             hk.mode,
-            bank_name(bank)
+            bank_name(bank),
+            if hk.boot_fallback {
+                format!(
+                    ". NOTE: the unit fell back to bank {} at its last boot: the selected bank's \
+                     image did not check (the survey below finds the damage)",
+                    bank_name(hk.boot_bank)
+                )
+            } else {
+                String::new()
+            }
         ),
         hk_json(&hk),
     );
