@@ -100,7 +100,11 @@ fn workplan_to_stack_to_run_slots_happen_on_the_units_clock_then_nothing_left() 
     assert_eq!(loads(1, true), 110, "pixel table, 108 812 octets in 990-octet segments");
     let cat = cfgs[1].set.image(TableId::Catalog).unwrap().len();
     assert_eq!(loads(5, true), cat.div_ceil(990), "catalogue for slot 2, now");
-    assert_eq!(loads(5, false), cat.div_ceil(960), "catalogue for slot 3, after slot 2's activation");
+    assert_eq!(
+        loads(5, false),
+        cat.div_ceil(960),
+        "catalogue for slot 3, after slot 2's activation"
+    );
     for id in [2, 3, 4, 6] {
         assert_eq!(loads(id, true) + loads(id, false), 0, "table {id} unchanged: not loaded");
     }
