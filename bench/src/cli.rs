@@ -106,6 +106,45 @@ pub enum Commands {
     ///   eic-bench instrument --json > instrument.json
     #[command(verbatim_doc_comment)]
     Instrument(cmd::instrument::InstrumentArgs),
+    /// Software images for the application banks: build one from a payload, inspect one with
+    /// the unit's own parser.
+    #[command(subcommand)]
+    Image(cmd::image::ImageCmd),
+    /// Computes the minimal TC stack of a workplan against the unit (or a pulled table
+    /// directory): loads and validations now, activations time-tagged at each slot's start.
+    /// Every slot is validated first; an invalid workplan writes nothing (exit 2).
+    ///
+    /// Examples:
+    ///   eic-bench plan examples/workplans/week49.toml --against twin -o week49.stack
+    ///   eic-bench plan examples/workplans/week49.toml --against on-board/ -o week49.stack
+    #[command(verbatim_doc_comment)]
+    Plan(Box<cmd::plan::PlanArgs>),
+    /// TC stacks: re-validate one after review or editing.
+    #[command(subcommand)]
+    Stack(cmd::stack::StackCmd),
+    /// Executes a TC stack with every verification stage checked; time-tagged TCs go into the
+    /// unit's schedule (service 11). Writes an evidence report (JSON and HTML).
+    ///
+    /// Examples:
+    ///   eic-bench run twin week49.stack --evidence reports/week49
+    ///   eic-bench run /dev/ttyUSB0 week49.stack --json
+    #[command(verbatim_doc_comment)]
+    Run(Box<cmd::run::RunArgs>),
+    /// Loads a software image into a bank and boots it: survey of what the bank holds (an
+    /// interrupted update resumes), pipelined loads, on-board checks with resend of bad
+    /// chunks, spot dumps, select, reset, confirmation from housekeeping. Evidence report.
+    ///
+    /// Examples:
+    ///   eic-bench update twin ugts-1.1.0.img --bank B
+    ///   eic-bench update /dev/ttyUSB0 ugts-1.1.0.img --bank B --evidence reports/upd-1.1.0
+    #[command(verbatim_doc_comment)]
+    Update(Box<cmd::update::UpdateArgs>),
+    /// Boots the other bank (the previous software) in one command, with evidence.
+    ///
+    /// Example:
+    ///   eic-bench rollback twin
+    #[command(verbatim_doc_comment)]
+    Rollback(Box<cmd::update::RollbackArgs>),
 }
 
 /// Parses the process's command line and runs it: the whole of `main`.
@@ -137,6 +176,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Simulate(a) => cmd::simulate::run(&a),
         Commands::Replay(a) => cmd::replay::run(&a),
         Commands::Instrument(a) => cmd::instrument::run(&a),
+        Commands::Image(c) => cmd::image::run(c),
+        Commands::Plan(a) => cmd::plan::run(&a),
+        Commands::Stack(c) => cmd::stack::run(c),
+        Commands::Run(a) => cmd::run::run(&a),
+        Commands::Update(a) => cmd::update::run_update(&a),
+        Commands::Rollback(a) => cmd::update::run_rollback(&a),
     };
     match result {
         Ok(code) => code,

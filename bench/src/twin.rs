@@ -26,7 +26,7 @@
 //! runs; [`Twin::stop`] joins the threads and gives it back (to power it off and persist it).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -84,11 +84,20 @@ pub struct TwinConfig {
     pub uplink_faults: FaultSpec,
     /// Faults on the downlink (what the bench receives).
     pub downlink_faults: FaultSpec,
+    /// Offset of the unit's clock from the wall clock at start, ms (`twin --clock-offset-s`):
+    /// a twin started with +3600 s lives one hour ahead, so time-tagged TCs due in an hour are
+    /// released now. [`Twin::clock`] moves it while the twin runs.
+    pub clock_offset_ms: i64,
 }
 
 impl Default for TwinConfig {
     fn default() -> Self {
-        Self { baud: None, uplink_faults: FaultSpec::none(), downlink_faults: FaultSpec::none() }
+        Self {
+            baud: None,
+            uplink_faults: FaultSpec::none(),
+            downlink_faults: FaultSpec::none(),
+            clock_offset_ms: 0,
+        }
     }
 }
 
@@ -142,6 +151,7 @@ pub struct Twin<M: Model> {
     threads: Vec<JoinHandle<()>>,
     paths: TwinPaths,
     failure: Arc<Mutex<Option<LinkError>>>,
+    clock: TwinClock,
 }
 
 impl<M: Model> std::fmt::Debug for Twin<M> {
@@ -160,6 +170,39 @@ pub fn cuc_now() -> Cuc {
     let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     Cuc::from_unix_utc(secs, d.subsec_nanos()).unwrap_or(Cuc::EPOCH)
+}
+
+/// The twin's clock: the wall clock plus an offset that tests and the `twin` command can move
+/// (shared by the threads of one twin).
+#[derive(Debug, Clone, Default)]
+pub struct TwinClock(Arc<AtomicI64>);
+
+impl TwinClock {
+    /// A clock `offset_ms` ahead of the wall clock (negative: behind).
+    pub fn new(offset_ms: i64) -> Self {
+        TwinClock(Arc::new(AtomicI64::new(offset_ms)))
+    }
+
+    /// The offset from the wall clock, ms.
+    pub fn offset_ms(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Moves the clock forward by `ms` (backward if negative): on-board time jumps, and every
+    /// time-tagged TC now due is released at the next tick.
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    /// On-board time now: wall clock plus offset, as CUC.
+    pub fn now(&self) -> Cuc {
+        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let ms = i128::try_from(d.as_millis()).unwrap_or(0) + i128::from(self.offset_ms());
+        let secs = i64::try_from(ms.div_euclid(1000)).unwrap_or(i64::MAX);
+        let nanos = u32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0)
+            + d.subsec_nanos() % 1_000_000;
+        Cuc::from_unix_utc(secs, nanos).unwrap_or(Cuc::EPOCH)
+    }
 }
 
 /// Polling period of the threads (the latency of a stop request).
@@ -192,6 +235,7 @@ impl<M: Model> Twin<M> {
         let stop = Arc::new(AtomicBool::new(false));
         let failure = Arc::new(Mutex::new(None));
         let (wake_tx, wake_rx) = mpsc::channel::<()>();
+        let clock = TwinClock::new(cfg.clock_offset_ms);
 
         let up = {
             let (pty, model, stats, stop) =
@@ -206,8 +250,9 @@ impl<M: Model> Twin<M> {
             let (pty, model, stats, stop) = (tctm, model.clone(), stats.clone(), stop.clone());
             let faults = FaultInjector::new(cfg.downlink_faults);
             let baud = cfg.baud;
+            let clock = clock.clone();
             spawn_link_thread("twin-downlink", &failure, move || {
-                downlink(&pty, &model, &stats, &stop, faults, baud, &wake_rx)
+                downlink(&pty, &model, &stats, &stop, faults, baud, &wake_rx, &clock)
             })?
         };
         let stim_thread = {
@@ -228,7 +273,12 @@ impl<M: Model> Twin<M> {
                 .map_err(|e| thread_err(&e))?
         };
         let threads = vec![up, down, stim_thread];
-        Ok(Self { model: Some(model), stats, stop, threads, paths, failure })
+        Ok(Self { model: Some(model), stats, stop, threads, paths, failure, clock })
+    }
+
+    /// The unit's clock ([`TwinClock::advance_ms`] moves on-board time while the twin runs).
+    pub fn clock(&self) -> TwinClock {
+        self.clock.clone()
     }
 
     /// The device paths.
@@ -488,7 +538,8 @@ impl UnitTwin {
     /// be opened.
     pub fn start(dir: &Path, blank: bool, cfg: TwinConfig) -> Result<Self, UnitTwinError> {
         let State { storage, info, lock } = open_state(dir, blank)?;
-        let unit = onboard::unit::Unit::power_on(storage, cuc_now());
+        let unit =
+            onboard::unit::Unit::power_on(storage, TwinClock::new(cfg.clock_offset_ms).now());
         let twin = Twin::start(unit, cfg)?;
         Ok(UnitTwin { twin, state: info, lock })
     }
@@ -622,6 +673,7 @@ fn uplink<M: Model>(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)] // the thread's whole context, passed once
 fn downlink<M: Model>(
     pty: &PtyPair,
     model: &Mutex<M>,
@@ -630,6 +682,7 @@ fn downlink<M: Model>(
     mut faults: FaultInjector,
     baud: Option<u32>,
     wake: &mpsc::Receiver<()>,
+    clock: &TwinClock,
 ) -> Result<(), LinkError> {
     let origin = Instant::now();
     let mut pacer = baud.and_then(|b| Pacer::new(b, 16, 0).ok());
@@ -645,7 +698,7 @@ fn downlink<M: Model>(
             }
         }
         loop {
-            let now = cuc_now();
+            let now = clock.now();
             let due = {
                 let mut m = lock(model);
                 m.tick(now);

@@ -5,11 +5,15 @@ use std::process::ExitCode;
 
 pub mod exit;
 pub mod hk;
+pub mod image;
 pub mod instrument;
 pub mod link_args;
+pub mod plan;
 pub mod regress;
 pub mod replay;
+pub mod run;
 pub mod simulate;
+pub mod stack;
 pub mod tables;
 pub mod tables_unit;
 pub mod tc;
@@ -18,6 +22,7 @@ pub mod tc_send;
 pub mod tm;
 pub mod tm_listen;
 pub mod twin;
+pub mod update;
 
 /// Marks an error as caused by damaged or invalid input data ([`exit::Exit::Invalid`], exit
 /// code 2). For another code, use [`exit::Exit::error`].

@@ -11,9 +11,10 @@ use nix::sys::signal::{SigSet, Signal};
 use onboard::unit::Unit;
 use serde_json::json;
 
+use super::BadInput;
 use super::exit::Exit;
 use crate::link::FaultSpec;
-use crate::twin::{State, StateError, Twin, TwinConfig, cuc_now, open_state};
+use crate::twin::{State, StateError, Twin, TwinClock, TwinConfig, open_state};
 
 /// Arguments of `twin`.
 #[derive(Debug, Args)]
@@ -45,6 +46,15 @@ pub struct TwinArgs {
     /// that hold a pipe to the twin).
     #[arg(long)]
     pub until_stdin_eof: bool,
+    /// Run the unit's clock this many seconds ahead of the wall clock (negative: behind). The
+    /// unit time-stamps its telemetry and releases time-tagged TCs on this clock, so a twin
+    /// started with 3600 lives an hour ahead (the bench plans against the unit's own time).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true, conflicts_with = "clock_start")]
+    pub clock_offset_s: f64,
+    /// Start the unit's clock at this UTC time (e.g. 2027-01-04T09:59:30Z): the same as the
+    /// offset from now to it. To watch a workplan's slots happen on the twin.
+    #[arg(long)]
+    pub clock_start: Option<String>,
 }
 
 /// A state directory in use, with the option of this command that picks another one; other
@@ -90,9 +100,19 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
     let State { storage, info, lock } =
         open_state(&state_dir, a.blank).map_err(|e| busy_hint(e, "--state DIR"))?;
     let provisioned = info.provisioned.is_some();
-    let unit = Unit::power_on(storage, cuc_now());
+    let clock_offset_ms = match &a.clock_start {
+        Some(t) => {
+            let start = crate::workflow::evidence::parse_utc(t)
+                .map_err(|e| BadInput(format!("--clock-start: {e}")))?;
+            let (now, ns) = crate::workflow::evidence::unix_now();
+            (start - now) * 1000 - i64::from(ns / 1_000_000)
+        }
+        None => (a.clock_offset_s * 1000.0).round() as i64,
+    };
+    let unit = Unit::power_on(storage, TwinClock::new(clock_offset_ms).now());
     let mode = unit.mode();
-    let cfg = TwinConfig { baud: a.baud, ..TwinConfig::default() }.with_faults(&faults);
+    let cfg =
+        TwinConfig { baud: a.baud, clock_offset_ms, ..TwinConfig::default() }.with_faults(&faults);
     let twin = Twin::start(unit, cfg)?;
     let line = json!({
         "tctm": twin.paths().tctm,
@@ -105,6 +125,7 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
         "temporary": a.state.is_none(),
         "faults": (!faults.is_none()).then(|| faults.to_string()),
         "pid": std::process::id(),
+        "clock_offset_s": clock_offset_ms as f64 / 1000.0,
     })
     .to_string();
     println!("{line}");

@@ -3,4 +3,9 @@
 //!
 //! - [`tables`]: pull the unit's tables, push a table directory (ST\[200\]).
 
+pub mod evidence;
+pub mod plan;
+pub mod run;
+pub mod stack;
 pub mod tables;
+pub mod update;

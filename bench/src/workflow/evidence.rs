@@ -1,0 +1,601 @@
+//! Evidence reports of the workflows that change a unit (`run`, `update`, `rollback`): every
+//! step and every TC with its octets, times and outcome (failure code explained), as JSON for
+//! scripts and as one self-contained HTML page for reviewers.
+//!
+//! [`Recorder`] sends TCs in the request syntax over a [`Session`] and records them; the
+//! workflows add steps ([`Recorder::step`]) and free-form sections (`before`, `after`,
+//! `schedule`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use serde::Serialize;
+use tc_tm::pus::AckFlags;
+use tc_tm::service::MAX_TC_APP_DATA_LEN;
+use tc_tm::service::text::parse_request;
+use tc_tm::service::verification::RequestId;
+
+use crate::session::{Delivery, Session, TcOutcome, Verdict};
+
+/// UTC as `YYYY-MM-DDTHH:MM:SS.mmmZ` from Unix seconds and nanoseconds.
+pub fn utc_text(secs: i64, nanos: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        nanos / 1_000_000
+    )
+}
+
+/// The current UTC time as text ([`utc_text`]).
+pub fn utc_now() -> String {
+    let (s, n) = unix_now();
+    utc_text(s, n)
+}
+
+/// The current Unix time (seconds, nanoseconds).
+pub fn unix_now() -> (i64, u32) {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    (i64::try_from(d.as_secs()).unwrap_or(i64::MAX), d.subsec_nanos())
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// (year, month, day) → days since 1970-01-01.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC) into Unix seconds.
+///
+/// # Errors
+/// A message saying what is expected.
+pub fn parse_utc(s: &str) -> Result<i64, String> {
+    let bad = || format!("{s:?} is not a UTC time like 2026-12-01T10:00:00Z");
+    let t = s.trim();
+    let t = t.strip_suffix('Z').or_else(|| t.strip_suffix("+00:00")).ok_or_else(bad)?;
+    let (date, time) = t.split_once(['T', ' ']).ok_or_else(bad)?;
+    let mut dp = date.split('-');
+    let (Some(y), Some(mo), Some(d), None) = (dp.next(), dp.next(), dp.next(), dp.next()) else {
+        return Err(bad());
+    };
+    let time = time.split_once('.').map_or(time, |(a, _)| a);
+    let mut tp = time.split(':');
+    let (Some(h), Some(mi), Some(sec), None) = (tp.next(), tp.next(), tp.next(), tp.next()) else {
+        return Err(bad());
+    };
+    let num = |v: &str| v.parse::<u32>().map_err(|_| bad());
+    let (y, mo, d, h, mi, sec) = (num(y)?, num(mo)?, num(d)?, num(h)?, num(mi)?, num(sec)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return Err(bad());
+    }
+    Ok(days_from_civil(i64::from(y), mo, d) * 86_400
+        + i64::from(h) * 3600
+        + i64::from(mi) * 60
+        + i64::from(sec))
+}
+
+/// One TC as sent and verified.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TcRecord {
+    /// Position in the run (0-based).
+    pub index: usize,
+    /// The request in the readable syntax.
+    pub text: String,
+    /// Why it was sent.
+    pub purpose: String,
+    /// Service type and subtype.
+    pub service: u8,
+    /// Subtype.
+    pub subtype: u8,
+    /// Application data, hex.
+    pub app_data: String,
+    /// Request ID (packet ID and sequence control), hex.
+    pub request_id: String,
+    /// When it was queued, UTC.
+    pub sent_utc: String,
+    /// When its last awaited report arrived (or the wait ended), UTC.
+    pub done_utc: String,
+    /// From first transmission to the last requested stage's report, ms (completed TCs).
+    pub round_trip_ms: Option<f64>,
+    /// `completed`, `failed`, `timed out` or `not delivered`.
+    pub outcome: String,
+    /// The stage that failed or timed out.
+    pub stage: Option<String>,
+    /// Failure code name and value.
+    pub failure_code: Option<String>,
+    /// The whole failure, explained (code meaning and operator action, subject, data).
+    pub failure: Option<String>,
+}
+
+impl TcRecord {
+    /// Whether every awaited stage succeeded.
+    pub fn ok(&self) -> bool {
+        self.outcome == "completed"
+    }
+}
+
+/// One step of a workflow.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StepRecord {
+    /// Short name (`survey`, `load`, `check`, `reset`, ...).
+    pub name: String,
+    /// When it started, UTC.
+    pub started_utc: String,
+    /// How long it took, s.
+    pub duration_s: f64,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// One sentence saying what happened.
+    pub detail: String,
+    /// Figures and data of the step.
+    pub data: serde_json::Value,
+}
+
+/// A whole evidence report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Evidence {
+    /// `run`, `update` or `rollback`.
+    pub kind: String,
+    /// What was run (stack file, image file and bank, ...).
+    pub subject: String,
+    /// The device.
+    pub device: String,
+    /// Start, UTC.
+    pub started_utc: String,
+    /// End, UTC.
+    pub finished_utc: String,
+    /// Whether the workflow succeeded.
+    pub ok: bool,
+    /// One sentence: the outcome, or the error.
+    pub outcome: String,
+    /// The steps in order.
+    pub steps: Vec<StepRecord>,
+    /// Every TC in order.
+    pub tcs: Vec<TcRecord>,
+    /// Free-form sections (`before`, `after`, `schedule`, ...), in order.
+    pub sections: Vec<(String, serde_json::Value)>,
+}
+
+impl Evidence {
+    /// An empty report started now.
+    pub fn new(kind: &str, subject: &str, device: &str) -> Self {
+        Evidence {
+            kind: kind.to_owned(),
+            subject: subject.to_owned(),
+            device: device.to_owned(),
+            started_utc: utc_now(),
+            finished_utc: String::new(),
+            ok: false,
+            outcome: String::new(),
+            steps: Vec::new(),
+            tcs: Vec::new(),
+            sections: Vec::new(),
+        }
+    }
+
+    /// Closes the report with its outcome.
+    pub fn finish(&mut self, ok: bool, outcome: impl Into<String>) {
+        self.ok = ok;
+        self.outcome = outcome.into();
+        self.finished_utc = utc_now();
+    }
+
+    /// Adds a step.
+    pub fn step(
+        &mut self,
+        name: &str,
+        started: (String, Instant),
+        ok: bool,
+        detail: impl Into<String>,
+        data: serde_json::Value,
+    ) {
+        self.steps.push(StepRecord {
+            name: name.to_owned(),
+            started_utc: started.0,
+            duration_s: started.1.elapsed().as_secs_f64(),
+            ok,
+            detail: detail.into(),
+            data,
+        });
+    }
+
+    /// Adds a free-form section.
+    pub fn section(&mut self, name: &str, value: serde_json::Value) {
+        self.sections.push((name.to_owned(), value));
+    }
+
+    /// The report as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(obj) = v.as_object_mut() {
+            let sections: serde_json::Map<String, serde_json::Value> =
+                self.sections.iter().cloned().collect();
+            obj.insert("sections".to_owned(), serde_json::Value::Object(sections));
+        }
+        v
+    }
+
+    /// Writes `PATH.json` and `PATH.html` (PATH without extension, or with `.json`/`.html`,
+    /// which is replaced). Returns both paths.
+    ///
+    /// # Errors
+    /// File errors.
+    pub fn write(&self, path: &Path) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+        let base = match path.extension().and_then(|e| e.to_str()) {
+            Some("json" | "html") => path.with_extension(""),
+            _ => path.to_path_buf(),
+        };
+        let json = base.with_extension("json");
+        let html = base.with_extension("html");
+        if let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let text = serde_json::to_string_pretty(&self.json())?;
+        std::fs::write(&json, text).with_context(|| format!("writing {}", json.display()))?;
+        std::fs::write(&html, self.html())
+            .with_context(|| format!("writing {}", html.display()))?;
+        Ok((json, html))
+    }
+
+    /// The report as one self-contained HTML page (no script, no external resource).
+    pub fn html(&self) -> String {
+        let mut h = String::new();
+        let title = format!("eic-bench {} evidence: {}", self.kind, self.subject);
+        let _ = write!(
+            h,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+             <style>body{{font-family:sans-serif;margin:1.5em;}}table{{border-collapse:collapse;\
+             margin-bottom:1em;}}td,th{{border:1px solid #aaa;padding:2px 6px;vertical-align:top;\
+             font-size:90%;}}code,pre{{font-size:85%;}}.ok{{color:#060;}}.bad{{color:#b00;\
+             font-weight:bold;}}pre{{background:#f4f4f4;padding:6px;overflow-x:auto;}}\
+             td.hex{{font-family:monospace;word-break:break-all;max-width:40em;}}</style></head>\
+             <body>\n<h1>{}</h1>\n",
+            esc(&title),
+            esc(&title)
+        );
+        let verdict = if self.ok {
+            "<span class=\"ok\">OK</span>"
+        } else {
+            "<span class=\"bad\">FAILED</span>"
+        };
+        let _ = write!(
+            h,
+            "<table><tr><th>device</th><td>{}</td></tr><tr><th>started (UTC)</th><td>{}</td></tr>\
+             <tr><th>finished (UTC)</th><td>{}</td></tr><tr><th>result</th><td>{} {}</td></tr>\
+             <tr><th>TCs</th><td>{} ({} verified)</td></tr></table>",
+            esc(&self.device),
+            esc(&self.started_utc),
+            esc(&self.finished_utc),
+            verdict,
+            esc(&self.outcome),
+            self.tcs.len(),
+            self.tcs.iter().filter(|t| t.ok()).count()
+        );
+        h.push_str("\n<h2>Steps</h2>\n<table><tr><th>step</th><th>started (UTC)</th><th>s</th><th></th><th>what happened</th><th>data</th></tr>\n");
+        for s in &self.steps {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                esc(&s.name),
+                esc(&s.started_utc),
+                s.duration_s,
+                if s.ok {
+                    "<span class=\"ok\">ok</span>"
+                } else {
+                    "<span class=\"bad\">failed</span>"
+                },
+                esc(&s.detail),
+                esc(&s.data.to_string())
+            );
+        }
+        h.push_str("</table>\n<h2>Telecommands</h2>\n<table><tr><th>#</th><th>request</th><th>purpose</th><th>ST</th><th>sent (UTC)</th><th>done (UTC)</th><th>ms</th><th>outcome</th><th>application data (hex)</th></tr>\n");
+        for t in &self.tcs {
+            let outcome = if t.ok() {
+                "<span class=\"ok\">completed</span>".to_owned()
+            } else {
+                format!(
+                    "<span class=\"bad\">{}</span><br>{}",
+                    esc(&t.outcome),
+                    esc(t.failure.as_deref().unwrap_or(""))
+                )
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{},{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"hex\">{}</td></tr>",
+                t.index,
+                esc(&abbreviate(&t.text, 160)),
+                esc(&t.purpose),
+                t.service,
+                t.subtype,
+                esc(&t.sent_utc),
+                esc(&t.done_utc),
+                t.round_trip_ms.map_or(String::new(), |m| format!("{m:.1}")),
+                outcome,
+                esc(&t.app_data)
+            );
+        }
+        h.push_str("</table>\n");
+        for (name, value) in &self.sections {
+            let pretty = serde_json::to_string_pretty(value).unwrap_or_default();
+            let _ = writeln!(h, "<h2>{}</h2>\n<pre>{}</pre>", esc(name), esc(&pretty));
+        }
+        h.push_str("</body></html>\n");
+        h
+    }
+}
+
+fn abbreviate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_owned();
+    }
+    let head: String = s.chars().take(n).collect();
+    format!("{head}… ({} characters)", s.chars().count())
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A TC encoded from its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedTc {
+    /// Service type.
+    pub service: u8,
+    /// Subtype.
+    pub subtype: u8,
+    /// Application data.
+    pub data: Vec<u8>,
+}
+
+/// Encodes a request in the text syntax.
+///
+/// # Errors
+/// The parser's message with the column.
+pub fn encode(text: &str) -> Result<EncodedTc, String> {
+    let mut data = vec![0u8; MAX_TC_APP_DATA_LEN];
+    let (service, subtype, n) =
+        parse_request(text, &mut data).map_err(|e| format!("{text:?}: {e}"))?;
+    data.truncate(n);
+    Ok(EncodedTc { service, subtype, data })
+}
+
+/// A TC sent, waiting for its outcome.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// Request ID.
+    pub id: RequestId,
+    /// The record, completed by [`Recorder::settle`].
+    pub record: TcRecord,
+}
+
+/// Sends TCs and records them into an [`Evidence`].
+#[derive(Debug)]
+pub struct Recorder {
+    /// The report being written.
+    pub evidence: Evidence,
+}
+
+impl Recorder {
+    /// A recorder writing into `evidence`.
+    pub fn new(evidence: Evidence) -> Self {
+        Recorder { evidence }
+    }
+
+    /// Queues an encoded TC (with `ack` flags if given) and returns its handle.
+    ///
+    /// # Errors
+    /// Session errors.
+    pub fn send(
+        &mut self,
+        s: &mut Session,
+        text: &str,
+        tc: &EncodedTc,
+        purpose: &str,
+        ack: Option<AckFlags>,
+    ) -> anyhow::Result<Sent> {
+        let saved = s.encoder_mut().ack();
+        if let Some(a) = ack {
+            s.encoder_mut().set_ack(a);
+        }
+        let sent_utc = utc_now();
+        let r = s.send_raw(tc.service, tc.subtype, &tc.data);
+        s.encoder_mut().set_ack(saved);
+        let id = r?;
+        let record = TcRecord {
+            index: 0,
+            text: text.to_owned(),
+            purpose: purpose.to_owned(),
+            service: tc.service,
+            subtype: tc.subtype,
+            app_data: hex::encode_upper(&tc.data),
+            request_id: format!("{:04X}{:04X}", id.packet_id, id.seq_ctrl),
+            sent_utc,
+            done_utc: String::new(),
+            round_trip_ms: None,
+            outcome: "pending".to_owned(),
+            stage: None,
+            failure_code: None,
+            failure: None,
+        };
+        Ok(Sent { id, record })
+    }
+
+    /// Waits for a sent TC's outcome, records it and returns it.
+    ///
+    /// # Errors
+    /// Session errors (the TC is recorded as not verified first).
+    pub fn settle(&mut self, s: &mut Session, sent: Sent) -> anyhow::Result<(TcOutcome, TcRecord)> {
+        let Sent { id, mut record } = sent;
+        let waited = s.wait(id);
+        record.done_utc = utc_now();
+        record.index = self.evidence.tcs.len();
+        let o = match waited {
+            Ok(o) => o,
+            Err(e) => {
+                record.outcome = "not verified".to_owned();
+                record.failure = Some(format!("session failed while waiting: {e}"));
+                self.evidence.tcs.push(record);
+                return Err(e.into());
+            }
+        };
+        fill(&mut record, &o);
+        s.forget(id);
+        self.evidence.tcs.push(record.clone());
+        Ok((o, record))
+    }
+
+    /// Sends a TC given as text, waits for it and records it. Returns the outcome; a failure
+    /// of the TC is not an error here (see [`Recorder::run_ok`]).
+    ///
+    /// # Errors
+    /// A text that does not parse, session errors.
+    pub fn run(
+        &mut self,
+        s: &mut Session,
+        text: &str,
+        purpose: &str,
+        ack: Option<AckFlags>,
+    ) -> anyhow::Result<(TcOutcome, TcRecord)> {
+        let tc = encode(text).map_err(anyhow::Error::msg)?;
+        let sent = self.send(s, text, &tc, purpose, ack)?;
+        self.settle(s, sent)
+    }
+
+    /// As [`Recorder::run`], and fails unless every awaited stage succeeded.
+    ///
+    /// # Errors
+    /// As [`Recorder::run`]; a refused or unverified TC with its explained failure.
+    pub fn run_ok(&mut self, s: &mut Session, text: &str, purpose: &str) -> anyhow::Result<()> {
+        let (_, r) = self.run(s, text, purpose, None)?;
+        ensure_ok(&r)
+    }
+}
+
+/// Fails with the record's explained failure unless it completed.
+///
+/// # Errors
+/// The TC's failure.
+pub fn ensure_ok(r: &TcRecord) -> anyhow::Result<()> {
+    if r.ok() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "`{}` ({}): {}: {}",
+        abbreviate(&r.text, 80),
+        r.purpose,
+        r.outcome,
+        r.failure.as_deref().unwrap_or("no detail")
+    )
+}
+
+fn fill(record: &mut TcRecord, o: &TcOutcome) {
+    match (o.delivery, o.verdict) {
+        (Delivery::Failed(f), _) => {
+            record.outcome = "not delivered".to_owned();
+            record.failure = Some(f.to_string());
+        }
+        (_, Verdict::Completed { round_trip, .. }) => {
+            record.outcome = "completed".to_owned();
+            record.round_trip_ms = Some(round_trip.as_secs_f64() * 1e3);
+        }
+        (_, Verdict::Failed(f)) => {
+            record.outcome = "failed".to_owned();
+            record.stage = Some(f.stage.to_string());
+            record.failure_code = Some(format!("{} (0x{:04X})", f.code.name(), f.code.value()));
+            record.failure = Some(f.to_string());
+        }
+        (_, v @ Verdict::TimedOut { waiting_for, .. }) => {
+            record.outcome = "timed out".to_owned();
+            record.stage = Some(waiting_for.to_string());
+            record.failure = Some(v.to_string());
+        }
+        (_, v) => {
+            record.outcome = "not verified".to_owned();
+            record.failure = Some(v.to_string());
+        }
+    }
+}
+
+/// A started step: its UTC start text and instant, for [`Evidence::step`].
+pub fn started() -> (String, Instant) {
+    (utc_now(), Instant::now())
+}
+
+/// Formats a duration in seconds with one decimal.
+pub fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_round_trip() {
+        assert_eq!(utc_text(0, 0), "1970-01-01T00:00:00.000Z");
+        let t = parse_utc("2026-11-30T04:05:06Z").unwrap();
+        assert_eq!(utc_text(t, 5_000_000), "2026-11-30T04:05:06.005Z");
+        assert_eq!(
+            parse_utc("2024-02-29T23:59:59.5Z").unwrap() + 1,
+            parse_utc("2024-03-01T00:00:00Z").unwrap()
+        );
+        assert!(parse_utc("2026-13-01T00:00:00Z").is_err());
+        assert!(parse_utc("2026-11-30 04:05").is_err());
+        assert!(parse_utc("2026-11-30T04:05:06").is_err(), "UTC must be explicit");
+    }
+
+    #[test]
+    fn html_escapes_and_is_self_contained() {
+        let mut e = Evidence::new("run", "<stack>", "/dev/x");
+        e.section("before", serde_json::json!({"a": "<b>"}));
+        e.finish(true, "done & dusted");
+        let h = e.html();
+        assert!(h.contains("&lt;stack&gt;") && h.contains("done &amp; dusted"));
+        assert!(!h.contains("<script") && !h.contains("http"));
+        assert!(e.json()["sections"]["before"]["a"] == "<b>");
+    }
+
+    #[test]
+    fn encode_reads_the_text_syntax() {
+        let tc = encode("test are-you-alive").unwrap();
+        assert_eq!((tc.service, tc.subtype), (17, 1));
+        assert!(encode("test what").is_err());
+    }
+}

@@ -1,0 +1,396 @@
+//! `run`: executes a TC stack on a unit with every ST\[01\] stage verified, and records the
+//! evidence.
+//!
+//! 1. **before**: housekeeping (mode, schedule, the unit's on-board time from the report's time
+//!    stamp) and the table directory (200,7: versions, CRCs).
+//! 2. **check**: the stack is re-validated ([`super::stack::check`]) against the unit's time;
+//!    any error refuses the run before anything is sent.
+//! 3. **execute**, in file order: a `now` TC — or a time-tagged TC whose release is already
+//!    within [`RunOptions::margin_s`] of the unit's time — is sent and verified (consecutive
+//!    loads pipelined through the FOP-1 window); consecutive time-tagged TCs are embedded, in
+//!    file order, into ST\[11\] 11,4 inserts (as many per insert as fit: 16 items, 1003
+//!    octets), each encoded with the session's own sequence counter so their request IDs are
+//!    unique. The first failure stops the run unless that TC says `on_failure = "continue"`.
+//! 4. **after**: housekeeping again (`schedule_entries` read back: the unit holds the
+//!    time-tagged TCs inserted), the list of time-tagged TCs with release time (UTC and CUC)
+//!    and request ID, and the table directory after.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tables::TableId;
+use tc_tm::pus::time::Cuc;
+use tc_tm::service::MAX_TC_APP_DATA_LEN;
+use tc_tm::service::table::DirectoryEntry;
+
+use super::evidence::{Recorder, Sent, TcRecord, encode, ensure_ok, started, utc_text};
+use super::stack::{Stack, check};
+use super::update::{hk_json, read_hk_at};
+use crate::session::Session;
+
+/// Settings of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// A time-tagged TC due within this many seconds of the unit's time is sent at once (an
+    /// insert with a past release time is refused by the unit).
+    pub margin_s: i64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { margin_s: 5 }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// TCs sent at once and verified.
+    pub sent_now: usize,
+    /// TCs time-tagged on the unit.
+    pub time_tagged: usize,
+    /// 11,4 inserts sent.
+    pub inserts: usize,
+    /// TCs that failed (with `on_failure = "continue"`).
+    pub failed_continued: usize,
+}
+
+/// The table directory as JSON (versions, CRCs, inactive buffers).
+pub fn directory_json(dir: &[DirectoryEntry]) -> serde_json::Value {
+    json!(
+        dir.iter()
+            .map(|e| json!({
+                "table": TableId::from_u8(e.table_id).map_or("unknown", |t| t.key()),
+                "id": e.table_id,
+                "active_version": e.active_version,
+                "active_crc32": format!("0x{:08X}", e.active_crc),
+                "active_len": e.active_len,
+                "inactive_state": e.inactive_state.to_string(),
+                "inactive_version": e.inactive_version,
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// Unix seconds → CUC (on-board time).
+pub fn cuc_of_unix(secs: i64) -> Option<Cuc> {
+    Cuc::from_unix_utc(secs, 0)
+}
+
+struct Timed {
+    index: usize,
+    release: Cuc,
+    release_utc: String,
+    packet: Vec<u8>,
+    request_id: String,
+}
+
+fn flush_inserts(
+    s: &mut Session,
+    rec: &mut Recorder,
+    stack: &Stack,
+    batch: &mut Vec<Timed>,
+    table: &mut Vec<serde_json::Value>,
+    sum: &mut RunSummary,
+) -> anyhow::Result<()> {
+    while !batch.is_empty() {
+        // As many items as fit one 11,4: N octet + per item 6 octets of time + the packet.
+        let mut take = 0;
+        let mut len = 1;
+        for t in batch.iter() {
+            if take == 16 || len + 6 + t.packet.len() > MAX_TC_APP_DATA_LEN {
+                break;
+            }
+            len += 6 + t.packet.len();
+            take += 1;
+        }
+        if take == 0 {
+            anyhow::bail!("a time-tagged TC is too long to embed in a schedule insert");
+        }
+        let items: Vec<Timed> = batch.drain(..take).collect();
+        let mut text = String::from("schedule insert");
+        let mut what = Vec::new();
+        for t in &items {
+            let ticks = t.release.ticks();
+            text.push_str(&format!(
+                " at={}:{} tc={}",
+                ticks >> 16,
+                ticks & 0xFFFF,
+                hex::encode_upper(&t.packet)
+            ));
+            if let Some(tc) = stack.tc.get(t.index) {
+                what.push(format!(
+                    "#{} {} @ {}",
+                    t.index + 1,
+                    abbreviate(&tc.request),
+                    t.release_utc
+                ));
+            }
+        }
+        let purpose = format!("time-tag {} TCs: {}", items.len(), what.join("; "));
+        let (_, r) = rec.run(s, &text, &purpose, None)?;
+        let stops = items
+            .iter()
+            .any(|t| stack.tc.get(t.index).is_none_or(|tc| tc.on_failure != "continue"));
+        if !r.ok() {
+            if stops {
+                ensure_ok(&r)?;
+            }
+            sum.failed_continued += 1;
+            continue;
+        }
+        sum.inserts += 1;
+        sum.time_tagged += items.len();
+        for t in &items {
+            let tc = stack.tc.get(t.index);
+            table.push(json!({
+                "tc": t.index + 1,
+                "release_utc": t.release_utc,
+                "release_cuc": format!("{}:{}", t.release.ticks() >> 16, t.release.ticks() & 0xFFFF),
+                "request": tc.map(|x| x.request.clone()),
+                "purpose": tc.map(|x| x.purpose.clone()),
+                "slot": tc.map(|x| x.slot.clone()),
+                "request_id": t.request_id,
+                "packet_len": t.packet.len(),
+            }));
+        }
+    }
+    Ok(())
+}
+
+fn abbreviate(s: &str) -> String {
+    if s.chars().count() <= 70 {
+        s.to_owned()
+    } else {
+        let h: String = s.chars().take(70).collect();
+        format!("{h}…")
+    }
+}
+
+fn is_load(service: u8, subtype: u8) -> bool {
+    matches!((service, subtype), (200, 1) | (6, 2))
+}
+
+/// Runs a stack (see the module documentation). Every step and TC goes into `rec.evidence`.
+///
+/// # Errors
+/// A stack that does not check (nothing sent, [`crate::cmd::BadInput`]), the first failed TC
+/// not marked `continue`, session errors.
+pub fn execute(
+    s: &mut Session,
+    rec: &mut Recorder,
+    stack: &Stack,
+    opts: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    let st = started();
+    let (hk, unit_time) = read_hk_at(s, rec, "before: mode, schedule and the unit's time")?;
+    let dir_before = super::tables::read_directory(s)?;
+    rec.evidence.section(
+        "before",
+        json!({"housekeeping": hk_json(&hk), "tables": directory_json(&dir_before)}),
+    );
+    let (unit_unix, unit_ns) = unit_time.to_unix_utc();
+    rec.evidence.step(
+        "before",
+        st,
+        true,
+        format!(
+            "unit in {} at on-board time {} ({} time-tagged TCs waiting)",
+            hk.mode,
+            utc_text(unit_unix, unit_ns),
+            hk.schedule_entries
+        ),
+        json!({"unit_time_utc": utc_text(unit_unix, unit_ns)}),
+    );
+
+    let st = started();
+    let findings = check(stack, unit_unix);
+    let errors: Vec<String> = findings
+        .iter()
+        .filter(|f| f.error)
+        .map(|f| if f.tc == 0 { f.message.clone() } else { format!("TC {}: {}", f.tc, f.message) })
+        .collect();
+    rec.evidence.step(
+        "check",
+        st,
+        errors.is_empty(),
+        if errors.is_empty() {
+            format!("{} TCs check ({} warnings)", stack.tc.len(), findings.len())
+        } else {
+            format!("{} errors: nothing sent", errors.len())
+        },
+        json!(findings),
+    );
+    if !errors.is_empty() {
+        anyhow::bail!(crate::cmd::BadInput(format!(
+            "the stack does not check (nothing was sent):\n  {}",
+            errors.join("\n  ")
+        )));
+    }
+
+    let st = started();
+    let mut sum = RunSummary::default();
+    let mut batch: Vec<Timed> = Vec::new();
+    let mut table = Vec::new();
+    let mut pending: std::collections::VecDeque<(Sent, usize)> = Default::default();
+    let mut failure: Option<anyhow::Error> = None;
+
+    let settle = |s: &mut Session,
+                  rec: &mut Recorder,
+                  (sent, i): (Sent, usize),
+                  sum: &mut RunSummary|
+     -> anyhow::Result<TcRecord> {
+        let (_, r) = rec.settle(s, sent)?;
+        if r.ok() {
+            sum.sent_now += 1;
+        } else if stack.tc.get(i).is_some_and(|t| t.on_failure == "continue") {
+            sum.failed_continued += 1;
+        } else {
+            ensure_ok(&r).map_err(|e| e.context(format!("TC {} of the stack", i + 1)))?;
+        }
+        Ok(r)
+    };
+
+    for (i, tc) in stack.tc.iter().enumerate() {
+        let release = tc.release_unix().map_err(anyhow::Error::msg)?;
+        let at_once = release.is_none_or(|r| r <= unit_unix + opts.margin_s);
+        let e = encode(&tc.request).map_err(anyhow::Error::msg)?;
+        if at_once {
+            if let Err(err) = flush_inserts(s, rec, stack, &mut batch, &mut table, &mut sum) {
+                failure = Some(err);
+                break;
+            }
+            let purpose = if release.is_some() {
+                format!("{} (release {} already due: sent at once)", tc.purpose, tc.release)
+            } else {
+                tc.purpose.clone()
+            };
+            if !is_load(e.service, e.subtype) {
+                while let Some(p) = pending.pop_front() {
+                    if let Err(err) = settle(s, rec, p, &mut sum) {
+                        failure = Some(err);
+                        break;
+                    }
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+            match rec.send(s, &tc.request, &e, &purpose, None) {
+                Ok(sent) => pending.push_back((sent, i)),
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
+            let limit = if is_load(e.service, e.subtype) { super::update::PIPELINE } else { 1 };
+            while pending.len() >= limit {
+                if let Some(p) = pending.pop_front()
+                    && let Err(err) = settle(s, rec, p, &mut sum)
+                {
+                    failure = Some(err);
+                    break;
+                }
+            }
+            if failure.is_some() {
+                break;
+            }
+        } else {
+            while let Some(p) = pending.pop_front() {
+                if let Err(err) = settle(s, rec, p, &mut sum) {
+                    failure = Some(err);
+                    break;
+                }
+            }
+            if failure.is_some() {
+                break;
+            }
+            let r = release.unwrap_or_default();
+            let Some(cuc) = cuc_of_unix(r) else {
+                failure = Some(anyhow::anyhow!(
+                    "TC {}: release {} not representable on board",
+                    i + 1,
+                    tc.release
+                ));
+                break;
+            };
+            let (packet, id) = s.encoder_mut().packet(e.service, e.subtype, &e.data)?;
+            batch.push(Timed {
+                index: i,
+                release: cuc,
+                release_utc: tc.release.clone(),
+                packet,
+                request_id: format!("{:04X}{:04X}", id.packet_id, id.seq_ctrl),
+            });
+        }
+    }
+    if failure.is_none() {
+        while let Some(p) = pending.pop_front() {
+            if let Err(err) = settle(s, rec, p, &mut sum) {
+                failure = Some(err);
+                break;
+            }
+        }
+    }
+    if failure.is_none()
+        && let Err(err) = flush_inserts(s, rec, stack, &mut batch, &mut table, &mut sum)
+    {
+        failure = Some(err);
+    }
+    rec.evidence.step(
+        "execute",
+        st,
+        failure.is_none(),
+        match &failure {
+            None => format!(
+                "{} TCs sent and verified, {} time-tagged in {} inserts, {} failed and continued",
+                sum.sent_now, sum.time_tagged, sum.inserts, sum.failed_continued
+            ),
+            Some(e) => format!("stopped: {e:#}"),
+        },
+        json!({"sent_now": sum.sent_now, "time_tagged": sum.time_tagged, "inserts": sum.inserts}),
+    );
+
+    // After: read back whatever happened, also after a failure.
+    let st = started();
+    std::thread::sleep(Duration::from_millis(50));
+    let after = read_hk_at(s, rec, "after: schedule read back").map(|(h, _)| h);
+    let dir_after = super::tables::read_directory(s);
+    let mut sched = json!({"inserted": table});
+    if let Ok(h) = &after {
+        sched["unit_schedule_enabled"] = json!(h.schedule_enabled);
+        sched["unit_schedule_entries"] = json!(h.schedule_entries);
+        sched["read_back"] = json!(
+            "housekeeping SID 1 schedule_enabled and schedule_entries (the unit has no ST[11] \
+             summary report: docs/icd/services.md)"
+        );
+    }
+    rec.evidence.section("schedule", sched);
+    let mut after_json = json!({});
+    if let Ok(h) = &after {
+        after_json["housekeeping"] = hk_json(h);
+    }
+    if let Ok(d) = &dir_after {
+        after_json["tables"] = directory_json(d);
+    }
+    rec.evidence.section("after", after_json);
+    let waiting = after.as_ref().map(|h| h.schedule_entries).unwrap_or_default();
+    let expect = hk.schedule_entries as usize + sum.time_tagged;
+    let ok = after.is_ok() && dir_after.is_ok();
+    rec.evidence.step(
+        "after",
+        st,
+        ok,
+        format!("the unit holds {waiting} time-tagged TCs (expected at most {expect}: {} before + {} inserted)", hk.schedule_entries, sum.time_tagged),
+        json!({}),
+    );
+    let _ = Instant::now();
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            after?;
+            dir_after?;
+            Ok(sum)
+        }
+    }
+}
