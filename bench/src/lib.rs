@@ -24,6 +24,7 @@ pub mod hk_limits;
 pub mod link;
 pub mod locate;
 pub mod provision;
+pub mod qemu;
 pub mod report_text;
 pub mod session;
 pub mod twin;

@@ -212,6 +212,41 @@ impl Downlink {
         }
     }
 
+    /// Whether any channel has packets waiting.
+    pub fn has_pending(&self) -> bool {
+        Channel::PRIORITY.iter().any(|&ch| self.has_data(ch))
+    }
+
+    /// The next VC frame counts (VC 0, 1, 2, idle), the next TM sequence counts and the
+    /// message type counters, to carry over a restart ([`crate::handover`]).
+    pub fn counts(
+        &self,
+    ) -> ([VcFrameCount; 4], [SeqCount; 3], &LinearMap<(u8, u8), u16, MSG_TYPE_COUNTERS>) {
+        let vc = [
+            self.hk.vc_frame_count(),
+            self.alert.vc_frame_count(),
+            self.dump.vc_frame_count(),
+            self.idle_count,
+        ];
+        (vc, self.seq, &self.msg_counters)
+    }
+
+    /// Sets what [`Downlink::counts`] returned before a restart.
+    pub fn restore(
+        &mut self,
+        vc: [VcFrameCount; 4],
+        seq: [SeqCount; 3],
+        msg_counters: LinearMap<(u8, u8), u16, MSG_TYPE_COUNTERS>,
+    ) {
+        let [hk, alert, dump, idle] = vc;
+        self.hk.set_vc_frame_count(hk);
+        self.alert.set_vc_frame_count(alert);
+        self.dump.set_vc_frame_count(dump);
+        self.idle_count = idle;
+        self.seq = seq;
+        self.msg_counters = msg_counters;
+    }
+
     /// The caller says the line is idle: partial frames go out at the next
     /// [`Downlink::next_cadu`] calls without waiting for the flush timeout.
     pub fn line_idle(&mut self) {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 pub mod hk;
 pub mod link_args;
 pub mod tables;
+pub mod spare;
 pub mod tables_unit;
 pub mod tc;
 pub mod tc_send;
