@@ -5,7 +5,7 @@
 //!   blocking on a busy transmitter (a bench that does not read only delays TM, which the
 //!   unit's queues count as lost when they overflow);
 //! - UART1 octets → [`Unit::receive_stimulus`];
-//! - on-board time from SysTick (1 ms), started from the link hand-over after a restart, else
+//! - on-board time from the board's timer 0 counter, started from the link hand-over after a restart, else
 //!   from the time seed the host wrote, else from the CUC epoch;
 //! - the storage is the flash-like PSRAM area (`onboard::storage_mem`);
 //! - 1 ms of silence after uplink octets calls [`Unit::line_idle`], as the twin does;
@@ -16,7 +16,7 @@
 #![no_main]
 
 use board::{BootInfo, Clock, Uart};
-use cortex_m_rt::{entry, exception};
+use cortex_m_rt::entry;
 use onboard::Unit;
 use onboard::storage::Geometry;
 use onboard::storage_mem::MemStorage;
@@ -50,11 +50,6 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     board::restart()
 }
 
-#[exception]
-fn SysTick() {
-    board::tick_1ms();
-}
-
 /// Uplink octets read before they are handed to the unit in one call.
 const RX_BATCH: usize = 256;
 /// Polls without a new octet before a batch is handed over.
@@ -62,13 +57,11 @@ const RX_SPIN: u32 = 64;
 
 #[entry]
 fn main() -> ! {
-    let Some(cp) = cortex_m::Peripherals::take() else { board::restart() };
     let handoff = board::handoff_area();
     let _booted: Option<BootInfo> = BootInfo::take(handoff);
     let handover = board::take_handover(handoff);
     let base = handover.as_ref().map(|h| h.now_ticks).or_else(|| board::time_seed(handoff));
-    board::start_systick(cp.SYST);
-    let mut clock = Clock::new(base.unwrap_or(0));
+    let mut clock = Clock::start(base.unwrap_or(0));
     let Ok((storage, _)) = MemStorage::open(board::storage_area(), Geometry::FLIGHT) else {
         board::restart()
     };
@@ -85,7 +78,7 @@ fn main() -> ! {
     let mut cadu = [0u8; CADU_LEN];
     let mut sent = CADU_LEN;
     let mut rx = [0u8; RX_BATCH];
-    let mut last_rx: Option<u32> = None;
+    let mut last_rx: Option<u64> = None;
     loop {
         // Uplink: gather what arrives back to back, then hand it over.
         let mut n = 0;
@@ -105,7 +98,7 @@ fn main() -> ! {
         }
         if n > 0 {
             unit.receive_uplink(rx.get(..n).unwrap_or_default());
-            last_rx = Some(board::MILLIS.load(core::sync::atomic::Ordering::Relaxed));
+            last_rx = Some(clock.millis());
         }
         // Stimulus link.
         let mut stim_buf = [0u8; 64];
@@ -119,8 +112,8 @@ fn main() -> ! {
             unit.receive_stimulus(stim_buf.get(..m).unwrap_or_default());
         }
         // 1 ms of uplink silence: partial TM frames may leave at once.
-        let ms = board::MILLIS.load(core::sync::atomic::Ordering::Relaxed);
-        if last_rx.is_some_and(|t| ms.wrapping_sub(t) >= 1) || unit.restart_requested() {
+        let ms = clock.millis();
+        if last_rx.is_some_and(|t| ms.saturating_sub(t) >= 1) || unit.restart_requested() {
             unit.line_idle();
             last_rx = None;
         }

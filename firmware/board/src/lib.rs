@@ -20,6 +20,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+
 use onboard::handover::{HANDOVER_LEN, LinkHandover};
 use onboard::storage::Bank;
 
@@ -47,7 +48,7 @@ pub const TIME_SEED_ADDR: usize = HANDOFF_BASE + TIME_SEED_OFFSET;
 const HANDOFF_LEN: usize = 4096;
 const _: () = assert!(HANDOVER_OFFSET + HANDOVER_LEN <= TIME_SEED_OFFSET);
 
-/// A CMSDK APB UART.
+/// A CMSDK APB UART (its register accessors also serve the CMSDK timer).
 pub struct Uart {
     base: usize,
 }
@@ -85,7 +86,7 @@ impl Uart {
 
     fn write_reg(&self, offset: usize, value: u32) {
         let addr = (self.base + offset) as *mut u32;
-        // SAFETY: as in `read_reg`: an aligned, always mapped register of the UART block,
+        // SAFETY: as in `read_reg`: an aligned, always mapped register of the UART or timer block,
         // which no Rust object aliases.
         unsafe { core::ptr::write_volatile(addr, value) }
     }
@@ -210,47 +211,51 @@ pub fn time_seed(area: &[u8; HANDOFF_LEN]) -> Option<u64> {
     (t != 0 && check == !t).then_some(t)
 }
 
-/// Milliseconds counted by the SysTick exception of the running binary.
-pub static MILLIS: AtomicU32 = AtomicU32::new(0);
+/// CMSDK APB timer 0: a 32-bit down-counter at the processor clock.
+const TIMER0: usize = 0x4000_0000;
+const TIMER_CTRL: usize = 0x0;
+const TIMER_VALUE: usize = 0x4;
+const TIMER_RELOAD: usize = 0x8;
 
-/// Starts SysTick at 1 kHz; the binary's `SysTick` exception handler calls [`tick_1ms`].
-pub fn start_systick(mut syst: cortex_m::peripheral::SYST) {
-    use cortex_m::peripheral::syst::SystClkSource;
-    syst.set_clock_source(SystClkSource::Core);
-    syst.set_reload(SYSCLK_HZ / 1000 - 1);
-    syst.clear_current();
-    syst.enable_interrupt();
-    syst.enable_counter();
-}
-
-/// The SysTick handler's work.
-pub fn tick_1ms() {
-    MILLIS.fetch_add(1, Ordering::Relaxed);
-}
-
-/// On-board time: a base (CUC ticks) plus the milliseconds since this binary started, widened
-/// to 64 bits across the counter's wrap (call [`Clock::now`] at least every 49 days).
+/// On-board time: a base (CUC ticks) plus the time counted by the board's timer 0 since this
+/// binary started it, read from the counter itself (so time stays right however late the
+/// emulator delivers interrupts) and widened to 64 bits. The 32-bit counter wraps every
+/// 171 s at 25 MHz: call [`Clock::now`] or [`Clock::millis`] more often than that (the main
+/// loop does, thousands of times a second).
 pub struct Clock {
     base: u64,
     last: u32,
-    high: u64,
+    cycles: u64,
 }
 
 impl Clock {
-    /// A clock reading `base` ticks now.
-    pub fn new(base: u64) -> Clock {
-        Clock { base, last: MILLIS.load(Ordering::Relaxed), high: 0 }
+    /// Starts timer 0 free-running and a clock reading `base` ticks now.
+    pub fn start(base: u64) -> Clock {
+        let timer = Uart { base: TIMER0 };
+        timer.write_reg(TIMER_CTRL, 0);
+        timer.write_reg(TIMER_RELOAD, u32::MAX);
+        timer.write_reg(TIMER_VALUE, u32::MAX);
+        timer.write_reg(TIMER_CTRL, 1);
+        Clock { base, last: u32::MAX, cycles: 0 }
+    }
+
+    fn update(&mut self) -> u64 {
+        let value = Uart { base: TIMER0 }.read_reg(TIMER_VALUE);
+        // A down-counter reloading at u32::MAX: the elapsed count is the wrapping difference.
+        self.cycles += u64::from(self.last.wrapping_sub(value));
+        self.last = value;
+        self.cycles
     }
 
     /// On-board time now, CUC ticks (2^-16 s).
     pub fn now(&mut self) -> u64 {
-        let ms = MILLIS.load(Ordering::Relaxed);
-        if ms < self.last {
-            self.high += 1 << 32;
-        }
-        self.last = ms;
-        let total = self.high | u64::from(ms);
-        self.base.saturating_add((total << 16) / 1000)
+        let cycles = self.update();
+        self.base.saturating_add(((u128::from(cycles) << 16) / u128::from(SYSCLK_HZ)) as u64)
+    }
+
+    /// Milliseconds since [`Clock::start`].
+    pub fn millis(&mut self) -> u64 {
+        self.update() / u64::from(SYSCLK_HZ / 1000)
     }
 }
 
