@@ -59,6 +59,10 @@ pub enum Commands {
     ///   eic-bench hk /dev/ttyUSB0 --json --count 10
     #[command(verbatim_doc_comment)]
     Hk(cmd::hk::HkArgs),
+    /// Software images for the application banks: build one from a payload, inspect one with
+    /// the unit's own parser.
+    #[command(subcommand)]
+    Image(cmd::image::ImageCmd),
 }
 
 /// Runs a parsed command line and maps the outcome to an exit code.
@@ -73,6 +77,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Twin(a) => cmd::twin::run(&a),
         Commands::Spare(a) => cmd::spare::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
+        Commands::Image(c) => cmd::image::run(c),
     };
     match result {
         Ok(code) => code,

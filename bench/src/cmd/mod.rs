@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 pub mod hk;
+pub mod image;
 pub mod link_args;
 pub mod tables;
 pub mod spare;
