@@ -109,8 +109,8 @@ pub fn parse_version(text: &str) -> anyhow::Result<SwVersion> {
 }
 
 /// Builds the firmware (`cargo build --release` in [`firmware_dir`]) with the application as
-/// `version`. Versions other than the factory one build in their own target folder
-/// (`target/v<version>`), so that both stay built.
+/// `version`, and copies both ELF files to `target/eic-fw/v<version>/` there, so that builds
+/// of several versions stay side by side (only the application is rebuilt between them).
 ///
 /// # Errors
 /// Cargo missing or the build failing (its output is shown).
@@ -123,19 +123,19 @@ pub fn build_firmware(version: &str) -> anyhow::Result<FirmwareBuild> {
     for var in ["CARGO_TARGET_DIR", "RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_ENCODED_RUSTFLAGS"] {
         cmd.env_remove(var);
     }
-    let target = if version == FACTORY_VERSION {
-        dir.join("target")
-    } else {
-        dir.join("target").join(format!("v{version}"))
-    };
-    cmd.arg("--target-dir").arg(&target);
     let status = cmd
         .status()
         .with_context(|| format!("running cargo build in {}", dir.display()))?;
     if !status.success() {
         bail!("building the firmware in {} failed ({status})", dir.display());
     }
-    let out = target.join("thumbv7em-none-eabihf").join("release");
+    let built = dir.join("target").join("thumbv7em-none-eabihf").join("release");
+    let out = dir.join("target").join("eic-fw").join(format!("v{version}"));
+    std::fs::create_dir_all(&out).with_context(|| format!("{}", out.display()))?;
+    for name in ["loader", "app"] {
+        std::fs::copy(built.join(name), out.join(name))
+            .with_context(|| format!("copying {} to {}", built.join(name).display(), out.display()))?;
+    }
     Ok(FirmwareBuild { loader: out.join("loader"), app: out.join("app") })
 }
 
