@@ -123,9 +123,8 @@ pub fn build_firmware(version: &str) -> anyhow::Result<FirmwareBuild> {
     for var in ["CARGO_TARGET_DIR", "RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_ENCODED_RUSTFLAGS"] {
         cmd.env_remove(var);
     }
-    let status = cmd
-        .status()
-        .with_context(|| format!("running cargo build in {}", dir.display()))?;
+    let status =
+        cmd.status().with_context(|| format!("running cargo build in {}", dir.display()))?;
     if !status.success() {
         bail!("building the firmware in {} failed ({status})", dir.display());
     }
@@ -133,8 +132,9 @@ pub fn build_firmware(version: &str) -> anyhow::Result<FirmwareBuild> {
     let out = dir.join("target").join("eic-fw").join(format!("v{version}"));
     std::fs::create_dir_all(&out).with_context(|| format!("{}", out.display()))?;
     for name in ["loader", "app"] {
-        std::fs::copy(built.join(name), out.join(name))
-            .with_context(|| format!("copying {} to {}", built.join(name).display(), out.display()))?;
+        std::fs::copy(built.join(name), out.join(name)).with_context(|| {
+            format!("copying {} to {}", built.join(name).display(), out.display())
+        })?;
     }
     Ok(FirmwareBuild { loader: out.join("loader"), app: out.join("app") })
 }
@@ -146,8 +146,7 @@ pub fn build_firmware(version: &str) -> anyhow::Result<FirmwareBuild> {
 /// Not an ELF32 ARM file, or a segment below `base` or beyond `max_len`.
 pub fn elf_payload(elf: &[u8], base: u32, max_len: usize) -> anyhow::Result<Vec<u8>> {
     let u16_at = |o: usize| elf.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at =
-        |o: usize| elf.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u32_at = |o: usize| elf.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     if elf.get(..6) != Some(&[0x7F, b'E', b'L', b'F', 1, 1][..]) || u16_at(18) != Some(40) {
         bail!("not a 32-bit little-endian ARM ELF file");
     }
@@ -191,7 +190,8 @@ pub fn elf_payload(elf: &[u8], base: u32, max_len: usize) -> anyhow::Result<Vec<
 pub fn app_image(app_elf: &Path, version: SwVersion) -> anyhow::Result<Vec<u8>> {
     let elf = std::fs::read(app_elf).with_context(|| format!("{}", app_elf.display()))?;
     let max = onboard::limits::BANK_LEN - image::HEADER_LEN;
-    let payload = elf_payload(&elf, APP_BASE, max).with_context(|| app_elf.display().to_string())?;
+    let payload =
+        elf_payload(&elf, APP_BASE, max).with_context(|| app_elf.display().to_string())?;
     let mut out = vec![0u8; image::HEADER_LEN + payload.len()];
     let n = image::build(&payload, version, &mut out).map_err(|e| anyhow!("{e}"))?;
     out.truncate(n);
@@ -217,8 +217,8 @@ pub fn provision_flash(
         return Ok(None);
     }
     let mut area = vec![0u8; required_len(&Geometry::FLIGHT)];
-    let (mut storage, how) = MemStorage::open(&mut area, Geometry::FLIGHT)
-        .map_err(|e| anyhow!("flash layout: {e}"))?;
+    let (mut storage, how) =
+        MemStorage::open(&mut area, Geometry::FLIGHT).map_err(|e| anyhow!("flash layout: {e}"))?;
     debug_assert_eq!(how, Opened::Formatted);
     let done = if blank {
         None

@@ -31,7 +31,7 @@
 //! every region write is in place before the record that commits it.
 
 use crate::limits::{RECORD_LEN, TABLE_SLOTS};
-use crate::storage::{Bank, Buffer, Geometry, Region, RecordId, Storage, StorageError};
+use crate::storage::{Bank, Buffer, Geometry, RecordId, Region, Storage, StorageError};
 
 /// Header length, octets.
 pub const HEADER_LEN: usize = 32;
@@ -182,8 +182,7 @@ impl<'a> MemStorage<'a> {
             Region::Table { slot, buffer } => {
                 let slot = usize::from(slot);
                 let len = g.table_buffer_len(slot)?;
-                let before: usize =
-                    g.table_buffer_lens.get(..slot)?.iter().map(|&l| 2 * l).sum();
+                let before: usize = g.table_buffer_lens.get(..slot)?.iter().map(|&l| 2 * l).sum();
                 let own = if buffer == Buffer::One { len } else { 0 };
                 (arena_offset(g) + before + own, len)
             }
@@ -233,9 +232,7 @@ impl Storage for MemStorage<'_> {
     }
 
     fn region(&self, region: Region) -> Result<&[u8], StorageError> {
-        self.range(region)
-            .and_then(|r| self.area.get(r))
-            .ok_or(StorageError::NoSuchRegion(region))
+        self.range(region).and_then(|r| self.area.get(r)).ok_or(StorageError::NoSuchRegion(region))
     }
 
     fn write(&mut self, region: Region, offset: usize, data: &[u8]) -> Result<(), StorageError> {
@@ -284,11 +281,13 @@ impl Storage for MemStorage<'_> {
         if let Some(c) = target.get_mut(4 + RECORD_LEN..) {
             c.fill(0);
         }
-        if let (Some(dst), Some(src)) = (target.get_mut(..4 + RECORD_LEN), raw.get(..4 + RECORD_LEN))
+        if let (Some(dst), Some(src)) =
+            (target.get_mut(..4 + RECORD_LEN), raw.get(..4 + RECORD_LEN))
         {
             dst.copy_from_slice(src);
         }
-        if let (Some(dst), Some(src)) = (target.get_mut(4 + RECORD_LEN..), raw.get(4 + RECORD_LEN..))
+        if let (Some(dst), Some(src)) =
+            (target.get_mut(4 + RECORD_LEN..), raw.get(4 + RECORD_LEN..))
         {
             dst.copy_from_slice(src);
         }

@@ -11,8 +11,8 @@ use eic_bench::session::{
     Delivery, Session, SessionConfig, TcEncoder, TcOutcome, TmPacket, Verdict,
 };
 use eic_bench::twin::cuc_now;
-use eic_tests::{Target, TargetUnit};
 use eic_bench::workflow::tables as wf;
+use eic_tests::{Target, TargetUnit};
 use indicatif::ProgressBar;
 use tables::TableId;
 use tc_tm::pus::AckFlags;

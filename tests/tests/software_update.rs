@@ -59,7 +59,9 @@ fn sw_version(s: &mut Session) -> u32 {
     let p = ok(s, "param get id=sw_version");
     p.iter()
         .find_map(|p| match p.report() {
-            Ok(Report::Parameter(ParamMsg::Values(list))) => list.iter().find(|e| e.id.0 == 0x0030).map(|e| e.raw),
+            Ok(Report::Parameter(ParamMsg::Values(list))) => {
+                list.iter().find(|e| e.id.0 == 0x0030).map(|e| e.raw)
+            }
             _ => None,
         })
         .expect("20,2 report")

@@ -158,9 +158,10 @@ impl LinkArgs {
     /// check; for `twin`, a state directory in use or damaged.
     pub fn connect(&self) -> anyhow::Result<Connection> {
         if self.is_qemu() {
-            let dir = self.qemu_state.clone().unwrap_or_else(|| {
-                default_twin_state().with_file_name("spare")
-            });
+            let dir = self
+                .qemu_state
+                .clone()
+                .unwrap_or_else(|| default_twin_state().with_file_name("spare"));
             let q = crate::qemu::QemuUnit::start(&dir, crate::qemu::QemuConfig::default())?;
             if q.provisioned.is_some() {
                 eprintln!(

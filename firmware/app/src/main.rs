@@ -29,6 +29,8 @@ use tc_tm::pus::Cuc;
 #[unsafe(no_mangle)]
 static FIRMWARE_VERSION: [u8; 16] = version_field();
 
+// `i` stays below both lengths; in a constant an out-of-range index is a build error.
+#[allow(clippy::indexing_slicing)]
 const fn version_field() -> [u8; 16] {
     let v = match option_env!("EIC_FW_VERSION") {
         Some(v) => v.as_bytes(),
@@ -67,9 +69,13 @@ fn main() -> ! {
     };
     let now = |clock: &mut Clock| Cuc::from_ticks(clock.now()).unwrap_or(Cuc::EPOCH);
     let t0 = now(&mut clock);
-    let mut unit = match &handover {
+    let unit = match &handover {
         Some(h) => Unit::resume(storage, t0, h),
         None => Unit::power_on(storage, t0),
+    };
+    // The unit lives in a static (.bss), so that the linker's figures show its RAM.
+    let Some(unit) = cortex_m::singleton!(: Unit<MemStorage<'static>> = unit) else {
+        board::restart()
     };
     unit.set_external_restart(true);
 
@@ -128,8 +134,7 @@ fn main() -> ! {
             sent += 1;
         }
         // A reset TC: once its reports are out, restart through the loader.
-        if unit.restart_requested() && !unit.tm_pending() && sent == CADU_LEN && !tctm.tx_busy()
-        {
+        if unit.restart_requested() && !unit.tm_pending() && sent == CADU_LEN && !tctm.tx_busy() {
             let mut h = unit.link_handover();
             h.now_ticks = clock.now();
             board::store_handover(handoff, &h);

@@ -20,7 +20,6 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-
 use onboard::handover::{HANDOVER_LEN, LinkHandover};
 use onboard::storage::Bank;
 
@@ -166,7 +165,8 @@ impl BootInfo {
         let [v0, v1, v2, v3] = self.sw_version.to_be_bytes();
         let body = [m0, m1, m2, m3, bank, u8::from(self.fallback), 0, 0, v0, v1, v2, v3];
         let [c0, c1, c2, c3] = tc_tm::crc::crc32(&body).to_be_bytes();
-        let rec = [m0, m1, m2, m3, bank, u8::from(self.fallback), 0, 0, v0, v1, v2, v3, c0, c1, c2, c3];
+        let rec =
+            [m0, m1, m2, m3, bank, u8::from(self.fallback), 0, 0, v0, v1, v2, v3, c0, c1, c2, c3];
         if let Some(dst) = area.get_mut(BOOT_INFO_OFFSET..BOOT_INFO_OFFSET + 16) {
             dst.copy_from_slice(&rec);
         }

@@ -44,9 +44,7 @@ fn main() -> ! {
         halt()
     };
     let Ok(report) = boot::boot(&mut storage) else { halt() };
-    let (Some(bank), Some(image)) = (report.running_bank(), report.running_image()) else {
-        halt()
-    };
+    let (Some(bank), Some(image)) = (report.running_bank(), report.running_image()) else { halt() };
     let Some(payload) =
         storage.region(Region::Bank(bank)).ok().and_then(|b| b.get(HEADER_LEN..image.image_len()))
     else {
@@ -59,9 +57,8 @@ fn main() -> ! {
     // board (stack in RAM, reset vector a Thumb address inside the copy).
     let copy = exec.get(..payload.len()).unwrap_or_default();
     let word = |i: usize| {
-        copy.get(4 * i..4 * i + 4)
-            .and_then(|w| w.try_into().ok())
-            .map_or(0, u32::from_le_bytes) as usize
+        copy.get(4 * i..4 * i + 4).and_then(|w| w.try_into().ok()).map_or(0, u32::from_le_bytes)
+            as usize
     };
     let (sp, reset) = (word(0), word(1));
     let sane = tc_tm::crc::crc32(copy) == image.payload_crc
