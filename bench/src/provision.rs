@@ -171,7 +171,7 @@ pub fn provision_with_image<S: Storage>(
 ) -> Result<Provisioned, ProvisionError> {
     let info = image::check(img).map_err(ProvisionError::Image)?;
     for bank in [Bank::A, Bank::B] {
-        storage.write(Region::Bank(bank), 0, &img)?;
+        storage.write(Region::Bank(bank), 0, img)?;
     }
     boot::select_boot_bank(storage, Bank::A)?;
 

@@ -217,15 +217,16 @@ pub fn provision_flash(
         return Ok(None);
     }
     let mut area = vec![0u8; required_len(&Geometry::FLIGHT)];
-    let (mut storage, how) =
-        MemStorage::open(&mut area, Geometry::FLIGHT).map_err(|e| anyhow!("flash layout: {e}"))?;
-    debug_assert_eq!(how, Opened::Formatted);
-    let done = if blank {
-        None
-    } else {
-        Some(provision_with_image(&mut storage, &tables::defaults::default_set(), image)?)
+    let done = {
+        let (mut storage, how) = MemStorage::open(&mut area, Geometry::FLIGHT)
+            .map_err(|e| anyhow!("flash layout: {e}"))?;
+        debug_assert_eq!(how, Opened::Formatted);
+        if blank {
+            None
+        } else {
+            Some(provision_with_image(&mut storage, &tables::defaults::default_set(), image)?)
+        }
     };
-    drop(storage);
     area.resize(FLASH_LEN as usize, 0xFF);
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, &area).with_context(|| format!("{}", tmp.display()))?;
@@ -234,18 +235,12 @@ pub fn provision_flash(
 }
 
 /// Settings of [`QemuUnit::start`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct QemuConfig {
     /// The firmware to run (built by [`build_firmware`] when `None`).
     pub firmware: Option<FirmwareBuild>,
     /// Leave a created flash erased.
     pub blank: bool,
-}
-
-impl Default for QemuConfig {
-    fn default() -> Self {
-        Self { firmware: None, blank: false }
-    }
 }
 
 /// The firmware running under QEMU over a state directory (`flash.bin`), locked against a

@@ -161,6 +161,9 @@ pub enum QueueError {
     Build,
 }
 
+/// The PUS message type counters: the last counter sent per (service, subtype).
+pub type MsgCounters = LinearMap<(u8, u8), u16, MSG_TYPE_COUNTERS>;
+
 /// The downlink multiplexer: three M_PDU packers, the idle channel, TM packet counters.
 #[derive(Clone, Debug)]
 pub struct Downlink {
@@ -219,9 +222,7 @@ impl Downlink {
 
     /// The next VC frame counts (VC 0, 1, 2, idle), the next TM sequence counts and the
     /// message type counters, to carry over a restart ([`crate::handover`]).
-    pub fn counts(
-        &self,
-    ) -> ([VcFrameCount; 4], [SeqCount; 3], &LinearMap<(u8, u8), u16, MSG_TYPE_COUNTERS>) {
+    pub fn counts(&self) -> ([VcFrameCount; 4], [SeqCount; 3], &MsgCounters) {
         let vc = [
             self.hk.vc_frame_count(),
             self.alert.vc_frame_count(),
@@ -236,7 +237,7 @@ impl Downlink {
         &mut self,
         vc: [VcFrameCount; 4],
         seq: [SeqCount; 3],
-        msg_counters: LinearMap<(u8, u8), u16, MSG_TYPE_COUNTERS>,
+        msg_counters: MsgCounters,
     ) {
         let [hk, alert, dump, idle] = vc;
         self.hk.set_vc_frame_count(hk);

@@ -306,6 +306,8 @@ impl Storage for MemStorage<'_> {
 const _: () = assert!(TABLE_SLOTS < 255);
 
 #[cfg(test)]
+// `drop(s)` ends the storage's borrow of the area: the power-off before re-opening it.
+#[allow(clippy::drop_non_drop)]
 mod tests {
     use std::vec;
 
