@@ -92,6 +92,13 @@ fn qemu() {
     );
     let mut s = Session::open(SessionConfig::fast(q.tctm_path())).expect("open");
     s.connect().expect("connect");
+    // The provisioned firmware runs in safe mode: memory loads need maintenance.
+    let mut data = [0u8; tc_tm::service::MAX_TC_APP_DATA_LEN];
+    let (service, subtype, len) =
+        tc_tm::service::text::parse_request("function mode mode=maintenance", &mut data)
+            .expect("request");
+    let id = s.send_raw(service, subtype, &data[..len]).expect("send");
+    assert!(s.wait(id).expect("wait").is_success());
     let (octets, secs) = load_64k(&mut s);
     println!(
         "memory load on the firmware under QEMU (full speed of the emulated UART): {octets} \

@@ -311,6 +311,17 @@ impl TargetUnit {
         }
     }
 
+    /// Session settings for this unit: [`eic_bench::session::SessionConfig::fast`], with a
+    /// longer FOP-1 timer T1 under QEMU (1 s instead of 300 ms), where the emulated processor
+    /// shares the host with the bench and may answer late on a loaded machine.
+    pub fn session_config(&self) -> eic_bench::session::SessionConfig {
+        let mut cfg = eic_bench::session::SessionConfig::fast(self.tctm_path());
+        if self.target == Target::Qemu {
+            cfg.t1 = std::time::Duration::from_secs(1);
+        }
+        cfg
+    }
+
     /// The state directory.
     pub fn state_dir(&self) -> std::path::PathBuf {
         self.dir.path().join("state")

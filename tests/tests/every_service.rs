@@ -7,9 +7,7 @@
 use std::time::{Duration, Instant};
 
 use eic_bench::link::RetryPolicy;
-use eic_bench::session::{
-    Delivery, Session, SessionConfig, TcEncoder, TcOutcome, TmPacket, Verdict,
-};
+use eic_bench::session::{Delivery, Session, TcEncoder, TcOutcome, TmPacket, Verdict};
 use eic_bench::twin::cuc_now;
 use eic_bench::workflow::tables as wf;
 use eic_tests::{Target, TargetUnit};
@@ -97,7 +95,7 @@ fn every_service_end_to_end_on_the_firmware_under_qemu() {
 
 fn every_service(target: Target) {
     let mut u = TargetUnit::start(target);
-    let mut s = Session::open(SessionConfig::fast(u.tctm_path())).unwrap();
+    let mut s = Session::open(u.session_config()).unwrap();
     s.connect().unwrap();
     assert_eq!(wf::read_mode(&mut s).unwrap(), Mode::Safe, "the factory image booted");
 

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use eic_bench::qemu::{app_image, parse_version};
-use eic_bench::session::{Delivery, Session, SessionConfig, TcOutcome, TmPacket, Verdict};
+use eic_bench::session::{Delivery, Session, TcOutcome, TmPacket, Verdict};
 use eic_tests::{Target, TargetUnit, firmware_version};
 use tc_tm::pus::AckFlags;
 use tc_tm::service::event::{EventId, Report as EventMsg};
@@ -100,6 +100,9 @@ fn upload(s: &mut Session, mem: &str, image: &[u8]) -> u32 {
         .collect();
     for (text, id) in ids {
         let o = s.wait(id).unwrap();
+        if !matches!(o.verdict, Verdict::Completed { .. }) {
+            eprintln!("session: {:?}", s.stats());
+        }
         assert_completed(&text[..40], &o);
     }
     let p = ok(s, &format!("memory check mem={mem} addr=0x0 len={}", image.len()));
@@ -115,7 +118,7 @@ fn software_update(target: Target) {
     let fw = firmware_version("1.1.0");
     let image = app_image(&fw.app, parse_version("1.1.0").unwrap()).unwrap();
     let mut u = TargetUnit::start(target);
-    let mut s = Session::open(SessionConfig::fast(u.tctm_path())).unwrap();
+    let mut s = Session::open(u.session_config()).unwrap();
     s.connect().unwrap();
     assert_eq!(sw_version(&mut s), 0x0100_0000, "the factory 1.0.0 runs from bank A");
 
