@@ -53,6 +53,16 @@ pub enum Commands {
     ///   eic-bench twin --faults bitflip=1e-5,drop=0.001,seed=1 --until-stdin-eof
     #[command(verbatim_doc_comment)]
     Twin(cmd::twin::TwinArgs),
+    /// Runs the unit as firmware under QEMU (Cortex-M4F board mps2-an386): builds it, starts
+    /// the emulator with both UARTs on pseudo-terminals, prints one JSON line with the device
+    /// paths (as `twin` does), then runs until Ctrl-C/SIGTERM. Needs qemu-system-arm: on PATH,
+    /// in EIC_QEMU, or installed into the project by scripts/install-qemu.sh.
+    ///
+    /// Examples:
+    ///   eic-bench spare --qemu --state ./spare-state
+    ///   eic-bench spare --qemu --print-paths spare.json &
+    #[command(verbatim_doc_comment)]
+    Spare(cmd::spare::SpareArgs),
     /// Live housekeeping view with soft/hard limits and alarms (exit 5 if a hard limit was
     /// crossed).
     ///
@@ -171,6 +181,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Tc(c) => cmd::tc::run(c),
         Commands::Tm(c) => cmd::tm::run(c),
         Commands::Twin(a) => cmd::twin::run(&a),
+        Commands::Spare(a) => cmd::spare::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
         Commands::Regress(a) => cmd::regress::run(a),
         Commands::Simulate(a) => cmd::simulate::run(&a),

@@ -32,6 +32,7 @@ pub mod link;
 pub mod locate;
 pub mod names;
 pub mod provision;
+pub mod qemu;
 pub mod regress;
 pub mod replay;
 pub mod report;

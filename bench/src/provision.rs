@@ -155,8 +155,23 @@ pub fn provision<S: Storage>(
     set: &TableSet,
 ) -> Result<Provisioned, ProvisionError> {
     let img = factory_image().map_err(ProvisionError::Image)?;
+    provision_with_image(storage, set, &img)
+}
+
+/// As [`provision`], with `img` (a checked `onboard::image`) in both banks instead of the
+/// factory image: the firmware's state holds the real application binary
+/// ([`crate::qemu`]).
+///
+/// # Errors
+/// [`ProvisionError::Image`] if `img` does not check, else as [`provision`].
+pub fn provision_with_image<S: Storage>(
+    storage: &mut S,
+    set: &TableSet,
+    img: &[u8],
+) -> Result<Provisioned, ProvisionError> {
+    let info = image::check(img).map_err(ProvisionError::Image)?;
     for bank in [Bank::A, Bank::B] {
-        storage.write(Region::Bank(bank), 0, &img)?;
+        storage.write(Region::Bank(bank), 0, img)?;
     }
     boot::select_boot_bank(storage, Bank::A)?;
 
@@ -184,7 +199,7 @@ pub fn provision<S: Storage>(
         store.activate(storage, id).map_err(|error| ProvisionError::Table { table, error })?;
         done.push((table, version, bytes.len(), crc));
     }
-    Ok(Provisioned { sw_version: FACTORY_SW_VERSION, image_len: img.len(), tables: done })
+    Ok(Provisioned { sw_version: info.sw_version, image_len: img.len(), tables: done })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! | [`limits`] | every capacity (memory sizes, table slots, record length) |
 //! | [`storage`] | the [`Storage`](storage::Storage) trait: byte regions and atomic records; static-memory backend, power-cut injector |
 //! | `storage_fs` | (feature `std`) the on-disk backend: a state directory, records written atomically |
+//! | [`storage_mem`] | the flat memory-area backend the firmware keeps in its flash-like memory (the host builds the same area as a file) |
 //! | [`memory`] | the ST\[06\] memory map: load, dump, check, with the write protections |
 //! | [`image`] | the software image format (header, CRC-32s), builder and checker |
 //! | [`boot`] | boot the selected bank, else fall back to the other, else safe mode |
@@ -18,6 +19,7 @@
 //! | [`services`] | acceptance checks, ST\[01\] verification, one module per PUS service |
 //! | [`failure`] | failure codes and data of the unit's own errors |
 //! | [`trigger`] | the science trigger: mask geometry, FFT imaging, count-rate and image triggers |
+//! | [`handover`] | the link state a restart through the firmware's boot loader carries over |
 //!
 //! The unit is the twin's core: it behaves on its serial link like the spare model
 //! (`docs/icd/unit.md`), with every capacity fixed in [`limits`]; `Unit<FlightStorage>` takes
@@ -82,6 +84,7 @@ extern crate std;
 
 pub mod boot;
 pub mod failure;
+pub mod handover;
 pub mod image;
 pub mod limits;
 pub mod link;
@@ -90,6 +93,7 @@ pub mod services;
 pub mod storage;
 #[cfg(feature = "std")]
 pub mod storage_fs;
+pub mod storage_mem;
 pub mod table_store;
 pub mod trigger;
 pub mod unit;

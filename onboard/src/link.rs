@@ -161,6 +161,9 @@ pub enum QueueError {
     Build,
 }
 
+/// The PUS message type counters: the last counter sent per (service, subtype).
+pub type MsgCounters = LinearMap<(u8, u8), u16, MSG_TYPE_COUNTERS>;
+
 /// The downlink multiplexer: three M_PDU packers, the idle channel, TM packet counters.
 #[derive(Clone, Debug)]
 pub struct Downlink {
@@ -210,6 +213,39 @@ impl Downlink {
             Channel::Alert => self.alert.has_data(),
             Channel::Dump => self.dump.has_data(),
         }
+    }
+
+    /// Whether any channel has packets waiting.
+    pub fn has_pending(&self) -> bool {
+        Channel::PRIORITY.iter().any(|&ch| self.has_data(ch))
+    }
+
+    /// The next VC frame counts (VC 0, 1, 2, idle), the next TM sequence counts and the
+    /// message type counters, to carry over a restart ([`crate::handover`]).
+    pub fn counts(&self) -> ([VcFrameCount; 4], [SeqCount; 3], &MsgCounters) {
+        let vc = [
+            self.hk.vc_frame_count(),
+            self.alert.vc_frame_count(),
+            self.dump.vc_frame_count(),
+            self.idle_count,
+        ];
+        (vc, self.seq, &self.msg_counters)
+    }
+
+    /// Sets what [`Downlink::counts`] returned before a restart.
+    pub fn restore(
+        &mut self,
+        vc: [VcFrameCount; 4],
+        seq: [SeqCount; 3],
+        msg_counters: MsgCounters,
+    ) {
+        let [hk, alert, dump, idle] = vc;
+        self.hk.set_vc_frame_count(hk);
+        self.alert.set_vc_frame_count(alert);
+        self.dump.set_vc_frame_count(dump);
+        self.idle_count = idle;
+        self.seq = seq;
+        self.msg_counters = msg_counters;
     }
 
     /// The caller says the line is idle: partial frames go out at the next

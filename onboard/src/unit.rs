@@ -104,6 +104,9 @@ pub struct Counters {
     pub idle_frames: u32,
     /// Application restarts by TC.
     pub resets: u32,
+    /// Frames dropped while a restart through the boot loader was pending
+    /// ([`crate::handover`]).
+    pub frames_dropped_restarting: u32,
     /// Stimulus packets refused (the stimulus link comes with a later issue).
     pub stimulus_rejected: u32,
 }
@@ -226,6 +229,10 @@ pub struct Unit<S: Storage> {
     pub(crate) downlink: Downlink,
     pub(crate) counters: Counters,
     pub(crate) app: App,
+    /// A `reset` TC is carried out by the target ([`crate::handover`]).
+    pub(crate) external_restart: bool,
+    /// A `reset` TC waits for the target to restart.
+    pub(crate) restart_request: bool,
 }
 
 impl<S: Storage> Unit<S> {
@@ -242,6 +249,8 @@ impl<S: Storage> Unit<S> {
             downlink: Downlink::new(now.ticks()),
             counters: Counters::default(),
             app: App::new(),
+            external_restart: false,
+            restart_request: false,
         };
         unit.boot_application();
         unit
@@ -364,6 +373,11 @@ impl<S: Storage> Unit<S> {
     }
 
     fn frame_received(&mut self, data: &[u8]) {
+        if self.restart_request {
+            // The application is going down: no frame is taken (FOP-1 sends it again later).
+            self.counters.frames_dropped_restarting += 1;
+            return;
+        }
         let lockout_before = self.farm.state() == State::Lockout;
         match link::accept_frame(&mut self.farm, data) {
             Ok(FrameAccepted::Data { seq_flags, segment, .. }) => {

@@ -225,3 +225,105 @@ impl Model for EchoUnit {
         built
     }
 }
+
+/// Where an end-to-end test runs the on-board unit: the same tests run against both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The twin: `onboard::Unit` in this process behind a pseudo-terminal.
+    Twin,
+    /// The firmware on QEMU mps2-an386 (`docs/firmware.md`): the same `onboard::Unit` built
+    /// for the Cortex-M4F, booted by its loader, behind QEMU's UART pseudo-terminal.
+    Qemu,
+}
+
+/// A running unit of either [`Target`] over a fresh, factory-provisioned state.
+pub struct TargetUnit {
+    /// Which one.
+    pub target: Target,
+    twin: Option<eic_bench::twin::UnitTwin>,
+    qemu: Option<eic_bench::qemu::QemuUnit>,
+    dir: tempfile::TempDir,
+}
+
+/// The firmware at the factory version, built once per test process.
+pub fn firmware() -> eic_bench::qemu::FirmwareBuild {
+    firmware_version(eic_bench::qemu::FACTORY_VERSION)
+}
+
+/// The firmware with the application built as `version`, built once per version and process.
+pub fn firmware_version(version: &str) -> eic_bench::qemu::FirmwareBuild {
+    static BUILDS: std::sync::Mutex<Vec<(String, eic_bench::qemu::FirmwareBuild)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut builds = BUILDS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, b)) = builds.iter().find(|(v, _)| v == version) {
+        return b.clone();
+    }
+    let b = eic_bench::qemu::build_firmware(version)
+        .unwrap_or_else(|e| panic!("building the firmware {version}: {e:#}"));
+    builds.push((version.to_owned(), b.clone()));
+    b
+}
+
+impl TargetUnit {
+    /// Starts a unit of `target` over a new provisioned state. Panics (with what to do) if it
+    /// cannot: a missing QEMU names `scripts/install-qemu.sh`.
+    pub fn start(target: Target) -> TargetUnit {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut unit = TargetUnit { target, twin: None, qemu: None, dir };
+        unit.power_on();
+        unit
+    }
+
+    /// Starts the unit again over the same state (after [`TargetUnit::power_off`]).
+    pub fn power_on(&mut self) {
+        let state = self.dir.path().join("state");
+        match self.target {
+            Target::Twin => {
+                let cfg = eic_bench::twin::TwinConfig::default();
+                let t = eic_bench::twin::UnitTwin::start(&state, false, cfg)
+                    .unwrap_or_else(|e| panic!("starting the twin: {e}"));
+                self.twin = Some(t);
+            }
+            Target::Qemu => {
+                let cfg = eic_bench::qemu::QemuConfig { firmware: Some(firmware()), blank: false };
+                let q = eic_bench::qemu::QemuUnit::start(&state, cfg)
+                    .unwrap_or_else(|e| panic!("starting the firmware under QEMU: {e:#}"));
+                self.qemu = Some(q);
+            }
+        }
+    }
+
+    /// Stops the unit (the state persists). Returns the unit's counters for the twin (the
+    /// firmware's stay on the board).
+    pub fn power_off(&mut self) -> Option<onboard::Counters> {
+        if let Some(q) = self.qemu.take() {
+            q.stop();
+        }
+        self.twin.take().map(|t| t.stop().expect("twin stopped cleanly").0)
+    }
+
+    /// The TC/TM device path.
+    pub fn tctm_path(&self) -> &std::path::Path {
+        match (&self.twin, &self.qemu) {
+            (Some(t), _) => t.tctm_path(),
+            (_, Some(q)) => q.tctm_path(),
+            _ => panic!("the unit is powered off"),
+        }
+    }
+
+    /// Session settings for this unit: [`eic_bench::session::SessionConfig::fast`], with a
+    /// longer FOP-1 timer T1 under QEMU (1 s instead of 300 ms), where the emulated processor
+    /// shares the host with the bench and may answer late on a loaded machine.
+    pub fn session_config(&self) -> eic_bench::session::SessionConfig {
+        let mut cfg = eic_bench::session::SessionConfig::fast(self.tctm_path());
+        if self.target == Target::Qemu {
+            cfg.t1 = std::time::Duration::from_secs(1);
+        }
+        cfg
+    }
+
+    /// The state directory.
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("state")
+    }
+}

@@ -2,4 +2,5 @@
 
 mod every_service;
 mod session_link;
+mod software_update;
 mod unit_twin;

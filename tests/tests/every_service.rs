@@ -1,16 +1,16 @@
-//! Every service of the unit end to end on a provisioned twin (software 1.0.0 in both banks,
+//! Every service of the unit end to end on a provisioned unit (software 1.0.0 in both banks,
 //! default tables active, safe mode), over a real pseudo-terminal and the bench session with
-//! every ST\[01\] stage observed; one twin and one session for the whole file, reconnected in
-//! the middle. ST\[200\] goes through the pull/push workflow.
+//! every ST\[01\] stage observed; one unit and one session for the whole test, reconnected in
+//! the middle. ST\[200\] goes through the pull/push workflow. The same test runs against the
+//! twin and against the firmware under QEMU ([`Target`]).
 
 use std::time::{Duration, Instant};
 
 use eic_bench::link::RetryPolicy;
-use eic_bench::session::{
-    Delivery, Session, SessionConfig, TcEncoder, TcOutcome, TmPacket, Verdict,
-};
-use eic_bench::twin::{TwinConfig, UnitTwin, cuc_now};
+use eic_bench::session::{Delivery, Session, TcEncoder, TcOutcome, TmPacket, Verdict};
+use eic_bench::twin::cuc_now;
 use eic_bench::workflow::tables as wf;
+use eic_tests::{Target, TargetUnit};
 use indicatif::ProgressBar;
 use tables::TableId;
 use tc_tm::pus::AckFlags;
@@ -84,10 +84,18 @@ fn param(p: &[TmPacket], id: u16) -> Option<u32> {
 
 #[test]
 fn every_service_end_to_end_on_the_provisioned_twin() {
-    let dir = tempfile::tempdir().unwrap();
-    let t = UnitTwin::start(dir.path(), false, TwinConfig::default()).unwrap();
-    assert!(t.state.provisioned.is_some());
-    let mut s = Session::open(SessionConfig::fast(t.tctm_path())).unwrap();
+    every_service(Target::Twin);
+}
+
+#[test]
+#[ignore = "needs QEMU (scripts/install-qemu.sh) and the firmware build; .ci/run runs it"]
+fn every_service_end_to_end_on_the_firmware_under_qemu() {
+    every_service(Target::Qemu);
+}
+
+fn every_service(target: Target) {
+    let mut u = TargetUnit::start(target);
+    let mut s = Session::open(u.session_config()).unwrap();
     s.connect().unwrap();
     assert_eq!(wf::read_mode(&mut s).unwrap(), Mode::Safe, "the factory image booted");
 
@@ -240,6 +248,7 @@ fn every_service_end_to_end_on_the_provisioned_twin() {
     assert_eq!(wf::pull(&mut s, &bar).unwrap().set().unwrap(), target);
 
     drop(s);
-    let (c, _) = t.stop().unwrap();
-    assert_eq!(c.tc_rejected, 0, "{c:?}");
+    if let Some(c) = u.power_off() {
+        assert_eq!(c.tc_rejected, 0, "{c:?}");
+    }
 }

@@ -8,6 +8,11 @@
 //! `./.eic-twin`), provisioned from the factory when created. The state persists across
 //! commands, so `tables push twin DIR` followed by `tables pull twin -o OUT` sees the pushed
 //! tables. Two commands cannot use the same state at once (the second is told so).
+//!
+//! The word `qemu` does the same with the unit as firmware under QEMU (`docs/firmware.md`):
+//! the firmware is built if needed and the emulator started over the flash file of
+//! `--qemu-state` (default `$XDG_STATE_HOME/eic-bench/spare`, beside the twin's), provisioned
+//! from the factory when created; QEMU stops when the command ends.
 
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
@@ -25,8 +30,9 @@ pub const TWIN_DEVICE: &str = "twin";
 #[derive(Debug, Clone, Args)]
 pub struct LinkArgs {
     /// Serial device: the spare model's port (e.g. /dev/ttyUSB0, /dev/serial/by-id/...), a
-    /// running twin's TC/TM path (printed by `eic-bench twin`), or the word `twin` for an
-    /// embedded twin that lives as long as this command (state in --twin-state).
+    /// running twin's TC/TM path (printed by `eic-bench twin`), the word `twin` for an
+    /// embedded twin that lives as long as this command (state in --twin-state), or the word
+    /// `qemu` for the unit as firmware under QEMU, likewise (state in --qemu-state).
     pub device: PathBuf,
     /// Line rate in baud (8N1). Ignored for the embedded twin, which runs at full speed.
     #[arg(long, default_value_t = crate::link::DEFAULT_BAUD, env = "EIC_BAUD")]
@@ -47,6 +53,10 @@ pub struct LinkArgs {
     /// $XDG_STATE_HOME/eic-bench/twin]. `eic-bench twin --state` takes the same directory.
     #[arg(long, env = "EIC_TWIN_STATE")]
     pub twin_state: Option<PathBuf>,
+    /// State directory of the firmware under QEMU (DEVICE `qemu`): its flash file, created and
+    /// provisioned from the factory (firmware 1.0.0, default tables) if missing.
+    #[arg(long, env = "EIC_QEMU_STATE")]
+    pub qemu_state: Option<PathBuf>,
 }
 
 /// The default state directory of the embedded twin.
@@ -66,6 +76,7 @@ pub fn default_twin_state() -> PathBuf {
 pub struct Connection {
     session: Session,
     twin: Option<UnitTwin>,
+    qemu: Option<crate::qemu::QemuUnit>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -73,6 +84,7 @@ impl std::fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("session", &self.session)
             .field("twin", &self.twin.as_ref().map(|t| t.state.dir.clone()))
+            .field("qemu", &self.qemu.as_ref().map(|q| q.state.clone()))
             .finish()
     }
 }
@@ -99,6 +111,10 @@ impl DerefMut for Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        // Stop QEMU (the flash file keeps the state).
+        if let Some(q) = self.qemu.take() {
+            q.stop();
+        }
         // Stop the twin and power its unit off (the session closes the device afterwards).
         if let Some(t) = self.twin.take()
             && let Err(e) = t.stop()
@@ -109,9 +125,29 @@ impl Drop for Connection {
 }
 
 impl LinkArgs {
+    /// A device with every link option at its default, for commands that reach a unit on
+    /// behalf of another option (`plan --against`, `replay --on`); set the fields they do take
+    /// with struct update syntax so a new link option needs no change there.
+    pub fn with_defaults(device: PathBuf) -> Self {
+        LinkArgs {
+            device,
+            baud: crate::link::DEFAULT_BAUD,
+            archive: None,
+            t1_ms: None,
+            clcw_timeout_s: 3.0,
+            twin_state: None,
+            qemu_state: None,
+        }
+    }
+
     /// Whether DEVICE is the embedded twin.
     pub fn is_twin(&self) -> bool {
         self.device.as_os_str() == TWIN_DEVICE
+    }
+
+    /// Whether DEVICE is the firmware under QEMU.
+    pub fn is_qemu(&self) -> bool {
+        self.device.as_os_str() == crate::qemu::QEMU_DEVICE
     }
 
     /// The session settings these arguments give for `device`.
@@ -138,6 +174,23 @@ impl LinkArgs {
     /// A missing, busy or wrong device, or a silent unit, with the device named and what to
     /// check; for `twin`, a state directory in use or damaged.
     pub fn connect(&self) -> anyhow::Result<Connection> {
+        if self.is_qemu() {
+            let dir = self
+                .qemu_state
+                .clone()
+                .unwrap_or_else(|| default_twin_state().with_file_name("spare"));
+            let q = crate::qemu::QemuUnit::start(&dir, crate::qemu::QemuConfig::default())?;
+            if q.provisioned.is_some() {
+                eprintln!(
+                    "qemu: created {} and provisioned its flash from the factory (firmware \
+                     1.0.0, default tables)",
+                    dir.display()
+                );
+            }
+            let mut session = Session::open(self.config_for(q.tctm_path().to_path_buf(), true))?;
+            session.connect()?;
+            return Ok(Connection { session, twin: None, qemu: Some(q) });
+        }
         let (twin, cfg) = if self.is_twin() {
             let dir = self.twin_state.clone().unwrap_or_else(default_twin_state);
             let t = UnitTwin::start(&dir, false, TwinConfig::default()).map_err(|e| match e {
@@ -160,6 +213,6 @@ impl LinkArgs {
         };
         let mut session = Session::open(cfg)?;
         session.connect()?;
-        Ok(Connection { session, twin })
+        Ok(Connection { session, twin, qemu: None })
     }
 }

@@ -13,6 +13,7 @@ pub mod regress;
 pub mod replay;
 pub mod run;
 pub mod simulate;
+pub mod spare;
 pub mod stack;
 pub mod tables;
 pub mod tables_unit;

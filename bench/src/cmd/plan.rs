@@ -117,12 +117,9 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         UnitState { set, directory: vec![], mode, now_unix: unix_now().0, params: BTreeMap::new() }
     } else {
         let link = LinkArgs {
-            device: a.against.clone(),
             baud: a.baud,
-            archive: None,
-            t1_ms: None,
-            clcw_timeout_s: 3.0,
             twin_state: a.twin_state.clone(),
+            ..LinkArgs::with_defaults(a.against.clone())
         };
         let mut s = link.connect()?;
         unit_state(&mut s, &wp.param_names())?

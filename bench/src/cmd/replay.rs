@@ -68,12 +68,10 @@ impl LinkOpts {
     /// The shared link arguments for a device.
     pub fn link_args(&self, device: &Path) -> LinkArgs {
         LinkArgs {
-            device: device.to_path_buf(),
             baud: self.baud,
             archive: self.archive.clone(),
-            t1_ms: None,
-            clcw_timeout_s: 3.0,
             twin_state: self.twin_state.clone(),
+            ..LinkArgs::with_defaults(device.to_path_buf())
         }
     }
 }

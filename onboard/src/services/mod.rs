@@ -232,7 +232,12 @@ impl<S: Storage> Unit<S> {
         let result = self.execute(&mut v, accepted.request);
         self.conclude(&mut v, result);
         if self.app.reset_pending {
-            self.restart();
+            if self.external_restart {
+                self.app.reset_pending = false;
+                self.restart_request = true;
+            } else {
+                self.restart();
+            }
         }
         None
     }
