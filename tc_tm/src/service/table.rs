@@ -11,12 +11,15 @@
 //! | 200,3 activate | TC | table ID u8 |
 //! | 200,4 abort load | TC | table ID u8 |
 //! | 200,5 dump | TC | table ID u8, buffer u8 ([`BufferSel`]) |
+//! | 200,9 dump range | TC | table ID u8, buffer u8, offset u32, length u32 (≥ 1) |
 //! | 200,6 dump segment | TM | table ID u8, buffer u8, version u16, total length u32, offset u32, segment length u16, data |
 //! | 200,7 report directory | TC | none |
 //! | 200,8 directory | TM | N u8 (0..=[`MAX_DIRECTORY_ENTRIES`]), N × [`DirectoryEntry`] (26 octets) |
 //!
 //! A segment must hold 1 octet at least and lie inside the image: `offset + length <=
-//! total length`. A dump is split into as many 200,6 reports as needed, each at most
+//! total length`. A dump range (200,9) re-requests part of an image, e.g. the segments a lossy
+//! downlink lost: the unit refuses a range outside the buffer (`segment_out_of_range`). A dump
+//! is split into as many 200,6 reports as needed, each at most
 //! [`MAX_DUMP_SEGMENT_LEN`] octets of data.
 
 use super::wire::{Item, List, Reader, Writer, emit_with, parse_all};
@@ -100,6 +103,17 @@ fn check_segment(total_len: u32, offset: u32, len: usize, max: usize) -> Result<
     match end {
         Some(end) if end <= total_len => Ok(()),
         _ => Err(Error::BadValue { field: "segment_offset", value: offset }),
+    }
+}
+
+/// Checks a dump range: at least one octet, and its end representable.
+fn check_range(offset: u32, length: u32) -> Result<(), Error> {
+    if length == 0 {
+        return Err(Error::BadCount { field: "dump_length", count: 0, max: u32::MAX as usize });
+    }
+    match offset.checked_add(length) {
+        Some(_) => Ok(()),
+        None => Err(Error::BadValue { field: "segment_offset", value: offset }),
     }
 }
 
@@ -193,6 +207,17 @@ pub enum Request<'a> {
     },
     /// 200,7: report the directory as a 200,8 report.
     ReportDirectory,
+    /// 200,9: dump `length` octets of a buffer from `offset` as 200,6 reports.
+    DumpRange {
+        /// Table ID.
+        table_id: u8,
+        /// Which buffer.
+        buffer: BufferSel,
+        /// First octet.
+        offset: u32,
+        /// Octets (at least 1).
+        length: u32,
+    },
 }
 
 impl<'a> Request<'a> {
@@ -220,6 +245,14 @@ impl<'a> Request<'a> {
                 4 => Request::Abort { table_id: r.u8()? },
                 5 => Request::Dump { table_id: r.u8()?, buffer: BufferSel::read(r)? },
                 7 => Request::ReportDirectory,
+                9 => {
+                    let table_id = r.u8()?;
+                    let buffer = BufferSel::read(r)?;
+                    let offset = r.u32()?;
+                    let length = r.u32()?;
+                    check_range(offset, length)?;
+                    Request::DumpRange { table_id, buffer, offset, length }
+                }
                 _ => return Err(Error::UnknownSubtype { service: SERVICE, subtype }),
             })
         })
@@ -234,6 +267,7 @@ impl<'a> Request<'a> {
             Request::Abort { .. } => 4,
             Request::Dump { .. } => 5,
             Request::ReportDirectory => 7,
+            Request::DumpRange { .. } => 9,
         }
     }
 
@@ -245,6 +279,7 @@ impl<'a> Request<'a> {
             Request::Activate { .. } | Request::Abort { .. } => 1,
             Request::Dump { .. } => 2,
             Request::ReportDirectory => 0,
+            Request::DumpRange { .. } => 10,
         }
     }
 
@@ -255,6 +290,9 @@ impl<'a> Request<'a> {
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
         if let Request::LoadSegment(s) = self {
             check_segment(s.total_len, s.offset, s.data.len(), MAX_LOAD_SEGMENT_LEN)?;
+        }
+        if let Request::DumpRange { offset, length, .. } = *self {
+            check_range(offset, length)?;
         }
         emit_with(out, self.buffer_len(), |w| match *self {
             Request::LoadSegment(s) => {
@@ -275,6 +313,12 @@ impl<'a> Request<'a> {
                 w.u8(buffer.value())
             }
             Request::ReportDirectory => Ok(()),
+            Request::DumpRange { table_id, buffer, offset, length } => {
+                w.u8(table_id)?;
+                w.u8(buffer.value())?;
+                w.u32(offset)?;
+                w.u32(length)
+            }
         })
     }
 }
@@ -425,6 +469,20 @@ mod tests {
             Error::BadValue { field: "buffer", value: 0 }
         );
         assert_eq!(Request::parse(7, &[]).unwrap(), Request::ReportDirectory);
+        let range = [3, 1, 0, 0, 0x03, 0xDE, 0, 0, 0x07, 0xC6];
+        let r = Request::parse(9, &range).unwrap();
+        assert_eq!(
+            r,
+            Request::DumpRange { table_id: 3, buffer: BufferSel::Active, offset: 990, length: 1990 }
+        );
+        let mut out = [0u8; 10];
+        assert_eq!(r.emit(&mut out).unwrap(), 10);
+        assert_eq!(out, range);
+        assert!(matches!(Request::parse(9, &[3, 1, 0, 0, 0, 0, 0, 0, 0, 0]), Err(Error::BadCount { .. })));
+        assert!(matches!(
+            Request::parse(9, &[3, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2]),
+            Err(Error::BadValue { .. })
+        ));
         assert!(matches!(Request::parse(6, &[]), Err(Error::UnknownSubtype { .. })));
         assert!(matches!(Request::parse(3, &[3, 0]), Err(Error::TrailingData { .. })));
     }
