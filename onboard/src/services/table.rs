@@ -155,7 +155,8 @@ impl<S: Storage> Unit<S> {
             wire::Request::Validate { table_id, .. }
             | wire::Request::Activate { table_id }
             | wire::Request::Abort { table_id }
-            | wire::Request::Dump { table_id, .. } => table_id,
+            | wire::Request::Dump { table_id, .. }
+            | wire::Request::DumpRange { table_id, .. } => table_id,
             wire::Request::ReportDirectory => return self.report_directory(v),
             _ => return Err(Failure::about(FailureCode::UnknownSubtype, 200 << 8, 0)),
         };
@@ -202,37 +203,60 @@ impl<S: Storage> Unit<S> {
                 Ok(Done::Completed)
             }
             wire::Request::Dump { buffer, .. } => {
-                let nothing = Failure::about(FailureCode::SegmentOutOfRange, id.into(), 0);
-                let (version, total_len) = match buffer {
-                    BufferSel::Active => {
-                        let a = entry.active.ok_or(nothing)?;
-                        (a.version, a.len)
-                    }
-                    BufferSel::Inactive => {
-                        if entry.inactive.state == BufferState::Empty {
-                            return Err(nothing);
-                        }
-                        (entry.inactive.version, entry.inactive.total_len)
-                    }
-                };
-                if self.app.dump.is_some() {
-                    return Err(Failure::about(FailureCode::Busy, id.into(), 0));
-                }
-                self.start(v);
-                let generation = self.table_generation(id).unwrap_or(0);
-                let source = DumpSource::Table {
-                    id,
-                    buffer,
-                    version: u16::try_from(version).unwrap_or(u16::MAX),
-                    total_len,
-                    next: 0,
-                    generation,
-                };
-                self.app.dump = Some(DumpJob { verif: *v, step: 0, source });
-                Ok(Done::Deferred)
+                self.start_table_dump(v, id, &entry, buffer, None)
+            }
+            wire::Request::DumpRange { buffer, offset, length, .. } => {
+                self.start_table_dump(v, id, &entry, buffer, Some((offset, length)))
             }
             _ => Err(Failure::about(FailureCode::UnknownSubtype, 200 << 8, 0)),
         }
+    }
+
+    /// 200,5 (whole buffer) and 200,9 (`range`: offset, length): starts the dump job.
+    fn start_table_dump(
+        &mut self,
+        v: &mut Verif,
+        id: u8,
+        entry: &crate::table_store::DirEntry,
+        buffer: BufferSel,
+        range: Option<(u32, u32)>,
+    ) -> Exec {
+        let nothing = Failure::about(FailureCode::SegmentOutOfRange, id.into(), 0);
+        let (version, total_len) = match buffer {
+            BufferSel::Active => {
+                let a = entry.active.ok_or(nothing)?;
+                (a.version, a.len)
+            }
+            BufferSel::Inactive => {
+                if entry.inactive.state == BufferState::Empty {
+                    return Err(nothing);
+                }
+                (entry.inactive.version, entry.inactive.total_len)
+            }
+        };
+        let (next, end) = match range {
+            None => (0, total_len),
+            Some((offset, length)) => match offset.checked_add(length) {
+                Some(end) if length > 0 && end <= total_len => (offset, end),
+                _ => return Err(Failure::about(FailureCode::SegmentOutOfRange, id.into(), offset)),
+            },
+        };
+        if self.app.dump.is_some() {
+            return Err(Failure::about(FailureCode::Busy, id.into(), 0));
+        }
+        self.start(v);
+        let generation = self.table_generation(id).unwrap_or(0);
+        let source = DumpSource::Table {
+            id,
+            buffer,
+            version: u16::try_from(version).unwrap_or(u16::MAX),
+            total_len,
+            next,
+            end,
+            generation,
+        };
+        self.app.dump = Some(DumpJob { verif: *v, step: 0, source });
+        Ok(Done::Deferred)
     }
 
     fn validate(&mut self, v: &mut Verif, id: u8, slot: usize, expected_crc: u32) -> Exec {

@@ -473,12 +473,20 @@ mod tests {
         let r = Request::parse(9, &range).unwrap();
         assert_eq!(
             r,
-            Request::DumpRange { table_id: 3, buffer: BufferSel::Active, offset: 990, length: 1990 }
+            Request::DumpRange {
+                table_id: 3,
+                buffer: BufferSel::Active,
+                offset: 990,
+                length: 1990
+            }
         );
         let mut out = [0u8; 10];
         assert_eq!(r.emit(&mut out).unwrap(), 10);
         assert_eq!(out, range);
-        assert!(matches!(Request::parse(9, &[3, 1, 0, 0, 0, 0, 0, 0, 0, 0]), Err(Error::BadCount { .. })));
+        assert!(matches!(
+            Request::parse(9, &[3, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(Error::BadCount { .. })
+        ));
         assert!(matches!(
             Request::parse(9, &[3, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2]),
             Err(Error::BadValue { .. })

@@ -6,13 +6,15 @@
 //! | 17,1 are-you-alive | TC | none |
 //! | 17,2 are-you-alive report | TM | none |
 //! | 17,128 query request status | TC | N u8 (1..=[`MAX_QUERY_IDS`]), N × request ID (4) |
-//! | 17,129 request status report | TM | recorded u32, capacity u16, N u8, N × [`RequestStatus`] (8) |
+//! | 17,129 request status report | TM | recorded u32, capacity u16, span ms u32, N u8, N × [`RequestStatus`] (8) |
 //!
 //! The unit keeps the outcome of the last `capacity` TCs it received on the link (request ID,
 //! how far it got, the failure code and stage of a failure) in a ring, and answers 17,128 with
-//! one [`RequestStatus`] per queried ID, in the order asked; `recorded` counts the TCs recorded
-//! since the unit started, so an ID absent from a ring that holds every TC since (recorded ≤
-//! capacity) never reached the unit's packet layer. `docs/icd/services.md` has the details.
+//! one [`RequestStatus`] per queried ID, in the order asked. `recorded` counts the TCs recorded
+//! since the unit started; `span` is how far back the history is complete (milliseconds before
+//! the report: since power-on while nothing was evicted, else since the last evicted entry was
+//! recorded). A TC first sent within that span and absent from the history never reached the
+//! unit's packet layer. `docs/icd/services.md` has the details.
 
 use super::Error;
 use super::verification::{REQUEST_ID_LEN, RequestId};
@@ -105,7 +107,10 @@ impl Item for RequestStatus {
         r.finish()?;
         let failed = state == Progress::Failed;
         if failed != (stage.is_some() && code.is_some()) {
-            return Err(Error::BadValue { field: "failed_stage", value: u32::from(stage_value(stage)) });
+            return Err(Error::BadValue {
+                field: "failed_stage",
+                value: u32::from(stage_value(stage)),
+            });
         }
         Ok(RequestStatus { request_id, state, stage, code })
     }
@@ -184,6 +189,9 @@ pub enum Report<'a> {
         recorded: u32,
         /// Entries the history holds at most.
         capacity: u16,
+        /// Milliseconds before this report since which every TC received is in the history
+        /// (saturates at `u32::MAX`).
+        span_ms: u32,
         /// One entry per queried ID, in the order of the query.
         entries: List<'a, RequestStatus>,
     },
@@ -202,6 +210,7 @@ impl<'a> Report<'a> {
                 Ok(Report::Status {
                     recorded: r.u32()?,
                     capacity: r.u16()?,
+                    span_ms: r.u32()?,
                     entries: List::read(r, 1, MAX_QUERY_IDS)?,
                 })
             }),
@@ -221,7 +230,7 @@ impl<'a> Report<'a> {
     pub fn buffer_len(&self) -> usize {
         match self {
             Report::AreYouAlive => 0,
-            Report::Status { entries, .. } => 6 + entries.wire_len(),
+            Report::Status { entries, .. } => 10 + entries.wire_len(),
         }
     }
 
@@ -232,9 +241,10 @@ impl<'a> Report<'a> {
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
         emit_with(out, self.buffer_len(), |w| match self {
             Report::AreYouAlive => Ok(()),
-            Report::Status { recorded, capacity, entries } => {
+            Report::Status { recorded, capacity, span_ms, entries } => {
                 w.u32(*recorded)?;
                 w.u16(*capacity)?;
+                w.u32(*span_ms)?;
                 entries.write(w, 1, MAX_QUERY_IDS)
             }
         })
@@ -284,7 +294,12 @@ mod tests {
         assert!(matches!(Request::parse(128, &out[..8]), Err(Error::Truncated { .. })));
 
         let st = [
-            RequestStatus { request_id: ids[0], state: Progress::Completed, stage: None, code: None },
+            RequestStatus {
+                request_id: ids[0],
+                state: Progress::Completed,
+                stage: None,
+                code: None,
+            },
             RequestStatus {
                 request_id: ids[1],
                 state: Progress::Failed,
@@ -296,18 +311,19 @@ mod tests {
         let rep = Report::Status {
             recorded: 7,
             capacity: 128,
+            span_ms: 0x0102_0304,
             entries: List::encode_into(&st, &mut items).unwrap(),
         };
-        let mut out = [0u8; 23];
-        assert_eq!(rep.emit(&mut out).unwrap(), 23);
-        assert_eq!(&out[..7], &[0, 0, 0, 7, 0, 128, 2]);
-        assert_eq!(&out[15..23], &[0x1A, 0x40, 0xC0, 0x02, 3, 2, 0x02, 0x05]);
+        let mut out = [0u8; 27];
+        assert_eq!(rep.emit(&mut out).unwrap(), 27);
+        assert_eq!(&out[..11], &[0, 0, 0, 7, 0, 128, 1, 2, 3, 4, 2]);
+        assert_eq!(&out[19..27], &[0x1A, 0x40, 0xC0, 0x02, 3, 2, 0x02, 0x05]);
         assert_eq!(Report::parse(129, &out).unwrap(), rep);
         // A failed state needs a stage and a code, and only a failed one has them.
         let mut bad = out;
-        bad[11] = 1; // executing, stage and code zero: fine
+        bad[15] = 1; // executing, stage and code zero: fine
         assert!(Report::parse(129, &bad).is_ok());
-        bad[19] = 2; // second entry "completed" with a stage
+        bad[23] = 2; // second entry "completed" with a stage
         assert!(matches!(Report::parse(129, &bad), Err(Error::BadValue { .. })));
     }
 

@@ -582,9 +582,11 @@ pub fn parse_request(text: &str, app_data_out: &mut [u8]) -> Result<(u8, u8, usi
                 () if is("dump") => 5,
                 () if is("directory") => 7,
                 () if is("dump-range") => 9,
-                () => return bad_verb(
-                    "load, validate, activate, abort, dump, dump-range or directory",
-                ),
+                () => {
+                    return bad_verb(
+                        "load, validate, activate, abort, dump, dump-range or directory",
+                    );
+                }
             };
             if sub != 7 {
                 c.key("id=")?;
