@@ -5,7 +5,7 @@ mod unit_harness;
 
 use tc_tm::crc::crc32;
 use tc_tm::pus::AckFlags;
-use tc_tm::service::table::{self as table, BufferSel};
+use tc_tm::service::table::{self as table, BufferSel, DumpRange};
 use tc_tm::service::test::{self as st17, Progress, RequestStatus};
 use tc_tm::service::verification::RequestId;
 use tc_tm::service::{FailureCode, List, Report, Request, Stage};
@@ -83,29 +83,27 @@ fn dump_range_sends_exactly_the_range_and_refuses_one_outside_the_image() {
     install(&mut g, &img);
     let id = tables::TableId::Pixels as u8;
     g.take();
-    let (offset, length) = (1000u32, 2500u32);
-    assert!(length as usize > table::MAX_DUMP_SEGMENT_LEN, "a range of several segments");
-    let rid = g.exec(&Request::Table(table::Request::DumpRange {
-        table_id: id,
-        buffer: BufferSel::Active,
-        offset,
-        length,
-    }));
+    // Two ranges: 2 500 octets from 1 000 (three segments), then 10 octets from 50 000.
+    let ranges =
+        [DumpRange { offset: 1000, length: 2500 }, DumpRange { offset: 50_000, length: 10 }];
+    let rid = g.exec(&dump_ranges(id, &ranges));
     g.advance(5_000, 100);
-    assert_eq!(g.stages(rid), [1, 3, 5, 5, 5, 7], "three segments of 1024 at most");
+    assert_eq!(g.stages(rid), [1, 3, 5, 5, 5, 5, 7], "four segments of 1024 at most");
     let mut got = Vec::new();
-    let mut next = offset;
+    let mut want = Vec::new();
     for t in g.of(200, 6) {
         let Report::Table(table::Report::DumpSegment(s)) = t.report() else { panic!() };
-        assert_eq!((s.offset, s.total_len), (next, img.len() as u32));
-        next += s.data.len() as u32;
-        got.extend_from_slice(s.data);
+        assert_eq!(s.total_len, img.len() as u32);
+        got.push((s.offset, s.data.to_vec()));
     }
-    assert_eq!(got, img[offset as usize..(offset + length) as usize]);
+    for (o, n) in [(1000, 1024), (2024, 1024), (3048, 452), (50_000, 10)] {
+        want.push((o as u32, img[o..o + n].to_vec()));
+    }
+    assert_eq!(got, want);
     let total = img.len() as u32;
     for (offset, length) in [(total - 10, 11u32), (0, 0), (total, 1)] {
         let p = {
-            let mut d = vec![id, 1];
+            let mut d = vec![id, 1, 2, 0, 0, 0, 0, 0, 0, 0, 1];
             d.extend_from_slice(&offset.to_be_bytes());
             d.extend_from_slice(&length.to_be_bytes());
             g.packet(200, 9, &d, AckFlags::ALL)
@@ -117,18 +115,19 @@ fn dump_range_sends_exactly_the_range_and_refuses_one_outside_the_image() {
     }
     // The last octet alone.
     g.take();
-    let rid = g.exec(&Request::Table(table::Request::DumpRange {
-        table_id: id,
-        buffer: BufferSel::Active,
-        offset: total - 1,
-        length: 1,
-    }));
+    let rid = g.exec(&dump_ranges(id, &[DumpRange { offset: total - 1, length: 1 }]));
     g.advance(1_000, 100);
     assert_eq!(g.stages(rid), [1, 3, 5, 7]);
     let segs = g.of(200, 6);
     assert_eq!(segs.len(), 1);
     let Report::Table(table::Report::DumpSegment(s)) = segs[0].report() else { panic!() };
     assert_eq!((s.offset, s.data), (total - 1, &img[img.len() - 1..]));
+}
+
+fn dump_ranges(id: u8, ranges: &[DumpRange]) -> Request<'static> {
+    let buf: &'static mut [u8] = Box::leak(vec![0u8; ranges.len() * 8].into_boxed_slice());
+    let ranges = List::encode_into(ranges, buf).unwrap();
+    Request::Table(table::Request::DumpRanges { table_id: id, buffer: BufferSel::Active, ranges })
 }
 
 /// Loads, validates and activates `img` (in maintenance).

@@ -12,6 +12,10 @@ use super::BadInput;
 use super::link_args::LinkArgs;
 use crate::session::{Delivery, TcOutcome, TmPacket, Verdict};
 
+/// Exit status of `tc send` when the TC's outcome is in doubt (it may have executed once or
+/// not at all: check the unit before sending it again).
+pub const EXIT_IN_DOUBT: u8 = 4;
+
 /// Arguments of `tc send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -50,7 +54,13 @@ pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_outcome(&text, &outcome, &reports, a.json);
-    Ok(if outcome.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if outcome.is_success() {
+        ExitCode::SUCCESS
+    } else if outcome.is_in_doubt() {
+        ExitCode::from(EXIT_IN_DOUBT)
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// One received report as a line of text (see [`crate::report_text::text`]).
@@ -81,13 +91,24 @@ fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool
     let id = format!("{:04X}:{:04X}", o.request_id.packet_id, o.request_id.seq_ctrl);
     if json_out {
         let verdict = match o.verdict {
-            Verdict::Completed { round_trip, progress_steps } => json!({
+            Verdict::Completed { round_trip, progress_steps, from_history } => json!({
                 "status": "completed",
                 "round_trip_ms": round_trip.as_secs_f64() * 1e3,
                 "progress_steps": progress_steps,
+                "from_history": from_history,
+            }),
+            Verdict::NotExecuted => {
+                json!({"status": "not_executed", "text": o.verdict.to_string()})
+            }
+            Verdict::InDoubt { waiting_for, doubt } => json!({
+                "status": "in_doubt",
+                "waiting_for": waiting_for.name(),
+                "doubt": doubt.to_string(),
+                "text": o.verdict.to_string(),
             }),
             Verdict::Failed(f) => json!({
                 "status": "failed",
+                "from_history": f.from_history,
                 "stage": f.stage.name(),
                 "code": f.code.name(),
                 "code_value": f.code.value(),
@@ -126,8 +147,10 @@ fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool
         println!("{}", report_text(p));
     }
     match (o.delivery, o.verdict) {
-        (Delivery::Failed(f), _) => eprintln!("{text} [{id}]: {f}"),
         (_, Verdict::Completed { .. }) => println!("{text} [{id}]: {}", o.verdict),
+        (Delivery::Failed(f), Verdict::Pending { .. } | Verdict::TimedOut { .. }) => {
+            eprintln!("{text} [{id}]: {f}")
+        }
         (_, v) => eprintln!("{text} [{id}]: {v}"),
     }
 }

@@ -9,7 +9,7 @@
 //! job without report.
 
 use tc_tm::service::memory::{self as wire_memory, DumpReport};
-use tc_tm::service::table::{self as wire_table, BufferSel, DumpSegment};
+use tc_tm::service::table::{self as wire_table, BufferSel, DumpSegment, MAX_DUMP_RANGES};
 use tc_tm::service::verification::{self, Progress};
 use tc_tm::service::{FailureCode, Report};
 
@@ -46,11 +46,35 @@ pub enum DumpSource {
         total_len: u32,
         /// Next offset to dump.
         next: u32,
-        /// End of the range dumped (exclusive, ≤ `total_len`).
+        /// End of the range being dumped (exclusive, ≤ `total_len`).
         end: u32,
         /// The slot's change count when the dump started.
         generation: u32,
+        /// The ranges of a 200,9 dump still to do after this one: (offset, end).
+        rest: [(u32, u32); MAX_DUMP_RANGES],
+        /// Ranges in `rest`.
+        rest_len: u8,
+        /// Next range of `rest`.
+        rest_at: u8,
     },
+}
+
+impl DumpSource {
+    /// Moves a table dump to its next range, if any; returns whether there was one.
+    fn next_range(&mut self) -> bool {
+        match self {
+            DumpSource::Table { next, end, rest, rest_len, rest_at, .. }
+                if *rest_at < *rest_len =>
+            {
+                let Some(&(o, e)) = rest.get(usize::from(*rest_at)) else { return false };
+                *next = o;
+                *end = e;
+                *rest_at += 1;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The fixed part of a table dump job.
@@ -87,7 +111,9 @@ impl<S: Storage> Unit<S> {
                 DumpSource::Memory { memory, next, end } => {
                     self.dump_memory(memory, next, end, &mut data)
                 }
-                DumpSource::Table { id, buffer, version, total_len, next, end, generation } => {
+                DumpSource::Table {
+                    id, buffer, version, total_len, next, end, generation, ..
+                } => {
                     let t = TableDump { id, buffer, version, total_len, end, generation };
                     self.dump_table(t, next, &mut data)
                 }
@@ -106,7 +132,7 @@ impl<S: Storage> Unit<S> {
                         self.verification(v.dest, verification::Report::ProgressSuccess(p));
                     }
                     job.step = job.step.wrapping_add(1);
-                    if more {
+                    if more || job.source.next_range() {
                         self.app.dump = Some(job);
                     } else {
                         self.app.dump = None;

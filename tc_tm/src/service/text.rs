@@ -630,12 +630,14 @@ pub fn parse_request(text: &str, app_data_out: &mut [u8]) -> Result<(u8, u8, usi
                     let b = c.named("active or inactive", BufferSel::from_name)?;
                     put(&c, w.u8(b.value()))?;
                     if sub == 9 {
-                        c.key("offset=")?;
-                        let offset = c.u32("the first octet")?;
-                        c.key("len=")?;
-                        let len = c.u32("a length of 1 octet at least")?;
-                        put(&c, w.u32(offset))?;
-                        put(&c, w.u32(len))?;
+                        c.key("ranges=")?;
+                        list(&mut c, &mut w, |c, w| {
+                            let offset = c.u32("a range OFFSET+LENGTH")?;
+                            c.run("+", |i| tag_no_case("+")(i))?;
+                            let len = c.u32("a length of 1 octet at least")?;
+                            put(c, w.u32(offset))?;
+                            put(c, w.u32(len))
+                        })?;
                     }
                 }
                 _ => {}
@@ -839,10 +841,14 @@ impl fmt::Display for Request<'_> {
                     write!(f, "table dump id={table_id} buffer={buffer}")
                 }
                 table::Request::ReportDirectory => f.write_str("table directory"),
-                table::Request::DumpRange { table_id, buffer, offset, length } => write!(
-                    f,
-                    "table dump-range id={table_id} buffer={buffer} offset={offset} len={length}"
-                ),
+                table::Request::DumpRanges { table_id, buffer, ranges } => {
+                    write!(f, "table dump-range id={table_id} buffer={buffer} ranges=")?;
+                    for (i, r) in ranges.iter().enumerate() {
+                        let sep = if i == 0 { "" } else { "," };
+                        write!(f, "{sep}{}+{}", r.offset, r.length)?;
+                    }
+                    Ok(())
+                }
             },
         }
     }
@@ -911,7 +917,7 @@ mod tests {
             "table validate id=3 crc=0x1234ABCD",
             "table abort id=3",
             "table dump id=3 buffer=inactive",
-            "table dump-range id=3 buffer=active offset=990 len=1990",
+            "table dump-range id=3 buffer=active ranges=990+1990,5000+1",
             "test query id=0x1A40C001,0x1A40C002",
             "table directory",
         ] {
