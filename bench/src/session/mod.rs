@@ -41,7 +41,7 @@ use crate::link::{LinkError, RetryPolicy, SerialLink, Timeouts};
 
 pub use downlink::{Downlink, DownlinkEvent, DownlinkStats, TmPacket};
 pub use uplink::{EncodeError, TcEncoder};
-pub use verify::{Doubt, StageFailure, StageTimeouts, Tracker, Verdict};
+pub use verify::{Clocks, Doubt, StageFailure, StageTimeouts, Tracker, Verdict};
 
 /// Most TCs waiting for the FOP-1 window before [`Session::send_raw`] waits itself.
 pub const MAX_QUEUED_TCS: usize = 64;
@@ -123,7 +123,7 @@ impl SessionConfig {
             t1: Duration::from_millis(300),
             settle: Duration::from_millis(100),
             stage_timeouts: StageTimeouts {
-                acceptance: Duration::from_millis(500),
+                acceptance: Duration::from_millis(150),
                 completion: Duration::from_secs(30),
             },
             ..Self::new(device, crate::link::DEFAULT_BAUD)
@@ -324,6 +324,8 @@ pub struct SessionStats {
     pub packets_dropped: u64,
     /// Status queries (17,128) sent to resolve missing reports.
     pub queries: u64,
+    /// BD frames sent (the status queries).
+    pub bd_frames: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -382,8 +384,6 @@ pub struct Session {
 /// A status query (17,128) in flight.
 #[derive(Debug)]
 struct Query {
-    /// The query TC's own request ID.
-    id: RequestId,
     /// The TCs asked about.
     about: Vec<RequestId>,
     /// When it was queued.
@@ -575,10 +575,16 @@ impl Session {
     /// missing report shows as [`Verdict::TimedOut`] here; [`Session::wait`] resolves it.
     pub fn outcome(&self, id: RequestId) -> TcOutcome {
         let delivery = self.delivery.get(&id).copied().unwrap_or(Delivery::Queued);
+        let pending = Verdict::Pending { waiting_for: tc_tm::service::Stage::Acceptance };
         let verdict = match delivery {
-            // FOP-1 is still delivering it: no stage clock runs yet.
-            Delivery::Queued | Delivery::Sent => {
-                Verdict::Pending { waiting_for: tc_tm::service::Stage::Acceptance }
+            Delivery::Queued => pending,
+            // FOP-1 is still delivering it: no stage clock runs yet, but its reports (or the
+            // unit's answer) may settle it before the CLCW acknowledges the frame.
+            Delivery::Sent => {
+                match self.tracker.verdict(&id, Instant::now(), self.cfg.stage_timeouts) {
+                    v @ (Verdict::Completed { .. } | Verdict::Failed(_)) => v,
+                    _ => pending,
+                }
             }
             Delivery::Failed(DeliveryFailure::NotSent) => Verdict::NotExecuted,
             _ => self.tracker.verdict(&id, Instant::now(), self.cfg.stage_timeouts),
@@ -620,58 +626,70 @@ impl Session {
                 if !matches!(o.delivery, Delivery::Delivered | Delivery::Failed(_)) {
                     return false;
                 }
-                let Some((start, answered)) = self.tracker.clocks(&id) else { return false };
-                let since = answered.unwrap_or(start).max(start);
-                now.saturating_duration_since(since) >= self.cfg.stage_timeouts.acceptance
+                let Some(c) = self.tracker.clocks(&id) else { return false };
+                now.saturating_duration_since(c.last_sign()) >= self.cfg.stage_timeouts.acceptance
             }
             _ => false,
         }
     }
 
-    /// Asks the unit about `id` (with every other overdue TC) when its reports are overdue;
-    /// settles it in doubt when the query budget or the completion timeout is spent.
+    /// Asks the unit about `id` (with every other overdue TC) when its reports are overdue, or
+    /// when FOP-1 has not seen it acknowledged for the report timeout (the answer carries a
+    /// CLCW too); settles it in doubt when the query budget or the completion timeout is spent.
+    ///
+    /// The query (17,128) goes in a type-BD frame, outside FOP-1: it is read-only and
+    /// idempotent, so it is simply sent again when its answer is lost.
     fn resolve_overdue(&mut self, id: RequestId) -> Result<(), SessionError> {
         let now = Instant::now();
+        let timeout = self.cfg.stage_timeouts.acceptance;
         if let Some(q) = &self.query {
-            let qo = self.outcome(q.id);
-            let lost = match qo.delivery {
-                Delivery::Failed(_) => true,
-                Delivery::Delivered => self.tracker.clocks(&q.id).is_some_and(|(t, _)| {
-                    now.saturating_duration_since(t) >= self.cfg.stage_timeouts.acceptance
-                }),
-                _ => now.saturating_duration_since(q.sent) >= self.cfg.stage_timeouts.completion,
-            };
-            if !lost {
+            if now.saturating_duration_since(q.sent) < timeout {
                 return Ok(());
             }
-            if let Some(q) = self.query.take() {
-                self.forget(q.id);
+            // Its answer was lost.
+            self.query = None;
+        }
+        let o = self.outcome(id);
+        if o.delivery == Delivery::Queued {
+            return Ok(());
+        }
+        if o.delivery == Delivery::Sent {
+            let first = self.tracker.first_sent(&id).unwrap_or(now);
+            if now.saturating_duration_since(first) < timeout {
+                return Ok(());
             }
-        }
-        if !self.overdue(id, now) {
-            return Ok(());
-        }
-        let Some((start, answered)) = self.tracker.clocks(&id) else { return Ok(()) };
-        if now.saturating_duration_since(start) >= self.cfg.stage_timeouts.completion
-            && answered.is_some()
-        {
-            self.tracker.set_in_doubt(&id, Doubt::StillExecuting);
-            return Ok(());
-        }
-        let asked = self.queries.get(&id).copied().unwrap_or(0);
-        if asked >= self.cfg.max_queries {
-            self.tracker.set_in_doubt(&id, Doubt::NoAnswer { queries: asked });
-            return Ok(());
+        } else {
+            if !self.overdue(id, now) {
+                return Ok(());
+            }
+            let Some(c) = self.tracker.clocks(&id) else { return Ok(()) };
+            if now.saturating_duration_since(c.last_progress())
+                >= self.cfg.stage_timeouts.completion
+                && c.answered.is_some()
+            {
+                self.tracker.set_in_doubt(&id, Doubt::StillExecuting);
+                return Ok(());
+            }
+            let asked = self.queries.get(&id).copied().unwrap_or(0);
+            if asked >= self.cfg.max_queries {
+                self.tracker.set_in_doubt(&id, Doubt::NoAnswer { queries: asked });
+                return Ok(());
+            }
         }
         // Ask about every overdue TC at once (the one waited for first).
         let mut about = vec![id];
         let others: Vec<RequestId> = self
             .delivery
-            .keys()
-            .copied()
-            .filter(|o| {
-                *o != id && self.queries.get(o).copied().unwrap_or(0) < self.cfg.max_queries
+            .iter()
+            .filter(|(o, d)| {
+                **o != id
+                    && matches!(
+                        d,
+                        Delivery::Delivered | Delivery::Failed(DeliveryFailure::InDoubt(_))
+                    )
+                    && self.queries.get(o).copied().unwrap_or(0) < self.cfg.max_queries
             })
+            .map(|(o, _)| *o)
             .collect();
         for o in others {
             if about.len() >= tc_tm::service::test::MAX_QUERY_IDS {
@@ -682,23 +700,40 @@ impl Session {
             }
         }
         for a in &about {
-            *self.queries.entry(*a).or_insert(0) += 1;
+            if self.delivery.get(a) != Some(&Delivery::Sent) {
+                *self.queries.entry(*a).or_insert(0) += 1;
+            }
         }
         let mut items = vec![0u8; about.len() * 4];
         let list =
             tc_tm::service::List::encode_into(&about, &mut items).map_err(SessionError::Request)?;
         let req = Request::Test(tc_tm::service::test::Request::QueryStatus(list));
-        let mut data = vec![0u8; req.buffer_len()];
-        let n = req.emit(&mut data).map_err(SessionError::Request)?;
+        self.send_bypass(&req)?;
+        self.stats.queries += 1;
+        self.query = Some(Query { about, sent: now });
+        Ok(())
+    }
+
+    /// Sends a read-only request at once in a type-BD frame (no FOP-1, no acknowledgement
+    /// flags, no verification): the unit answers with its report.
+    ///
+    /// # Errors
+    /// [`SessionError::Request`], [`SessionError::Encode`], link errors.
+    pub fn send_bypass(&mut self, request: &Request<'_>) -> Result<RequestId, SessionError> {
+        let mut data = vec![0u8; request.buffer_len()];
+        let n = request.emit(&mut data).map_err(SessionError::Request)?;
         data.truncate(n);
+        let (service, subtype) = request.service_subtype();
         let ack = self.encoder.ack();
         self.encoder.set_ack(AckFlags::NONE);
-        let sent = self.send_raw(tc_tm::service::test::SERVICE, 128, &data);
+        let packet = self.encoder.packet(service, subtype, &data);
         self.encoder.set_ack(ack);
-        let qid = sent?;
-        self.stats.queries += 1;
-        self.query = Some(Query { id: qid, about, sent: now });
-        Ok(())
+        let (packet, id) = packet.map_err(SessionError::Encode)?;
+        let line =
+            uplink::bd_line_octets(&packet, self.cfg.randomise_tc).map_err(SessionError::Encode)?;
+        self.stats.bd_frames += 1;
+        self.write(&line)?;
+        Ok(id)
     }
 
     /// Applies a 17,129 answer received at `now`.
@@ -710,19 +745,24 @@ impl Session {
     ) {
         let covered_from = now.checked_sub(Duration::from_millis(u64::from(span_ms)));
         for st in entries {
+            let still_sent = matches!(self.delivery.get(&st.request_id), Some(Delivery::Sent));
+            if still_sent && st.state == tc_tm::service::test::Progress::Unknown {
+                // FOP-1 is still delivering it: "not received yet" settles nothing.
+                continue;
+            }
             let first_sent = self.tracker.first_sent(&st.request_id);
             let covers = match (covered_from, first_sent) {
                 (Some(from), Some(sent)) => from < sent,
                 _ => false,
             };
             self.tracker.on_history(st, covers, now);
+            // An answer: the query budget counts unanswered queries only.
+            self.queries.remove(&st.request_id);
         }
         if let Some(q) = &self.query
             && entries.iter().any(|e| q.about.contains(&e.request_id))
         {
-            let id = q.id;
             self.query = None;
-            self.forget(id);
         }
     }
 

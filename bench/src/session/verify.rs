@@ -230,6 +230,8 @@ struct Entry {
     delivered: Option<Instant>,
     /// The unit's last answer (17,129) and when it arrived.
     answered: Option<Instant>,
+    /// When the last report about it arrived.
+    last_report: Option<Instant>,
     from_history: bool,
     resolved: Option<Resolution>,
 }
@@ -239,6 +241,33 @@ struct Entry {
 enum Resolution {
     NotExecuted,
     InDoubt(Doubt),
+}
+
+/// The clocks of a tracked TC ([`Tracker::clocks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clocks {
+    /// FARM-1 acknowledged it (or its first transmission).
+    pub start: Instant,
+    /// The unit's last answer about it.
+    pub answered: Option<Instant>,
+    /// Its last report.
+    pub last_report: Option<Instant>,
+}
+
+impl Clocks {
+    /// The last sign of the TC: start, report or answer.
+    pub fn last_sign(&self) -> Instant {
+        let mut t = self.start;
+        for x in [self.answered, self.last_report].into_iter().flatten() {
+            t = t.max(x);
+        }
+        t
+    }
+
+    /// The last sign of progress: start or report.
+    pub fn last_progress(&self) -> Instant {
+        self.last_report.map_or(self.start, |r| r.max(self.start))
+    }
 }
 
 /// Counters of the tracker.
@@ -283,6 +312,7 @@ impl Tracker {
             failure: None,
             delivered: None,
             answered: None,
+            last_report: None,
             from_history: false,
             resolved: None,
         });
@@ -371,9 +401,14 @@ impl Tracker {
         self.entries.get(id).map(|e| e.sent)
     }
 
-    /// When the stage clocks of `id` started and when the unit last answered about it.
-    pub fn clocks(&self, id: &RequestId) -> Option<(Instant, Option<Instant>)> {
-        self.entries.get(id).map(|e| (e.delivered.unwrap_or(e.sent), e.answered))
+    /// When the stage clocks of `id` started, and the last sign of it: a report, or the
+    /// unit's last answer about it.
+    pub fn clocks(&self, id: &RequestId) -> Option<Clocks> {
+        self.entries.get(id).map(|e| Clocks {
+            start: e.delivered.unwrap_or(e.sent),
+            answered: e.answered,
+            last_report: e.last_report,
+        })
     }
 
     /// Forgets a TC (after its verdict was used), so the map does not grow without bound.
@@ -426,6 +461,7 @@ impl Tracker {
             self.stats.unexpected += 1;
             return None;
         };
+        entry.last_report = Some(now);
         if apply(entry, report, now) {
             self.stats.reports += 1;
         } else {
@@ -443,8 +479,9 @@ impl Tracker {
             return Verdict::Failed(f);
         }
         let start = e.delivered.unwrap_or(e.sent);
-        // After an answer ("executing"), the report clock restarts at the answer.
-        let waited = now.saturating_duration_since(e.answered.unwrap_or(start).max(start));
+        // After an answer ("executing") or a report, the report clock restarts there.
+        let last = [e.answered, e.last_report].into_iter().flatten().fold(start, Instant::max);
+        let waited = now.saturating_duration_since(last);
         let waiting_for = if e.ack.acceptance() && !e.accepted && e.completed_at.is_none() {
             Some((Stage::Acceptance, timeouts.acceptance))
         } else if e.ack.start() && !e.started && e.completed_at.is_none() {
