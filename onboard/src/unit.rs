@@ -233,6 +233,8 @@ pub struct Unit<S: Storage> {
     pub(crate) external_restart: bool,
     /// A `reset` TC waits for the target to restart.
     pub(crate) restart_request: bool,
+    /// The request history (kept across a software reset, like the counters).
+    pub(crate) history: crate::history::History,
 }
 
 impl<S: Storage> Unit<S> {
@@ -251,6 +253,7 @@ impl<S: Storage> Unit<S> {
             app: App::new(),
             external_restart: false,
             restart_request: false,
+            history: crate::history::History::new(now.ticks()),
         };
         unit.boot_application();
         unit

@@ -1,0 +1,107 @@
+//! Every workflow on a lossy link (issue #9): the twin's own fault injection on both
+//! directions, over real pseudo-terminals. A TC is reported failed only when the unit says so;
+//! a lost report is resolved by asking the unit (17,128 → 17,129); a dump re-requests only the
+//! ranges it lost (200,9); a push completes and reads back equal.
+
+use std::time::{Duration, Instant};
+
+use eic_bench::link::FaultSpec;
+use eic_bench::session::{Session, SessionConfig, Verdict};
+use eic_bench::twin::{TwinConfig, UnitTwin};
+use tc_tm::service::MAX_TC_APP_DATA_LEN;
+use tc_tm::service::text::parse_request;
+
+/// The session settings of these tests: the fast twin's, with FOP-1 tuned for a line where
+/// CLCWs are sparse (as `unit_twin`'s 500-TC fault test).
+pub fn lossy_cfg(t: &UnitTwin) -> SessionConfig {
+    let mut cfg = SessionConfig::fast(t.tctm_path());
+    cfg.t1 = Duration::from_millis(200);
+    cfg.transmission_limit = 100;
+    cfg.set_clcw_timeout(Duration::from_secs(20));
+    cfg.max_queries = 30;
+    cfg
+}
+
+pub fn twin(dir: &std::path::Path, faults: &str) -> UnitTwin {
+    let spec = FaultSpec::parse(faults).unwrap();
+    UnitTwin::start(dir, false, TwinConfig::default().with_faults(&spec)).unwrap()
+}
+
+/// `LOSSY_N` overrides the count (for a quick look).
+fn n_tcs(default: usize) -> usize {
+    std::env::var("LOSSY_N").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+
+/// Sends `n` TCs in batches of `batch` (1: one at a time, as `tc send` does: each waited for
+/// before the next) and checks each verdict against the unit's counters: none failed (the unit
+/// refuses none of them), every completed one executed, and executions = completed + (in doubt
+/// that executed).
+fn tcs_reported_as_the_unit_counts(faults: &str, n: usize, batch: usize) -> (usize, usize, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let t = twin(dir.path(), faults);
+    let mut s = Session::open(lossy_cfg(&t)).unwrap();
+    s.connect().unwrap();
+    let (mut completed, mut not_executed, mut in_doubt) = (0, 0, 0);
+    let start = Instant::now();
+    let mut data = [0u8; MAX_TC_APP_DATA_LEN];
+    let (service, subtype, len) = parse_request("event enable id=saa-entry", &mut data).unwrap();
+    let mut sent = 0;
+    while sent < n {
+        if std::env::var_os("LOSSY_TRACE").is_some() {
+            eprintln!("{sent}: {:.1} s {:?}", start.elapsed().as_secs_f64(), s.stats());
+        }
+        let k = batch.min(n - sent);
+        let ids: Vec<_> =
+            (0..k).map(|_| s.send_raw(service, subtype, &data[..len]).unwrap()).collect();
+        sent += k;
+        for id in ids {
+            let o = s.wait(id).unwrap();
+            match o.verdict {
+                Verdict::Completed { .. } => completed += 1,
+                Verdict::NotExecuted => not_executed += 1,
+                Verdict::InDoubt { .. } => in_doubt += 1,
+                v => panic!("a TC the unit executes or never received was reported {v:?}"),
+            }
+            s.forget(id);
+        }
+    }
+    let stats = s.stats();
+    drop(s);
+    let (c, tw) = t.stop().unwrap();
+    let executed = c.service(5).unwrap().executed as usize;
+    eprintln!(
+        "{faults}: {n} TCs (batches of {batch}) in {:.1} s: completed {completed}, not executed \
+         {not_executed}, in doubt {in_doubt}; unit executed {executed}; {} queries; downlink \
+         octets dropped {}",
+        start.elapsed().as_secs_f64(),
+        stats.queries,
+        tw.downlink_faults.octets_dropped
+    );
+    assert_eq!(c.service(5).unwrap().failed, 0);
+    assert!(executed >= completed, "a TC reported completed did not execute");
+    assert!(executed <= completed + in_doubt, "an executed TC was reported not executed");
+    assert_eq!(completed + not_executed + in_doubt, n);
+    (completed, not_executed, in_doubt)
+}
+
+#[test]
+fn two_hundred_tcs_each_reported_as_the_unit_counts_them() {
+    for seed in [3, 8] {
+        let (completed, _, in_doubt) = tcs_reported_as_the_unit_counts(
+            &format!("bitflip=1e-5,drop=0.001,seed={seed}"),
+            n_tcs(200),
+            25,
+        );
+        assert_eq!(in_doubt, 0, "at this rate every lost report is resolved by asking the unit");
+        assert!(completed >= n_tcs(200) - 5, "{completed}");
+    }
+}
+
+#[test]
+fn tcs_one_at_a_time_each_reported_as_the_unit_counts_them() {
+    let (completed, _, in_doubt) =
+        tcs_reported_as_the_unit_counts("bitflip=1e-5,drop=0.001,seed=5", n_tcs(20), 1);
+    assert_eq!(in_doubt, 0);
+    assert!(completed >= n_tcs(20) - 1);
+}
