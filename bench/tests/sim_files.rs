@@ -143,9 +143,9 @@ fn fitsrs_reads_the_icd_columns_and_keywords() {
         (&out.orbit, "ORBIT", &["TIME", "LON", "LAT", "ALT"][..]),
     ] {
         let bytes = std::fs::read(path).unwrap();
-        let mut list = Fits::from_reader(Cursor::new(&bytes[..]));
+        let list = Fits::from_reader(Cursor::new(&bytes[..]));
         let mut tables = 0;
-        while let Some(hdu) = list.next() {
+        for hdu in list {
             if let HDU::XBinaryTable(hdu) = hdu.unwrap() {
                 tables += 1;
                 let h = hdu.get_header();
