@@ -3,7 +3,7 @@
 //! ```text
 //! accepted event ─► bin being filled: counts per (trigger band, zone) ─┐ every 10 ms of event time
 //!       │                                                              ▼
-//!       │                     cumulative counts ring (2 049 bins) ─► N over each timescale: O(1)
+//!       │                     bin counts ring (2 049 bins) ─► running sums N per timescale: O(1)
 //!       │                     0.64-s background bins ─► running moment sums ─► polynomial fit
 //!       │                                                              ▼
 //!       │                      rate SNR = (N − B)/√B per (timescale, band, zone) ≥ rate_snr?
@@ -141,13 +141,16 @@ pub struct Crt {
     /// First bin fully seen.
     first_bin: u64,
     current: [u32; SERIES],
-    totals: [u32; SERIES],
-    /// Cumulative counts at the end of each bin, ring indexed by bin.
-    cumulative: [[u32; SERIES]; CRT_HISTORY_BINS],
+    /// Counts of each bin (saturating), ring indexed by bin.
+    bins: [[u16; SERIES]; CRT_HISTORY_BINS],
+    /// Running sums of the last L bins, per timescale.
+    window_sums: [[u32; SERIES]; MAX_TIMESCALES],
+    /// The background bin being filled.
+    coarse: [u32; SERIES],
     /// Event ring position at the start of each bin.
     bin_start: [u64; CRT_HISTORY_BINS],
-    /// Background bins, ring indexed by background bin.
-    bkg_bins: [[u32; SERIES]; CRT_BKG_HISTORY],
+    /// Background bins (saturating), ring indexed by background bin.
+    bkg_bins: [[u16; SERIES]; CRT_BKG_HISTORY],
     /// Last background bin entered into the fit window, and how many are in it.
     /// One background fit per timescale, each ending before its own windows.
     fits: [Fit; MAX_TIMESCALES],
@@ -256,8 +259,9 @@ impl Crt {
             bin: None,
             first_bin: 0,
             current: [0; SERIES],
-            totals: [0; SERIES],
-            cumulative: [[0; SERIES]; CRT_HISTORY_BINS],
+            bins: [[0; SERIES]; CRT_HISTORY_BINS],
+            window_sums: [[0; SERIES]; MAX_TIMESCALES],
+            coarse: [0; SERIES],
             bin_start: [0; CRT_HISTORY_BINS],
             bkg_bins: [[0; SERIES]; CRT_BKG_HISTORY],
             fits: [Fit::EMPTY; MAX_TIMESCALES],
@@ -312,7 +316,9 @@ impl Crt {
     pub fn reset(&mut self) {
         self.bin = None;
         self.current = [0; SERIES];
-        self.totals = [0; SERIES];
+        self.bins = [[0; SERIES]; CRT_HISTORY_BINS];
+        self.window_sums = [[0; SERIES]; MAX_TIMESCALES];
+        self.coarse = [0; SERIES];
         self.fits = [Fit::EMPTY; MAX_TIMESCALES];
         self.shape_now = [0; PIXELS];
         self.shape_sum = 0;
@@ -401,10 +407,22 @@ impl Crt {
     fn close_bin(&mut self, k: u64) -> Option<Candidate> {
         self.stats.bins += 1;
         let slot = (k % CRT_HISTORY_BINS as u64) as usize;
-        for s in 0..SERIES {
-            self.totals[s] = self.totals[s].wrapping_add(self.current[s]);
+        // Running window sums: the bin entering, the bin L back leaving (zero before the
+        // first bin: `reset` clears the ring).
+        for i in 0..self.n_ts {
+            let l = self.ts_bins[i];
+            let leaving = k.checked_sub(l).map(|b| (b % CRT_HISTORY_BINS as u64) as usize);
+            for s in 0..SERIES {
+                let out = leaving.map_or(0, |b| u32::from(self.bins[b][s]));
+                let w = &mut self.window_sums[i][s];
+                *w = w.wrapping_add(self.current[s].min(u32::from(u16::MAX))).wrapping_sub(out);
+            }
         }
-        self.cumulative[slot] = self.totals;
+        for s in 0..SERIES {
+            let n = self.current[s];
+            self.bins[slot][s] = u16::try_from(n).unwrap_or(u16::MAX);
+            self.coarse[s] = self.coarse[s].saturating_add(n);
+        }
         self.current = [0; SERIES];
         if k < self.first_bin {
             return None;
@@ -419,13 +437,15 @@ impl Crt {
             self.shape_now = [0; PIXELS];
         }
         // Background bin complete?
-        if (k + 1).is_multiple_of(CRT_BKG_BIN_BINS) && k + 1 >= self.first_bin + CRT_BKG_BIN_BINS {
-            let c = k / CRT_BKG_BIN_BINS;
-            let old = ((k - CRT_BKG_BIN_BINS) % CRT_HISTORY_BINS as u64) as usize;
-            let cs = (c % CRT_BKG_HISTORY as u64) as usize;
-            for s in 0..SERIES {
-                self.bkg_bins[cs][s] = self.totals[s].wrapping_sub(self.cumulative[old][s]);
+        if (k + 1).is_multiple_of(CRT_BKG_BIN_BINS) {
+            if k + 1 >= self.first_bin + CRT_BKG_BIN_BINS {
+                let c = k / CRT_BKG_BIN_BINS;
+                let cs = (c % CRT_BKG_HISTORY as u64) as usize;
+                for s in 0..SERIES {
+                    self.bkg_bins[cs][s] = u16::try_from(self.coarse[s]).unwrap_or(u16::MAX);
+                }
             }
+            self.coarse = [0; SERIES];
         }
         self.slide_fit(k);
         self.test(k)
@@ -531,11 +551,9 @@ impl Crt {
         Some((b, sigma2 * q.max(0.0)))
     }
 
-    fn window_counts(&self, s: usize, first: u64, last: u64) -> u32 {
-        let end = self.cumulative[(last % CRT_HISTORY_BINS as u64) as usize][s];
-        let before = self.cumulative
-            [((first + CRT_HISTORY_BINS as u64 - 1) % CRT_HISTORY_BINS as u64) as usize][s];
-        end.wrapping_sub(before)
+    /// Counts of series `s` in the last L bins of timescale `i`.
+    fn window_counts(&self, i: usize, s: usize) -> u32 {
+        self.window_sums[i % MAX_TIMESCALES][s % SERIES]
     }
 
     fn test(&mut self, k: u64) -> Option<Candidate> {
@@ -561,7 +579,7 @@ impl Crt {
                         continue;
                     }
                     self.stats.tests += 1;
-                    let n = self.window_counts(s, first, k);
+                    let n = self.window_counts(i, s);
                     let snr = (f64::from(n) - b) / sqrt(b + var_b);
                     // Both the Gaussian SNR and the Anscombe (variance-stabilised Poisson)
                     // significance must pass: small-count windows do not pass on Poisson tails.
