@@ -43,7 +43,9 @@ fn main() {
         "bench.toml",
     )
     .expect("scenario");
-    println!("eic-bench science benchmarks: {seconds} s of background at 5 000 counts/s, median of 3");
+    println!(
+        "eic-bench science benchmarks: {seconds} s of background at 5 000 counts/s, median of 3"
+    );
 
     let mut events = 0;
     for threads in [1, 0] {
@@ -54,7 +56,8 @@ fn main() {
             if threads > 0 {
                 sim = sim.threads(threads);
             }
-            let mut sink = DirSink::create(dir.path(), "bench", false, sim.start_tick()).expect("sink");
+            let mut sink =
+                DirSink::create(dir.path(), "bench", false, sim.start_tick()).expect("sink");
             let (t, c) = (Instant::now(), cpu_s());
             events = sim.run(&mut sink, |_| {}).expect("simulate").events;
             wall.push(t.elapsed().as_secs_f64());
@@ -63,7 +66,10 @@ fn main() {
         let (w, c) = (median(wall), median(cpu));
         println!(
             "{:<52} {:>10.0} events/s wall ({:.0} per CPU-s)",
-            format!("simulate to FITS triplet, {} thread(s)", if threads == 0 { "all".to_owned() } else { threads.to_string() }),
+            format!(
+                "simulate to FITS triplet, {} thread(s)",
+                if threads == 0 { "all".to_owned() } else { threads.to_string() }
+            ),
             events as f64 / w,
             events as f64 / c.max(1e-9)
         );
@@ -85,7 +91,11 @@ fn main() {
         wall.push(t.elapsed().as_secs_f64());
     }
     let w = median(wall);
-    println!("{:<52} {:>10.0} events/s", "read FITS triplet + encode stimulus frames", events as f64 / w);
+    println!(
+        "{:<52} {:>10.0} events/s",
+        "read FITS triplet + encode stimulus frames",
+        events as f64 / w
+    );
 
     let set = tables::defaults::default_set();
     let mut wall = Vec::new();
@@ -93,7 +103,8 @@ fn main() {
     let mut alerts = 0;
     for _ in 0..3 {
         let (t, c) = (Instant::now(), cpu_s());
-        let out = run_local_with(dir.path(), &set, LocalOptions::default(), |_| {}).expect("replay");
+        let out =
+            run_local_with(dir.path(), &set, LocalOptions::default(), |_| {}).expect("replay");
         alerts = out.alerts.len();
         wall.push(t.elapsed().as_secs_f64());
         cpu.push(cpu_s() - c);

@@ -80,6 +80,9 @@ impl<S: onboard::storage::Storage + Send + 'static> Model for onboard::unit::Uni
     fn receive_stimulus(&mut self, octets: &[u8]) {
         onboard::unit::Unit::receive_stimulus(self, octets);
     }
+    fn stimulus_output(&mut self, out: &mut [u8]) -> usize {
+        onboard::unit::Unit::stimulus_output(self, out)
+    }
 }
 
 /// Settings of a twin.
