@@ -30,8 +30,8 @@ pub struct ReplayArgs {
     /// of the spare model (give its stimulus device with --stimulus).
     #[arg(long, value_name = "DEVICE")]
     pub on: Option<PathBuf>,
-    /// Stimulus device of the unit (default: the embedded twin's, or the `stimulus` path a
-    /// running twin wrote to --print-paths next to... required for a real device).
+    /// Stimulus device of the unit: required with a real device or a running twin (its
+    /// `stimulus` path, printed by `eic-bench twin`); the embedded twin's by default.
     #[arg(long, value_name = "DEVICE")]
     pub stimulus: Option<PathBuf>,
     /// Table directory: the trigger's tables (local) or tables pushed to the unit first
