@@ -168,6 +168,8 @@ pub fn run(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
             "octets": out.octets,
             "alerts": out.alerts.len(),
             "ack": format!("{:?}", out.last_ack),
+            "stream_s": out.stream_s,
+            "stream_events_per_s": out.events as f64 / out.stream_s.max(1e-9),
         });
         (out.alerts, s)
     };
