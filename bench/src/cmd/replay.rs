@@ -19,8 +19,9 @@ use crate::replay::{self, AlertRecord, ReplayError};
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["local", "on"])))]
 pub struct ReplayArgs {
-    /// An event file (FITS `EVENTS` table or CSV with TIME,Y,Z,PHA[,MULT]) or a directory with
-    /// the triplet ECL-EVT-SEC_*, SVO-ATT-CNV_*, SVO-ORB-CNV_* (what `simulate` writes).
+    /// An event file (FITS `EVENTS` table or CSV with columns TIME, Y, Z, PHA and optionally
+    /// MULT) or a directory with the triplet ECL-EVT-SEC_*, SVO-ATT-CNV_*, SVO-ORB-CNV_*
+    /// (what `simulate` writes).
     pub input: PathBuf,
     /// Run the on-board trigger in this process (same code and same stimulus packets as on
     /// the unit).

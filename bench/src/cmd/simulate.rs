@@ -18,11 +18,11 @@ use crate::sim::{self, Scenario, SimError};
 pub struct SimulateArgs {
     /// Scenario file (TOML; see docs/simulate.md and examples/scenarios/).
     pub scenario: PathBuf,
-    /// Output directory (created if needed): ECL-EVT-SEC_<name>.fits, SVO-ATT-CNV_<name>.fits,
-    /// SVO-ORB-CNV_<name>.fits.
+    /// Output directory (created if needed): ECL-EVT-SEC_NAME.fits, SVO-ATT-CNV_NAME.fits,
+    /// SVO-ORB-CNV_NAME.fits (NAME: the scenario's name).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Also write the events as CSV (ECL-EVT-SEC_<name>.csv, same columns).
+    /// Also write the events as CSV (ECL-EVT-SEC_NAME.csv, same columns).
     #[arg(long)]
     pub csv: bool,
     /// Replace the scenario's seed.
