@@ -144,6 +144,11 @@ impl Imt {
         self.stats
     }
 
+    /// First tick at which [`Imt::advance`] has a cycle to close (0 before the first call).
+    pub fn next_boundary(&self) -> u64 {
+        self.cycle.map_or(0, |c| (c + 1) * self.cycle_ticks)
+    }
+
     /// Cycle length, ticks.
     pub fn cycle_ticks(&self) -> u64 {
         self.cycle_ticks
