@@ -161,7 +161,10 @@ fn same_alerts_in_one_batch_or_many() {
 fn an_hour_of_background_gives_no_alert() {
     let run = big_stack(|| replay(3600.0, &[crab(0.3, 0.0, 3600.0)], (1800.0, 2400.0), 1.0, None));
     let s = run.stats;
-    println!("background 3600 s: {:?}\n{:?}\n{:?}\ncatalogue below {}", s.crt, s.imt, s.alerts, s.catalogue_below);
+    println!(
+        "background 3600 s: {:?}\n{:?}\n{:?}\ncatalogue below {}",
+        s.crt, s.imt, s.alerts, s.catalogue_below
+    );
     assert!(run.saa_seen);
     assert!(run.alerts.is_empty(), "{:?}", run.alerts);
 }
