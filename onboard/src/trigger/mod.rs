@@ -845,7 +845,7 @@ fn search(
             }
             catalogue_id = m.id;
         }
-        if alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.end_tick) {
+        if alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.start_tick) {
             let (y, z, _) =
                 localise::refine(peak.y_deg, peak.z_deg, counts, variance, active, illumination);
             peak.y_deg = y;
