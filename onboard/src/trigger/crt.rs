@@ -96,7 +96,7 @@ impl Candidate {
 
     /// Window end (exclusive), ticks.
     pub fn end_tick(&self) -> u64 {
-        (self.last_bin + 1) * CRT_BIN_TICKS
+        (self.last_bin + 1).saturating_mul(CRT_BIN_TICKS)
     }
 }
 
@@ -345,7 +345,7 @@ impl Crt {
 
     /// First tick at which [`Crt::advance`] has a bin to close (0 before the first call).
     pub fn next_boundary(&self) -> u64 {
-        self.bin.map_or(0, |b| (b + 1) * CRT_BIN_TICKS)
+        self.bin.map_or(0, |b| (b + 1).saturating_mul(CRT_BIN_TICKS))
     }
 
     /// Event time that must be seen before the CRT tests anything, ticks.

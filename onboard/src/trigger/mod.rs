@@ -642,7 +642,7 @@ impl Core {
             return;
         }
         self.advance_now(tick, sink);
-        let mut wake = (self.second + 1) * TICKS_PER_SECOND;
+        let mut wake = (self.second + 1).saturating_mul(TICKS_PER_SECOND);
         if self.crt_live {
             wake = wake.min(self.crt.next_boundary());
         }
@@ -875,6 +875,54 @@ fn search(
             sink(&AlertReport { alert, detection, peak, sky, exposure_s, flux });
         }
         return;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tc_tm::stimulus::{Event, Events, MAX_FRAME_LEN, Repr};
+
+    fn frame(seq: u16, body: Body<'_>) -> std::vec::Vec<u8> {
+        let mut f = [0u8; MAX_FRAME_LEN];
+        let n = Repr { seq_count: seq, body }.emit_frame(&mut f).unwrap();
+        f[..n].to_vec()
+    }
+
+    #[test]
+    fn extreme_times_and_mode_changes_never_panic() {
+        big_stack(|| {
+            let set = tables::defaults::default_set();
+            let mut t = Trigger::boxed();
+            t.configure(&ActiveTables::from_set(&set)).unwrap();
+            t.set_observing(true);
+            let ev = [Event { tick: 10, y: 3, z: 4, pha: 200, multiplicity: 1 }];
+            t.receive_stimulus(&frame(0, Body::Events(Events::Slice(&ev))), &mut |_| {});
+            t.set_enabled(false, true);
+            t.receive_stimulus(&frame(1, Body::TimeTick { tick: 1 << 40 }), &mut |_| {});
+            t.set_enabled(true, true);
+            t.receive_stimulus(&frame(2, Body::TimeTick { tick: u64::MAX - 1 }), &mut |_| {});
+            let late = [Event { tick: u64::MAX, y: 3, z: 4, pha: 200, multiplicity: 1 }];
+            t.receive_stimulus(&frame(3, Body::Events(Events::Slice(&late))), &mut |_| {});
+            // Back in time: refused.
+            t.receive_stimulus(&frame(4, Body::Events(Events::Slice(&ev))), &mut |_| {});
+            let s = t.stats();
+            assert_eq!((s.intake.accepted, s.intake.refused, s.intake.time_order), (4, 1, 1));
+            assert_eq!(t.now_tick(), u64::MAX);
+        });
+    }
+
+    #[test]
+    fn configure_refuses_an_invalid_set_and_keeps_the_previous_one() {
+        big_stack(|| {
+            let mut set = tables::defaults::default_set();
+            let mut t = Trigger::boxed();
+            t.configure(&ActiveTables::from_set(&set)).unwrap();
+            set.crt.image_snr = 0.5;
+            let e = t.configure(&ActiveTables::from_set(&set)).unwrap_err();
+            assert_eq!(e.table, TableId::Crt);
+            assert!(t.configured());
+        });
     }
 }
 
