@@ -878,6 +878,13 @@ fn search(
     }
 }
 
+/// Runs a test body on a thread with a 64 MiB stack: debug builds build the large trigger
+/// structures on the stack before boxing them.
+#[cfg(test)]
+pub(crate) fn big_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new().stack_size(64 << 20).spawn(f).unwrap().join().unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -924,11 +931,4 @@ mod tests {
             assert!(t.configured());
         });
     }
-}
-
-/// Runs a test body on a thread with a 64 MiB stack: debug builds build the large trigger
-/// structures on the stack before boxing them.
-#[cfg(test)]
-pub(crate) fn big_stack(f: impl FnOnce() + Send + 'static) {
-    std::thread::Builder::new().stack_size(64 << 20).spawn(f).unwrap().join().unwrap();
 }
