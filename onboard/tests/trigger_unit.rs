@@ -119,3 +119,34 @@ fn outside_observation_events_are_acknowledged_and_ignored() {
         assert_eq!(g.unit.counters().alerts, 0);
     });
 }
+
+/// Sends a request written in the text syntax and checks it completed.
+fn exec_text(g: &mut Ground<onboard::storage_fs::FsStorage>, text: &str) {
+    let mut data = [0u8; 256];
+    let (service, subtype, n) = tc_tm::service::text::parse_request(text, &mut data).unwrap();
+    let p = g.packet(service, subtype, &data[..n], tc_tm::pus::AckFlags::ALL);
+    let rid = g.send_packet(&p);
+    g.drain();
+    g.assert_ok(rid);
+    g.take();
+}
+
+fn alerts_after_feed(setup: &'static str) -> usize {
+    big_stack(move || {
+        let mut g = provisioned(&format!("trigger_unit_{}", setup.len()));
+        g.set_mode(Mode::Standby);
+        g.set_mode(Mode::Observation);
+        exec_text(&mut g, setup);
+        feed(&mut g);
+        g.drain();
+        g.take().iter().filter(|t| (t.service, t.subtype) == (201, 1)).count()
+    })
+}
+
+#[test]
+fn trigger_disable_and_alert_min_snr_act_on_the_trigger() {
+    // The burst's CRT alerts reach about 20 sigma; the IMT sees too little in 70 s.
+    assert_eq!(alerts_after_feed("function trigger-disable which=crt"), 0);
+    assert_eq!(alerts_after_feed("param set alert_min_snr=45.0"), 0);
+    assert!(alerts_after_feed("param set alert_min_snr=8.0") > 0);
+}
