@@ -153,3 +153,48 @@ fn same_alerts_in_one_batch_or_many() {
     assert_eq!(a.stats.crt, b.stats.crt);
     assert_eq!(a.stats.imt, b.stats.imt);
 }
+
+/// One hour of background (default tables, the Crab below threshold, one SAA passage of
+/// 10 min): no alert. `cargo test --release -p onboard --test trigger_background -- --ignored`.
+#[test]
+#[ignore = "an hour of event time: run with --release --ignored (result in docs/trigger.md)"]
+fn an_hour_of_background_gives_no_alert() {
+    let run = big_stack(|| replay(3600.0, &[crab(0.3, 0.0, 3600.0)], (1800.0, 2400.0), 1.0, None));
+    let s = run.stats;
+    println!(
+        "background 3600 s: {:?}\n{:?}\n{:?}\ncatalogue below {}",
+        s.crt, s.imt, s.alerts, s.catalogue_below
+    );
+    assert!(run.saa_seen);
+    assert!(run.alerts.is_empty(), "{:?}", run.alerts);
+}
+
+/// A faint persistent source switching on at 40 s, too faint for the CRT on any timescale,
+/// is found by the IMT's accumulations, with improving alerts of one burst.
+#[test]
+fn the_imt_finds_a_faint_long_source_by_accumulating() {
+    let set = tables::defaults::default_set();
+    let flux = 60.0 / trigger_sim::pixel_response(-10.0, 15.0, &set.pixels).iter().sum::<f64>();
+    let src = Source { y_deg: -10.0, z_deg: 15.0, flux, start_s: 40.0, end_s: 1e9, index: 1.5 };
+    let run = big_stack(move || replay(400.0, &[src], (1e9, 1e9), 1.0, None));
+    println!("{:#?}\n{:?}", run.alerts, run.stats.imt);
+    assert!(!run.alerts.is_empty(), "the IMT found it");
+    assert!(run.alerts.iter().all(|g| g.alert.trigger_type == TriggerType::Imt));
+    assert!(run.alerts.iter().all(|g| g.alert.burst_id == run.alerts[0].alert.burst_id));
+    let best = run.alerts.iter().max_by_key(|g| g.alert.image_snr_centi).unwrap();
+    assert!(best.alert.timescale_ms > 20_480, "an accumulation of several cycles: {best:?}");
+    let err = geometry::angles_to_unit(f64::from(best.y_deg), f64::from(best.z_deg))
+        .iter()
+        .zip(geometry::angles_to_unit(-10.0, 15.0))
+        .map(|(a, b)| a * b)
+        .sum::<f64>()
+        .clamp(-1.0, 1.0)
+        .acos()
+        .to_degrees()
+        * 60.0;
+    assert!(err < best.alert.error_radius_deg() * 60.0 * 1.5, "error {err}′ for {best:?}");
+    for w in run.alerts.windows(2) {
+        assert!(w[1].alert.seq_num == w[0].alert.seq_num + 1);
+        assert!(w[1].alert.image_snr_centi > w[0].alert.image_snr_centi);
+    }
+}

@@ -96,7 +96,7 @@ impl Candidate {
 
     /// Window end (exclusive), ticks.
     pub fn end_tick(&self) -> u64 {
-        (self.last_bin + 1) * CRT_BIN_TICKS
+        (self.last_bin + 1).saturating_mul(CRT_BIN_TICKS)
     }
 }
 
@@ -135,6 +135,9 @@ pub struct Crt {
     order: usize,
     /// Inverse normal matrix of the fit.
     inv: [[f64; 3]; 3],
+    /// The series in use (trigger bands × (zones + whole plane)), and how many.
+    used: [u8; SERIES],
+    n_used: usize,
     // --- state ---
     /// Absolute index of the bin being filled; `None` before the first event or tick.
     bin: Option<u64>,
@@ -256,6 +259,8 @@ impl Crt {
             window: 0,
             order: 0,
             inv: [[0.0; 3]; 3],
+            used: [0; SERIES],
+            n_used: 0,
             bin: None,
             first_bin: 0,
             current: [0; SERIES],
@@ -288,6 +293,13 @@ impl Crt {
                 if let Some(m) = self.tb_of_band.get_mut(usize::from(b)) {
                     *m |= 1 << t;
                 }
+            }
+        }
+        self.n_used = 0;
+        for t in 0..self.n_bands {
+            for z in (0..self.n_zones).chain([MAX_ZONES]) {
+                self.used[self.n_used % SERIES] = (t * ZONE_SLOTS + z) as u8;
+                self.n_used += 1;
             }
         }
         self.n_ts = table.timescales.len().min(MAX_TIMESCALES);
@@ -329,6 +341,11 @@ impl Crt {
     /// Counters.
     pub fn stats(&self) -> CrtStats {
         self.stats
+    }
+
+    /// First tick at which [`Crt::advance`] has a bin to close (0 before the first call).
+    pub fn next_boundary(&self) -> u64 {
+        self.bin.map_or(0, |b| (b + 1).saturating_mul(CRT_BIN_TICKS))
     }
 
     /// Event time that must be seen before the CRT tests anything, ticks.
@@ -412,13 +429,15 @@ impl Crt {
         for i in 0..self.n_ts {
             let l = self.ts_bins[i];
             let leaving = k.checked_sub(l).map(|b| (b % CRT_HISTORY_BINS as u64) as usize);
-            for s in 0..SERIES {
+            for &s in &self.used[..self.n_used] {
+                let s = usize::from(s);
                 let out = leaving.map_or(0, |b| u32::from(self.bins[b][s]));
                 let w = &mut self.window_sums[i][s];
                 *w = w.wrapping_add(self.current[s].min(u32::from(u16::MAX))).wrapping_sub(out);
             }
         }
-        for s in 0..SERIES {
+        for &s in &self.used[..self.n_used] {
+            let s = usize::from(s);
             let n = self.current[s];
             self.bins[slot][s] = u16::try_from(n).unwrap_or(u16::MAX);
             self.coarse[s] = self.coarse[s].saturating_add(n);
@@ -441,7 +460,8 @@ impl Crt {
             if k + 1 >= self.first_bin + CRT_BKG_BIN_BINS {
                 let c = k / CRT_BKG_BIN_BINS;
                 let cs = (c % CRT_BKG_HISTORY as u64) as usize;
-                for s in 0..SERIES {
+                for &s in &self.used[..self.n_used] {
+                    let s = usize::from(s);
                     self.bkg_bins[cs][s] = u16::try_from(self.coarse[s]).unwrap_or(u16::MAX);
                 }
             }
@@ -472,7 +492,8 @@ impl Crt {
                 let cs = (c % CRT_BKG_HISTORY as u64) as usize;
                 if fit.filled < self.window {
                     let j = fit.filled as i64;
-                    for s in 0..SERIES {
+                    for &s in &self.used[..self.n_used] {
+                        let s = usize::from(s);
                         let n = i64::from(self.bkg_bins[cs][s]);
                         let m = &mut fit.moments[s];
                         m[0] += n;
@@ -482,7 +503,8 @@ impl Crt {
                     fit.filled += 1;
                 } else {
                     let leaving = ((c - self.window as u64) % CRT_BKG_HISTORY as u64) as usize;
-                    for s in 0..SERIES {
+                    for &s in &self.used[..self.n_used] {
+                        let s = usize::from(s);
                         let out = i64::from(self.bkg_bins[leaving][s]);
                         let n = i64::from(self.bkg_bins[cs][s]);
                         let m = &mut fit.moments[s];
@@ -499,7 +521,8 @@ impl Crt {
             fit.last = Some(want);
             if fit.filled == self.window {
                 let m = self.order + 1;
-                for s in 0..SERIES {
+                for &s in &self.used[..self.n_used] {
+                    let s = usize::from(s);
                     let mom = fit.moments[s];
                     let mut c = [0f64; 3];
                     for (r, cr) in c.iter_mut().enumerate().take(m) {
@@ -519,16 +542,9 @@ impl Crt {
         self.background_and_variance(i, s, first, last).map(|(b, _)| b)
     }
 
-    /// Expected background counts of series `s` over base bins `first..=last`, and the
-    /// variance of that prediction: σ²·gᵀM⁻¹g with g the integrals of the fit's basis over the
-    /// window and σ² the Poisson variance of a background bin (its mean count).
-    fn background_and_variance(
-        &self,
-        i: usize,
-        s: usize,
-        first: u64,
-        last: u64,
-    ) -> Option<(f64, f64)> {
+    /// Integrals g of the fit basis of timescale `i` over base bins `first..=last` and
+    /// q = gᵀM⁻¹g; `None` until that fit is complete.
+    fn window_basis(&self, i: usize, first: u64, last: u64) -> Option<([f64; 3], f64)> {
         let fit = self.fits.get(i)?;
         let fit_last = fit.last?;
         if fit.filled < self.window {
@@ -537,18 +553,42 @@ impl Crt {
         let origin = (fit_last + 1 - self.window as u64) * CRT_BKG_BIN_BINS;
         let to_u = |b: u64| (b as f64 - origin as f64) / CRT_BKG_BIN_BINS as f64 - 0.5;
         let (u0, u1) = (to_u(first), to_u(last + 1));
-        let g = [u1 - u0, (u1 * u1 - u0 * u0) / 2.0, (u1 * u1 * u1 - u0 * u0 * u0) / 3.0];
         let m = self.order + 1;
-        let c = fit.coef[s];
-        let b: f64 = c.iter().zip(&g).take(m).map(|(c, g)| c * g).sum();
+        let mut g = [u1 - u0, (u1 * u1 - u0 * u0) / 2.0, (u1 * u1 * u1 - u0 * u0 * u0) / 3.0];
+        for v in g.iter_mut().skip(m) {
+            *v = 0.0;
+        }
         let mut q = 0.0;
         for r in 0..m {
             for k in 0..m {
                 q += g[r] * self.inv[r][k] * g[k];
             }
         }
-        let sigma2 = fit.moments[s][0].max(0) as f64 / self.window as f64;
-        Some((b, sigma2 * q.max(0.0)))
+        Some((g, q.max(0.0)))
+    }
+
+    /// Expected background counts of series `s` (fit of timescale `i`) given the window's
+    /// basis integrals, and the variance of that prediction: σ²·q with σ² the Poisson variance
+    /// of a background bin (its mean count).
+    fn predict(&self, i: usize, s: usize, g: &[f64; 3], q: f64) -> (f64, f64) {
+        let fit = &self.fits[i % MAX_TIMESCALES];
+        let c = fit.coef[s % SERIES];
+        let b = c[0] * g[0] + c[1] * g[1] + c[2] * g[2];
+        let sigma2 = fit.moments[s % SERIES][0].max(0) as f64 / self.window as f64;
+        (b, sigma2 * q)
+    }
+
+    /// Expected background counts of series `s` over base bins `first..=last` from the fit of
+    /// timescale `i`, and the variance of that prediction.
+    fn background_and_variance(
+        &self,
+        i: usize,
+        s: usize,
+        first: u64,
+        last: u64,
+    ) -> Option<(f64, f64)> {
+        let (g, q) = self.window_basis(i, first, last)?;
+        Some(self.predict(i, s, &g, q))
     }
 
     /// Counts of series `s` in the last L bins of timescale `i`.
@@ -568,18 +608,20 @@ impl Crt {
             let first = k + 1 - l;
             let ts_ok =
                 self.last_image_ts[i].is_none_or(|b| k >= b + (l / 2).max(CRT_IMAGE_SPACING_BINS));
+            let Some((g, q)) = self.window_basis(i, first, k) else { continue };
             for t in 0..self.n_bands {
                 let thr = f64::from(self.ts_snr[i][t]);
                 for z in 0..self.n_zones {
                     let s = self.series(t, z);
-                    let Some((b, var_b)) = self.background_and_variance(i, s, first, k) else {
-                        continue;
-                    };
+                    let (b, var_b) = self.predict(i, s, &g, q);
                     if b < MIN_BKG_COUNTS {
                         continue;
                     }
                     self.stats.tests += 1;
                     let n = self.window_counts(i, s);
+                    if f64::from(n) <= b {
+                        continue;
+                    }
                     let snr = (f64::from(n) - b) / sqrt(b + var_b);
                     // Both the Gaussian SNR and the Anscombe (variance-stabilised Poisson)
                     // significance must pass: small-count windows do not pass on Poisson tails.

@@ -261,6 +261,8 @@ struct Core {
     imt_bands: [(u8, u8); tables::MAX_TRIGGER_BANDS],
     band_kev: [(f32, f32); tables::MAX_BANDS],
     second: u64,
+    /// Earliest event time at which `advance` has work (a second, a bin or a cycle ends).
+    wake: u64,
     sector_now: [u32; SECTORS],
     sector_last: [u32; SECTORS],
     stats: TriggerStats,
@@ -315,6 +317,7 @@ impl Trigger {
                 imt_bands: [(0, 0); tables::MAX_TRIGGER_BANDS],
                 band_kev: [(0.0, 0.0); tables::MAX_BANDS],
                 second: 0,
+                wake: 0,
                 sector_now: [0; SECTORS],
                 sector_last: [0; SECTORS],
                 stats: TriggerStats {
@@ -445,6 +448,7 @@ impl Trigger {
         c.configured = true;
         c.crt_live = false;
         c.imt_live = false;
+        c.wake = 0;
         Ok(())
     }
 
@@ -586,6 +590,7 @@ impl Core {
         }
         self.crt_live = crt;
         self.imt_live = imt;
+        self.wake = 0;
     }
 
     fn item(&mut self, body: &Body<'_>, sink: &mut dyn FnMut(&AlertReport<'_>)) {
@@ -633,6 +638,21 @@ impl Core {
 
     /// Advances event time: sector-rate seconds, CRT bins, IMT cycles.
     fn advance(&mut self, tick: u64, sink: &mut dyn FnMut(&AlertReport<'_>)) {
+        if tick < self.wake {
+            return;
+        }
+        self.advance_now(tick, sink);
+        let mut wake = (self.second + 1).saturating_mul(TICKS_PER_SECOND);
+        if self.crt_live {
+            wake = wake.min(self.crt.next_boundary());
+        }
+        if self.imt_live {
+            wake = wake.min(self.imt.next_boundary());
+        }
+        self.wake = wake;
+    }
+
+    fn advance_now(&mut self, tick: u64, sink: &mut dyn FnMut(&AlertReport<'_>)) {
         let second = tick / TICKS_PER_SECOND;
         if second != self.second {
             self.sector_last =
@@ -789,33 +809,28 @@ fn search(
         }
         stats.detections += 1;
         let (ra0, dec0) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
-        let known = catalog.find(ra0, dec0, s.band.0, s.band.1).is_some();
-        if known || alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.end_tick) {
-            let (y, z, _) =
-                localise::refine(peak.y_deg, peak.z_deg, counts, variance, active, illumination);
-            peak.y_deg = y;
-            peak.z_deg = z;
-        }
-        let (ra, dec) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
         let mut flux = 0.0;
         let mut catalogue_id = 0;
-        if let Some(m) = catalog.find(ra, dec, s.band.0, s.band.1) {
-            let area =
-                catalog::effective_area_cm2(peak.y_deg, peak.z_deg, dpix.weights(), illumination);
+        if let Some(m) = catalog.find(ra0, dec0, s.band.0, s.band.1) {
+            // A known source: its catalogue position is better than the peak's; the shadow
+            // there gives the effective area for the flux and the model to clean it.
+            let src = catalog.sources().get(m.index);
+            let (sy, sz) = src
+                .and_then(|src| {
+                    geometry::from_radec(&att, f64::from(src.ra_deg), f64::from(src.dec_deg))
+                })
+                .map_or((peak.y_deg, peak.z_deg), |(y, z)| (y as f32, z as f32));
+            let area = catalog::effective_area_cm2(sy, sz, dpix.weights(), illumination);
             flux = catalog::flux(peak.counts, exposure_s, area);
             if flux < m.threshold {
                 stats.catalogue_below += 1;
-                let radius = catalog.sources().get(m.index).map_or(0.5, |src| src.radius_deg);
-                let e = Exclusion {
-                    y_deg: peak.y_deg,
-                    z_deg: peak.z_deg,
-                    radius_deg: radius + PSF_HALF_WIDTH_DEG,
-                };
+                let radius = src.map_or(0.5, |src| src.radius_deg);
+                let e = Exclusion { y_deg: sy, z_deg: sz, radius_deg: radius + PSF_HALF_WIDTH_DEG };
                 if exclude.push(e).is_err() {
                     return;
                 }
-                // `illumination` holds the shadow at the refined position (the effective area
-                // was computed from it): subtract the source's modelled counts.
+                // `illumination` holds the shadow at the source (the effective area was
+                // computed from it): subtract the source's modelled counts.
                 let lit: f32 =
                     illumination.iter().zip(active).filter(|(_, a)| **a).map(|(f, _)| *f).sum();
                 if lit > 0.0 {
@@ -830,6 +845,13 @@ fn search(
             }
             catalogue_id = m.id;
         }
+        if alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.start_tick) {
+            let (y, z, _) =
+                localise::refine(peak.y_deg, peak.z_deg, counts, variance, active, illumination);
+            peak.y_deg = y;
+            peak.z_deg = z;
+        }
+        let (ra, dec) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
         if attitude.is_none() {
             stats.no_attitude += 1;
         }
@@ -861,4 +883,52 @@ fn search(
 #[cfg(test)]
 pub(crate) fn big_stack(f: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new().stack_size(64 << 20).spawn(f).unwrap().join().unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tc_tm::stimulus::{Event, Events, MAX_FRAME_LEN, Repr};
+
+    fn frame(seq: u16, body: Body<'_>) -> std::vec::Vec<u8> {
+        let mut f = [0u8; MAX_FRAME_LEN];
+        let n = Repr { seq_count: seq, body }.emit_frame(&mut f).unwrap();
+        f[..n].to_vec()
+    }
+
+    #[test]
+    fn extreme_times_and_mode_changes_never_panic() {
+        big_stack(|| {
+            let set = tables::defaults::default_set();
+            let mut t = Trigger::boxed();
+            t.configure(&ActiveTables::from_set(&set)).unwrap();
+            t.set_observing(true);
+            let ev = [Event { tick: 10, y: 3, z: 4, pha: 200, multiplicity: 1 }];
+            t.receive_stimulus(&frame(0, Body::Events(Events::Slice(&ev))), &mut |_| {});
+            t.set_enabled(false, true);
+            t.receive_stimulus(&frame(1, Body::TimeTick { tick: 1 << 40 }), &mut |_| {});
+            t.set_enabled(true, true);
+            t.receive_stimulus(&frame(2, Body::TimeTick { tick: u64::MAX - 1 }), &mut |_| {});
+            let late = [Event { tick: u64::MAX, y: 3, z: 4, pha: 200, multiplicity: 1 }];
+            t.receive_stimulus(&frame(3, Body::Events(Events::Slice(&late))), &mut |_| {});
+            // Back in time: refused.
+            t.receive_stimulus(&frame(4, Body::Events(Events::Slice(&ev))), &mut |_| {});
+            let s = t.stats();
+            assert_eq!((s.intake.accepted, s.intake.refused, s.intake.time_order), (4, 1, 1));
+            assert_eq!(t.now_tick(), u64::MAX);
+        });
+    }
+
+    #[test]
+    fn configure_refuses_an_invalid_set_and_keeps_the_previous_one() {
+        big_stack(|| {
+            let mut set = tables::defaults::default_set();
+            let mut t = Trigger::boxed();
+            t.configure(&ActiveTables::from_set(&set)).unwrap();
+            set.crt.image_snr = 0.5;
+            let e = t.configure(&ActiveTables::from_set(&set)).unwrap_err();
+            assert_eq!(e.table, TableId::Crt);
+            assert!(t.configured());
+        });
+    }
 }
