@@ -92,19 +92,23 @@ pub enum Commands {
     /// deterministic.
     ///
     /// Examples:
-    ///   eic-bench simulate examples/scenarios/burst.toml -o out/burst
-    ///   eic-bench simulate examples/scenarios/background-saa.toml -o out/bkg --csv --json
-    ///   eic-bench simulate examples/scenarios/crab-flare.toml -o out/crab --seed 7
+    ///   eic-bench simulate examples/scenarios/burst.toml -o out/burst --csv
+    ///   eic-bench simulate examples/scenarios/background-saa.toml -o out/bkg --duration-s 30 --json
+    ///   eic-bench simulate examples/scenarios/crab-flare.toml -o out/crab --seed 7 --duration-s 30
     #[command(verbatim_doc_comment)]
     Simulate(cmd::simulate::SimulateArgs),
     /// Replays an event file or triplet through the on-board trigger, in this process
     /// (--local) or over a unit's stimulus link (--on DEVICE), and prints its alerts (one
     /// line each, or GCN-notice JSON lines with --json).
     ///
+    /// The examples replay what the `simulate` examples wrote.
+    ///
     /// Examples:
     ///   eic-bench replay out/burst --local
     ///   eic-bench replay out/burst --local --json --images out/burst/images
     ///   eic-bench replay out/burst/ECL-EVT-SEC_burst.csv --on twin --json
+    ///
+    /// On the spare model, give both of its ports (and the tables to load first, if any):
     ///   eic-bench replay out/burst --on /dev/ttyUSB0 --stimulus /dev/ttyUSB1 --tables DIR
     #[command(verbatim_doc_comment)]
     Replay(cmd::replay::ReplayArgs),

@@ -535,6 +535,9 @@ struct FitsEvents {
     z: Column,
     pha: Column,
     mult: Option<Column>,
+    /// Offsets of TIME, Y, Z, PHA and MULT when the table has the layout `simulate` writes
+    /// (`D`, `I`, `I`, `I`, optional `B`): rows are then decoded directly.
+    fast: Option<[usize; 5]>,
 }
 
 impl FitsEvents {
@@ -552,12 +555,53 @@ impl FitsEvents {
         let z = t.required("Z", INT_CODES, INT_WHAT)?;
         let pha = t.required("PHA", INT_CODES, INT_WHAT)?;
         let mult = t.column("MULT", "BIJKL", INT_WHAT)?;
-        Ok(FitsEvents { t, time, y, z, pha, mult })
+        let one = |c: &Column, code: char| c.code == code && c.repeat == 1;
+        let fast = (one(&time, 'D')
+            && one(&y, 'I')
+            && one(&z, 'I')
+            && one(&pha, 'I')
+            && mult.as_ref().is_none_or(|m| one(m, 'B')))
+        .then(|| {
+            [
+                time.offset,
+                y.offset,
+                z.offset,
+                pha.offset,
+                mult.as_ref().map_or(usize::MAX, |m| m.offset),
+            ]
+        });
+        Ok(FitsEvents { t, time, y, z, pha, mult, fast })
+    }
+
+    /// The row decoded directly, `None` if any value is out of range (the general path then
+    /// reports it with its place).
+    fn decode_fast(&self, o: [usize; 5]) -> Option<Event> {
+        let b = &self.t.buf;
+        let i16_at = |k: usize| -> Option<i16> {
+            Some(i16::from_be_bytes(b.get(k..k + 2)?.try_into().ok()?))
+        };
+        let time = f64::from_be_bytes(b.get(o[0]..o[0] + 8)?.try_into().ok()?);
+        let (y, z, pha) = (i16_at(o[1])?, i16_at(o[2])?, i16_at(o[3])?);
+        let mult = if o[4] == usize::MAX { 1 } else { *b.get(o[4])? };
+        let side = i16::from(PLANE_SIDE);
+        let ok = (0..side).contains(&y)
+            && (0..side).contains(&z)
+            && (0..=MAX_PHA as i16).contains(&pha)
+            && mult >= 1;
+        if !ok {
+            return None;
+        }
+        Some(Event { tick: s_to_tick(time)?, y: y as u8, z: z as u8, pha: pha as u16, mult })
     }
 
     fn next(&mut self) -> Result<Option<Event>, InputError> {
         if !self.t.advance()? {
             return Ok(None);
+        }
+        if let Some(o) = self.fast
+            && let Some(e) = self.decode_fast(o)
+        {
+            return Ok(Some(e));
         }
         let side = f64::from(PLANE_SIDE - 1);
         Ok(Some(Event {

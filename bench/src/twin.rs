@@ -12,7 +12,8 @@
 //!   reads, the pty queue fills; the twin then discards the stale telemetry
 //!   ([`PtyPair::discard_unread`]) as a real unit's UART would lose it, and carries on;
 //! - **stimulus**: passes what arrives on the stimulus pty to [`Model::receive_stimulus`]
-//!   (the science injection of ICD §5 comes with a later issue; the unit refuses and counts).
+//!   and writes what [`Model::stimulus_output`] gives back (the acknowledgements of the flow
+//!   control, `docs/icd/stimulus.md`) to the same pty.
 //!
 //! After octets arrived, 1 ms of silence on the uplink calls [`Model::line_idle`], so the
 //! reports of a TC leave at once instead of after the unit's flush timeout.
@@ -55,6 +56,12 @@ pub trait Model: Send + 'static {
     fn receive_stimulus(&mut self, octets: &[u8]) {
         let _ = octets;
     }
+    /// Writes the next octets the unit sends back on the stimulus link (acknowledgements,
+    /// `docs/icd/stimulus.md`) into `out`; 0 when there is nothing to send.
+    fn stimulus_output(&mut self, out: &mut [u8]) -> usize {
+        let _ = out;
+        0
+    }
 }
 
 impl<S: onboard::storage::Storage + Send + 'static> Model for onboard::unit::Unit<S> {
@@ -72,6 +79,9 @@ impl<S: onboard::storage::Storage + Send + 'static> Model for onboard::unit::Uni
     }
     fn receive_stimulus(&mut self, octets: &[u8]) {
         onboard::unit::Unit::receive_stimulus(self, octets);
+    }
+    fn stimulus_output(&mut self, out: &mut [u8]) -> usize {
+        onboard::unit::Unit::stimulus_output(self, out)
     }
 }
 
@@ -131,6 +141,8 @@ pub struct TwinStats {
     pub downlink_faults: FaultCounters,
     /// Octets drained from the stimulus link.
     pub stimulus_octets: u64,
+    /// Octets written back on the stimulus link (acknowledgements).
+    pub stimulus_out_octets: u64,
 }
 
 /// The device paths of a running twin.
@@ -257,20 +269,9 @@ impl<M: Model> Twin<M> {
         };
         let stim_thread = {
             let (stats, stop, model) = (stats.clone(), stop.clone(), model.clone());
-            std::thread::Builder::new()
-                .name("twin-stimulus".into())
-                .spawn(move || {
-                    let mut buf = [0u8; 4096];
-                    while !stop.load(Ordering::Relaxed) {
-                        if let Ok(n) = stim.read_timeout(&mut buf, POLL)
-                            && n > 0
-                        {
-                            lock(&model).receive_stimulus(buf.get(..n).unwrap_or(&[]));
-                            lock(&stats).stimulus_octets += n as u64;
-                        }
-                    }
-                })
-                .map_err(|e| thread_err(&e))?
+            spawn_link_thread("twin-stimulus", &failure, move || {
+                stimulus(&stim, &model, &stats, &stop)
+            })?
         };
         let threads = vec![up, down, stim_thread];
         Ok(Self { model: Some(model), stats, stop, threads, paths, failure, clock })
@@ -629,6 +630,38 @@ fn pace(pacer: &mut Option<Pacer>, origin: Instant, octets: usize) {
             std::thread::sleep(Duration::from_nanos(wait));
         }
     }
+}
+
+/// The stimulus link: octets in to the model, its acknowledgements back out.
+fn stimulus<M: Model>(
+    pty: &PtyPair,
+    model: &Mutex<M>,
+    stats: &Mutex<TwinStats>,
+    stop: &AtomicBool,
+) -> Result<(), LinkError> {
+    let mut buf = vec![0u8; 4096];
+    let mut out = vec![0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        let n = pty.read_timeout(&mut buf, POLL)?;
+        if n == 0 {
+            continue;
+        }
+        lock(model).receive_stimulus(buf.get(..n).unwrap_or(&[]));
+        lock(stats).stimulus_octets += n as u64;
+        loop {
+            let k = lock(model).stimulus_output(&mut out);
+            if k == 0 {
+                break;
+            }
+            match pty.write_all_timeout(out.get(..k).unwrap_or(&[]), WRITE_STALL) {
+                Ok(()) => lock(stats).stimulus_out_octets += k as u64,
+                // Nobody reads the acknowledgements: drop them, as a UART would.
+                Err(LinkError::WriteStalled { .. }) => pty.discard_unread()?,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn uplink<M: Model>(

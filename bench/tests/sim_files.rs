@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use eic_bench::events::{EventReader, Input, Item};
 use eic_bench::sim::{Scenario, Simulator, simulate_to_dir};
-use fitsrs::{DataValue, Fits, HDU};
 use fitsrs::card::Value;
+use fitsrs::{DataValue, Fits, HDU};
 
 const SCENARIO: &str = r#"
 name = "t"
@@ -17,7 +17,6 @@ start = 2026-03-01T12:00:00Z
 duration_s = 4
 [background]
 rate_cps = 1500
-cxb_grid = 8
 [[burst]]
 t0_s = 1.0
 y_deg = 2.0
@@ -126,7 +125,10 @@ fn fitsrs_reads_the_icd_columns_and_keywords() {
                             DataValue::UnsignedByte { value: m, .. },
                         ] => {
                             assert_eq!(t.to_bits(), e.time_s().to_bits());
-                            assert_eq!((*y as u8, *z as u8, *pha as u16, *m), (e.y, e.z, e.pha, e.mult));
+                            assert_eq!(
+                                (*y as u8, *z as u8, *pha as u16, *m),
+                                (e.y, e.z, e.pha, e.mult)
+                            );
                         }
                         other => panic!("unexpected types {other:?}"),
                     }
@@ -141,9 +143,9 @@ fn fitsrs_reads_the_icd_columns_and_keywords() {
         (&out.orbit, "ORBIT", &["TIME", "LON", "LAT", "ALT"][..]),
     ] {
         let bytes = std::fs::read(path).unwrap();
-        let mut list = Fits::from_reader(Cursor::new(&bytes[..]));
+        let list = Fits::from_reader(Cursor::new(&bytes[..]));
         let mut tables = 0;
-        while let Some(hdu) = list.next() {
+        for hdu in list {
             if let HDU::XBinaryTable(hdu) = hdu.unwrap() {
                 tables += 1;
                 let h = hdu.get_header();
@@ -201,7 +203,11 @@ fn malformed_inputs_give_located_errors() {
         format!("{}:3:4 (PHA): 1024 is not an integer in 0..1023", p("a.csv").display())
     );
     std::fs::write(p("b.csv"), "TIME,Y,PHA\n1.0,3,100\n").unwrap();
-    assert!(err_of(&p("b.csv")).contains(":1:1: header has no column Z"), "{}", err_of(&p("b.csv")));
+    assert!(
+        err_of(&p("b.csv")).contains(":1:1: header has no column Z"),
+        "{}",
+        err_of(&p("b.csv"))
+    );
     std::fs::write(p("c.csv"), "# comment\nTIME,Y,Z,PHA,MULT\n2.0,1,1,1,1\n1.0,1,1,1,1\n").unwrap();
     let e = err_of(&p("c.csv"));
     assert!(e.contains(":4:1 (TIME): TIME 1.00000 is earlier"), "{e}");
@@ -218,9 +224,14 @@ fn malformed_inputs_give_located_errors() {
     let at = header_len(&bytes) + 2 * 15 + 8;
     bad[at..at + 2].copy_from_slice(&80i16.to_be_bytes());
     std::fs::write(p("y.fits"), &bad).unwrap();
-    assert!(err_of(&p("y.fits")).ends_with("HDU 2, row 3, column Y: 80 is not an integer in 0..79"));
+    assert!(
+        err_of(&p("y.fits")).ends_with("HDU 2, row 3, column Y: 80 is not an integer in 0..79")
+    );
     std::fs::write(p("junk.fits"), b"not a fits file at all").unwrap();
-    assert!(err_of(&p("junk.fits")).ends_with("junk.fits: shorter than one header card: not a FITS file"));
+    assert!(
+        err_of(&p("junk.fits"))
+            .ends_with("junk.fits: shorter than one header card: not a FITS file")
+    );
     std::fs::write(p("junk2.fits"), vec![b' '; 200]).unwrap();
     assert!(err_of(&p("junk2.fits")).contains("HDU 1, keyword END: header not terminated"));
     let e = err_of(dir.path().join("nothing").as_path());

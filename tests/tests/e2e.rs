@@ -2,6 +2,7 @@
 
 mod every_service;
 mod lossy_link;
+mod replay_twin;
 mod session_link;
 mod software_update;
 mod unit_twin;

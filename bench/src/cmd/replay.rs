@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::BadInput;
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::replay::{self, AlertRecord, ReplayError};
 
@@ -18,8 +19,9 @@ use crate::replay::{self, AlertRecord, ReplayError};
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["local", "on"])))]
 pub struct ReplayArgs {
-    /// An event file (FITS `EVENTS` table or CSV with TIME,Y,Z,PHA[,MULT]) or a directory with
-    /// the triplet ECL-EVT-SEC_*, SVO-ATT-CNV_*, SVO-ORB-CNV_* (what `simulate` writes).
+    /// An event file (FITS `EVENTS` table or CSV with columns TIME, Y, Z, PHA and optionally
+    /// MULT) or a directory with the triplet ECL-EVT-SEC_*, SVO-ATT-CNV_*, SVO-ORB-CNV_*
+    /// (what `simulate` writes).
     pub input: PathBuf,
     /// Run the on-board trigger in this process (same code and same stimulus packets as on
     /// the unit).
@@ -29,8 +31,8 @@ pub struct ReplayArgs {
     /// of the spare model (give its stimulus device with --stimulus).
     #[arg(long, value_name = "DEVICE")]
     pub on: Option<PathBuf>,
-    /// Stimulus device of the unit (default: the embedded twin's, or the `stimulus` path a
-    /// running twin wrote to --print-paths next to... required for a real device).
+    /// Stimulus device of the unit: required with a real device or a running twin (its
+    /// `stimulus` path, printed by `eic-bench twin`); the embedded twin's by default.
     #[arg(long, value_name = "DEVICE")]
     pub stimulus: Option<PathBuf>,
     /// Table directory: the trigger's tables (local) or tables pushed to the unit first
@@ -91,13 +93,16 @@ fn progress_bar(total: Option<u64>, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// The exit status of a replay error (`cmd::exit`): unreadable files are usage errors (3),
+/// malformed inputs and refused tables invalid data (2), the link unreachable (4).
 fn replay_err(e: ReplayError) -> anyhow::Error {
-    match e {
-        ReplayError::Input(_) | ReplayError::Tables(_) | ReplayError::Config(_) => {
-            BadInput(e.to_string()).into()
-        }
-        e => anyhow::Error::from(e),
-    }
+    let exit = match &e {
+        ReplayError::Input(i) if i.place == crate::events::Place::File => Exit::Usage,
+        ReplayError::Input(_) | ReplayError::Tables(_) | ReplayError::Config(_) => Exit::Invalid,
+        ReplayError::Io(_) => Exit::Usage,
+        ReplayError::Link(_) => Exit::Unreachable,
+    };
+    exit.error(e.to_string())
 }
 
 fn print_alert(r: &AlertRecord, json: bool) -> std::io::Result<()> {
@@ -115,7 +120,7 @@ fn print_alert(r: &AlertRecord, json: bool) -> std::io::Result<()> {
 /// # Errors
 /// Bad input or tables (exit 2), link failures.
 pub fn run(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let hint = crate::events::Input::open(&a.input).map_err(|e| BadInput(e.to_string()))?;
+    let hint = crate::events::Input::open(&a.input).map_err(|e| replay_err(e.into()))?;
     let bar = progress_bar(hint.len_hint(), false);
     drop(hint);
     let started = Instant::now();
@@ -162,6 +167,8 @@ pub fn run(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
             "octets": out.octets,
             "alerts": out.alerts.len(),
             "ack": format!("{:?}", out.last_ack),
+            "stream_s": out.stream_s,
+            "stream_events_per_s": out.events as f64 / out.stream_s.max(1e-9),
         });
         (out.alerts, s)
     };

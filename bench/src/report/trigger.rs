@@ -1,8 +1,11 @@
-//! ST\[201\] trigger: the GRB alert (trigger, burst, window, band, SNRs, position in degrees).
+//! ST\[201\] trigger: the GRB alert (trigger, burst, window, band, SNRs, position in degrees),
+//! with the flight-format burst name and UTC trigger time, and in JSON the GCN notice of the
+//! alert (`replay::notice`, ICD §6: valid against the GCN SVOM trigger schema).
 
 use tc_tm::service::trigger::{self, Alert};
 
 use super::Body;
+use crate::replay::notice;
 
 fn alert_text(a: &Alert) -> String {
     let catalogue = match a.catalogue_id {
@@ -12,7 +15,7 @@ fn alert_text(a: &Alert) -> String {
     format!(
         "alert {} burst={} seq={} timescale={} ms window={:.3}..{:.3} s band={}-{} keV \
          snr rate={:.2} image={:.2} sigma y={:.4} z={:.4} ra={:.4} dec={:.4} r90={:.4} deg \
-         catalogue={catalogue} slew={}",
+         catalogue={catalogue} slew={} name={} t0={}",
         a.trigger_type,
         a.burst_id,
         a.seq_num,
@@ -29,6 +32,8 @@ fn alert_text(a: &Alert) -> String {
         a.dec_deg(),
         a.error_radius_deg(),
         a.slew,
+        notice::burst_id(a),
+        notice::iso_utc(a.window_start),
     )
 }
 
@@ -59,7 +64,10 @@ pub(super) fn json(r: &trigger::Report) -> Option<Body> {
             .with("dec_deg", a.dec_deg())
             .with("r90_deg", a.error_radius_deg())
             .with("catalogue_id", a.catalogue_id)
-            .with("slew", a.slew.name()),
+            .with("slew", a.slew.name())
+            .with("burst_name", notice::burst_id(a))
+            .with("trigger_time_utc", notice::iso_utc(a.window_start))
+            .with("notice", serde_json::to_value(notice::notice(a)).unwrap_or_default()),
     )
 }
 
@@ -97,7 +105,8 @@ mod tests {
             text(&r),
             "201,1 alert imt burst=12 seq=1 timescale=20480 ms window=1000.500..1020.000 s \
              band=4-120 keV snr rate=0.00 image=9.20 sigma y=1.2346 z=-2.0000 ra=123.4568 \
-             dec=-45.0000 r90=0.2000 deg catalogue=none slew=requested"
+             dec=-45.0000 r90=0.2000 deg catalogue=none slew=requested name=sb17010112 \
+             t0=2017-01-01T00:15:31.316000Z"
         );
         let j = json(&r);
         assert_eq!(j["type"], "alert");
@@ -108,5 +117,7 @@ mod tests {
         assert_eq!(j["catalogue_id"], 0);
         assert_eq!(j["slew"], "requested");
         assert_eq!(j["window_start_s"], 1000.5);
+        assert_eq!(j["notice"]["trigger_type"], "image");
+        assert_eq!(j["notice"]["id"][0], "sb17010112");
     }
 }

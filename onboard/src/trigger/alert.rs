@@ -2,8 +2,10 @@
 //!
 //! - **Gate.** A detection alerts only if its image SNR is at least the larger of the alert
 //!   table's `min_alert_snr` and the `alert_min_snr` parameter.
-//! - **Bursts.** A detection within [`BURST_GAP_TICKS`] (120 s of event time) of the previous
-//!   alert and within [`SAME_BURST_DEG`] of its position continues that burst; otherwise it
+//! - **Bursts.** A detection whose window starts at most [`BURST_GAP_TICKS`] (120 s of event
+//!   time) after the end of the burst's last alert window, within [`SAME_BURST_DEG`] of its
+//!   position, continues that burst (an IMT accumulation covering the earlier alert's time is
+//!   the same burst however long it is); otherwise it
 //!   opens a new burst with the next burst ID (IDs count from 1 since configuration). Within a
 //!   burst, alerts are numbered 1, 2, … and a further alert is issued only if its image SNR
 //!   exceeds the best of the burst by [`ALERT_IMPROVEMENT`] (10 %): one burst gives a short
@@ -165,16 +167,32 @@ impl Alerts {
         self.stats
     }
 
+    /// Whether a detection of this SNR, position and window start would pass the SNR gate and
+    /// the improvement rule (what [`Alerts::decide`] checks first), without changing anything.
+    pub fn would_issue(&self, image_snr: f32, y_deg: f32, z_deg: f32, start_tick: u64) -> bool {
+        if image_snr < self.min_snr() {
+            return false;
+        }
+        match self.same_burst(start_tick, y_deg, z_deg) {
+            Some(b) => image_snr >= b.best_snr * ALERT_IMPROVEMENT,
+            None => true,
+        }
+    }
+
+    fn same_burst(&self, start_tick: u64, y_deg: f32, z_deg: f32) -> Option<Burst> {
+        self.burst.filter(|b| {
+            start_tick <= b.last_tick.saturating_add(BURST_GAP_TICKS)
+                && libm::hypotf(y_deg - b.y_deg, z_deg - b.z_deg) <= SAME_BURST_DEG
+        })
+    }
+
     /// Applies the policy to a detection: the alert to issue, if any.
     pub fn decide(&mut self, d: &Detection) -> Option<Alert> {
         if d.image_snr < self.min_snr() {
             self.stats.below_snr += 1;
             return None;
         }
-        let same = self.burst.filter(|b| {
-            d.end_tick <= b.last_tick.saturating_add(BURST_GAP_TICKS)
-                && libm::hypotf(d.y_deg - b.y_deg, d.z_deg - b.z_deg) <= SAME_BURST_DEG
-        });
+        let same = self.same_burst(d.start_tick, d.y_deg, d.z_deg);
         let mut burst = match same {
             Some(b) => {
                 if d.image_snr < b.best_snr * ALERT_IMPROVEMENT {

@@ -144,6 +144,11 @@ impl Imt {
         self.stats
     }
 
+    /// First tick at which [`Imt::advance`] has a cycle to close (0 before the first call).
+    pub fn next_boundary(&self) -> u64 {
+        self.cycle.map_or(0, |c| (c + 1).saturating_mul(self.cycle_ticks))
+    }
+
     /// Cycle length, ticks.
     pub fn cycle_ticks(&self) -> u64 {
         self.cycle_ticks
@@ -219,7 +224,7 @@ impl Imt {
                             cycles: self.acc_cycles[a],
                             snr: self.acc_snr[a],
                             start_tick: block_start * self.cycle_ticks,
-                            end_tick: (c + 1) * self.cycle_ticks,
+                            end_tick: (c + 1).saturating_mul(self.cycle_ticks),
                         },
                     );
                 }

@@ -27,6 +27,7 @@
 //! | [`crt`] | Count-Rate Trigger: rate tests, background fit, excess shadowgrams |
 //! | [`imt`] | Image Trigger: cycles and accumulations |
 //! | [`geometry`], [`fft`], [`imaging`] | coded-mask geometry and imaging (sky image, peak) |
+//! | [`localise`] | fine localisation of a peak against the exact mask geometry |
 //! | [`catalog`] | known sources, flux estimate, thresholds |
 //! | [`saa`] | SAA polygon and inhibition |
 //! | [`alert`] | alert policy: bursts, sequence numbers, r90, slew requests |
@@ -63,6 +64,7 @@ pub mod fft;
 pub mod geometry;
 pub mod imaging;
 pub mod imt;
+pub mod localise;
 pub mod saa;
 pub mod stimulus;
 
@@ -89,6 +91,10 @@ use self::imt::{Imt, ImtStats};
 use self::saa::{Saa, Transition};
 use self::stimulus::{Intake, IntakeStats, Refusal};
 use crate::limits::{CRT_BIN_TICKS, MAX_MASKED_SOURCES};
+
+/// Half-width of the point-spread function: the angle of one mask element seen from the
+/// detector, atan(11.4 / 460) = 1.42°.
+pub const PSF_HALF_WIDTH_DEG: f32 = 1.42;
 
 /// A validation problem sink.
 type ProblemSink<'a> = dyn FnMut(tables::problem::Problem) + 'a;
@@ -255,6 +261,8 @@ struct Core {
     imt_bands: [(u8, u8); tables::MAX_TRIGGER_BANDS],
     band_kev: [(f32, f32); tables::MAX_BANDS],
     second: u64,
+    /// Earliest event time at which `advance` has work (a second, a bin or a cycle ends).
+    wake: u64,
     sector_now: [u32; SECTORS],
     sector_last: [u32; SECTORS],
     stats: TriggerStats,
@@ -309,6 +317,7 @@ impl Trigger {
                 imt_bands: [(0, 0); tables::MAX_TRIGGER_BANDS],
                 band_kev: [(0.0, 0.0); tables::MAX_BANDS],
                 second: 0,
+                wake: 0,
                 sector_now: [0; SECTORS],
                 sector_last: [0; SECTORS],
                 stats: TriggerStats {
@@ -439,6 +448,7 @@ impl Trigger {
         c.configured = true;
         c.crt_live = false;
         c.imt_live = false;
+        c.wake = 0;
         Ok(())
     }
 
@@ -580,6 +590,7 @@ impl Core {
         }
         self.crt_live = crt;
         self.imt_live = imt;
+        self.wake = 0;
     }
 
     fn item(&mut self, body: &Body<'_>, sink: &mut dyn FnMut(&AlertReport<'_>)) {
@@ -627,6 +638,21 @@ impl Core {
 
     /// Advances event time: sector-rate seconds, CRT bins, IMT cycles.
     fn advance(&mut self, tick: u64, sink: &mut dyn FnMut(&AlertReport<'_>)) {
+        if tick < self.wake {
+            return;
+        }
+        self.advance_now(tick, sink);
+        let mut wake = (self.second + 1).saturating_mul(TICKS_PER_SECOND);
+        if self.crt_live {
+            wake = wake.min(self.crt.next_boundary());
+        }
+        if self.imt_live {
+            wake = wake.min(self.imt.next_boundary());
+        }
+        self.wake = wake;
+    }
+
+    fn advance_now(&mut self, tick: u64, sink: &mut dyn FnMut(&AlertReport<'_>)) {
         let second = tick / TICKS_PER_SECOND;
         if second != self.second {
             self.sector_last =
@@ -739,6 +765,13 @@ impl Core {
 
 /// Images the shadowgram in `scratch`, looks for a peak above the threshold that is not a
 /// catalogue source below its flux threshold, and applies the alert policy.
+///
+/// A catalogue source below its threshold is **cleaned**: its modelled shadow (the estimated
+/// source counts spread over the pixels in use like `geometry::pixel_illumination` at its
+/// refined position) is subtracted from the shadowgram, its disc widened by the point-spread
+/// function is excluded, and the image is made again, so that neither the source nor its
+/// coding sidelobes elsewhere in the field pose as a new source. At most
+/// [`MAX_MASKED_SOURCES`] sources are cleaned per image.
 #[allow(clippy::too_many_arguments)]
 fn search(
     s: &Search<'_>,
@@ -753,19 +786,20 @@ fn search(
     band_kev: &[(f32, f32); tables::MAX_BANDS],
     sink: &mut dyn FnMut(&AlertReport<'_>),
 ) {
-    let shadow = Shadowgram { counts: &scratch.counts, variance: &scratch.variance, active };
-    let sky = match imager.image(&shadow, &ImageOptions { background: s.background }) {
-        Ok(sky) => sky,
-        Err(_) => {
-            stats.image_errors += 1;
-            return;
-        }
-    };
     let att = attitude.copied().unwrap_or(Attitude::IDENTITY);
     let exposure_s = (s.end_tick - s.start_tick) as f32 / TICKS_PER_SECOND as f32;
     let mut exclude: heapless::Vec<Exclusion, MAX_MASKED_SOURCES> = heapless::Vec::new();
     loop {
-        let Some(peak) =
+        let Scratch { counts, variance, illumination } = &mut *scratch;
+        let shadow = Shadowgram { counts, variance, active };
+        let sky = match imager.image(&shadow, &ImageOptions { background: s.background }) {
+            Ok(sky) => sky,
+            Err(_) => {
+                stats.image_errors += 1;
+                return;
+            }
+        };
+        let Some(mut peak) =
             sky.find_peak(&PeakOptions { exclude: &exclude, ..PeakOptions::default() })
         else {
             return;
@@ -774,30 +808,50 @@ fn search(
             return;
         }
         stats.detections += 1;
-        let (ra, dec) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
+        let (ra0, dec0) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
         let mut flux = 0.0;
         let mut catalogue_id = 0;
-        if let Some(m) = catalog.find(ra, dec, s.band.0, s.band.1) {
-            let area = catalog::effective_area_cm2(
-                peak.y_deg,
-                peak.z_deg,
-                dpix.weights(),
-                &mut scratch.illumination,
-            );
+        if let Some(m) = catalog.find(ra0, dec0, s.band.0, s.band.1) {
+            // A known source: its catalogue position is better than the peak's; the shadow
+            // there gives the effective area for the flux and the model to clean it.
+            let src = catalog.sources().get(m.index);
+            let (sy, sz) = src
+                .and_then(|src| {
+                    geometry::from_radec(&att, f64::from(src.ra_deg), f64::from(src.dec_deg))
+                })
+                .map_or((peak.y_deg, peak.z_deg), |(y, z)| (y as f32, z as f32));
+            let area = catalog::effective_area_cm2(sy, sz, dpix.weights(), illumination);
             flux = catalog::flux(peak.counts, exposure_s, area);
             if flux < m.threshold {
                 stats.catalogue_below += 1;
-                let radius = catalog.sources().get(m.index).map_or(0.5, |src| src.radius_deg);
-                // Mask the source (at least two sky pixels wide) and search again.
-                let e =
-                    Exclusion { y_deg: peak.y_deg, z_deg: peak.z_deg, radius_deg: radius.max(1.2) };
+                let radius = src.map_or(0.5, |src| src.radius_deg);
+                let e = Exclusion { y_deg: sy, z_deg: sz, radius_deg: radius + PSF_HALF_WIDTH_DEG };
                 if exclude.push(e).is_err() {
                     return;
+                }
+                // `illumination` holds the shadow at the source (the effective area was
+                // computed from it): subtract the source's modelled counts.
+                let lit: f32 =
+                    illumination.iter().zip(active).filter(|(_, a)| **a).map(|(f, _)| *f).sum();
+                if lit > 0.0 {
+                    let k = peak.counts / lit;
+                    for ((c, &f), &a) in counts.iter_mut().zip(illumination.iter()).zip(active) {
+                        if a {
+                            *c -= k * f;
+                        }
+                    }
                 }
                 continue;
             }
             catalogue_id = m.id;
         }
+        if alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.start_tick) {
+            let (y, z, _) =
+                localise::refine(peak.y_deg, peak.z_deg, counts, variance, active, illumination);
+            peak.y_deg = y;
+            peak.z_deg = z;
+        }
+        let (ra, dec) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
         if attitude.is_none() {
             stats.no_attitude += 1;
         }
@@ -829,4 +883,52 @@ fn search(
 #[cfg(test)]
 pub(crate) fn big_stack(f: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new().stack_size(64 << 20).spawn(f).unwrap().join().unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tc_tm::stimulus::{Event, Events, MAX_FRAME_LEN, Repr};
+
+    fn frame(seq: u16, body: Body<'_>) -> std::vec::Vec<u8> {
+        let mut f = [0u8; MAX_FRAME_LEN];
+        let n = Repr { seq_count: seq, body }.emit_frame(&mut f).unwrap();
+        f[..n].to_vec()
+    }
+
+    #[test]
+    fn extreme_times_and_mode_changes_never_panic() {
+        big_stack(|| {
+            let set = tables::defaults::default_set();
+            let mut t = Trigger::boxed();
+            t.configure(&ActiveTables::from_set(&set)).unwrap();
+            t.set_observing(true);
+            let ev = [Event { tick: 10, y: 3, z: 4, pha: 200, multiplicity: 1 }];
+            t.receive_stimulus(&frame(0, Body::Events(Events::Slice(&ev))), &mut |_| {});
+            t.set_enabled(false, true);
+            t.receive_stimulus(&frame(1, Body::TimeTick { tick: 1 << 40 }), &mut |_| {});
+            t.set_enabled(true, true);
+            t.receive_stimulus(&frame(2, Body::TimeTick { tick: u64::MAX - 1 }), &mut |_| {});
+            let late = [Event { tick: u64::MAX, y: 3, z: 4, pha: 200, multiplicity: 1 }];
+            t.receive_stimulus(&frame(3, Body::Events(Events::Slice(&late))), &mut |_| {});
+            // Back in time: refused.
+            t.receive_stimulus(&frame(4, Body::Events(Events::Slice(&ev))), &mut |_| {});
+            let s = t.stats();
+            assert_eq!((s.intake.accepted, s.intake.refused, s.intake.time_order), (4, 1, 1));
+            assert_eq!(t.now_tick(), u64::MAX);
+        });
+    }
+
+    #[test]
+    fn configure_refuses_an_invalid_set_and_keeps_the_previous_one() {
+        big_stack(|| {
+            let mut set = tables::defaults::default_set();
+            let mut t = Trigger::boxed();
+            t.configure(&ActiveTables::from_set(&set)).unwrap();
+            set.crt.image_snr = 0.5;
+            let e = t.configure(&ActiveTables::from_set(&set)).unwrap_err();
+            assert_eq!(e.table, TableId::Crt);
+            assert!(t.configured());
+        });
+    }
 }
