@@ -12,7 +12,14 @@ use crate::cmd;
 /// digital twin) and regression-tests the GRB trigger. Every command that talks to a unit takes
 /// a serial device path: the twin's pseudo-terminal or the spare model's port.
 #[derive(Debug, Parser)]
-#[command(name = "eic-bench", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "eic-bench",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = cmd::exit::help_table()
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -22,10 +29,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Commands {
-    /// Telecommands: encode and decode packets, frames and CLTUs (hex in, hex or JSON out).
+    /// Telecommands: send one to a unit and verify it, list the request syntax, encode and
+    /// decode packets, frames and CLTUs (hex in, hex or JSON out).
     #[command(subcommand)]
     Tc(cmd::tc::TcCmd),
-    /// Telemetry: decode recorded CADU or packet streams into JSON lines.
+    /// Telemetry: listen to a unit live (decoded, archived), decode recorded captures and
+    /// archives into JSON lines.
     #[command(subcommand)]
     Tm(cmd::tm::TmCmd),
     /// Configuration tables: validate, show, diff, build images, convert text/FITS forms, and
@@ -35,18 +44,21 @@ pub enum Commands {
     /// Runs the digital twin: the on-board unit behind two pseudo-terminals (TC/TM and
     /// stimulus). Prints one JSON line with the device paths, then runs until Ctrl-C/SIGTERM.
     ///
+    /// Without --state (or EIC_TWIN_STATE) the state is temporary and deleted at exit; DEVICE
+    /// `twin` of the other commands keeps its state in ~/.local/state/eic-bench/twin.
+    ///
     /// Examples:
     ///   eic-bench twin --state ./twin-state
     ///   eic-bench twin --baud 115200 --print-paths twin.json &
     ///   eic-bench twin --faults bitflip=1e-5,drop=0.001,seed=1 --until-stdin-eof
     #[command(verbatim_doc_comment)]
     Twin(cmd::twin::TwinArgs),
-    /// Live housekeeping view with soft/hard limits and alarms (exit 3 if a hard limit was
+    /// Live housekeeping view with soft/hard limits and alarms (exit 5 if a hard limit was
     /// crossed).
     ///
     /// Examples:
-    ///   eic-bench hk /dev/pts/3 --limits bench/hk-limits.toml
-    ///   eic-bench hk /dev/ttyUSB0 --json --count 10
+    ///   eic-bench hk twin --limits bench/hk-limits.toml --count 2
+    ///   eic-bench hk /dev/ttyUSB0 --json --count 2
     #[command(verbatim_doc_comment)]
     Hk(cmd::hk::HkArgs),
     /// Regression campaign of the trigger: a suite of scenarios through a baseline and a
@@ -70,19 +82,23 @@ pub enum Commands {
     /// deterministic.
     ///
     /// Examples:
-    ///   eic-bench simulate examples/scenarios/burst.toml -o out/burst
-    ///   eic-bench simulate examples/scenarios/background-saa.toml -o out/bkg --csv --json
-    ///   eic-bench simulate examples/scenarios/crab-flare.toml -o out/crab --seed 7
+    ///   eic-bench simulate examples/scenarios/burst.toml -o out/burst --csv
+    ///   eic-bench simulate examples/scenarios/background-saa.toml -o out/bkg --duration-s 30 --json
+    ///   eic-bench simulate examples/scenarios/crab-flare.toml -o out/crab --seed 7 --duration-s 30
     #[command(verbatim_doc_comment)]
     Simulate(cmd::simulate::SimulateArgs),
     /// Replays an event file or triplet through the on-board trigger, in this process
     /// (--local) or over a unit's stimulus link (--on DEVICE), and prints its alerts (one
     /// line each, or GCN-notice JSON lines with --json).
     ///
+    /// The examples replay what the `simulate` examples wrote.
+    ///
     /// Examples:
     ///   eic-bench replay out/burst --local
     ///   eic-bench replay out/burst --local --json --images out/burst/images
     ///   eic-bench replay out/burst/ECL-EVT-SEC_burst.csv --on twin --json
+    ///
+    /// On the spare model, give both of its ports (and the tables to load first, if any):
     ///   eic-bench replay out/burst --on /dev/ttyUSB0 --stimulus /dev/ttyUSB1 --tables DIR
     #[command(verbatim_doc_comment)]
     Replay(cmd::replay::ReplayArgs),
@@ -96,10 +112,24 @@ pub enum Commands {
     Instrument(cmd::instrument::InstrumentArgs),
 }
 
+/// Parses the process's command line and runs it: the whole of `main`.
+///
+/// A command line clap refuses exits with [`cmd::exit::Exit::Usage`] (3), `--help` and
+/// `--version` with 0.
+pub fn main() -> ExitCode {
+    match Cli::try_parse() {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            let _ = e.print();
+            if e.use_stderr() { cmd::exit::Exit::Usage.exit_code() } else { ExitCode::SUCCESS }
+        }
+    }
+}
+
 /// Runs a parsed command line and maps the outcome to an exit code.
 ///
-/// Errors are printed as one line on stderr (`error: ...`), never as a backtrace. Bad input
-/// exits with 2, other failures with 1.
+/// Errors are printed as one line on stderr (`error: ...`), each message of the chain once,
+/// never as a backtrace; the exit code follows the one table of [`cmd::exit::Exit`].
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Commands::Tables(c) => cmd::tables::run(c),
@@ -115,7 +145,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cmd::exit::message(&e));
             cmd::exit_code_for(&e)
         }
     }

@@ -315,6 +315,9 @@ impl FitsTable {
             hdu += 1;
             let start = reader.stream_position().map_err(|e| io_err(path, &e))?;
             let Some(cards) = read_header(path, &mut reader, hdu)? else {
+                if hdu == 1 {
+                    return Err(file_err(path, "shorter than one header card: not a FITS file"));
+                }
                 break;
             };
             let data_start = reader.stream_position().map_err(|e| io_err(path, &e))?;

@@ -15,7 +15,9 @@
 //! - [`sim`]: the seeded event simulator behind `eic-bench simulate`.
 //! - [`replay`]: event files through the on-board trigger, locally or over the stimulus link.
 //! - [`hexio`]: hex input/output for the scripting commands.
-//! - [`report_text`]: every TM report as a readable line and as structured JSON.
+//! - [`report`]: every TM report as a readable line and as structured JSON, one file per
+//!   service.
+//! - [`names`]: registry names of the numbers telemetry carries (shared by session and report).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -28,10 +30,11 @@ pub mod hexio;
 pub mod hk_limits;
 pub mod link;
 pub mod locate;
+pub mod names;
 pub mod provision;
 pub mod regress;
 pub mod replay;
-pub mod report_text;
+pub mod report;
 pub mod session;
 pub mod sim;
 pub mod twin;

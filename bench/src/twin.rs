@@ -12,7 +12,8 @@
 //!   reads, the pty queue fills; the twin then discards the stale telemetry
 //!   ([`PtyPair::discard_unread`]) as a real unit's UART would lose it, and carries on;
 //! - **stimulus**: passes what arrives on the stimulus pty to [`Model::receive_stimulus`]
-//!   (the science injection of ICD §5 comes with a later issue; the unit refuses and counts).
+//!   and writes what [`Model::stimulus_output`] gives back (the acknowledgements of the flow
+//!   control, `docs/icd/stimulus.md`) to the same pty.
 //!
 //! After octets arrived, 1 ms of silence on the uplink calls [`Model::line_idle`], so the
 //! reports of a TC leave at once instead of after the unit's flush timeout.
@@ -55,6 +56,12 @@ pub trait Model: Send + 'static {
     fn receive_stimulus(&mut self, octets: &[u8]) {
         let _ = octets;
     }
+    /// Writes the next octets the unit sends back on the stimulus link (acknowledgements,
+    /// `docs/icd/stimulus.md`) into `out`; 0 when there is nothing to send.
+    fn stimulus_output(&mut self, out: &mut [u8]) -> usize {
+        let _ = out;
+        0
+    }
 }
 
 impl<S: onboard::storage::Storage + Send + 'static> Model for onboard::unit::Unit<S> {
@@ -72,6 +79,9 @@ impl<S: onboard::storage::Storage + Send + 'static> Model for onboard::unit::Uni
     }
     fn receive_stimulus(&mut self, octets: &[u8]) {
         onboard::unit::Unit::receive_stimulus(self, octets);
+    }
+    fn stimulus_output(&mut self, out: &mut [u8]) -> usize {
+        onboard::unit::Unit::stimulus_output(self, out)
     }
 }
 
@@ -122,6 +132,8 @@ pub struct TwinStats {
     pub downlink_faults: FaultCounters,
     /// Octets drained from the stimulus link.
     pub stimulus_octets: u64,
+    /// Octets written back on the stimulus link (acknowledgements).
+    pub stimulus_out_octets: u64,
 }
 
 /// The device paths of a running twin.
@@ -212,20 +224,9 @@ impl<M: Model> Twin<M> {
         };
         let stim_thread = {
             let (stats, stop, model) = (stats.clone(), stop.clone(), model.clone());
-            std::thread::Builder::new()
-                .name("twin-stimulus".into())
-                .spawn(move || {
-                    let mut buf = [0u8; 4096];
-                    while !stop.load(Ordering::Relaxed) {
-                        if let Ok(n) = stim.read_timeout(&mut buf, POLL)
-                            && n > 0
-                        {
-                            lock(&model).receive_stimulus(buf.get(..n).unwrap_or(&[]));
-                            lock(&stats).stimulus_octets += n as u64;
-                        }
-                    }
-                })
-                .map_err(|e| thread_err(&e))?
+            spawn_link_thread("twin-stimulus", &failure, move || {
+                stimulus(&stim, &model, &stats, &stop)
+            })?
         };
         let threads = vec![up, down, stim_thread];
         Ok(Self { model: Some(model), stats, stop, threads, paths, failure })
@@ -314,6 +315,8 @@ pub enum StateError {
     Busy {
         /// The state directory.
         dir: PathBuf,
+        /// The process holding it, as its lock file says (absent for an older bench).
+        holder: Option<u32>,
     },
     /// The lock file could not be created.
     Lock {
@@ -331,12 +334,13 @@ pub enum StateError {
 impl std::fmt::Display for StateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StateError::Busy { dir } => write!(
-                f,
-                "twin state {} is in use by another eic-bench process: stop it, or give another \
-                 directory (--state / --twin-state)",
-                dir.display()
-            ),
+            StateError::Busy { dir, holder } => {
+                write!(f, "twin state {} is in use by another eic-bench process", dir.display())?;
+                if let Some(pid) = holder {
+                    write!(f, " (pid {pid})")?;
+                }
+                f.write_str(": stop it, or use another state directory")
+            }
             StateError::Lock { path, source } => {
                 write!(f, "cannot create the lock file {}: {source}", path.display())
             }
@@ -364,9 +368,84 @@ pub struct State {
     pub lock: StateLock,
 }
 
-/// The advisory lock of a state directory: released when dropped.
+/// The advisory lock of a state directory, `<dir>.lock` holding the holder's process ID:
+/// released, and the file removed, when dropped.
+///
+/// The lock is an `flock`, which the system releases when its holder dies: a lock file left by
+/// a process that was killed is stale by construction and is taken over. Removing the file on
+/// exit cannot let two processes in: a process that locked a file which was removed meanwhile
+/// sees that the path no longer names its file and locks again ([`StateLock::acquire`]).
 #[derive(Debug)]
-pub struct StateLock(#[allow(dead_code)] std::fs::File);
+pub struct StateLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl StateLock {
+    /// Locks `<dir>.lock`, creating it (and its parent directory) if needed.
+    ///
+    /// # Errors
+    /// [`StateError::Busy`] when a living process holds it, [`StateError::Lock`] when the file
+    /// cannot be created or locked.
+    pub fn acquire(dir: &Path) -> Result<Self, StateError> {
+        use std::io::{Read as _, Seek as _, Write as _};
+        use std::os::unix::fs::MetadataExt as _;
+
+        let mut path = dir.as_os_str().to_owned();
+        path.push(".lock");
+        let path = PathBuf::from(path);
+        let err = |source| StateError::Lock { path: path.clone(), source };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(err)?;
+        }
+        // A few rounds at most: each retry means another process removed the file between our
+        // open and our lock, which happens only when it exits.
+        for _ in 0..16 {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(err)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = file.read_to_string(&mut text);
+                    let holder = text.trim().parse().ok();
+                    return Err(StateError::Busy { dir: dir.to_path_buf(), holder });
+                }
+                Err(std::fs::TryLockError::Error(source)) => return Err(err(source)),
+            }
+            let same = match (file.metadata(), std::fs::metadata(&path)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            };
+            if !same {
+                continue; // removed by its previous holder on exit: lock the new one
+            }
+            file.set_len(0).map_err(err)?;
+            file.rewind().map_err(err)?;
+            writeln!(file, "{}", std::process::id()).map_err(err)?;
+            return Ok(StateLock { file, path });
+        }
+        Err(err(std::io::Error::other("the lock file keeps being replaced")))
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        // Remove the file while still holding the lock (see the type's docs), then unlock.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
 
 /// Opens the state directory `dir` (created if missing or empty), locks it against other
 /// processes, and provisions a created state as a unit from the factory
@@ -376,28 +455,7 @@ pub struct StateLock(#[allow(dead_code)] std::fs::File);
 /// # Errors
 /// [`StateError`]: in use, damaged, or provisioning failed.
 pub fn open_state(dir: &Path, blank: bool) -> Result<State, StateError> {
-    let mut lock_path = dir.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
-    if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| StateError::Lock { path: lock_path.clone(), source })?;
-    }
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|source| StateError::Lock { path: lock_path.clone(), source })?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(StateError::Busy { dir: dir.to_path_buf() });
-        }
-        Err(std::fs::TryLockError::Error(source)) => {
-            return Err(StateError::Lock { path: lock_path, source });
-        }
-    }
+    let lock = StateLock::acquire(dir)?;
     let (mut storage, opened) = FsStorage::open(dir, Geometry::FLIGHT).map_err(StateError::Fs)?;
     let created = opened == Opened::Created;
     let provisioned = if created && !blank {
@@ -409,7 +467,7 @@ pub fn open_state(dir: &Path, blank: bool) -> Result<State, StateError> {
         None
     };
     let info = StateInfo { dir: dir.to_path_buf(), created, provisioned };
-    Ok(State { storage, info, lock: StateLock(lock) })
+    Ok(State { storage, info, lock })
 }
 
 /// A twin running the on-board unit over a locked state directory (see [`open_state`]).
@@ -521,6 +579,38 @@ fn pace(pacer: &mut Option<Pacer>, origin: Instant, octets: usize) {
             std::thread::sleep(Duration::from_nanos(wait));
         }
     }
+}
+
+/// The stimulus link: octets in to the model, its acknowledgements back out.
+fn stimulus<M: Model>(
+    pty: &PtyPair,
+    model: &Mutex<M>,
+    stats: &Mutex<TwinStats>,
+    stop: &AtomicBool,
+) -> Result<(), LinkError> {
+    let mut buf = vec![0u8; 4096];
+    let mut out = vec![0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        let n = pty.read_timeout(&mut buf, POLL)?;
+        if n == 0 {
+            continue;
+        }
+        lock(model).receive_stimulus(buf.get(..n).unwrap_or(&[]));
+        lock(stats).stimulus_octets += n as u64;
+        loop {
+            let k = lock(model).stimulus_output(&mut out);
+            if k == 0 {
+                break;
+            }
+            match pty.write_all_timeout(out.get(..k).unwrap_or(&[]), WRITE_STALL) {
+                Ok(()) => lock(stats).stimulus_out_octets += k as u64,
+                // Nobody reads the acknowledgements: drop them, as a UART would.
+                Err(LinkError::WriteStalled { .. }) => pty.discard_unread()?,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn uplink<M: Model>(

@@ -136,9 +136,9 @@ pub const fn table_max_image_len(id: tables::TableId) -> usize {
 /// Base bin of the Count-Rate Trigger, in 20 µs ticks: 10 ms (`tables::crt::BASE_BIN_MS`).
 pub const CRT_BIN_TICKS: u64 = 500;
 
-/// Base bins of count history the CRT keeps per (trigger band, zone): the longest timescale
-/// the CRT table allows (20.48 s, 2 048 bins) plus the bin being filled. Cumulative `u32`
-/// counters, 4 × 8 × 2 049 × 4 = 262 KiB.
+/// Base bins of count history the CRT keeps per (trigger band, zone or whole plane): the
+/// longest timescale the CRT table allows (20.48 s, 2 048 bins) plus one. Saturating `u16`
+/// counts, 36 series × 2 049 × 2 = 144 KiB.
 pub const CRT_HISTORY_BINS: usize = 2_048 + 1;
 
 /// Base bins per background bin of the CRT background fit: 0.64 s. The fit uses coarse bins so
@@ -150,9 +150,10 @@ pub const CRT_BKG_BIN_BINS: u64 = 64;
 pub const CRT_BKG_HISTORY: usize = 1_072;
 
 /// Events the CRT keeps to image an excess window (pixel and elementary band, 2 octets each,
-/// 512 KiB): 20.48 s at 12 800 counts/s, more than twice the expected background. A window
-/// whose oldest events were overwritten is imaged with what remains and counted.
-pub const CRT_EVENT_RING: usize = 1 << 18;
+/// 256 KiB): 20.48 s at 6 400 counts/s, the expected background plus a quarter. A window
+/// whose oldest events were overwritten (a 20-s window during a bright burst) is imaged with
+/// what remains and counted (`truncated_windows`).
+pub const CRT_EVENT_RING: usize = 1 << 17;
 
 /// Base bins per CRT background shadowgram block: the per-pixel counts of the last complete
 /// 20.48-s block give the spatial shape of the background subtracted from an excess image.
@@ -175,10 +176,18 @@ pub const ALERT_IMPROVEMENT: f32 = 1.10;
 pub const MAX_MASKED_SOURCES: usize = 8;
 
 /// Static memory of the whole unit, `Unit<FlightStorage>`, on `thumbv7em-none-eabihf`: the
-/// storage ([`STORAGE_FOOTPRINT`]) plus 36 604 octets of unit state (CLTU decoder 1.1 KiB,
-/// TM queues 14 KiB, schedule pool 16 KiB, table store, AOS frame buffer, counters). Checked
-/// by a compile-time assertion in every build for that target.
-pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 845_848;
+/// storage ([`STORAGE_FOOTPRINT`]), the science trigger ([`TRIGGER_FOOTPRINT_THUMBV7EM`]) and
+/// 36 628 octets of unit state (CLTU decoder 1.1 KiB, TM queues 14 KiB, schedule pool 16 KiB,
+/// table store, AOS frame buffer, counters). Checked by a compile-time assertion in every build
+/// for that target.
+pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 3_579_840;
+
+/// Static memory of the science trigger (`onboard::trigger::Trigger`) on
+/// `thumbv7em-none-eabihf`: 2.61 MiB, of which the imager 1.44 MiB, the CRT 0.61 MiB (event
+/// ring 256 KiB, bin counts 144 KiB, background bins 75 KiB, fits 27 KiB, shapes 25 KiB), the
+/// IMT 0.44 MiB (8 accumulations × 4 bands of `u16` sums, 400 KiB), DPIX lookups 106 KiB and
+/// the image-search scratch 81 KiB (`docs/trigger.md`, "Memory"). Checked at compile time.
+pub const TRIGGER_FOOTPRINT_THUMBV7EM: usize = 2_733_968;
 
 // Compile-time checks of the relations between the capacities.
 // ST[06] addresses and lengths are 32-bit: every memory must be addressable.

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::BadInput;
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::replay::{self, AlertRecord, ReplayError};
 
@@ -29,8 +30,8 @@ pub struct ReplayArgs {
     /// of the spare model (give its stimulus device with --stimulus).
     #[arg(long, value_name = "DEVICE")]
     pub on: Option<PathBuf>,
-    /// Stimulus device of the unit (default: the embedded twin's, or the `stimulus` path a
-    /// running twin wrote to --print-paths next to... required for a real device).
+    /// Stimulus device of the unit: required with a real device or a running twin (its
+    /// `stimulus` path, printed by `eic-bench twin`); the embedded twin's by default.
     #[arg(long, value_name = "DEVICE")]
     pub stimulus: Option<PathBuf>,
     /// Table directory: the trigger's tables (local) or tables pushed to the unit first
@@ -93,13 +94,16 @@ fn progress_bar(total: Option<u64>, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// The exit status of a replay error (`cmd::exit`): unreadable files are usage errors (3),
+/// malformed inputs and refused tables invalid data (2), the link unreachable (4).
 fn replay_err(e: ReplayError) -> anyhow::Error {
-    match e {
-        ReplayError::Input(_) | ReplayError::Tables(_) | ReplayError::Config(_) => {
-            BadInput(e.to_string()).into()
-        }
-        e => anyhow::Error::from(e),
-    }
+    let exit = match &e {
+        ReplayError::Input(i) if i.place == crate::events::Place::File => Exit::Usage,
+        ReplayError::Input(_) | ReplayError::Tables(_) | ReplayError::Config(_) => Exit::Invalid,
+        ReplayError::Io(_) => Exit::Usage,
+        ReplayError::Link(_) => Exit::Unreachable,
+    };
+    exit.error(e.to_string())
 }
 
 fn print_alert(r: &AlertRecord, json: bool) -> std::io::Result<()> {
@@ -117,7 +121,7 @@ fn print_alert(r: &AlertRecord, json: bool) -> std::io::Result<()> {
 /// # Errors
 /// Bad input or tables (exit 2), link failures.
 pub fn run(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let hint = crate::events::Input::open(&a.input).map_err(|e| BadInput(e.to_string()))?;
+    let hint = crate::events::Input::open(&a.input).map_err(|e| replay_err(e.into()))?;
     let bar = progress_bar(hint.len_hint(), false);
     drop(hint);
     let started = Instant::now();

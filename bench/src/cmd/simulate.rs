@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::BadInput;
+use super::exit::Exit;
 use crate::sim::{self, Scenario, SimError};
 
 /// Arguments of `simulate`.
@@ -58,7 +59,14 @@ fn progress_bar(blocks: u64, quiet: bool) -> ProgressBar {
 /// # Errors
 /// Bad scenario or tables (exit 2), files that cannot be written.
 pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
-    let mut sc = Scenario::load(&a.scenario).map_err(|e| BadInput(e.to_string()))?;
+    let mut sc = Scenario::load(&a.scenario).map_err(|e| {
+        // An unreadable file is a usage error (3), a bad scenario invalid input (2).
+        if e.message.starts_with("cannot read") {
+            Exit::Usage.error(e.to_string())
+        } else {
+            BadInput(e.to_string()).into()
+        }
+    })?;
     if let Some(s) = a.seed {
         sc.seed = s;
     }
@@ -68,7 +76,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     sc.check().map_err(|e| BadInput(format!("{}: {e}", a.scenario.display())))?;
     let bad = |e: SimError| -> anyhow::Error {
         match e {
-            SimError::Io(e) => anyhow::Error::from(e),
+            SimError::Io(e) => Exit::Usage.error(e.to_string()),
             e => BadInput(e.to_string()).into(),
         }
     };

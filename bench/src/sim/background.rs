@@ -1,96 +1,77 @@
 //! Background: the diffuse sky (cosmic X-ray background) through the mask, and a flat
 //! particle component.
 //!
-//! **CXB shadowgram.** The expected CXB counts of pixel k are proportional to
-//! `∫ lit_k(Ω) cos θ dΩ` over the sky, `lit_k` being
-//! [`onboard::trigger::geometry::pixel_illumination`]. The integral is a sum over an N × N grid
-//! of directions uniform in the tangent plane (a = tan y, b = tan z, |a|, |b| ≤ tan 44°), each
-//! weighted by `cos θ dΩ = da db / (1 + a² + b²)²`. N = `background.cxb_grid` (default 48,
-//! about 1.9° steps on axis, finer than a mask element's 1.4° only off axis; the pattern
-//! left by the finite grid is below 2 % per pixel). The map is shaped by the integral and
-//! scaled to the configured rate (the CXB's own normalisation, Moretti et al. 2009 × 1024 cm²
-//! × 40 % × ~1 sr, gives 3 000–5 000 counts/s: `DOMAIN.md` §1). Earth occultation is not
-//! modelled.
+//! **CXB shadowgram.** The expected CXB counts at detector point d are proportional to the
+//! projected solid angle of the open mask seen from d, `∫ cos θ dΩ` over the open elements:
+//! with the mask at height h, `cos θ dΩ = h² dA / (h² + |m − d|²)²` over mask-plane points m,
+//! whose integral over a rectangle has the closed form of the differential-area-to-rectangle
+//! view factor, `G(X, Y) = ½ [X/√(1+X²) atan(Y/√(1+X²)) + Y/√(1+Y²) atan(X/√(1+Y²))]` at the
+//! corners (X, Y in units of h, signed sum over the four corners). The map is that sum over
+//! every open element of [`onboard::trigger::geometry::MASK`] (the frame around the elements is
+//! opaque), evaluated at each pixel centre: exact for the geometry of ICD §4 (mask thickness
+//! and detector depth ignored, as in `pixel_illumination`), and smooth: no point-like residue
+//! of a discretised sky. The map only shapes the distribution; the rate is the configured one
+//! (the CXB's own normalisation, Moretti et al. 2009 × 1024 cm² × 40 % × ~1 sr, gives
+//! 3 000–5 000 counts/s: `DOMAIN.md` §1). Earth occultation is not modelled.
 //!
-//! The partial sums are kept per grid row and added in row order, so the map is the same bits
-//! whatever the number of threads that computed it.
+//! Each pixel is computed alone, so the map is the same bits whatever the number of threads.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use onboard::trigger::geometry::{self as geo, DET_PIXELS};
+use onboard::trigger::geometry::{self as geo, DET_N, DET_PIXELS, MASK_N};
 
-/// Default grid size of the CXB integral (directions per axis).
-pub const DEFAULT_CXB_GRID: usize = 48;
-
-fn cache() -> &'static Mutex<HashMap<usize, Arc<Vec<f32>>>> {
-    static CACHE: OnceLock<Mutex<HashMap<usize, Arc<Vec<f32>>>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+/// `G(X, Y)`: projected solid angle of the rectangle [0, X] × [0, Y] (units of h) seen from
+/// the point under its corner, signed.
+fn g(x: f64, y: f64) -> f64 {
+    let (rx, ry) = ((1.0 + x * x).sqrt(), (1.0 + y * y).sqrt());
+    0.5 * (x / rx * (y / rx).atan() + y / ry * (x / ry).atan())
 }
 
-/// The CXB shadowgram for a grid of `n` × `n` directions: per-pixel weights (arbitrary scale),
-/// computed once per process and size.
-pub fn cxb_map(n: usize) -> Arc<Vec<f32>> {
-    let n = n.clamp(2, 512);
-    if let Some(m) = cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&n) {
-        return m.clone();
-    }
-    let map = Arc::new(compute(n));
-    cache().lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(n, map.clone());
-    map
-}
-
-fn row_sum(n: usize, i: usize) -> Vec<f64> {
-    let t_max = f64::from(geo::FIELD_HALF_DEG).to_radians().tan();
-    let step = 2.0 * t_max / n as f64;
-    let a = -t_max + (i as f64 + 0.5) * step;
-    let mut lit = [0f32; DET_PIXELS];
-    let mut acc = vec![0f64; DET_PIXELS];
-    for j in 0..n {
-        let b = -t_max + (j as f64 + 0.5) * step;
-        let r2 = 1.0 + a * a + b * b;
-        let w = step * step / (r2 * r2);
-        geo::pixel_illumination(
-            a.atan().to_degrees() as f32,
-            b.atan().to_degrees() as f32,
-            &mut lit,
-        );
-        for (s, &l) in acc.iter_mut().zip(lit.iter()) {
-            *s += w * f64::from(l);
+fn pixel_value(k: usize) -> f64 {
+    let h = f64::from(geo::MASK_HEIGHT_MM);
+    let (yc, zc) = geo::pixel_centre_mm(k / DET_N, k % DET_N);
+    let edge = |i: usize| (i as f64 - 0.5 * MASK_N as f64) * f64::from(geo::MASK_ELEMENT_MM);
+    // G at every corner of the element grid, relative to the pixel centre.
+    let mut corner = vec![0f64; (MASK_N + 1) * (MASK_N + 1)];
+    for i in 0..=MASK_N {
+        let x = (edge(i) - f64::from(yc)) / h;
+        for j in 0..=MASK_N {
+            corner[i * (MASK_N + 1) + j] = g(x, (edge(j) - f64::from(zc)) / h);
         }
     }
-    acc
-}
-
-fn compute(n: usize) -> Vec<f32> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n);
-    let mut rows: Vec<Option<Vec<f64>>> = vec![None; n];
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || {
-                    (t..n).step_by(threads).map(|i| (i, row_sum(n, i))).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            // A panicking worker would be a bug in the geometry; its rows stay empty (zero).
-            if let Ok(done) = h.join() {
-                for (i, r) in done {
-                    if let Some(slot) = rows.get_mut(i) {
-                        *slot = Some(r);
-                    }
-                }
+    let at = |i: usize, j: usize| corner[i * (MASK_N + 1) + j];
+    let mut sum = 0.0;
+    for i in 0..MASK_N {
+        for j in 0..MASK_N {
+            if geo::mask_element(i, j) {
+                sum += at(i + 1, j + 1) - at(i, j + 1) - at(i + 1, j) + at(i, j);
             }
         }
-    });
-    let mut total = vec![0f64; DET_PIXELS];
-    for r in rows.into_iter().flatten() {
-        for (t, v) in total.iter_mut().zip(r) {
-            *t += v;
-        }
     }
-    total.into_iter().map(|v| v as f32).collect()
+    sum
+}
+
+/// The CXB shadowgram: per-pixel weights (projected solid angle of the open mask, sr),
+/// computed once per process.
+pub fn cxb_map() -> &'static [f32] {
+    static MAP: OnceLock<Vec<f32>> = OnceLock::new();
+    MAP.get_or_init(compute)
+}
+
+fn compute() -> Vec<f32> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(DET_PIXELS);
+    let mut map = vec![0f32; DET_PIXELS];
+    std::thread::scope(|s| {
+        let chunk = DET_PIXELS.div_ceil(threads);
+        for (n, part) in map.chunks_mut(chunk).enumerate() {
+            s.spawn(move || {
+                for (o, v) in part.iter_mut().enumerate() {
+                    *v = pixel_value(n * chunk + o) as f32;
+                }
+            });
+        }
+    });
+    map
 }
 
 #[cfg(test)]
@@ -98,14 +79,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cxb_map_is_brighter_in_the_centre_and_symmetric_in_shape() {
-        let m = cxb_map(12);
+    fn view_factor_of_a_whole_plane_is_pi() {
+        // Projected solid angle of the infinite plane above a point: π.
+        let big = 1e9;
+        let v = g(big, big) - g(-big, big) - g(big, -big) + g(-big, -big);
+        assert!((v - std::f64::consts::PI).abs() < 1e-6, "{v}");
+    }
+
+    #[test]
+    fn cxb_map_matches_a_brute_force_sum_of_point_shadows() {
+        let m = cxb_map();
         assert_eq!(m.len(), DET_PIXELS);
-        let centre = f64::from(m[40 * 80 + 40]);
-        let corner = f64::from(m[0]);
-        assert!(centre > corner, "{centre} {corner}");
         assert!(m.iter().all(|&v| v > 0.0));
-        // Same bits on a second call (cached) and from a fresh computation.
-        assert_eq!(*cxb_map(12), compute(12));
+        // Centre pixels see more of the mask than corner pixels.
+        assert!(m[40 * 80 + 40] > m[0]);
+        // Brute force for one pixel: the open area seen through a fine grid of directions.
+        let k = 17 * 80 + 52;
+        let (yc, zc) = geo::pixel_centre_mm(17, 52);
+        let h = f64::from(geo::MASK_HEIGHT_MM);
+        let (n, lim) = (600, 0.98f64);
+        let step = 2.0 * lim / n as f64;
+        let mut sum = 0.0;
+        for a in 0..n {
+            let x = -lim + (a as f64 + 0.5) * step;
+            for b in 0..n {
+                let y = -lim + (b as f64 + 0.5) * step;
+                let r2 = 1.0 + x * x + y * y;
+                let (my, mz) = (f64::from(yc) + h * x, f64::from(zc) + h * y);
+                if geo::mask_open_at(my as f32, mz as f32) {
+                    sum += step * step / (r2 * r2);
+                }
+            }
+        }
+        let exact = f64::from(m[k]);
+        assert!((sum - exact).abs() / exact < 0.01, "{sum} vs {exact}");
+        // Same bits when computed again.
+        assert_eq!(m, &compute()[..]);
     }
 }

@@ -178,8 +178,7 @@ impl Simulator {
         let start_tick = s_to_tick(start_s).ok_or_else(|| SimError::Scenario("start".into()))?;
         let stop_tick = start_tick + (sc.duration_s * TICKS_PER_S as f64).round() as u64;
         let d = &sc.detector;
-        let cxb_map = background::cxb_map(sc.background.cxb_grid);
-        let cxb_cdf = PixelCdf::new(&cxb_map).unwrap_or_else(PixelCdf::uniform);
+        let cxb_cdf = PixelCdf::new(background::cxb_map()).unwrap_or_else(PixelCdf::uniform);
         let mut points = Vec::new();
         let window = |t0: f64, end: f64| {
             let a = s_to_tick(start_s + t0).unwrap_or(0);
@@ -549,7 +548,7 @@ mod tests {
     fn scenario(extra: &str) -> Scenario {
         let text = format!(
             "seed = 5\nstart = 2026-03-01T12:00:00Z\nduration_s = 3\n[background]\n\
-             cxb_grid = 8\nrate_cps = 2000\n{extra}"
+             rate_cps = 2000\n{extra}"
         );
         Scenario::parse(&text, "t.toml").unwrap()
     }

@@ -84,19 +84,11 @@ pub struct Background {
     /// Factor on the particle rate inside the SAA contour (the trigger must be inhibited
     /// there); 1 = no change.
     pub saa_factor: f64,
-    /// Directions per axis of the CXB shadowgram integral (`sim::background`).
-    pub cxb_grid: usize,
 }
 
 impl Default for Background {
     fn default() -> Self {
-        Background {
-            rate_cps: 5_000.0,
-            cxb_fraction: 0.75,
-            particle_index: 0.0,
-            saa_factor: 10.0,
-            cxb_grid: super::background::DEFAULT_CXB_GRID,
-        }
+        Background { rate_cps: 5_000.0, cxb_fraction: 0.75, particle_index: 0.0, saa_factor: 10.0 }
     }
 }
 
@@ -434,9 +426,6 @@ impl Scenario {
         finite_in("background.cxb_fraction", b.cxb_fraction, 0.0, 1.0)?;
         finite_in("background.particle_index", b.particle_index, -5.0, 5.0)?;
         finite_in("background.saa_factor", b.saa_factor, 0.0, 1000.0)?;
-        if !(4..=256).contains(&b.cxb_grid) {
-            return Err(format!("background.cxb_grid = {}: expected 4..=256", b.cxb_grid));
-        }
         let o = &self.orbit;
         finite_in("orbit.altitude_km", o.altitude_km, 100.0, 100_000.0)?;
         finite_in("orbit.inclination_deg", o.inclination_deg, 0.0, 180.0)?;

@@ -165,16 +165,32 @@ impl Alerts {
         self.stats
     }
 
+    /// Whether a detection of this SNR, position and end time would pass the SNR gate and
+    /// the improvement rule (what [`Alerts::decide`] checks first), without changing anything.
+    pub fn would_issue(&self, image_snr: f32, y_deg: f32, z_deg: f32, end_tick: u64) -> bool {
+        if image_snr < self.min_snr() {
+            return false;
+        }
+        match self.same_burst(end_tick, y_deg, z_deg) {
+            Some(b) => image_snr >= b.best_snr * ALERT_IMPROVEMENT,
+            None => true,
+        }
+    }
+
+    fn same_burst(&self, end_tick: u64, y_deg: f32, z_deg: f32) -> Option<Burst> {
+        self.burst.filter(|b| {
+            end_tick <= b.last_tick.saturating_add(BURST_GAP_TICKS)
+                && libm::hypotf(y_deg - b.y_deg, z_deg - b.z_deg) <= SAME_BURST_DEG
+        })
+    }
+
     /// Applies the policy to a detection: the alert to issue, if any.
     pub fn decide(&mut self, d: &Detection) -> Option<Alert> {
         if d.image_snr < self.min_snr() {
             self.stats.below_snr += 1;
             return None;
         }
-        let same = self.burst.filter(|b| {
-            d.end_tick <= b.last_tick.saturating_add(BURST_GAP_TICKS)
-                && libm::hypotf(d.y_deg - b.y_deg, d.z_deg - b.z_deg) <= SAME_BURST_DEG
-        });
+        let same = self.same_burst(d.end_tick, d.y_deg, d.z_deg);
         let mut burst = match same {
             Some(b) => {
                 if d.image_snr < b.best_snr * ALERT_IMPROVEMENT {

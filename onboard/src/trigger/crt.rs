@@ -3,7 +3,7 @@
 //! ```text
 //! accepted event ─► bin being filled: counts per (trigger band, zone) ─┐ every 10 ms of event time
 //!       │                                                              ▼
-//!       │                     cumulative counts ring (2 049 bins) ─► N over each timescale: O(1)
+//!       │                     bin counts ring (2 049 bins) ─► running sums N per timescale: O(1)
 //!       │                     0.64-s background bins ─► running moment sums ─► polynomial fit
 //!       │                                                              ▼
 //!       │                      rate SNR = (N − B)/√B per (timescale, band, zone) ≥ rate_snr?
@@ -19,16 +19,28 @@
 //!   `max(1, L/4)` bins (consecutive windows overlap by three quarters), from the moment L bins
 //!   and the background window have been seen.
 //! - **Background.** Counts are also summed into 0.64-s background bins
-//!   ([`CRT_BKG_BIN_BINS`]). The background of every test at bin k is the least-squares
-//!   polynomial of the table's order fitted to the `window_ms` (whole background bins, at least
-//!   order + 2) that end before `k + 1 − L_max − gap`, L_max the table's longest timescale: no
-//!   tested window ever overlaps it. The fit's moment sums Σn, Σn·j, Σn·j² slide by one bin in
+//!   ([`CRT_BKG_BIN_BINS`]). The background of a test of timescale L at bin k is the
+//!   least-squares polynomial of the table's order fitted to the `window_ms` (whole background
+//!   bins, at least order + 2) that end before `k + 1 − L − gap`: the tested window and the gap
+//!   before it are excluded, and each timescale extrapolates only over its own gap and window
+//!   (one fit per timescale). The fit's moment sums Σn, Σn·j, Σn·j² slide by one bin in
 //!   O(1) with exact integer updates, and the normal matrix depends only on the window length,
 //!   so its inverse is computed once at configuration: a fit is nine multiplications, a test
 //!   is the polynomial's integral over the tested window. Tests with fewer than
 //!   [`MIN_BKG_COUNTS`] expected counts are skipped (the Gaussian SNR means nothing there).
+//! - **Test.** The rate SNR is (N − B)/√(B + σ_B²) against the table's `rate_snr`, where
+//!   σ_B² = σ²·gᵀM⁻¹g is the variance of the fitted prediction (g: integrals of the basis over
+//!   the window, σ²: Poisson variance of a background bin): the (N − B)/√B of the issue when
+//!   the window is short, but extrapolating a quadratic 20 s ahead over a 20-s window carries
+//!   an error of several √B that the plain formula would read as excesses. At small counts the
+//!   Poisson tail is far heavier than the Gaussian one (B = 1: N ≥ 7 passes 6 σ one time in
+//!   10⁴), so a test also needs the Anscombe significance 2(√(N + 3/8) − √(B + 3/8)) to pass the
+//!   same threshold; the two agree for large counts. Without this, 10-ms windows of a quadrant
+//!   raise about one false excess per second of background, each costing an image.
 //! - **Candidates.** Of the tests passing `rate_snr` at a bin, the one with the highest rate
-//!   SNR is imaged, if no excess was imaged in the last [`CRT_IMAGE_SPACING_BINS`] bins.
+//!   SNR is imaged, if no excess was imaged in the last [`CRT_IMAGE_SPACING_BINS`] bins and
+//!   its timescale (L bins) was not imaged in the last max(L/2, 10) bins: a long excess is
+//!   imaged on half-overlapping windows of each timescale, not at every bin.
 //! - **Excess image.** [`Crt::excess_shadowgram`] sums, for the candidate's trigger band, the
 //!   events of its window from the event ring ([`CRT_EVENT_RING`] entries of pixel and band),
 //!   minus the expected background B_plane (whole-plane series) spread over the pixels like
@@ -129,18 +141,19 @@ pub struct Crt {
     /// First bin fully seen.
     first_bin: u64,
     current: [u32; SERIES],
-    totals: [u32; SERIES],
-    /// Cumulative counts at the end of each bin, ring indexed by bin.
-    cumulative: [[u32; SERIES]; CRT_HISTORY_BINS],
+    /// Counts of each bin (saturating), ring indexed by bin.
+    bins: [[u16; SERIES]; CRT_HISTORY_BINS],
+    /// Running sums of the last L bins, per timescale.
+    window_sums: [[u32; SERIES]; MAX_TIMESCALES],
+    /// The background bin being filled.
+    coarse: [u32; SERIES],
     /// Event ring position at the start of each bin.
     bin_start: [u64; CRT_HISTORY_BINS],
-    /// Background bins, ring indexed by background bin.
-    bkg_bins: [[u32; SERIES]; CRT_BKG_HISTORY],
+    /// Background bins (saturating), ring indexed by background bin.
+    bkg_bins: [[u16; SERIES]; CRT_BKG_HISTORY],
     /// Last background bin entered into the fit window, and how many are in it.
-    fit_last: Option<u64>,
-    fit_filled: usize,
-    moments: [[i64; 3]; SERIES],
-    coef: [[f64; 3]; SERIES],
+    /// One background fit per timescale, each ending before its own windows.
+    fits: [Fit; MAX_TIMESCALES],
     events: [u16; CRT_EVENT_RING],
     events_in: u64,
     shape_now: [u16; PIXELS],
@@ -148,7 +161,26 @@ pub struct Crt {
     shape_sum: u64,
     shape_block: u64,
     last_image_bin: Option<u64>,
+    /// Last bin imaged per timescale.
+    last_image_ts: [Option<u64>; MAX_TIMESCALES],
     stats: CrtStats,
+}
+
+/// A sliding background fit: moment sums Σn, Σn·j, Σn·j² of the background bins in its
+/// window (j = 0 the oldest) and the fitted coefficients, per series.
+#[derive(Clone, Copy, Debug)]
+struct Fit {
+    /// Last background bin in the window.
+    last: Option<u64>,
+    /// Background bins in the window (up to the window length).
+    filled: usize,
+    moments: [[i64; 3]; SERIES],
+    coef: [[f64; 3]; SERIES],
+}
+
+impl Fit {
+    const EMPTY: Fit =
+        Fit { last: None, filled: 0, moments: [[0; 3]; SERIES], coef: [[0.0; 3]; SERIES] };
 }
 
 /// Solves the normal equations' inverse for polynomial order `order` over `j = 0..n`.
@@ -227,14 +259,12 @@ impl Crt {
             bin: None,
             first_bin: 0,
             current: [0; SERIES],
-            totals: [0; SERIES],
-            cumulative: [[0; SERIES]; CRT_HISTORY_BINS],
+            bins: [[0; SERIES]; CRT_HISTORY_BINS],
+            window_sums: [[0; SERIES]; MAX_TIMESCALES],
+            coarse: [0; SERIES],
             bin_start: [0; CRT_HISTORY_BINS],
             bkg_bins: [[0; SERIES]; CRT_BKG_HISTORY],
-            fit_last: None,
-            fit_filled: 0,
-            moments: [[0; 3]; SERIES],
-            coef: [[0.0; 3]; SERIES],
+            fits: [Fit::EMPTY; MAX_TIMESCALES],
             events: [0; CRT_EVENT_RING],
             events_in: 0,
             shape_now: [0; PIXELS],
@@ -242,6 +272,7 @@ impl Crt {
             shape_sum: 0,
             shape_block: 0,
             last_image_bin: None,
+            last_image_ts: [None; MAX_TIMESCALES],
             stats: CrtStats { bins: 0, tests: 0, excesses: 0, images: 0, truncated_windows: 0 },
         }
     }
@@ -285,13 +316,14 @@ impl Crt {
     pub fn reset(&mut self) {
         self.bin = None;
         self.current = [0; SERIES];
-        self.totals = [0; SERIES];
-        self.fit_last = None;
-        self.fit_filled = 0;
-        self.moments = [[0; 3]; SERIES];
+        self.bins = [[0; SERIES]; CRT_HISTORY_BINS];
+        self.window_sums = [[0; SERIES]; MAX_TIMESCALES];
+        self.coarse = [0; SERIES];
+        self.fits = [Fit::EMPTY; MAX_TIMESCALES];
         self.shape_now = [0; PIXELS];
         self.shape_sum = 0;
         self.last_image_bin = None;
+        self.last_image_ts = [None; MAX_TIMESCALES];
     }
 
     /// Counters.
@@ -354,6 +386,7 @@ impl Crt {
             self.bin_start[(bin % CRT_HISTORY_BINS as u64) as usize] = self.events_in;
             if let Some(c) = best {
                 self.last_image_bin = Some(c.last_bin);
+                self.last_image_ts[c.timescale % MAX_TIMESCALES] = Some(c.last_bin);
                 self.stats.images += 1;
                 on_candidate(self, c);
             }
@@ -374,10 +407,22 @@ impl Crt {
     fn close_bin(&mut self, k: u64) -> Option<Candidate> {
         self.stats.bins += 1;
         let slot = (k % CRT_HISTORY_BINS as u64) as usize;
-        for s in 0..SERIES {
-            self.totals[s] = self.totals[s].wrapping_add(self.current[s]);
+        // Running window sums: the bin entering, the bin L back leaving (zero before the
+        // first bin: `reset` clears the ring).
+        for i in 0..self.n_ts {
+            let l = self.ts_bins[i];
+            let leaving = k.checked_sub(l).map(|b| (b % CRT_HISTORY_BINS as u64) as usize);
+            for s in 0..SERIES {
+                let out = leaving.map_or(0, |b| u32::from(self.bins[b][s]));
+                let w = &mut self.window_sums[i][s];
+                *w = w.wrapping_add(self.current[s].min(u32::from(u16::MAX))).wrapping_sub(out);
+            }
         }
-        self.cumulative[slot] = self.totals;
+        for s in 0..SERIES {
+            let n = self.current[s];
+            self.bins[slot][s] = u16::try_from(n).unwrap_or(u16::MAX);
+            self.coarse[s] = self.coarse[s].saturating_add(n);
+        }
         self.current = [0; SERIES];
         if k < self.first_bin {
             return None;
@@ -392,101 +437,123 @@ impl Crt {
             self.shape_now = [0; PIXELS];
         }
         // Background bin complete?
-        if (k + 1).is_multiple_of(CRT_BKG_BIN_BINS) && k + 1 >= self.first_bin + CRT_BKG_BIN_BINS {
-            let c = k / CRT_BKG_BIN_BINS;
-            let old = ((k - CRT_BKG_BIN_BINS) % CRT_HISTORY_BINS as u64) as usize;
-            let cs = (c % CRT_BKG_HISTORY as u64) as usize;
-            for s in 0..SERIES {
-                self.bkg_bins[cs][s] = self.totals[s].wrapping_sub(self.cumulative[old][s]);
+        if (k + 1).is_multiple_of(CRT_BKG_BIN_BINS) {
+            if k + 1 >= self.first_bin + CRT_BKG_BIN_BINS {
+                let c = k / CRT_BKG_BIN_BINS;
+                let cs = (c % CRT_BKG_HISTORY as u64) as usize;
+                for s in 0..SERIES {
+                    self.bkg_bins[cs][s] = u16::try_from(self.coarse[s]).unwrap_or(u16::MAX);
+                }
             }
+            self.coarse = [0; SERIES];
         }
         self.slide_fit(k);
         self.test(k)
     }
 
-    /// Moves the fit window so that it ends before `k + 1 − L_max − gap`.
+    /// Moves each timescale's fit window so that it ends before `k + 1 − L − gap`.
     fn slide_fit(&mut self, k: u64) {
-        let Some(edge) = (k + 1).checked_sub(self.longest + self.gap_bins) else { return };
-        // Last background bin wholly before `edge`.
-        let Some(want) = (edge / CRT_BKG_BIN_BINS).checked_sub(1) else { return };
-        // Only background bins seen whole can enter.
-        if want * CRT_BKG_BIN_BINS < self.first_bin {
-            return;
-        }
-        let next = self.fit_last.map_or(want, |l| l + 1);
-        if next > want {
-            return;
-        }
-        let w = self.window as i64;
-        for c in next..=want {
-            let cs = (c % CRT_BKG_HISTORY as u64) as usize;
-            if self.fit_filled < self.window {
-                let j = self.fit_filled as i64;
-                for s in 0..SERIES {
-                    let n = i64::from(self.bkg_bins[cs][s]);
-                    let m = &mut self.moments[s];
-                    m[0] += n;
-                    m[1] += n * j;
-                    m[2] += n * j * j;
-                }
-                self.fit_filled += 1;
-            } else {
-                let leaving = ((c - self.window as u64) % CRT_BKG_HISTORY as u64) as usize;
-                for s in 0..SERIES {
-                    let out = i64::from(self.bkg_bins[leaving][s]);
-                    let n = i64::from(self.bkg_bins[cs][s]);
-                    let m = &mut self.moments[s];
-                    // Remove the oldest (j = 0), shift the origin by one bin, add at w − 1.
-                    let s0 = m[0] - out;
-                    let s1 = m[1] - s0;
-                    let s2 = m[2] - 2 * m[1] + s0;
-                    m[0] = s0 + n;
-                    m[1] = s1 + n * (w - 1);
-                    m[2] = s2 + n * (w - 1) * (w - 1);
-                }
+        for i in 0..self.n_ts {
+            let l = self.ts_bins[i];
+            let Some(edge) = (k + 1).checked_sub(l + self.gap_bins) else { continue };
+            // Last background bin wholly before `edge`.
+            let Some(want) = (edge / CRT_BKG_BIN_BINS).checked_sub(1) else { continue };
+            // Only background bins seen whole can enter.
+            if want * CRT_BKG_BIN_BINS < self.first_bin {
+                continue;
             }
-        }
-        self.fit_last = Some(want);
-        if self.fit_filled == self.window {
-            let m = self.order + 1;
-            for s in 0..SERIES {
-                let mom = self.moments[s];
-                let mut c = [0f64; 3];
-                for (r, cr) in c.iter_mut().enumerate().take(m) {
-                    for (q, mq) in mom.iter().enumerate().take(m) {
-                        *cr += self.inv[r][q] * *mq as f64;
+            let fit = &mut self.fits[i];
+            let next = fit.last.map_or(want, |l| l + 1);
+            if next > want {
+                continue;
+            }
+            let w = self.window as i64;
+            for c in next..=want {
+                let cs = (c % CRT_BKG_HISTORY as u64) as usize;
+                if fit.filled < self.window {
+                    let j = fit.filled as i64;
+                    for s in 0..SERIES {
+                        let n = i64::from(self.bkg_bins[cs][s]);
+                        let m = &mut fit.moments[s];
+                        m[0] += n;
+                        m[1] += n * j;
+                        m[2] += n * j * j;
+                    }
+                    fit.filled += 1;
+                } else {
+                    let leaving = ((c - self.window as u64) % CRT_BKG_HISTORY as u64) as usize;
+                    for s in 0..SERIES {
+                        let out = i64::from(self.bkg_bins[leaving][s]);
+                        let n = i64::from(self.bkg_bins[cs][s]);
+                        let m = &mut fit.moments[s];
+                        // Remove the oldest (j = 0), shift the origin by one bin, add at w − 1.
+                        let s0 = m[0] - out;
+                        let s1 = m[1] - s0;
+                        let s2 = m[2] - 2 * m[1] + s0;
+                        m[0] = s0 + n;
+                        m[1] = s1 + n * (w - 1);
+                        m[2] = s2 + n * (w - 1) * (w - 1);
                     }
                 }
-                self.coef[s] = c;
+            }
+            fit.last = Some(want);
+            if fit.filled == self.window {
+                let m = self.order + 1;
+                for s in 0..SERIES {
+                    let mom = fit.moments[s];
+                    let mut c = [0f64; 3];
+                    for (r, cr) in c.iter_mut().enumerate().take(m) {
+                        for (q, mq) in mom.iter().enumerate().take(m) {
+                            *cr += self.inv[r][q] * *mq as f64;
+                        }
+                    }
+                    fit.coef[s] = c;
+                }
             }
         }
     }
 
-    /// Expected background counts of series `s` over base bins `first..=last`.
-    fn background(&self, s: usize, first: u64, last: u64) -> Option<f64> {
-        let fit_last = self.fit_last?;
-        if self.fit_filled < self.window {
+    /// Expected background counts of series `s` over base bins `first..=last`, from the fit of
+    /// timescale `i`.
+    fn background(&self, i: usize, s: usize, first: u64, last: u64) -> Option<f64> {
+        self.background_and_variance(i, s, first, last).map(|(b, _)| b)
+    }
+
+    /// Expected background counts of series `s` over base bins `first..=last`, and the
+    /// variance of that prediction: σ²·gᵀM⁻¹g with g the integrals of the fit's basis over the
+    /// window and σ² the Poisson variance of a background bin (its mean count).
+    fn background_and_variance(
+        &self,
+        i: usize,
+        s: usize,
+        first: u64,
+        last: u64,
+    ) -> Option<(f64, f64)> {
+        let fit = self.fits.get(i)?;
+        let fit_last = fit.last?;
+        if fit.filled < self.window {
             return None;
         }
         let origin = (fit_last + 1 - self.window as u64) * CRT_BKG_BIN_BINS;
         let to_u = |b: u64| (b as f64 - origin as f64) / CRT_BKG_BIN_BINS as f64 - 0.5;
         let (u0, u1) = (to_u(first), to_u(last + 1));
-        let c = self.coef[s];
-        let mut b = c[0] * (u1 - u0);
-        if self.order >= 1 {
-            b += c[1] * (u1 * u1 - u0 * u0) / 2.0;
+        let g = [u1 - u0, (u1 * u1 - u0 * u0) / 2.0, (u1 * u1 * u1 - u0 * u0 * u0) / 3.0];
+        let m = self.order + 1;
+        let c = fit.coef[s];
+        let b: f64 = c.iter().zip(&g).take(m).map(|(c, g)| c * g).sum();
+        let mut q = 0.0;
+        for r in 0..m {
+            for k in 0..m {
+                q += g[r] * self.inv[r][k] * g[k];
+            }
         }
-        if self.order >= 2 {
-            b += c[2] * (u1 * u1 * u1 - u0 * u0 * u0) / 3.0;
-        }
-        Some(b)
+        let sigma2 = fit.moments[s][0].max(0) as f64 / self.window as f64;
+        Some((b, sigma2 * q.max(0.0)))
     }
 
-    fn window_counts(&self, s: usize, first: u64, last: u64) -> u32 {
-        let end = self.cumulative[(last % CRT_HISTORY_BINS as u64) as usize][s];
-        let before = self.cumulative
-            [((first + CRT_HISTORY_BINS as u64 - 1) % CRT_HISTORY_BINS as u64) as usize][s];
-        end.wrapping_sub(before)
+    /// Counts of series `s` in the last L bins of timescale `i`.
+    fn window_counts(&self, i: usize, s: usize) -> u32 {
+        self.window_sums[i % MAX_TIMESCALES][s % SERIES]
     }
 
     fn test(&mut self, k: u64) -> Option<Candidate> {
@@ -499,20 +566,27 @@ impl Crt {
                 continue;
             }
             let first = k + 1 - l;
+            let ts_ok =
+                self.last_image_ts[i].is_none_or(|b| k >= b + (l / 2).max(CRT_IMAGE_SPACING_BINS));
             for t in 0..self.n_bands {
                 let thr = f64::from(self.ts_snr[i][t]);
                 for z in 0..self.n_zones {
                     let s = self.series(t, z);
-                    let b = self.background(s, first, k)?;
+                    let Some((b, var_b)) = self.background_and_variance(i, s, first, k) else {
+                        continue;
+                    };
                     if b < MIN_BKG_COUNTS {
                         continue;
                     }
                     self.stats.tests += 1;
-                    let n = self.window_counts(s, first, k);
-                    let snr = (f64::from(n) - b) / sqrt(b);
-                    if snr >= thr {
+                    let n = self.window_counts(i, s);
+                    let snr = (f64::from(n) - b) / sqrt(b + var_b);
+                    // Both the Gaussian SNR and the Anscombe (variance-stabilised Poisson)
+                    // significance must pass: small-count windows do not pass on Poisson tails.
+                    let anscombe = 2.0 * (sqrt(f64::from(n) + 0.375) - sqrt(b + 0.375));
+                    if snr >= thr && anscombe >= thr {
                         self.stats.excesses += 1;
-                        if spacing_ok && best.is_none_or(|c| snr as f32 > c.rate_snr) {
+                        if spacing_ok && ts_ok && best.is_none_or(|c| snr as f32 > c.rate_snr) {
                             best = Some(Candidate {
                                 timescale: i,
                                 bins: l,
@@ -560,7 +634,8 @@ impl Crt {
             }
         }
         let plane = self.series(c.band % MAX_TRIGGER_BANDS, MAX_ZONES);
-        let b_plane = self.background(plane, c.first_bin, c.last_bin).unwrap_or(0.0).max(0.0);
+        let b_plane =
+            self.background(c.timescale, plane, c.first_bin, c.last_bin).unwrap_or(0.0).max(0.0);
         let k = if self.shape_sum > 0 { b_plane / self.shape_sum as f64 } else { 0.0 };
         for (((o, v), &w), &sh) in
             counts.iter_mut().zip(variance.iter_mut()).zip(weights).zip(&self.shape)
@@ -659,7 +734,7 @@ mod tests {
             // The background of a 1-s window at the end matches the counts given (extrapolation of
             // a line by a quadratic fit is exact up to the staircase of integer rates).
             let k = 2999;
-            let b = crt.background(crt.series(0, 0), k - 99, k).unwrap();
+            let b = crt.background(2, crt.series(0, 0), k - 99, k).unwrap();
             let truth: u64 = (k - 99..=k).map(|k| 10 + k / 100).sum();
             assert!((b - truth as f64).abs() < 0.02 * truth as f64, "{b} vs {truth}");
         });

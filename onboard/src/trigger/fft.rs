@@ -121,7 +121,7 @@ impl Twiddles {
         }
     }
 
-    /// Whether [`Twiddles::fill`] has run (T[0] = 1).
+    /// Whether [`Twiddles::fill`] has run (`T[0] = 1`).
     pub fn is_filled(&self) -> bool {
         self.w.first().is_some_and(|w| w.re == 1.0)
     }

@@ -27,6 +27,7 @@
 //! | [`crt`] | Count-Rate Trigger: rate tests, background fit, excess shadowgrams |
 //! | [`imt`] | Image Trigger: cycles and accumulations |
 //! | [`geometry`], [`fft`], [`imaging`] | coded-mask geometry and imaging (sky image, peak) |
+//! | [`localise`] | fine localisation of a peak against the exact mask geometry |
 //! | [`catalog`] | known sources, flux estimate, thresholds |
 //! | [`saa`] | SAA polygon and inhibition |
 //! | [`alert`] | alert policy: bursts, sequence numbers, r90, slew requests |
@@ -63,6 +64,7 @@ pub mod fft;
 pub mod geometry;
 pub mod imaging;
 pub mod imt;
+pub mod localise;
 pub mod saa;
 pub mod stimulus;
 
@@ -89,6 +91,10 @@ use self::imt::{Imt, ImtStats};
 use self::saa::{Saa, Transition};
 use self::stimulus::{Intake, IntakeStats, Refusal};
 use crate::limits::{CRT_BIN_TICKS, MAX_MASKED_SOURCES};
+
+/// Half-width of the point-spread function: the angle of one mask element seen from the
+/// detector, atan(11.4 / 460) = 1.42°.
+pub const PSF_HALF_WIDTH_DEG: f32 = 1.42;
 
 /// A validation problem sink.
 type ProblemSink<'a> = dyn FnMut(tables::problem::Problem) + 'a;
@@ -739,6 +745,13 @@ impl Core {
 
 /// Images the shadowgram in `scratch`, looks for a peak above the threshold that is not a
 /// catalogue source below its flux threshold, and applies the alert policy.
+///
+/// A catalogue source below its threshold is **cleaned**: its modelled shadow (the estimated
+/// source counts spread over the pixels in use like `geometry::pixel_illumination` at its
+/// refined position) is subtracted from the shadowgram, its disc widened by the point-spread
+/// function is excluded, and the image is made again, so that neither the source nor its
+/// coding sidelobes elsewhere in the field pose as a new source. At most
+/// [`MAX_MASKED_SOURCES`] sources are cleaned per image.
 #[allow(clippy::too_many_arguments)]
 fn search(
     s: &Search<'_>,
@@ -753,19 +766,20 @@ fn search(
     band_kev: &[(f32, f32); tables::MAX_BANDS],
     sink: &mut dyn FnMut(&AlertReport<'_>),
 ) {
-    let shadow = Shadowgram { counts: &scratch.counts, variance: &scratch.variance, active };
-    let sky = match imager.image(&shadow, &ImageOptions { background: s.background }) {
-        Ok(sky) => sky,
-        Err(_) => {
-            stats.image_errors += 1;
-            return;
-        }
-    };
     let att = attitude.copied().unwrap_or(Attitude::IDENTITY);
     let exposure_s = (s.end_tick - s.start_tick) as f32 / TICKS_PER_SECOND as f32;
     let mut exclude: heapless::Vec<Exclusion, MAX_MASKED_SOURCES> = heapless::Vec::new();
     loop {
-        let Some(peak) =
+        let Scratch { counts, variance, illumination } = &mut *scratch;
+        let shadow = Shadowgram { counts, variance, active };
+        let sky = match imager.image(&shadow, &ImageOptions { background: s.background }) {
+            Ok(sky) => sky,
+            Err(_) => {
+                stats.image_errors += 1;
+                return;
+            }
+        };
+        let Some(mut peak) =
             sky.find_peak(&PeakOptions { exclude: &exclude, ..PeakOptions::default() })
         else {
             return;
@@ -774,25 +788,43 @@ fn search(
             return;
         }
         stats.detections += 1;
+        let (ra0, dec0) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
+        let known = catalog.find(ra0, dec0, s.band.0, s.band.1).is_some();
+        if known || alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.end_tick) {
+            let (y, z, _) =
+                localise::refine(peak.y_deg, peak.z_deg, counts, variance, active, illumination);
+            peak.y_deg = y;
+            peak.z_deg = z;
+        }
         let (ra, dec) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
         let mut flux = 0.0;
         let mut catalogue_id = 0;
         if let Some(m) = catalog.find(ra, dec, s.band.0, s.band.1) {
-            let area = catalog::effective_area_cm2(
-                peak.y_deg,
-                peak.z_deg,
-                dpix.weights(),
-                &mut scratch.illumination,
-            );
+            let area =
+                catalog::effective_area_cm2(peak.y_deg, peak.z_deg, dpix.weights(), illumination);
             flux = catalog::flux(peak.counts, exposure_s, area);
             if flux < m.threshold {
                 stats.catalogue_below += 1;
                 let radius = catalog.sources().get(m.index).map_or(0.5, |src| src.radius_deg);
-                // Mask the source (at least two sky pixels wide) and search again.
-                let e =
-                    Exclusion { y_deg: peak.y_deg, z_deg: peak.z_deg, radius_deg: radius.max(1.2) };
+                let e = Exclusion {
+                    y_deg: peak.y_deg,
+                    z_deg: peak.z_deg,
+                    radius_deg: radius + PSF_HALF_WIDTH_DEG,
+                };
                 if exclude.push(e).is_err() {
                     return;
+                }
+                // `illumination` holds the shadow at the refined position (the effective area
+                // was computed from it): subtract the source's modelled counts.
+                let lit: f32 =
+                    illumination.iter().zip(active).filter(|(_, a)| **a).map(|(f, _)| *f).sum();
+                if lit > 0.0 {
+                    let k = peak.counts / lit;
+                    for ((c, &f), &a) in counts.iter_mut().zip(illumination.iter()).zip(active) {
+                        if a {
+                            *c -= k * f;
+                        }
+                    }
                 }
                 continue;
             }
