@@ -118,6 +118,9 @@ pub fn alert_of(r: &AlertRecord, start_s: f64) -> Alert {
     }
 }
 
+/// The sky images of one run's alerts.
+type AlertImages = Vec<(Alert, crate::replay::SkyImage)>;
+
 /// The on-board trigger in this process (`replay --local`'s code path).
 pub struct HostTarget {
     /// Baseline tables: the simulator's instrument.
@@ -125,7 +128,7 @@ pub struct HostTarget {
     /// Inputs simulated for the baseline side, reused by the candidate side.
     cache: Mutex<HashMap<String, std::sync::Arc<Prepared>>>,
     /// Sky images of the last run per (scenario, side label), for the report details.
-    images: Mutex<HashMap<(String, String), Vec<(Alert, crate::replay::SkyImage)>>>,
+    images: Mutex<HashMap<(String, String), AlertImages>>,
 }
 
 impl HostTarget {
@@ -173,6 +176,9 @@ impl Target for HostTarget {
     fn done(&self, s: &ScenarioInstance) {
         if let Ok(mut c) = self.cache.lock() {
             c.remove(&s.id);
+        }
+        if let Ok(mut m) = self.images.lock() {
+            m.retain(|(id, _), _| id != &s.id);
         }
     }
 
