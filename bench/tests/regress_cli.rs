@@ -1,5 +1,7 @@
-//! `eic-bench regress` end to end: the shipped example suite and candidate, shards and merge,
-//! the HTML page in a real browser, the JUnit XML against the vendored schema.
+//! `eic-bench regress` end to end on the on-board trigger (`--target local`, the default): the
+//! shipped smoke suite and the raised-IMT candidate, shards and merge, the same suite on the
+//! twin over pseudo-terminals, the HTML page in a real browser, the JUnit XML against the
+//! vendored schema; sweeps and the full example suite on the model target (fast).
 //!
 //! The browser and schema tests need `chromium` and `xmllint` (Debian `chromium`,
 //! `libxml2-utils`; `.ci/run` installs them). Missing, they fail and say so: they never pass
@@ -25,7 +27,7 @@ fn regress(args: &[&str]) -> Output {
 
 fn example_args(out: &Path) -> Vec<String> {
     vec![
-        "examples/regress/suite.toml".into(),
+        "examples/regress/smoke.toml".into(),
         "--baseline".into(),
         "examples/workplan-tables".into(),
         "--candidate".into(),
@@ -52,6 +54,7 @@ fn raised_imt_threshold_is_a_regression_naming_the_lost_bursts() {
     let out = run_example(dir.path(), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("on host: the on-board trigger"), "{stdout}");
     assert!(stdout.contains("verdict: REGRESSION"), "{stdout}");
     let r = json(&dir.path().join("report.json"));
     let lost = r["verdict"]["lost_bursts"].as_array().unwrap();
@@ -72,17 +75,23 @@ fn raised_imt_threshold_is_a_regression_naming_the_lost_bursts() {
     // Every lost burst is a disappeared IMT alert among the changes.
     let changes = r["changes"].as_array().unwrap();
     for b in lost {
-        assert!(
-            changes.iter().any(|c| c["scenario"] == b["scenario"] && c["kind"] == "disappeared")
-        );
+        assert!(changes.iter().any(|c| c["scenario"] == b["scenario"]
+            && c["kind"] == "disappeared"
+            && c["baseline"]["trigger"] == "IMT"));
     }
+    html_opens_in_a_real_browser_with_every_plot(dir.path(), &r);
+    junit_validates_against_the_junit_schema(dir.path());
+}
 
-    // The baseline against itself: no regression, nothing changed, exit 0.
+#[test]
+fn model_target_runs_the_full_example_suite() {
     let same = tempfile::tempdir().unwrap();
     let out = regress(&[
         "examples/regress/suite.toml",
         "--baseline",
         "examples/workplan-tables",
+        "--target",
+        "model",
         "-o",
         same.path().to_str().unwrap(),
         "--json",
@@ -91,6 +100,19 @@ fn raised_imt_threshold_is_a_regression_naming_the_lost_bursts() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["regression"], false);
     assert_eq!(v["changes"], 0);
+    let out = regress(&[
+        "examples/regress/suite.toml",
+        "--baseline",
+        "examples/workplan-tables",
+        "--candidate",
+        "examples/regress/candidate-raised-imt",
+        "--target",
+        "model",
+        "-o",
+        same.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("on model (statistical model"));
 }
 
 #[test]
@@ -135,14 +157,9 @@ fn need(tool: &str, package: &str) -> PathBuf {
     })
 }
 
-#[test]
-fn html_report_opens_in_a_real_browser_with_every_plot() {
+fn html_opens_in_a_real_browser_with_every_plot(dir: &Path, r: &serde_json::Value) {
     let chromium = need("chromium", "chromium");
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_example(dir.path(), &[]);
-    assert_eq!(out.status.code(), Some(3));
-    let r = json(&dir.path().join("report.json"));
-    let page = dir.path().join("report.html");
+    let page = dir.join("report.html");
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(!html.contains("http://") || !html.contains("src=\"http"), "page must be offline");
     let profile = tempfile::tempdir().unwrap();
@@ -197,14 +214,10 @@ fn html_report_opens_in_a_real_browser_with_every_plot() {
     }
 }
 
-#[test]
-fn junit_xml_validates_against_the_junit_schema() {
+fn junit_validates_against_the_junit_schema(dir: &Path) {
     let xmllint = need("xmllint", "libxml2-utils");
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_example(dir.path(), &[]);
-    assert_eq!(out.status.code(), Some(3));
     let xsd = root().join("tests/vendor/junit/JUnit.xsd");
-    let junit = dir.path().join("junit.xml");
+    let junit = dir.join("junit.xml");
     let v = Command::new(xmllint)
         .args(["--noout", "--schema", xsd.to_str().unwrap(), junit.to_str().unwrap()])
         .output()
@@ -224,6 +237,8 @@ fn sweep_reports_the_trade_off() {
         "examples/workplan-tables",
         "--sweep",
         "imt.accumulations[*].snr=6.5:8.5:1",
+        "--target",
+        "model",
         "-o",
         dir.path().to_str().unwrap(),
         "--json",
@@ -248,9 +263,38 @@ fn sweep_reports_the_trade_off() {
         "examples/workplan-tables",
         "--sweep",
         "imt.nope=1:2:1",
+        "--target",
+        "model",
         "-o",
         dir.path().to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no field \"nope\""));
+}
+
+#[test]
+fn same_suite_on_the_twin_gives_the_alerts_of_the_host() {
+    let host = tempfile::tempdir().unwrap();
+    let out = run_example(host.path(), &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let twin = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().join("twin");
+    let out =
+        run_example(twin.path(), &["--on", "twin", "--twin-state", state_dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("on device twin (the embedded twin"), "{stdout}");
+    // Every alert of every scenario, both table sets: the same over the pseudo-terminals.
+    let h = json(&host.path().join("results.json"));
+    let t = json(&twin.path().join("results.json"));
+    assert_eq!(h["results"], t["results"]);
+    assert!(t["errors"].as_array().unwrap().is_empty());
+    // The reports differ only by the target that ran.
+    let mut h = json(&host.path().join("report.json"));
+    let mut t = json(&twin.path().join("report.json"));
+    assert_ne!(h["target"], t["target"]);
+    h["target"] = serde_json::Value::Null;
+    t["target"] = serde_json::Value::Null;
+    assert_eq!(h, t);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tests scripts/slurm/regress-array.sh for real: starts a one-node Slurm cluster on this machine
 # (../shared/CLUSTER.md recipe: Debian slurmctld, slurmd, munge; installed when missing, as CI
-# runs as root), runs the example campaign as a 3-task job array with a dependent merge job, and
+# runs as root), runs the smoke campaign (examples/regress/smoke.toml, on the trigger) as a 3-task job array with a dependent merge job, and
 # checks the merged report.json is byte-identical to a single local run. Fails loudly when
 # Slurm cannot be installed or started; never skips. Daemons are stopped by their PIDs.
 #
@@ -19,8 +19,8 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
     || fail "apt-get install slurmctld slurmd munge failed"
 fi
 
-cargo build -q -p eic-bench
-bin=$repo/target/debug/eic-bench
+cargo build -q --release -p eic-bench
+bin=$repo/target/release/eic-bench
 
 tmp=$(mktemp -d /tmp/eic-slurm.XXXXXX)
 chmod 755 "$tmp"
@@ -94,7 +94,7 @@ echo "== campaign as a job array (3 shards) + dependent merge"
 out=$tmp/out
 start=$(date +%s.%N)
 set +e
-EIC_BENCH=$bin scripts/slurm/regress-array.sh --wait examples/regress/suite.toml \
+EIC_BENCH=$bin scripts/slurm/regress-array.sh --wait examples/regress/smoke.toml \
   examples/workplan-tables examples/regress/candidate-raised-imt "$out" 3
 rc=$?
 set -e
@@ -104,7 +104,7 @@ for k in 1 2 3; do [[ -s "$out/shard-$k-of-3.json" ]] || fail "shard $k/3 result
 
 echo "== single local run for comparison (same arguments as the array: absolute paths)"
 set +e
-"$bin" regress "$repo/examples/regress/suite.toml" --baseline "$repo/examples/workplan-tables" \
+"$bin" regress "$repo/examples/regress/smoke.toml" --baseline "$repo/examples/workplan-tables" \
   --candidate "$repo/examples/regress/candidate-raised-imt" -o "$tmp/single" >/dev/null
 set -e
 cmp "$out/report.json" "$tmp/single/report.json" || fail "merged report.json differs from the single run"

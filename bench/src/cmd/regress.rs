@@ -12,6 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::BadInput;
+use super::link_args::LinkArgs;
+use crate::regress::host::{DeviceTarget, HostTarget};
 use crate::regress::html::{self, Details, SweepPoint};
 use crate::regress::junit::{self, RunMeta};
 use crate::regress::model::ModelTarget;
@@ -50,6 +52,9 @@ pub enum RegressCmd {
 /// What runs the scenarios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TargetKind {
+    /// The on-board trigger in this process: each scenario simulated once (baseline tables as
+    /// the instrument), its events replayed through `onboard::trigger` with each table set.
+    Local,
     /// A seeded statistical model of the trigger's sensitivity (not the on-board code): for
     /// trying suites and tolerances in seconds.
     Model,
@@ -72,14 +77,23 @@ pub struct RunArgs {
     /// `crt.timescales[*].rate_snr[0]`, `alert.min_alert_snr`; docs/regress.md).
     #[arg(long, value_name = "PARAM=FROM:TO:STEP")]
     pub sweep: Option<String>,
-    /// What runs the scenarios.
-    #[arg(long, value_enum, default_value = "model")]
+    /// What runs the scenarios (ignored with --on).
+    #[arg(long, value_enum, default_value = "local")]
     pub target: TargetKind,
     /// Run the suite on a unit through the stimulus link (the twin's stimulus pseudo-terminal
     /// or the spare model's EGSE port), loading each table set with the table push workflow
     /// first.
     #[arg(long, value_name = "DEVICE")]
     pub on: Option<PathBuf>,
+    /// Stimulus device of the unit for --on (default: the embedded twin's).
+    #[arg(long, value_name = "DEVICE")]
+    pub stimulus: Option<PathBuf>,
+    /// State directory of the embedded twin (--on twin).
+    #[arg(long, env = "EIC_TWIN_STATE")]
+    pub twin_state: Option<PathBuf>,
+    /// Line rate of --on, baud.
+    #[arg(long, default_value_t = crate::link::DEFAULT_BAUD, env = "EIC_BAUD")]
+    pub baud: u32,
     /// Run only shard K of N (1-based) and write its results file `shard-K-of-N.json`; combine
     /// the shards with `regress merge`.
     #[arg(long, value_name = "K/N")]
@@ -144,18 +158,21 @@ fn parse_shard(s: &str) -> Result<(usize, usize), BadInput> {
     if k == 0 || k > n { Err(bad()) } else { Ok((k, n)) }
 }
 
-fn make_target(a: &RunArgs) -> anyhow::Result<Box<dyn Target>> {
+fn make_target(a: &RunArgs, baseline: &Tables) -> anyhow::Result<Box<dyn Target>> {
     if let Some(dev) = &a.on {
-        return Err(BadInput(format!(
-            "--on {}: running a suite on a unit needs the stimulus replay of the trigger \
-             (eic_bench::replay --on), which this build does not have yet; run on the host \
-             (--target model) for now",
-            dev.display()
-        ))
-        .into());
+        let link = LinkArgs {
+            device: dev.clone(),
+            baud: a.baud,
+            archive: None,
+            t1_ms: None,
+            clcw_timeout_s: 3.0,
+            twin_state: a.twin_state.clone(),
+        };
+        return Ok(Box::new(DeviceTarget::new(link, a.stimulus.clone(), baseline)));
     }
     match a.target {
         TargetKind::Model => Ok(Box::new(ModelTarget)),
+        TargetKind::Local => Ok(Box::new(HostTarget::new(baseline))),
     }
 }
 
@@ -219,7 +236,7 @@ fn campaign(a: &RunArgs) -> anyhow::Result<ExitCode> {
     if sweep.is_some() && shard.is_some() {
         return Err(BadInput("--sweep runs whole suites; it does not take --shard".into()).into());
     }
-    let target = make_target(a)?;
+    let target = make_target(a, &baseline)?;
     let workers =
         a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(workers.max(1)).build()?;
@@ -291,8 +308,7 @@ fn run_sweep(
     let instances = suite.instances();
     for (i, (v, t)) in sets.iter().enumerate() {
         bar.set_message(format!("point {}/{}", i + 1, sets.len()));
-        let (results, errors) = run::run_pair(target, &instances, baseline, t, bar);
-        let d = run::details(target, suite, &results, baseline, t);
+        let (results, errors, d) = run::run_pair(target, suite, &instances, baseline, t, bar);
         let file = ShardFile {
             format: run::SHARD_FORMAT.into(),
             suite: suite.clone(),

@@ -10,6 +10,7 @@
 //! - [`html`], [`junit`]: the offline HTML page (inline SVG plots) and JUnit XML.
 
 pub mod analysis;
+pub mod host;
 pub mod html;
 pub mod junit;
 pub mod model;

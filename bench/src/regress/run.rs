@@ -59,22 +59,37 @@ pub fn set_info(t: &Tables) -> SetInfo {
     }
 }
 
-/// Runs `instances` through both table sets. Parallel targets run scenarios concurrently
-/// (each scenario with both sets); others load the baseline, run everything, then the
-/// candidate. Returns the results in instance order and the failures.
+/// Runs `instances` through both table sets and takes the details (light curve, sky image)
+/// of every alert that changed. Parallel targets run scenarios concurrently (each scenario with
+/// both sets, its details, then [`Target::done`]); others load the baseline, run everything,
+/// then the candidate. Returns the results in instance order, the failures and the details.
 pub fn run_pair(
     target: &dyn Target,
+    suite: &Suite,
     instances: &[ScenarioInstance],
     baseline: &Tables,
     candidate: &Tables,
     bar: &ProgressBar,
-) -> (Vec<ScenarioResult>, Vec<String>) {
+) -> (Vec<ScenarioResult>, Vec<String>, Details) {
+    type Run = Result<Vec<super::target::Alert>, super::target::TargetError>;
     bar.set_length(2 * instances.len() as u64);
-    let mut errors = Vec::new();
-    let runs: Vec<(Result<_, _>, Result<_, _>)> = if target.parallel() {
+    let one = |s: &ScenarioInstance, b: &Run, c: &Run| -> Vec<Option<super::target::AlertDetail>> {
+        match (b, c) {
+            (Ok(b), Ok(c)) => {
+                let r = ScenarioResult {
+                    instance: s.clone(),
+                    baseline: b.clone(),
+                    candidate: c.clone(),
+                };
+                details_of(target, suite, &r, baseline, candidate)
+            }
+            _ => Vec::new(),
+        }
+    };
+    let runs: Vec<(Run, Run, Vec<Option<super::target::AlertDetail>>)> = if target.parallel() {
         for t in [baseline, candidate] {
             if let Err(e) = target.prepare(t) {
-                return (Vec::new(), vec![format!("{} tables: {e}", t.label)]);
+                return (Vec::new(), vec![format!("{} tables: {e}", t.label)], Details::new());
             }
         }
         instances
@@ -84,14 +99,16 @@ pub fn run_pair(
                 bar.inc(1);
                 let c = target.run(s, candidate);
                 bar.inc(1);
-                (b, c)
+                let d = one(s, &b, &c);
+                target.done(s);
+                (b, c, d)
             })
             .collect()
     } else {
         let mut sides = Vec::new();
         for t in [baseline, candidate] {
             if let Err(e) = target.prepare(t) {
-                return (Vec::new(), vec![format!("{} tables: {e}", t.label)]);
+                return (Vec::new(), vec![format!("{} tables: {e}", t.label)], Details::new());
             }
             sides.push(
                 instances
@@ -106,19 +123,32 @@ pub fn run_pair(
         }
         let c = sides.pop().unwrap_or_default();
         let b = sides.pop().unwrap_or_default();
-        b.into_iter().zip(c).collect()
+        instances
+            .iter()
+            .zip(b.into_iter().zip(c))
+            .map(|(s, (b, c))| {
+                let d = one(s, &b, &c);
+                target.done(s);
+                (b, c, d)
+            })
+            .collect()
     };
     bar.finish_and_clear();
     let mut results = Vec::new();
-    for (s, (b, c)) in instances.iter().zip(runs) {
+    let mut errors = Vec::new();
+    let mut details = Details::new();
+    for (s, (b, c, d)) in instances.iter().zip(runs) {
         match (b, c) {
             (Ok(baseline), Ok(candidate)) => {
+                if !d.is_empty() {
+                    details.insert(s.id.clone(), d);
+                }
                 results.push(ScenarioResult { instance: s.clone(), baseline, candidate });
             }
             (Err(e), _) | (_, Err(e)) => errors.push(e.to_string()),
         }
     }
-    (results, errors)
+    (results, errors, details)
 }
 
 /// Runs shard `k` of `n` (1/1 for a whole run) and returns its results file.
@@ -132,8 +162,7 @@ pub fn run_shard(
 ) -> ShardFile {
     let all = suite.instances();
     let mine = super::suite::shard(&all, shard.0, shard.1);
-    let (results, errors) = run_pair(target, &mine, baseline, candidate, bar);
-    let details = details(target, suite, &results, baseline, candidate);
+    let (results, errors, details) = run_pair(target, suite, &mine, baseline, candidate, bar);
     ShardFile {
         format: SHARD_FORMAT.into(),
         suite: suite.clone(),
@@ -149,35 +178,28 @@ pub fn run_shard(
     }
 }
 
-/// Asks the target for the light curve and sky image of every changed alert of `results`.
-pub fn details(
+/// Asks the target for the light curve and sky image of every changed alert of one scenario,
+/// in the order of the report's changes for it.
+fn details_of(
     target: &dyn Target,
     suite: &Suite,
-    results: &[ScenarioResult],
+    result: &ScenarioResult,
     baseline: &Tables,
     candidate: &Tables,
-) -> Details {
-    let info = |t: &Tables| set_info(t);
-    let report = analyse(suite, "", info(baseline), info(candidate), results, Vec::new());
-    let mut out = Details::new();
-    let by_id: std::collections::BTreeMap<&str, &ScenarioResult> =
-        results.iter().map(|r| (r.instance.id.as_str(), r)).collect();
-    let work: Vec<_> = report.changes.iter().collect();
-    let got: Vec<_> = work
-        .par_iter()
+) -> Vec<Option<super::target::AlertDetail>> {
+    let results = std::slice::from_ref(result);
+    let report = analyse(suite, "", set_info(baseline), set_info(candidate), results, Vec::new());
+    report
+        .changes
+        .iter()
         .map(|c| {
-            let r = by_id.get(c.scenario.as_str())?;
             let (tables, alert) = match &c.candidate {
                 Some(a) => (candidate, a),
                 None => (baseline, c.baseline.as_ref()?),
             };
-            target.detail(&r.instance, tables, alert)
+            target.detail(&result.instance, tables, alert)
         })
-        .collect();
-    for (c, d) in work.iter().zip(got) {
-        out.entry(c.scenario.clone()).or_default().push(d);
-    }
-    out
+        .collect()
 }
 
 impl ShardFile {

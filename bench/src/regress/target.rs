@@ -133,6 +133,10 @@ pub trait Target: Sync {
     /// The scenario cannot run on this target (reason given).
     fn run(&self, scenario: &ScenarioInstance, tables: &Tables) -> Result<Vec<Alert>, TargetError>;
 
+    /// Called when both table sets have run `scenario` and its details were taken (a target
+    /// may drop what it kept for it, e.g. simulated inputs).
+    fn done(&self, _scenario: &ScenarioInstance) {}
+
     /// Light curve and sky image around an alert, when the target can produce them.
     fn detail(
         &self,
