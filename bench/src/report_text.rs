@@ -50,6 +50,7 @@ pub fn text(report: &Report<'_>) -> String {
         Report::Housekeeping(r) => housekeeping_text(r),
         Report::Event(r) => event_text(r),
         Report::Memory(r) => memory_text(r),
+        Report::Schedule(r) => schedule_text(r),
         Report::Test(r) => test_text(r),
         Report::Parameter(r) => parameter_text(r),
         Report::Table(r) => table_text(r),
@@ -74,6 +75,7 @@ pub fn json(report: &Report<'_>) -> Value {
         Report::Housekeeping(r) => housekeeping_json(r),
         Report::Event(r) => event_json(r),
         Report::Memory(r) => memory_json(r),
+        Report::Schedule(r) => schedule_json(r),
         Report::Test(r) => test_json(r),
         Report::Parameter(r) => parameter_json(r),
         Report::Table(r) => table_json(r),
@@ -638,6 +640,45 @@ fn memory_json(r: &memory::Report<'_>) -> Option<Body> {
             .with("crc32", c.crc),
         _ => return None,
     })
+}
+
+// --- ST[11] ------------------------------------------------------------------------------------
+
+fn schedule_text(r: &tc_tm::service::schedule::Report<'_>) -> Option<String> {
+    match r {
+        tc_tm::service::schedule::Report::Summary(l) => {
+            let items: Vec<String> = l
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} [{:04X}:{:04X}]",
+                        e.release, e.request_id.packet_id, e.request_id.seq_ctrl
+                    )
+                })
+                .collect();
+            Some(format!("schedule summary: {} waiting {}", l.len(), items.join(", ")))
+        }
+        _ => None,
+    }
+}
+
+fn schedule_json(r: &tc_tm::service::schedule::Report<'_>) -> Option<Body> {
+    match r {
+        tc_tm::service::schedule::Report::Summary(l) => {
+            let items: Vec<Value> = l
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "release_coarse": e.release.coarse,
+                        "release_fine": e.release.fine,
+                        "request_id": format!("{:04X}{:04X}", e.request_id.packet_id, e.request_id.seq_ctrl),
+                    })
+                })
+                .collect();
+            Some(Body::new("schedule_summary").with("entries", items))
+        }
+        _ => None,
+    }
 }
 
 // --- ST[17] ------------------------------------------------------------------------------------

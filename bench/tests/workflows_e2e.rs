@@ -120,6 +120,12 @@ fn workplan_to_stack_to_run_slots_happen_on_the_units_clock_then_nothing_left() 
     assert!(rec.evidence.tcs.iter().all(|t| t.ok()), "every TC verified");
     let sched = &rec.evidence.json()["sections"]["schedule"];
     assert_eq!(sched["unit_schedule_entries"].as_u64(), Some(sum.time_tagged as u64), "{sched}");
+    let back = sched["read_back"].as_array().expect("11,13 summary read back");
+    assert_eq!(back.len(), sum.time_tagged, "{sched}");
+    assert_eq!(
+        back[0]["release_utc"].as_str().map(|t| &t[..19]),
+        Some(&utc_text(t0 + 3600, 0)[..19])
+    );
     let html = rec.evidence.html();
     assert!(html.contains("table activate id=1") && html.contains("schedule insert"));
 

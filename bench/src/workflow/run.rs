@@ -11,9 +11,10 @@
 //!    file order, into ST\[11\] 11,4 inserts (as many per insert as fit: 16 items, 1003
 //!    octets), each encoded with the session's own sequence counter so their request IDs are
 //!    unique. The first failure stops the run unless that TC says `on_failure = "continue"`.
-//! 4. **after**: housekeeping again (`schedule_entries` read back: the unit holds the
-//!    time-tagged TCs inserted), the list of time-tagged TCs with release time (UTC and CUC)
-//!    and request ID, and the table directory after.
+//! 4. **after**: the schedule read back (11,17 → 11,13 summary: release time and request ID
+//!    of every entry; each TC inserted must be there), housekeeping (`schedule_enabled`,
+//!    `schedule_entries`), the list of time-tagged TCs with release time (UTC and CUC),
+//!    request ID and slot, and the table directory after.
 
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,40 @@ pub fn directory_json(dir: &[DirectoryEntry]) -> serde_json::Value {
             }))
             .collect::<Vec<_>>()
     )
+}
+
+/// Reads the unit's time-based schedule (11,17 → 11,13): (release UTC text, CUC text,
+/// request ID hex) per entry, in release order.
+///
+/// # Errors
+/// A refused request, session errors, no report.
+pub fn read_schedule(
+    s: &mut Session,
+    rec: &mut Recorder,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    use tc_tm::service::Report;
+    use tc_tm::service::schedule::Report as SchedMsg;
+    s.clear_packets();
+    let (_, r) = rec.run(s, "schedule summary", "read the schedule back (11,13)", None)?;
+    ensure_ok(&r)?;
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while let Some(p) = s.next_packet(deadline)? {
+        if let Ok(Report::Schedule(SchedMsg::Summary(list))) = p.report() {
+            return Ok(list
+                .iter()
+                .map(|e| {
+                    let cuc = Cuc::new(e.release.coarse, e.release.fine);
+                    let (u, ns) = cuc.to_unix_utc();
+                    (
+                        utc_text(u, ns),
+                        e.release.to_string(),
+                        format!("{:04X}{:04X}", e.request_id.packet_id, e.request_id.seq_ctrl),
+                    )
+                })
+                .collect());
+        }
+    }
+    anyhow::bail!("no schedule summary report (11,13) after `schedule summary`")
 }
 
 /// Unix seconds → CUC (on-board time).
@@ -356,14 +391,28 @@ pub fn execute(
     std::thread::sleep(Duration::from_millis(50));
     let after = read_hk_at(s, rec, "after: schedule read back").map(|(h, _)| h);
     let dir_after = super::tables::read_directory(s);
+    let summary = read_schedule(s, rec);
+    let inserted_ids: Vec<String> =
+        table.iter().filter_map(|t| t["request_id"].as_str().map(str::to_owned)).collect();
     let mut sched = json!({"inserted": table});
+    let mut missing = Vec::new();
+    match &summary {
+        Ok(list) => {
+            sched["read_back"] = json!(list
+                .iter()
+                .map(|(utc, cuc, id)| json!({"release_utc": utc, "release_cuc": cuc, "request_id": id}))
+                .collect::<Vec<_>>());
+            missing = inserted_ids
+                .iter()
+                .filter(|id| !list.iter().any(|(_, _, x)| x == *id))
+                .cloned()
+                .collect();
+        }
+        Err(e) => sched["read_back_error"] = json!(format!("{e:#}")),
+    }
     if let Ok(h) = &after {
         sched["unit_schedule_enabled"] = json!(h.schedule_enabled);
         sched["unit_schedule_entries"] = json!(h.schedule_entries);
-        sched["read_back"] = json!(
-            "housekeeping SID 1 schedule_enabled and schedule_entries (the unit has no ST[11] \
-             summary report: docs/icd/services.md)"
-        );
     }
     rec.evidence.section("schedule", sched);
     let mut after_json = json!({});
@@ -374,22 +423,34 @@ pub fn execute(
         after_json["tables"] = directory_json(d);
     }
     rec.evidence.section("after", after_json);
-    let waiting = after.as_ref().map(|h| h.schedule_entries).unwrap_or_default();
-    let expect = hk.schedule_entries as usize + sum.time_tagged;
-    let ok = after.is_ok() && dir_after.is_ok();
+    let waiting = summary.as_ref().map(Vec::len).unwrap_or_default();
+    let ok = after.is_ok() && dir_after.is_ok() && summary.is_ok() && missing.is_empty();
     rec.evidence.step(
         "after",
         st,
         ok,
-        format!("the unit holds {waiting} time-tagged TCs (expected at most {expect}: {} before + {} inserted)", hk.schedule_entries, sum.time_tagged),
-        json!({}),
+        if missing.is_empty() {
+            format!(
+                "the unit's schedule holds {waiting} time-tagged TCs, every one inserted ({} before)",
+                hk.schedule_entries
+            )
+        } else {
+            format!("inserted TCs missing from the unit's schedule: {}", missing.join(", "))
+        },
+        json!({"waiting": waiting}),
     );
-    let _ = Instant::now();
+    if failure.is_none() && !missing.is_empty() {
+        failure = Some(anyhow::anyhow!(
+            "{} time-tagged TCs are not in the unit's schedule read back",
+            missing.len()
+        ));
+    }
     match failure {
         Some(e) => Err(e),
         None => {
             after?;
             dir_after?;
+            summary?;
             Ok(sum)
         }
     }

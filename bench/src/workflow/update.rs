@@ -48,7 +48,7 @@ pub const SEGMENT_LEN: usize = 992;
 /// Octets per surveyed and checked chunk: 8 segments.
 pub const CHUNK_LEN: usize = 8 * SEGMENT_LEN;
 /// Most TCs outstanding at once.
-pub const PIPELINE: usize = 24;
+pub const PIPELINE: usize = 60;
 /// Check-and-resend rounds before giving up.
 pub const MAX_ROUNDS: usize = 3;
 /// How long the boot event may take after the reset was started.
