@@ -12,7 +12,14 @@ use crate::cmd;
 /// digital twin) and regression-tests the GRB trigger. Every command that talks to a unit takes
 /// a serial device path: the twin's pseudo-terminal or the spare model's port.
 #[derive(Debug, Parser)]
-#[command(name = "eic-bench", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "eic-bench",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = cmd::exit::help_table()
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -22,10 +29,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Commands {
-    /// Telecommands: encode and decode packets, frames and CLTUs (hex in, hex or JSON out).
+    /// Telecommands: send one to a unit and verify it, list the request syntax, encode and
+    /// decode packets, frames and CLTUs (hex in, hex or JSON out).
     #[command(subcommand)]
     Tc(cmd::tc::TcCmd),
-    /// Telemetry: decode recorded CADU or packet streams into JSON lines.
+    /// Telemetry: listen to a unit live (decoded, archived), decode recorded captures and
+    /// archives into JSON lines.
     #[command(subcommand)]
     Tm(cmd::tm::TmCmd),
     /// Configuration tables: validate, show, diff, build images, convert text/FITS forms, and
@@ -35,18 +44,21 @@ pub enum Commands {
     /// Runs the digital twin: the on-board unit behind two pseudo-terminals (TC/TM and
     /// stimulus). Prints one JSON line with the device paths, then runs until Ctrl-C/SIGTERM.
     ///
+    /// Without --state (or EIC_TWIN_STATE) the state is temporary and deleted at exit; DEVICE
+    /// `twin` of the other commands keeps its state in ~/.local/state/eic-bench/twin.
+    ///
     /// Examples:
     ///   eic-bench twin --state ./twin-state
     ///   eic-bench twin --baud 115200 --print-paths twin.json &
     ///   eic-bench twin --faults bitflip=1e-5,drop=0.001,seed=1 --until-stdin-eof
     #[command(verbatim_doc_comment)]
     Twin(cmd::twin::TwinArgs),
-    /// Live housekeeping view with soft/hard limits and alarms (exit 3 if a hard limit was
+    /// Live housekeeping view with soft/hard limits and alarms (exit 5 if a hard limit was
     /// crossed).
     ///
     /// Examples:
-    ///   eic-bench hk /dev/pts/3 --limits bench/hk-limits.toml
-    ///   eic-bench hk /dev/ttyUSB0 --json --count 10
+    ///   eic-bench hk twin --limits bench/hk-limits.toml --count 2
+    ///   eic-bench hk /dev/ttyUSB0 --json --count 2
     #[command(verbatim_doc_comment)]
     Hk(cmd::hk::HkArgs),
     /// Software images for the application banks: build one from a payload, inspect one with
@@ -58,8 +70,9 @@ pub enum Commands {
     /// Every slot is validated first; an invalid workplan writes nothing (exit 2).
     ///
     /// Examples:
+    ///   eic-bench plan examples/workplans/week49.toml --against tables/defaults -o week49.stack
+    ///   eic-bench plan examples/workplans/invalid.toml --against twin -o x.stack   # exit 2
     ///   eic-bench plan examples/workplans/week49.toml --against twin -o week49.stack
-    ///   eic-bench plan examples/workplans/week49.toml --against on-board/ -o week49.stack
     #[command(verbatim_doc_comment)]
     Plan(Box<cmd::plan::PlanArgs>),
     /// TC stacks: re-validate one after review or editing.
@@ -79,6 +92,7 @@ pub enum Commands {
     ///
     /// Examples:
     ///   eic-bench update twin ugts-1.1.0.img --bank B
+    ///   eic-bench update twin ugts-1.1.0.img --bank B   # the unit runs B now: exit 3
     ///   eic-bench update /dev/ttyUSB0 ugts-1.1.0.img --bank B --evidence reports/upd-1.1.0
     #[command(verbatim_doc_comment)]
     Update(Box<cmd::update::UpdateArgs>),
@@ -90,10 +104,24 @@ pub enum Commands {
     Rollback(Box<cmd::update::RollbackArgs>),
 }
 
+/// Parses the process's command line and runs it: the whole of `main`.
+///
+/// A command line clap refuses exits with [`cmd::exit::Exit::Usage`] (3), `--help` and
+/// `--version` with 0.
+pub fn main() -> ExitCode {
+    match Cli::try_parse() {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            let _ = e.print();
+            if e.use_stderr() { cmd::exit::Exit::Usage.exit_code() } else { ExitCode::SUCCESS }
+        }
+    }
+}
+
 /// Runs a parsed command line and maps the outcome to an exit code.
 ///
-/// Errors are printed as one line on stderr (`error: ...`), never as a backtrace. Bad input
-/// exits with 2, other failures with 1.
+/// Errors are printed as one line on stderr (`error: ...`), each message of the chain once,
+/// never as a backtrace; the exit code follows the one table of [`cmd::exit::Exit`].
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Commands::Tables(c) => cmd::tables::run(c),
@@ -111,7 +139,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cmd::exit::message(&e));
             cmd::exit_code_for(&e)
         }
     }

@@ -11,7 +11,9 @@
 //! - [`provision`]: factory provisioning of a fresh twin state (image, boot bank, tables).
 //! - [`workflow`]: multi-step workflows (tables pull/push).
 //! - [`hexio`]: hex input/output for the scripting commands.
-//! - [`report_text`]: every TM report as a readable line and as structured JSON.
+//! - [`report`]: every TM report as a readable line and as structured JSON, one file per
+//!   service.
+//! - [`names`]: registry names of the numbers telemetry carries (shared by session and report).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -23,8 +25,9 @@ pub mod hexio;
 pub mod hk_limits;
 pub mod link;
 pub mod locate;
+pub mod names;
 pub mod provision;
-pub mod report_text;
+pub mod report;
 pub mod session;
 pub mod twin;
 pub mod workflow;

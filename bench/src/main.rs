@@ -1,12 +1,11 @@
 //! `eic-bench`: the ECLAIRs on-board software maintenance and test bench.
 //!
-//! `main` only parses the command line and hands over to [`eic_bench::cli::run`], which maps
-//! every error to a one-line message and an exit code (2 for bad input).
+//! `main` hands over to [`eic_bench::cli::main`], which parses the command line, runs it and
+//! maps every error to a one-line message and the exit code of the one table
+//! (`eic_bench::cmd::exit::Exit`).
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    eic_bench::cli::run(eic_bench::cli::Cli::parse())
+    eic_bench::cli::main()
 }

@@ -364,6 +364,8 @@ pub enum StateError {
     Busy {
         /// The state directory.
         dir: PathBuf,
+        /// The process holding it, as its lock file says (absent for an older bench).
+        holder: Option<u32>,
     },
     /// The lock file could not be created.
     Lock {
@@ -381,12 +383,13 @@ pub enum StateError {
 impl std::fmt::Display for StateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StateError::Busy { dir } => write!(
-                f,
-                "twin state {} is in use by another eic-bench process: stop it, or give another \
-                 directory (--state / --twin-state)",
-                dir.display()
-            ),
+            StateError::Busy { dir, holder } => {
+                write!(f, "twin state {} is in use by another eic-bench process", dir.display())?;
+                if let Some(pid) = holder {
+                    write!(f, " (pid {pid})")?;
+                }
+                f.write_str(": stop it, or use another state directory")
+            }
             StateError::Lock { path, source } => {
                 write!(f, "cannot create the lock file {}: {source}", path.display())
             }
@@ -414,9 +417,84 @@ pub struct State {
     pub lock: StateLock,
 }
 
-/// The advisory lock of a state directory: released when dropped.
+/// The advisory lock of a state directory, `<dir>.lock` holding the holder's process ID:
+/// released, and the file removed, when dropped.
+///
+/// The lock is an `flock`, which the system releases when its holder dies: a lock file left by
+/// a process that was killed is stale by construction and is taken over. Removing the file on
+/// exit cannot let two processes in: a process that locked a file which was removed meanwhile
+/// sees that the path no longer names its file and locks again ([`StateLock::acquire`]).
 #[derive(Debug)]
-pub struct StateLock(#[allow(dead_code)] std::fs::File);
+pub struct StateLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl StateLock {
+    /// Locks `<dir>.lock`, creating it (and its parent directory) if needed.
+    ///
+    /// # Errors
+    /// [`StateError::Busy`] when a living process holds it, [`StateError::Lock`] when the file
+    /// cannot be created or locked.
+    pub fn acquire(dir: &Path) -> Result<Self, StateError> {
+        use std::io::{Read as _, Seek as _, Write as _};
+        use std::os::unix::fs::MetadataExt as _;
+
+        let mut path = dir.as_os_str().to_owned();
+        path.push(".lock");
+        let path = PathBuf::from(path);
+        let err = |source| StateError::Lock { path: path.clone(), source };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(err)?;
+        }
+        // A few rounds at most: each retry means another process removed the file between our
+        // open and our lock, which happens only when it exits.
+        for _ in 0..16 {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(err)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = file.read_to_string(&mut text);
+                    let holder = text.trim().parse().ok();
+                    return Err(StateError::Busy { dir: dir.to_path_buf(), holder });
+                }
+                Err(std::fs::TryLockError::Error(source)) => return Err(err(source)),
+            }
+            let same = match (file.metadata(), std::fs::metadata(&path)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            };
+            if !same {
+                continue; // removed by its previous holder on exit: lock the new one
+            }
+            file.set_len(0).map_err(err)?;
+            file.rewind().map_err(err)?;
+            writeln!(file, "{}", std::process::id()).map_err(err)?;
+            return Ok(StateLock { file, path });
+        }
+        Err(err(std::io::Error::other("the lock file keeps being replaced")))
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        // Remove the file while still holding the lock (see the type's docs), then unlock.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
 
 /// Opens the state directory `dir` (created if missing or empty), locks it against other
 /// processes, and provisions a created state as a unit from the factory
@@ -426,28 +504,7 @@ pub struct StateLock(#[allow(dead_code)] std::fs::File);
 /// # Errors
 /// [`StateError`]: in use, damaged, or provisioning failed.
 pub fn open_state(dir: &Path, blank: bool) -> Result<State, StateError> {
-    let mut lock_path = dir.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
-    if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| StateError::Lock { path: lock_path.clone(), source })?;
-    }
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|source| StateError::Lock { path: lock_path.clone(), source })?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(StateError::Busy { dir: dir.to_path_buf() });
-        }
-        Err(std::fs::TryLockError::Error(source)) => {
-            return Err(StateError::Lock { path: lock_path, source });
-        }
-    }
+    let lock = StateLock::acquire(dir)?;
     let (mut storage, opened) = FsStorage::open(dir, Geometry::FLIGHT).map_err(StateError::Fs)?;
     let created = opened == Opened::Created;
     let provisioned = if created && !blank {
@@ -459,7 +516,7 @@ pub fn open_state(dir: &Path, blank: bool) -> Result<State, StateError> {
         None
     };
     let info = StateInfo { dir: dir.to_path_buf(), created, provisioned };
-    Ok(State { storage, info, lock: StateLock(lock) })
+    Ok(State { storage, info, lock })
 }
 
 /// A twin running the on-board unit over a locked state directory (see [`open_state`]).

@@ -109,7 +109,6 @@ fn bad_input_is_one_line_exit_2_no_backtrace() {
         (vec!["tc", "decode", "1A40C000"], "offset"),
         (vec!["tc", "decode", "--layer", "cltu", "EB90 0102030405060708"], "cltu"),
         (vec!["tc", "encode", "--service", "17", "--subtype", "1", "--apid", "0x800"], "0x7FF"),
-        (vec!["tm", "decode", "/definitely/not/here"], "cannot open"),
     ] {
         let out = bench(&args, None);
         let err = text(&out.stderr);
@@ -118,6 +117,13 @@ fn bad_input_is_one_line_exit_2_no_backtrace() {
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
     }
+    // A missing input file is not damaged data: the command cannot run as given (exit 3).
+    let out = bench(&["tm", "decode", "/definitely/not/here"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("cannot open"), "{}", text(&out.stderr));
+    // So is a command line clap refuses.
+    let out = bench(&["tc", "decode", "--no-such-option", "00"], None);
+    assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]

@@ -98,7 +98,10 @@ fn show_summary_and_one_table() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["tables"][4]["entries"], 20);
     let o = bench(&["tables", "show", s(&defaults()), "--table", "nope"]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(3), "a refused option is a usage error");
+    let o = bench(&["tables", "show", "/no/such/dir"]);
+    assert_eq!(o.status.code(), Some(3), "a missing directory is a usage error");
+    assert!(stderr(&o).contains("no such directory"), "{}", stderr(&o));
 }
 
 #[test]

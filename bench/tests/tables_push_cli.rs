@@ -50,7 +50,7 @@ fn push_then_pull_on_the_twin_device() {
 
     // Without a terminal and without --yes: refused, nothing sent.
     let o = run(&["tables", "push", "twin", example], &state);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("--yes") && text(&o).contains("--dry-run"), "{}", text(&o));
 
     // Dry run: the diff and the TCs, nothing changed.

@@ -87,8 +87,11 @@ fn missing_device_is_named_with_a_hint_and_does_not_hang() {
         .args(["tc", "send", "/dev/eic-no-such-port", "test", "are-you-alive"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4), "unit unreachable");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/dev/eic-no-such-port") && err.contains("twin"), "{err}");
+    // Said once: the session error wraps the link error without repeating it.
+    assert_eq!(err.matches("not found").count(), 1, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(start.elapsed() < Duration::from_secs(5));
 }

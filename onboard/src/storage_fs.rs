@@ -106,14 +106,9 @@ impl fmt::Display for FsError {
     }
 }
 
-impl std::error::Error for FsError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            FsError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// The text of [`FsError::Io`] already ends with the system's reason, so it is not exposed
+/// again as a source (a chain printer would say it twice).
+impl std::error::Error for FsError {}
 
 fn io_err<'p>(path: &'p Path, op: &'static str) -> impl FnOnce(io::Error) -> FsError + 'p {
     move |source| FsError::Io { path: path.to_path_buf(), op, source }

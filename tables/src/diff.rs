@@ -97,7 +97,9 @@ pub fn flatten(set: &TableSet, id: TableId) -> Vec<(String, &'static str, String
             }
             for (i, t) in c.timescales.iter().enumerate() {
                 push(&mut r, format!("timescale {i}"), Field::DurationMs, t.duration_ms);
-                push(&mut r, format!("timescale {i}"), Field::RateSnr, list(&t.rate_snr));
+                // The duration in the label: "the 10 ms threshold" is how people name it.
+                let l = format!("timescale {i} ({} ms)", t.duration_ms);
+                push(&mut r, l, Field::RateSnr, list(&t.rate_snr));
             }
         }
         TableId::Imt => {

@@ -10,6 +10,7 @@ use serde_json::json;
 use tc_tm::service::Report;
 use tc_tm::service::housekeeping::{HkReport, HousekeepingReport, Report as HkMsg};
 
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::hk_limits::{LimitSet, LimitState};
 
@@ -19,7 +20,8 @@ pub struct HkArgs {
     /// How to reach the unit.
     #[command(flatten)]
     pub link: LinkArgs,
-    /// Soft/hard limits (TOML, see bench/hk-limits.toml); without it values are shown bare.
+    /// Soft/hard limits (TOML, see bench/hk-limits.toml); without it every value is shown
+    /// with its unit and "no limits".
     #[arg(long)]
     pub limits: Option<PathBuf>,
     /// One JSON object per report instead of the text view.
@@ -34,7 +36,8 @@ pub struct HkArgs {
 }
 
 /// The SID 1 parameters as (name, value) pairs, in report order. The names are the
-/// registry's (`HkReport::fields`, `docs/icd/services.md`), which the limits file uses.
+/// registry's (`HkReport::fields`, `docs/icd/services.md`), which the limits file uses; the
+/// readable form of each is [`crate::report::housekeeping::hk_values`].
 pub fn hk_values(r: &HkReport) -> Vec<(String, f64)> {
     r.fields().map(|(name, value)| (name.to_owned(), value)).collect()
 }
@@ -50,10 +53,10 @@ fn mark(state: LimitState) -> &'static str {
 /// Runs `hk`.
 ///
 /// # Errors
-/// Limits file errors (exit 2), link failures.
+/// Limits file errors (exit 2, or 3 when it cannot be read), link failures (exit 4).
 pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
     let limits = match &a.limits {
-        Some(p) => LimitSet::load(p).map_err(|e| super::BadInput(e.to_string()))?,
+        Some(p) => LimitSet::load(p)?,
         None => LimitSet::default(),
     };
     let mut s = a.link.connect()?;
@@ -70,8 +73,9 @@ pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
             continue;
         };
         n += 1;
-        let values = hk_values(&hk);
-        let states: Vec<LimitState> = values.iter().map(|(k, v)| limits.check(k, *v)).collect();
+        let values = crate::report::housekeeping::hk_values(&hk);
+        let states: Vec<LimitState> =
+            values.iter().map(|v| limits.check(v.name, v.value)).collect();
         let alarms = states.iter().filter(|s| s.is_alarm()).count();
         worst = worst.max(states.iter().map(|s| s.severity()).max().unwrap_or(0));
         let mut out = stdout.lock();
@@ -79,7 +83,10 @@ pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
             let params: Vec<_> = values
                 .iter()
                 .zip(&states)
-                .map(|((k, v), st)| json!({"name": k, "value": v, "state": st.to_string()}))
+                .map(|(v, st)| {
+                    json!({"name": v.name, "value": v.value, "text": v.text, "unit": v.unit,
+                        "state": st.to_string()})
+                })
                 .collect();
             let line = json!({"time": p.time.as_secs_f64(), "alarms": alarms, "params": params});
             writeln!(out, "{line}")
@@ -90,9 +97,14 @@ pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
                 hk.mode,
                 hk.armed.map_or("none".to_owned(), |t| t.to_string())
             );
-            for ((k, v), st) in values.iter().zip(&states) {
-                let unit = limits.get(k).and_then(|l| l.unit.as_deref()).unwrap_or("");
-                text.push_str(&format!("{} {k:<20} {v:>12} {unit:<6} {st}\n", mark(*st)));
+            for (v, st) in values.iter().zip(&states) {
+                text.push_str(&format!(
+                    "{} {:<22} {:>12} {:<8} {st}\n",
+                    mark(*st),
+                    v.name,
+                    v.text,
+                    v.unit
+                ));
             }
             write!(out, "{text}")
         };
@@ -100,8 +112,13 @@ pub fn run(a: &HkArgs) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    eprintln!("{n} housekeeping reports; worst severity {worst} (0 nominal, 1 soft, 2 hard)");
-    Ok(if worst >= 2 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+    let worst_text = match worst {
+        0 => "every value nominal or without limits",
+        1 => "a soft limit was crossed (!)",
+        _ => "a HARD limit was crossed (!!): exit 5",
+    };
+    eprintln!("{n} housekeeping report{}; {worst_text}", if n == 1 { "" } else { "s" });
+    Ok(if worst >= 2 { Exit::Alarm } else { Exit::Ok }.into())
 }
 
 #[cfg(test)]

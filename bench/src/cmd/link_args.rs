@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::session::{Session, SessionConfig};
-use crate::twin::{TwinConfig, UnitTwin};
+use crate::twin::{TwinConfig, UnitTwin, UnitTwinError};
 
 /// The DEVICE word that starts an embedded twin.
 pub const TWIN_DEVICE: &str = "twin";
@@ -42,7 +42,9 @@ pub struct LinkArgs {
     #[arg(long, default_value_t = 3.0)]
     pub clcw_timeout_s: f64,
     /// State directory of the embedded twin (DEVICE `twin`): banks, boot selection, tables;
-    /// created and provisioned from the factory (software 1.0.0, default tables) if missing.
+    /// created and provisioned from the factory (software 1.0.0, default tables) if missing,
+    /// kept across commands [default: ~/.local/state/eic-bench/twin, or
+    /// $XDG_STATE_HOME/eic-bench/twin]. `eic-bench twin --state` takes the same directory.
     #[arg(long, env = "EIC_TWIN_STATE")]
     pub twin_state: Option<PathBuf>,
 }
@@ -138,7 +140,12 @@ impl LinkArgs {
     pub fn connect(&self) -> anyhow::Result<Connection> {
         let (twin, cfg) = if self.is_twin() {
             let dir = self.twin_state.clone().unwrap_or_else(default_twin_state);
-            let t = UnitTwin::start(&dir, false, TwinConfig::default())?;
+            let t = UnitTwin::start(&dir, false, TwinConfig::default()).map_err(|e| match e {
+                UnitTwinError::State(e) => {
+                    super::twin::busy_hint(e, "--twin-state DIR, or EIC_TWIN_STATE")
+                }
+                e => e.into(),
+            })?;
             if t.state.provisioned.is_some() {
                 eprintln!(
                     "twin: created {} and provisioned it from the factory (software 1.0.0, \

@@ -1,8 +1,9 @@
 //! One module per subcommand. Each exposes its clap arguments and a `run` returning
-//! `anyhow::Result<ExitCode>`.
+//! `anyhow::Result<ExitCode>`; [`exit`] is the exit-code table they all follow.
 
 use std::process::ExitCode;
 
+pub mod exit;
 pub mod hk;
 pub mod image;
 pub mod link_args;
@@ -12,13 +13,15 @@ pub mod stack;
 pub mod tables;
 pub mod tables_unit;
 pub mod tc;
+pub mod tc_requests;
 pub mod tc_send;
 pub mod tm;
 pub mod tm_listen;
 pub mod twin;
 pub mod update;
 
-/// Marks an error as caused by bad input (exit code 2), as opposed to a failure (exit code 1).
+/// Marks an error as caused by damaged or invalid input data ([`exit::Exit::Invalid`], exit
+/// code 2). For another code, use [`exit::Exit::error`].
 #[derive(Debug)]
 pub struct BadInput(pub String);
 
@@ -30,7 +33,7 @@ impl std::fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
-/// Exit code for an error: 2 when any cause in the chain is [`BadInput`], else 1.
+/// Exit code for an error ([`exit::Exit::of`]).
 pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
-    if e.chain().any(|c| c.is::<BadInput>()) { ExitCode::from(2) } else { ExitCode::from(1) }
+    exit::Exit::of(e).exit_code()
 }

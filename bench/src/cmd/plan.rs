@@ -15,6 +15,7 @@ use tc_tm::service::function::Mode;
 use tc_tm::service::parameter::{self, Report as ParamMsg};
 
 use super::BadInput;
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::session::Session;
 use crate::workflow::evidence::{Evidence, Recorder, unix_now};
@@ -105,7 +106,9 @@ fn is_dir(p: &Path) -> bool {
 /// # Errors
 /// An invalid workplan (exit 2, nothing written), link failures (exit 1).
 pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let wp = LoadedWorkplan::load(&a.workplan).map_err(|e| BadInput(e.0))?;
+    let wp = LoadedWorkplan::load(&a.workplan).map_err(|e| {
+        if e.is_unreadable() { Exit::Usage.error(e.0) } else { BadInput(e.0).into() }
+    })?;
     // Every slot is validated before the unit is even contacted.
     crate::workflow::plan::configurations(&wp)
         .map_err(|e| BadInput(format!("workplan refused, nothing written: {}", e.0)))?;

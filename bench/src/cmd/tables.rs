@@ -15,6 +15,7 @@ use tables::text::TextError;
 use tables::{ImageHeader, Problem, TableId, defaults, diff, fits, image};
 
 use super::BadInput;
+use super::exit::Exit;
 
 /// Table subcommands.
 #[derive(Debug, Subcommand)]
@@ -26,7 +27,7 @@ pub enum TablesCmd {
     ///
     /// Examples:
     ///   eic-bench tables validate tables/defaults
-    ///   eic-bench tables validate my-set --json | jq '.problems[].message'
+    ///   eic-bench tables validate examples/workplan-tables --json | jq .valid
     #[command(verbatim_doc_comment)]
     Validate {
         /// Directory holding the table sources.
@@ -57,8 +58,8 @@ pub enum TablesCmd {
     /// Compares two table directories, per table and per entry.
     ///
     /// Examples:
-    ///   eic-bench tables diff tables/defaults my-set
-    ///   eic-bench tables diff tables/defaults my-set --json
+    ///   eic-bench tables diff tables/defaults examples/workplan-tables
+    ///   eic-bench tables diff tables/defaults examples/workplan-tables --json
     #[command(verbatim_doc_comment)]
     Diff {
         /// The reference directory.
@@ -96,7 +97,7 @@ pub enum TablesCmd {
     /// Examples:
     ///   eic-bench tables convert tables/defaults/pixels.csv -o cal.fits
     ///   eic-bench tables convert cal.fits --base tables/defaults/pixels.csv -o pixels.csv
-    ///   eic-bench tables convert dump/crt.bin -o crt.toml
+    ///   eic-bench tables convert out/images/crt.bin -o crt.toml
     #[command(verbatim_doc_comment)]
     Convert {
         /// Input file (.csv, .fits or .bin).
@@ -117,7 +118,7 @@ pub enum TablesCmd {
     /// argument below).
     ///
     /// Examples:
-    ///   eic-bench tables pull /dev/ttyUSB0 -o on-board
+    ///   eic-bench tables pull /dev/ttyUSB0
     ///   eic-bench tables pull twin -o on-board --json
     #[command(verbatim_doc_comment)]
     Pull(super::tables_unit::PullArgs),
@@ -128,14 +129,16 @@ pub enum TablesCmd {
     /// maintenance mode, for each table that differs: load segments (990 octets each),
     /// validate with the expected CRC-32, activate (bands before the CRT, IMT and catalogue
     /// tables that depend on them), each TC verified through its completion report (1,7);
-    /// then the mode the unit was in is restored and the unit is pulled again to confirm it
-    /// holds DIR. On a refusal the loads not yet activated are aborted and the unit's reason
-    /// is explained.
+    /// then the mode the unit was in is restored (table loads exist only in maintenance mode,
+    /// which is entered from safe; the command says both modes before it asks) and the unit
+    /// is pulled again to confirm it holds DIR. On a refusal the loads not yet activated are
+    /// aborted and the unit's reason is explained. The diff names entries as the tables do,
+    /// e.g. a CRT threshold as `timescale 0 (10 ms), RATE_SNR`.
     ///
     /// Examples:
     ///   eic-bench tables push twin examples/workplan-tables --yes
-    ///   eic-bench tables push /dev/ttyUSB0 my-workplan --dry-run
-    ///   eic-bench tables push /dev/ttyUSB0 my-workplan --yes --json
+    ///   eic-bench tables push /dev/ttyUSB0 tables/defaults --dry-run
+    ///   eic-bench tables push /dev/ttyUSB0 tables/defaults --yes --json
     #[command(verbatim_doc_comment)]
     Push(super::tables_unit::PushArgs),
     /// Writes the default table set (nominal calibration with a seeded per-pixel spread).
@@ -165,7 +168,25 @@ fn bad(e: TextError) -> anyhow::Error {
 }
 
 fn load(dir: &Path) -> anyhow::Result<TableSet> {
+    if !dir.is_dir() {
+        return Err(missing_dir(dir));
+    }
     TableSet::load_dir(dir).map_err(bad)
+}
+
+/// A table directory that is not there: the command cannot run (exit 3), it is not damaged data.
+pub(crate) fn missing_dir(dir: &Path) -> anyhow::Error {
+    Exit::Usage.error(format!(
+        "{}: no such directory (a table directory holds pixels.csv, bands.toml, crt.toml, \
+         imt.toml, catalog.toml, saa.toml and alert.toml; `eic-bench tables defaults -o DIR` \
+         writes one)",
+        dir.display()
+    ))
+}
+
+/// An input file that cannot be read: exit 3.
+fn unreadable(shown: &str, e: &std::io::Error) -> anyhow::Error {
+    Exit::Usage.error(format!("{shown}: cannot read: {e}"))
 }
 
 fn problem_json(p: &Problem) -> serde_json::Value {
@@ -342,8 +363,7 @@ fn ext(p: &Path) -> String {
 }
 
 fn read_text(p: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(p)
-        .map_err(|e| BadInput(format!("{}: cannot read: {e}", p.display())).into())
+    std::fs::read_to_string(p).map_err(|e| unreadable(&p.display().to_string(), &e))
 }
 
 fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -356,8 +376,7 @@ fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<E
                 .with_context(|| format!("writing {out_shown}"))?;
         }
         ("fits" | "fit", "csv") => {
-            let bytes =
-                std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
+            let bytes = std::fs::read(input).map_err(|e| unreadable(&shown, &e))?;
             let mut t = match base {
                 Some(b) => tables::text::pixels_from_csv(&b.display().to_string(), &read_text(b)?)
                     .map_err(bad)?,
@@ -372,8 +391,7 @@ fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<E
                 .with_context(|| format!("writing {out_shown}"))?;
         }
         ("bin", "csv" | "toml") => {
-            let bytes =
-                std::fs::read(input).map_err(|e| BadInput(format!("{shown}: cannot read: {e}")))?;
+            let bytes = std::fs::read(input).map_err(|e| unreadable(&shown, &e))?;
             let header =
                 ImageHeader::parse(&bytes).map_err(|e| BadInput(format!("{shown}: {e}")))?;
             let mut set = defaults::generate(0);

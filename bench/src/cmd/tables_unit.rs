@@ -15,6 +15,7 @@ use tables::TableId;
 use tables::set::TableSet;
 
 use super::BadInput;
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::workflow::tables::{self as wf, Plan, UnitTables, WorkflowError};
 
@@ -25,9 +26,10 @@ pub struct PullArgs {
     #[command(flatten)]
     pub link: LinkArgs,
     /// Directory to write the tables to, in their text form (created if needed; the seven
-    /// table files in it are replaced).
+    /// table files in it are replaced) [default: pulled/DEVICE-YYYYMMDDTHHMMSSZ, a new
+    /// directory per pull, ignored by git].
     #[arg(long, short)]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -93,9 +95,11 @@ fn summary(unit: &UnitTables) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The unit's table directory: the active image of each table, and the state of its second
+/// (inactive) buffer, where a load goes before it is validated and activated.
 fn print_summary(unit: &UnitTables) {
     println!(
-        "{:<8} {:>4} {:>7} {:>10} {:>8}  inactive",
+        "{:<8} {:>4} {:>7} {:>10} {:>8}  inactive buffer",
         "table", "id", "version", "crc32", "octets"
     );
     for e in &unit.directory {
@@ -105,24 +109,29 @@ fn print_summary(unit: &UnitTables) {
             e.table_id, e.active_version, e.active_crc, e.active_len, e.inactive_state
         );
     }
+    eprintln!(
+        "(version, crc32, octets: the active image; inactive buffer: where a load waits for \
+         validation and activation, `empty` when none is pending)"
+    );
 }
 
 /// Runs `tables pull`.
 ///
 /// # Errors
-/// Link, session and dump failures (exit 1); a unit without a complete set (exit 1, saying
-/// which table is missing).
+/// Link, session and dump failures (exit 4); a unit without a complete set (exit 1, saying
+/// which table is missing); see [`Exit`].
 pub fn pull(a: &PullArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let mut s = a.link.connect()?;
     let bar = progress(a.json, "pull");
     let unit = wf::pull(&mut s, &bar).map_err(workflow_err)?;
     let set = unit.set().map_err(workflow_err)?;
-    set.save_dir(&a.output).with_context(|| format!("writing {}", a.output.display()))?;
+    let output = a.output.clone().unwrap_or_else(|| default_pull_dir(&a.link.device));
+    set.save_dir(&output).with_context(|| format!("writing {}", output.display()))?;
     if a.json {
         let v = json!({
             "device": a.link.device.display().to_string(),
-            "dir": a.output.display().to_string(),
+            "dir": output.display().to_string(),
             "tables": summary(&unit),
             "duration_s": start.elapsed().as_secs_f64(),
         });
@@ -134,28 +143,55 @@ pub fn pull(a: &PullArgs) -> anyhow::Result<ExitCode> {
             unit.images.len(),
             unit.images.values().map(Vec::len).sum::<usize>(),
             a.link.device.display(),
-            a.output.display(),
+            output.display(),
             start.elapsed().as_secs_f64()
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// `pulled/<device name>-<UTC time>`: where `tables pull` writes without `-o`.
+pub fn default_pull_dir(device: &Path) -> PathBuf {
+    let name = device.file_name().map_or("unit".into(), |n| n.to_string_lossy().into_owned());
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    PathBuf::from("pulled").join(format!("{name}-{}", utc_stamp(secs)))
+}
+
+/// `YYYYMMDDTHHMMSSZ` of a Unix time (proleptic Gregorian calendar, UTC).
+fn utc_stamp(unix_s: u64) -> String {
+    let (days, rem) = (unix_s / 86_400, unix_s % 86_400);
+    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 fn confirm(plan: &Plan, device: &Path) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!(BadInput(
+        return Err(Exit::Usage.error(
             "refusing to change the unit without confirmation: standard input is not a \
-             terminal. Review the changes with --dry-run, then run again with --yes"
-                .to_owned()
+             terminal. Review the changes with --dry-run, then run again with --yes",
         ));
     }
     let keys: Vec<&str> = plan.tables.iter().map(|t| t.key()).collect();
     eprint!(
-        "Load, validate and activate {} on {} ({} TCs, {} octets)? [y/N] ",
+        "Load, validate and activate {} on {} ({} TCs, {} octets; the unit goes from {} to \
+         maintenance mode for the loads and back to {} after)? [y/N] ",
         keys.join(", "),
         device.display(),
         plan.tcs.len(),
-        plan.octets
+        plan.octets,
+        plan.mode,
+        plan.mode
     );
     std::io::stderr().flush()?;
     let mut line = String::new();
@@ -166,10 +202,14 @@ fn confirm(plan: &Plan, device: &Path) -> anyhow::Result<bool> {
 /// Runs `tables push`.
 ///
 /// # Errors
-/// An unreadable or invalid directory (exit 2), no confirmation possible (exit 2), link,
-/// session or unit refusals (exit 1, naming the table and the reason).
+/// A missing directory (exit 3), an invalid one (exit 2), no confirmation possible (exit 3),
+/// unit refusals (exit 1, naming the table and the reason), link and session failures (exit
+/// 4); see [`Exit`].
 pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
+    if !a.dir.is_dir() {
+        return Err(super::tables::missing_dir(&a.dir));
+    }
     let target = TableSet::load_dir(&a.dir).map_err(|e| BadInput(e.to_string()))?;
     let problems = target.problems();
     if !problems.is_empty() {
@@ -198,11 +238,18 @@ pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
     if a.dry_run {
         if a.json {
             let tcs: Vec<&str> = plan.tcs.iter().map(|t| t.text.as_str()).collect();
+            // (the mode is in the TCs: `function mode mode=maintenance` ... and back)
             let v = json!({"device": device, "dir": dir, "dry_run": true, "changed": changed,
                 "tcs": tcs, "octets": plan.octets, "diff": tables::diff::to_json(&plan.diffs)});
             println!("{v}");
         } else {
-            println!("# {} TCs would be sent (nothing was sent):", plan.tcs.len());
+            println!(
+                "# {} TCs would be sent (nothing was sent); the unit would go from {} to \
+                 maintenance mode for the loads and back to {} after:",
+                plan.tcs.len(),
+                plan.mode,
+                plan.mode
+            );
             for tc in &plan.tcs {
                 println!("{}", tc.text);
             }
@@ -211,7 +258,7 @@ pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
     }
     if !a.yes && !confirm(&plan, &a.link.device)? {
         eprintln!("not confirmed: nothing was sent");
-        return Ok(ExitCode::FAILURE);
+        return Ok(Exit::Failed.into());
     }
     let bar = progress(a.json, "push");
     let report = wf::execute(&mut s, &plan, &target, &bar).map_err(workflow_err)?;
@@ -232,13 +279,28 @@ pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_summary(&report.after);
         eprintln!(
-            "pushed {} ({} TCs, {} octets) to {device} in {:.1} s; pulled again: the unit holds \
-             {dir}",
+            "pushed {} ({} TCs, {} octets) to {device} in {:.1} s, in maintenance mode, then \
+             back to {} mode; pulled again: the unit holds {dir}",
             changed.join(", "),
             report.tcs,
             report.octets,
-            start.elapsed().as_secs_f64()
+            start.elapsed().as_secs_f64(),
+            plan.mode
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(utc_stamp(0), "19700101T000000Z");
+        assert_eq!(utc_stamp(951_782_400), "20000229T000000Z");
+        assert_eq!(utc_stamp(1_798_687_662), "20261231T032742Z");
+        let d = default_pull_dir(Path::new("/dev/ttyUSB0"));
+        assert!(d.to_string_lossy().starts_with("pulled/ttyUSB0-"), "{}", d.display());
+    }
 }

@@ -33,20 +33,30 @@ pub enum TcCmd {
     /// offset and the expected value, with exit code 2 (unless --allow-bad-crc).
     ///
     /// Examples:
-    ///   eic-bench tc decode 1A40C0000006 2F110100011234
+    ///   eic-bench tc decode 1A40C0000006 29110100017655
+    ///   eic-bench tc decode 1A40C0000006 2911010001FFFF        # wrong PEC: exit 2
     ///   eic-bench tc encode --service 17 --subtype 1 --layer cltu | eic-bench tc decode --layer cltu -
     #[command(verbatim_doc_comment)]
     Decode(DecodeArgs),
-    /// Sends one TC to a unit and waits for its verification (exit 1 on failure, with the
-    /// failure code explained).
+    /// Sends one TC to a unit and waits for its verification (exit 1 if the unit refuses it,
+    /// with the failure code explained; 4 if it does not answer).
     ///
     /// Examples:
-    ///   eic-bench tc send /dev/pts/3 test are-you-alive
+    ///   eic-bench tc send twin test are-you-alive
     ///   eic-bench tc send /dev/ttyUSB0 function arm target=select-boot-bank
     ///   eic-bench tc send /dev/ttyUSB0 function select-boot-bank bank=B
-    ///   eic-bench tc send /dev/pts/3 --json param get id=hk_period_ms
-    #[command(verbatim_doc_comment)]
+    ///   eic-bench tc send twin --json param get id=hk_period_ms
+    #[command(verbatim_doc_comment, after_long_help = super::tc_requests::syntax_help())]
     Send(super::tc_send::SendArgs),
+    /// Lists the request syntax of `tc send` and `tc encode --request` and every name a request
+    /// can use: functions, arm targets, modes, memories, tables, events (with severity and
+    /// auxiliary data), parameters (with type, unit, range, default and meaning).
+    ///
+    /// Examples:
+    ///   eic-bench tc requests
+    ///   eic-bench tc requests --json
+    #[command(verbatim_doc_comment)]
+    Requests(super::tc_requests::RequestsArgs),
 }
 
 /// Layers a TC can be encoded to or decoded from.
@@ -145,6 +155,7 @@ fn parse_u8(s: &str) -> Result<u8, String> {
 pub fn run(cmd: TcCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         TcCmd::Send(a) => return super::tc_send::run(&a),
+        TcCmd::Requests(a) => return super::tc_requests::run(&a),
         TcCmd::Encode(a) => {
             let bytes = encode(&a)?;
             println!("{}", hexio::format(&bytes));

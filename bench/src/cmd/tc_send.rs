@@ -9,7 +9,9 @@ use tc_tm::service::MAX_TC_APP_DATA_LEN;
 use tc_tm::service::text::parse_request;
 
 use super::BadInput;
+use super::exit::Exit;
 use super::link_args::LinkArgs;
+use crate::report::Rendered;
 use crate::session::{Delivery, TcOutcome, TmPacket, Verdict};
 
 /// Arguments of `tc send`.
@@ -19,7 +21,8 @@ pub struct SendArgs {
     #[command(flatten)]
     pub link: LinkArgs,
     /// The request, e.g. `test are-you-alive` or `function select-boot-bank bank=B` (the
-    /// words may be given as one quoted argument or several).
+    /// words may be given as one quoted argument or several); the syntax is below (--help),
+    /// every name with its meaning in `eic-bench tc requests`.
     #[arg(required = true, num_args = 1.., trailing_var_arg = true)]
     pub request: Vec<String>,
     /// Print one JSON object (outcome and the reports received) instead of text.
@@ -30,12 +33,14 @@ pub struct SendArgs {
 /// Runs `tc send`.
 ///
 /// # Errors
-/// Bad request text (exit 2), link or session failures (exit 1).
+/// Bad request text (exit 2), link or session failures (exit 4); see [`Exit`].
 pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
     let text = a.request.join(" ");
     let mut data = [0u8; MAX_TC_APP_DATA_LEN];
     let (service, subtype, len) = parse_request(&text, &mut data).map_err(|e| {
-        BadInput(format!("request `{text}`: {e}\n  see `eic-bench tc send --help` for the syntax"))
+        BadInput(format!(
+            "request `{text}`: {e} (the syntax and every name: `eic-bench tc requests`)"
+        ))
     })?;
     let mut s = a.link.connect()?;
     s.clear_packets();
@@ -50,31 +55,25 @@ pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_outcome(&text, &outcome, &reports, a.json);
-    Ok(if outcome.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(outcome_exit(&outcome).into())
 }
 
-/// One received report as a line of text (see [`crate::report_text::text`]).
-fn report_text(p: &TmPacket) -> String {
-    match p.report() {
-        Ok(r) => crate::report_text::text(&r),
-        Err(e) => format!("{},{} undecodable ({e})", p.service, p.subtype),
+/// The exit status of a TC's outcome: 0 completed, 1 refused or failed (an ST\[01\] failure),
+/// 4 not delivered or not answered in time.
+fn outcome_exit(o: &TcOutcome) -> Exit {
+    match (o.delivery, o.verdict) {
+        (Delivery::Failed(_), _) => Exit::Unreachable,
+        (_, Verdict::Completed { .. }) => Exit::Ok,
+        (_, Verdict::Failed(_)) => Exit::Failed,
+        _ => Exit::Unreachable,
     }
 }
 
-/// One received report as JSON: service, subtype, the text line, the structured report and
-/// the source data in hex.
+/// One received report as JSON: the record every command prints for a packet
+/// ([`crate::cmd::tm_listen::packet_json`]: header fields, decoded `report`, `text`,
+/// `source_data`, virtual channel, receive time).
 fn report_json(p: &TmPacket) -> serde_json::Value {
-    let report = match p.report() {
-        Ok(r) => crate::report_text::json(&r),
-        Err(e) => json!({"undecodable": e.to_string()}),
-    };
-    json!({
-        "service": p.service,
-        "subtype": p.subtype,
-        "text": report_text(p),
-        "report": report,
-        "source_data": crate::hexio::format(p.source_data()),
-    })
+    super::tm_listen::packet_json(p)
 }
 
 fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool) {
@@ -92,6 +91,7 @@ fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool
                 "code": f.code.name(),
                 "code_value": f.code.value(),
                 "explanation": f.code.explanation(),
+                "details": crate::names::failure_details(f.code, f.data),
                 "subject": f.data.subject,
                 "index": f.data.index,
                 "field": f.data.field,
@@ -123,7 +123,7 @@ fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool
         return;
     }
     for p in reports {
-        println!("{}", report_text(p));
+        println!("{}", Rendered::of(p.service, p.subtype, p.source_data()).text);
     }
     match (o.delivery, o.verdict) {
         (Delivery::Failed(f), _) => eprintln!("{text} [{id}]: {f}"),

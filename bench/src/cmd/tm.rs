@@ -11,30 +11,42 @@ use serde_json::json;
 use tc_tm::pus::{TmPacket, TmRepr};
 use tc_tm::spp;
 
-use super::BadInput;
+use super::exit::Exit;
 use crate::downlink::{Decoder, Event, Summary};
-use crate::{hexio, locate};
+use crate::locate;
 
 /// Telemetry subcommands.
 #[derive(Debug, Subcommand)]
 pub enum TmCmd {
-    /// Decodes a recorded CADU stream (or a bare packet stream) into one JSON line per packet.
+    /// Decodes recorded telemetry into one JSON line per packet: the decoded report and its
+    /// text line, as `tm listen --json` prints them, plus the frame it came in.
+    ///
+    /// The input is a CADU stream as on the serial downlink (e.g. `cat` of the port), or an
+    /// archive the bench wrote with --archive (`tm listen`, `tc send`, `hk`, `tables`): its
+    /// CADUs are found by their sync marker, its record headers counted as garbage octets.
+    /// `--layer packet` reads bare concatenated TM packets. To record a capture (the one in
+    /// examples/ was made so, on a fresh twin state):
+    ///   eic-bench tc send twin --archive capture.eica param get id=sw_version,hk_period_ms
+    ///   eic-bench tm listen twin --count 20 --archive capture.eica
     ///
     /// Damaged frames and packets become JSON lines with an "error" field naming the layer and
     /// the stream offset; a summary (frames, packets, errors, gaps) goes to stderr. The exit
-    /// code is 0 when everything decoded, 2 when anything was damaged.
+    /// code is 0 when everything decoded, 2 when anything was damaged, 3 when the input cannot
+    /// be read.
     ///
     /// Examples:
-    ///   eic-bench tm decode capture.cadu
-    ///   eic-bench tm decode --layer packet --summary packets.bin
-    ///   cat capture.cadu | eic-bench tm decode - | jq 'select(.service == 1)'
+    ///   eic-bench tm decode examples/capture.eica
+    ///   eic-bench tm decode --summary examples/capture.eica
+    ///   cat examples/capture.eica | eic-bench tm decode - | jq -r 'select(.service == 1) | .text'
     #[command(verbatim_doc_comment)]
     Decode(DecodeArgs),
-    /// Live decoded telemetry from a unit, every CADU archived first (--archive).
+    /// Live decoded telemetry from a unit, one line per packet, every CADU archived first
+    /// (--archive). Runs until --count, --duration-s, Ctrl-C or SIGTERM, then prints a summary
+    /// (packets, duration, frames, errors, gaps) on stderr.
     ///
     /// Examples:
-    ///   eic-bench tm listen /dev/pts/3
-    ///   eic-bench tm listen /dev/ttyUSB0 --archive today.eica --json | jq 'select(.service == 5)'
+    ///   eic-bench tm listen twin --count 3
+    ///   eic-bench tm listen /dev/ttyUSB0 --archive today.eica --json --count 5 | jq -r .text
     #[command(verbatim_doc_comment)]
     Listen(super::tm_listen::ListenArgs),
 }
@@ -77,7 +89,8 @@ fn open_input(path: &PathBuf) -> anyhow::Result<Box<dyn Read>> {
         return Ok(Box::new(io::stdin().lock()));
     }
     let f = File::open(path).map_err(|e| {
-        BadInput(format!("{}: cannot open ({e}); expected a CADU or packet file", path.display()))
+        Exit::Usage
+            .error(format!("{}: cannot open ({e}); expected a CADU or packet file", path.display()))
     })?;
     Ok(Box::new(f))
 }
@@ -106,7 +119,7 @@ fn decode(a: &DecodeArgs) -> anyhow::Result<ExitCode> {
         summary.errors,
         summary.gaps
     );
-    Ok(if summary.errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if summary.errors == 0 { Exit::Ok } else { Exit::Invalid }.into())
 }
 
 /// The JSON line for one TM packet, or for the error that stops it parsing.
@@ -115,16 +128,7 @@ fn packet_line(octets: &[u8], offset: u64, with_frame: Option<(u8, u32)>) -> (St
         .map_err(tc_tm::Error::from)
         .and_then(|p| TmRepr::parse(&p).map_err(tc_tm::Error::from))
     {
-        Ok(r) => json!({
-            "apid": r.apid.value(),
-            "seq_count": r.seq_count.value(),
-            "service": r.service,
-            "subtype": r.subtype,
-            "msg_counter": r.msg_counter,
-            "dest_id": r.dest_id,
-            "time": r.time.as_secs_f64(),
-            "source_data": hexio::format(r.source_data),
-        }),
+        Ok(r) => serde_json::Value::Object(crate::report::packet_record(&r)),
         Err(e) => json!({
             "error": locate::describe(&e, offset, octets.len()),
             "layer": e.layer(),

@@ -11,18 +11,21 @@ use nix::sys::signal::{SigSet, Signal};
 use onboard::unit::Unit;
 use serde_json::json;
 
-use super::BadInput;
+use super::exit::Exit;
 use crate::link::FaultSpec;
-use crate::twin::{State, Twin, TwinClock, TwinConfig, open_state};
+use crate::twin::{State, StateError, Twin, TwinClock, TwinConfig, open_state};
 
 /// Arguments of `twin`.
 #[derive(Debug, Args)]
 pub struct TwinArgs {
     /// State directory (memory banks, boot selection, tables), created if needed and kept
-    /// across runs; a temporary directory, deleted at exit, when absent. A state created now
-    /// is provisioned as a unit from the factory: software 1.0.0 in banks A and B, bank A
-    /// selected, the default table set active (the unit boots into safe mode).
-    #[arg(long)]
+    /// across runs. Without it (and without EIC_TWIN_STATE) the twin runs on a temporary
+    /// state deleted at exit, unlike DEVICE `twin` of the other commands, whose state persists
+    /// in ~/.local/state/eic-bench/twin: give that path (or set EIC_TWIN_STATE for both) to
+    /// run this twin on the same state. A state created now is provisioned as a unit from the
+    /// factory: software 1.0.0 in banks A and B, bank A selected, the default table set active
+    /// (the unit boots into safe mode).
+    #[arg(long, visible_alias = "twin-state", env = "EIC_TWIN_STATE")]
     pub state: Option<PathBuf>,
     /// Start a created state erased instead (no software image: the unit stays in boot mode,
     /// where only memory management (6), test (17) and the boot functions (8) exist).
@@ -53,6 +56,15 @@ pub struct TwinArgs {
     pub clock_start: Option<String>,
 }
 
+/// A state directory in use, with the option of this command that picks another one; other
+/// state errors unchanged.
+pub fn busy_hint(e: StateError, option: &str) -> anyhow::Error {
+    match e {
+        StateError::Busy { .. } => Exit::Usage.error(format!("{e} ({option})")),
+        e => e.into(),
+    }
+}
+
 enum Stop {
     Signal(Signal),
     StdinEof,
@@ -61,14 +73,14 @@ enum Stop {
 /// Runs the twin until SIGINT/SIGTERM (or end of stdin with `--until-stdin-eof`).
 ///
 /// # Errors
-/// Bad fault spec or baud (exit 2), state directory or pty failures.
+/// Bad fault spec or baud, state directory in use, pty failures (exit 3).
 pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
     let faults = match &a.faults {
-        Some(f) => FaultSpec::parse(f).map_err(|e| BadInput(format!("--faults: {e}")))?,
+        Some(f) => FaultSpec::parse(f).map_err(|e| Exit::Usage.error(format!("--faults: {e}")))?,
         None => FaultSpec::none(),
     };
     if a.baud == Some(0) {
-        anyhow::bail!(BadInput("--baud 0: give a positive rate, or omit it for full speed".into()));
+        return Err(Exit::Usage.error("--baud 0: give a positive rate, or omit it for full speed"));
     }
     // Block the stop signals in every thread (the twin's inherit the mask); one thread waits.
     let mut signals = SigSet::empty();
@@ -84,12 +96,13 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
             temp.path().to_path_buf()
         }
     };
-    let State { storage, info, lock } = open_state(&state_dir, a.blank)?;
+    let State { storage, info, lock } =
+        open_state(&state_dir, a.blank).map_err(|e| busy_hint(e, "--state DIR"))?;
     let provisioned = info.provisioned.is_some();
     let clock_offset_ms = match &a.clock_start {
         Some(t) => {
             let start = crate::workflow::evidence::parse_utc(t)
-                .map_err(|e| BadInput(format!("--clock-start: {e}")))?;
+                .map_err(|e| Exit::Usage.error(format!("--clock-start: {e}")))?;
             let (now, ns) = crate::workflow::evidence::unix_now();
             (start - now) * 1000 - i64::from(ns / 1_000_000)
         }
@@ -108,7 +121,8 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
         "provisioned": provisioned,
         "mode": mode.to_string(),
         "baud": a.baud,
-        "faults": faults.to_string(),
+        "temporary": a.state.is_none(),
+        "faults": (!faults.is_none()).then(|| faults.to_string()),
         "pid": std::process::id(),
         "clock_offset_s": clock_offset_ms as f64 / 1000.0,
     })
@@ -118,12 +132,13 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(p, format!("{line}\n")).with_context(|| format!("{}", p.display()))?;
     }
     eprintln!(
-        "twin running ({mode} mode{}): TC/TM on {}, stimulus on {}; state in {}. Stop with \
+        "twin running ({mode} mode{}): TC/TM on {}, stimulus on {}; state in {}{}. Stop with \
          Ctrl-C{}.",
         if provisioned { ", state provisioned from the factory defaults" } else { "" },
         twin.paths().tctm.display(),
         twin.paths().stimulus.display(),
         state_dir.display(),
+        if a.state.is_none() { " (temporary, deleted at exit: --state DIR keeps it)" } else { "" },
         if a.until_stdin_eof { " or end of input" } else { "" }
     );
 

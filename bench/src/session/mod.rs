@@ -135,6 +135,9 @@ pub enum SessionError {
         device: String,
         /// How long the session waited.
         waited: Duration,
+        /// The configured CLCW timeout (`--clcw-timeout-s`); `waited` also covers the time the
+        /// last TC frames took on the line.
+        timeout: Duration,
     },
     /// The recovery procedure failed too often in a row.
     GaveUp {
@@ -154,13 +157,15 @@ impl fmt::Display for SessionError {
             SessionError::Archive(e) => write!(f, "TM archive: {e}"),
             SessionError::Encode(e) => write!(f, "cannot encode the TC: {e}"),
             SessionError::Request(e) => write!(f, "cannot encode the request: {e}"),
-            SessionError::NoClcw { device, waited } => write!(
+            SessionError::NoClcw { device, waited, timeout } => write!(
                 f,
-                "no telemetry frame from the unit on {device} for {:.1} s (a unit sends one at \
-                 least every second): check that it is powered and running, that the baud rate \
-                 matches, and the cabling (TX/RX crossed, ground); for the twin, that \
+                "no telemetry frame from the unit on {device} for {:.1} s (limit \
+                 --clcw-timeout-s {} once the TC frames sent were on the line; a unit sends a \
+                 frame at least every second): check that it is powered and running, that the \
+                 baud rate matches, and the cabling (TX/RX crossed, ground); for the twin, that \
                  `eic-bench twin` is running and printed this path",
-                waited.as_secs_f64()
+                waited.as_secs_f64(),
+                timeout.as_secs_f64()
             ),
             SessionError::GaveUp { device, last_alert, recoveries } => {
                 write!(f, "uplink on {device} failed {recoveries} recoveries in a row")?;
@@ -176,13 +181,16 @@ impl fmt::Display for SessionError {
     }
 }
 
+/// The text of every variant already contains the error it wraps (the link's sentence, the
+/// archive's reason), so `source` skips it and goes to that error's own source: a chain
+/// printer (`eic-bench`'s `error:` line) then says each thing once.
 impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            SessionError::Link(e) => Some(e),
-            SessionError::Archive(e) => Some(e),
-            SessionError::Encode(e) => Some(e),
-            SessionError::Request(e) => Some(e),
+            SessionError::Link(e) => e.source(),
+            SessionError::Archive(e) => e.source(),
+            SessionError::Encode(e) => e.source(),
+            SessionError::Request(e) => e.source(),
             _ => None,
         }
     }
@@ -723,7 +731,11 @@ impl Session {
         let waited = now.saturating_duration_since(waiting_since);
         if waited >= self.cfg.clcw_timeout + self.cfg.settle {
             self.fail_all(DeliveryFailure::NotSent);
-            return Err(SessionError::NoClcw { device: self.link.device().to_owned(), waited });
+            return Err(SessionError::NoClcw {
+                device: self.link.device().to_owned(),
+                waited,
+                timeout: self.cfg.clcw_timeout,
+            });
         }
         Ok(())
     }

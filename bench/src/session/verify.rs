@@ -54,18 +54,11 @@ impl fmt::Display for StageFailure {
         if let Some(step) = self.step {
             write!(f, " at step {step}")?;
         }
-        let d = &self.data;
-        let subject = crate::report_text::failure_subject(self.code, d.subject)
-            .unwrap_or_else(|| format!("subject 0x{:04X}", d.subject));
-        write!(
-            f,
-            "; {subject}, index {} field {} value {} (0x{:X}): {}",
-            d.index,
-            d.field,
-            d.value,
-            d.value,
-            self.code.explanation()
-        )
+        let details = crate::names::failure_details(self.code, self.data);
+        if !details.is_empty() {
+            write!(f, "; {details}")?;
+        }
+        write!(f, ": {}", self.code.explanation())
     }
 }
 

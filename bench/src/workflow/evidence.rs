@@ -17,6 +17,7 @@ use tc_tm::service::MAX_TC_APP_DATA_LEN;
 use tc_tm::service::text::parse_request;
 use tc_tm::service::verification::RequestId;
 
+use crate::cmd::exit::Exit;
 use crate::session::{Delivery, Session, TcOutcome, Verdict};
 
 /// UTC as `YYYY-MM-DDTHH:MM:SS.mmmZ` from Unix seconds and nanoseconds.
@@ -511,18 +512,22 @@ impl Recorder {
 /// Fails with the record's explained failure unless it completed.
 ///
 /// # Errors
-/// The TC's failure.
+/// The TC's failure: [`Exit::Failed`] when the unit refused it, [`Exit::Unreachable`] when it
+/// was not delivered or a report never came.
 pub fn ensure_ok(r: &TcRecord) -> anyhow::Result<()> {
     if r.ok() {
         return Ok(());
     }
-    anyhow::bail!(
+    let message = format!(
         "`{}` ({}): {}: {}",
         abbreviate(&r.text, 80),
         r.purpose,
         r.outcome,
         r.failure.as_deref().unwrap_or("no detail")
-    )
+    );
+    // The unit refused it: not carried out (1); no answer or not delivered: unreachable (4).
+    let exit = if r.outcome == "failed" { Exit::Failed } else { Exit::Unreachable };
+    Err(exit.error(message))
 }
 
 fn fill(record: &mut TcRecord, o: &TcOutcome) {

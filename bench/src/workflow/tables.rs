@@ -237,11 +237,14 @@ impl fmt::Display for WorkflowError {
     }
 }
 
+/// The text of every variant already contains the error it wraps (a session error, the cause
+/// of a failed push), so `source` skips it and goes to that error's own source: a chain
+/// printer then says each thing once.
 impl std::error::Error for WorkflowError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            WorkflowError::Session(e) => Some(e),
-            WorkflowError::PushFailed { cause, .. } => Some(cause.as_ref()),
+            WorkflowError::Session(e) => std::error::Error::source(e),
+            WorkflowError::PushFailed { cause, .. } => cause.source(),
             _ => None,
         }
     }

@@ -119,7 +119,8 @@ pub fn read_hk_at(
             return Ok((hk, p.time));
         }
     }
-    anyhow::bail!("no housekeeping report (3,25) after `hk one-shot sid=1`")
+    Err(crate::cmd::exit::Exit::Unreachable
+        .error("no housekeeping report (3,25) after `hk one-shot sid=1`"))
 }
 
 /// The housekeeping fields the update cares about, as JSON.
@@ -381,7 +382,7 @@ pub fn update(
             bank_name(other(bank))
         );
         rec.evidence.step("status", st, false, detail.clone(), hk_json(&hk));
-        anyhow::bail!(crate::cmd::BadInput(detail));
+        return Err(crate::cmd::exit::Exit::Usage.error(detail));
     }
     rec.evidence.step(
         "status",
@@ -593,10 +594,10 @@ pub fn reset(s: &mut Session, rec: &mut Recorder, selected: Bank) -> anyhow::Res
     match out.booted {
         None => {
             rec.evidence.step("reset", st, false, "no boot event", data);
-            anyhow::bail!(
+            return Err(crate::cmd::exit::Exit::Unreachable.error(format!(
                 "no boot event within {} s of the reset: check the unit (`eic-bench tm listen`)",
                 BOOT_TIMEOUT.as_secs()
-            )
+            )));
         }
         Some(b) if out.fallback || b != selected => {
             let detail = format!(

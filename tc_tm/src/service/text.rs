@@ -54,6 +54,143 @@ use super::test;
 use super::wire::{Hex, Writer};
 use super::{Error, Request};
 
+/// One form of the request syntax: what the bench's `tc requests` and `tc send --help` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Form {
+    /// The form, arguments as `key=WHAT` (`[...]` optional, `...` repeatable).
+    pub syntax: &'static str,
+    /// A complete request of this form that [`parse_request`] accepts.
+    pub example: &'static str,
+    /// Service type of the TC it gives.
+    pub service: u8,
+    /// Message subtype of the TC it gives.
+    pub subtype: u8,
+    /// What the TC asks of the unit.
+    pub what: &'static str,
+}
+
+const fn form(
+    syntax: &'static str,
+    example: &'static str,
+    service: u8,
+    subtype: u8,
+    what: &'static str,
+) -> Form {
+    Form { syntax, example, service, subtype, what }
+}
+
+/// Every form of the request syntax, in service order (each example is checked by a test to
+/// parse into its TC).
+pub const FORMS: &[Form] = &[
+    form("test are-you-alive", "test are-you-alive", 17, 1, "connection test"),
+    form("hk enable sid=SID[,SID...]", "hk enable sid=1", 3, 5, "start periodic reports"),
+    form("hk disable sid=SID[,SID...]", "hk disable sid=1", 3, 6, "stop periodic reports"),
+    form("hk one-shot sid=SID[,SID...]", "hk one-shot sid=1", 3, 27, "one report now"),
+    form("hk interval SID=MS [SID=MS...]", "hk interval 1=2000", 3, 31, "report periods"),
+    form("event enable id=EVENT[,EVENT...]", "event enable id=saa-entry", 5, 5, "report events"),
+    form("event disable id=EVENT[,EVENT...]", "event disable id=saa-entry", 5, 6, "mask events"),
+    form(
+        "memory load mem=MEMORY addr=ADDRESS data=HEX [crc=CRC32]",
+        "memory load mem=patch addr=0x0 data=DEADBEEF",
+        6,
+        2,
+        "write octets (CRC-32 computed when absent)",
+    ),
+    form(
+        "memory dump mem=MEMORY addr=ADDRESS len=OCTETS",
+        "memory dump mem=bank-a addr=0x100 len=64",
+        6,
+        5,
+        "read octets back",
+    ),
+    form(
+        "memory check mem=MEMORY addr=ADDRESS len=OCTETS",
+        "memory check mem=bank-b addr=0x0 len=65536",
+        6,
+        9,
+        "CRC-32 of a range",
+    ),
+    form(
+        "function arm target=ARM_TARGET",
+        "function arm target=reset",
+        8,
+        1,
+        "arm a critical function",
+    ),
+    form(
+        "function select-boot-bank bank=BANK",
+        "function select-boot-bank bank=B",
+        8,
+        1,
+        "boot this bank next (critical: arm first)",
+    ),
+    form("function reset", "function reset", 8, 1, "reset the unit (critical: arm first)"),
+    form(
+        "function trigger-enable which=TRIGGER",
+        "function trigger-enable which=crt",
+        8,
+        1,
+        "enable a trigger",
+    ),
+    form(
+        "function trigger-disable which=TRIGGER",
+        "function trigger-disable which=both",
+        8,
+        1,
+        "disable a trigger",
+    ),
+    form("function mode mode=MODE", "function mode mode=maintenance", 8, 1, "change mode"),
+    form("function clear-counters", "function clear-counters", 8, 1, "clear the TC counters"),
+    form("schedule enable", "schedule enable", 11, 1, "release scheduled TCs"),
+    form("schedule disable", "schedule disable", 11, 2, "hold scheduled TCs"),
+    form("schedule reset", "schedule reset", 11, 3, "delete every scheduled TC"),
+    form(
+        "schedule insert at=COARSE:FINE tc=PACKET_HEX [at=... tc=...]",
+        "schedule insert at=1000:0 tc=1A40C000000629110100017655",
+        11,
+        4,
+        "schedule whole TC packets at on-board times (CUC)",
+    ),
+    form(
+        "param get id=PARAMETER[,PARAMETER...]",
+        "param get id=hk_period_ms",
+        20,
+        1,
+        "report parameter values",
+    ),
+    form(
+        "param set PARAMETER=VALUE [PARAMETER=VALUE...]",
+        "param set hk_period_ms=2000",
+        20,
+        3,
+        "change parameters (VALUE per the parameter's type, or 0x... raw)",
+    ),
+    form(
+        "table load id=TABLE version=N total=OCTETS offset=OCTETS data=HEX",
+        "table load id=3 version=2 total=4 offset=0 data=01020304",
+        200,
+        1,
+        "load a segment into the inactive buffer (maintenance mode)",
+    ),
+    form(
+        "table validate id=TABLE crc=CRC32",
+        "table validate id=3 crc=0x1234ABCD",
+        200,
+        2,
+        "check the loaded image",
+    ),
+    form("table activate id=TABLE", "table activate id=3", 200, 3, "swap buffers"),
+    form("table abort id=TABLE", "table abort id=3", 200, 4, "discard a load"),
+    form(
+        "table dump id=TABLE buffer=BUFFER",
+        "table dump id=3 buffer=active",
+        200,
+        5,
+        "dump a table image",
+    ),
+    form("table directory", "table directory", 200, 7, "list the tables"),
+];
+
 /// Why a text request was rejected: where, and what was expected there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TextError {
@@ -829,6 +966,19 @@ mod tests {
         let req = Request::parse(s, t, &buf[..n]).unwrap();
         assert_eq!(req.to_string(), text, "canonical text");
         (s, t, buf[..n].to_vec())
+    }
+
+    #[test]
+    fn every_form_example_parses_into_its_tc() {
+        let mut buf = [0u8; crate::service::MAX_TC_APP_DATA_LEN];
+        for f in FORMS {
+            let (service, subtype, _) =
+                parse_request(f.example, &mut buf).unwrap_or_else(|e| panic!("{}: {e}", f.example));
+            assert_eq!((service, subtype), (f.service, f.subtype), "{}", f.example);
+            let (sv, verb) = (f.syntax.split(' ').next(), f.syntax.split(' ').nth(1));
+            assert_eq!(sv, f.example.split(' ').next(), "{}", f.syntax);
+            assert_eq!(verb, f.example.split(' ').nth(1), "{}", f.syntax);
+        }
     }
 
     #[test]

@@ -1,0 +1,258 @@
+//! Every example of every `--help` and of the README's runnable blocks runs as shown and ends
+//! with the exit code it documents.
+//!
+//! - Help examples: the lines starting with `eic-bench ` under `Example:`/`Examples:` in the
+//!   long help of every subcommand (the tree is walked through the library's clap `Command`).
+//! - README examples: the code blocks fenced as ```` ```sh runnable ````; `cargo run ... --`
+//!   stands for `eic-bench`, a trailing `\` continues the line.
+//! - Expected exit code: 0, or N when the line's comment says `exit N`.
+//! - Where an example names a serial port (`/dev/ttyUSB0`, `/dev/pts/3`), it runs against a
+//!   twin this test starts (the port replaced by the twin's pseudo-terminal); DEVICE `twin`
+//!   runs on a temporary state (`EIC_TWIN_STATE`). `eic-bench twin` examples (which run until
+//!   stopped) are stopped with SIGINT once they printed their device paths, and must exit 0.
+//! - Every example runs in order in one scratch directory where `tables/`, `examples/` and
+//!   `bench/` are the repository's (so an example may use what an earlier one wrote).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::CommandFactory;
+
+const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
+const PORTS: [&str; 2] = ["/dev/ttyUSB0", "/dev/pts/3"];
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Subcommand paths of the command tree, depth first, in definition order.
+fn paths(cmd: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+    for sub in cmd.get_subcommands() {
+        let mut p = prefix.to_vec();
+        p.push(sub.get_name().to_owned());
+        out.push(p.clone());
+        paths(sub, &p, out);
+    }
+}
+
+/// The example lines of one help text.
+fn help_examples(help: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_examples = false;
+    for line in help.lines() {
+        let t = line.trim();
+        if t == "Examples:" || t == "Example:" {
+            in_examples = true;
+        } else if t.is_empty() {
+            in_examples = false;
+        } else if in_examples && t.starts_with("eic-bench ") {
+            out.push(t.to_owned());
+        }
+    }
+    out
+}
+
+/// The runnable lines of the README.
+fn readme_examples(readme: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_block = false;
+    let mut pending = String::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = line.trim() == "```sh runnable";
+            continue;
+        }
+        if !in_block || line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        pending.push_str(line.trim());
+        if let Some(cont) = pending.strip_suffix('\\') {
+            pending = format!("{} ", cont.trim_end());
+            continue;
+        }
+        let cmd = pending
+            .replace("cargo run --release -p eic-bench --", "eic-bench")
+            .replace("cargo run -q -p eic-bench --", "eic-bench");
+        out.push(cmd);
+        pending.clear();
+    }
+    out
+}
+
+/// The exit code the example's comment documents (`exit N`), else 0.
+fn expected_exit(line: &str) -> i32 {
+    line.split_once(" # ")
+        .and_then(|(_, comment)| {
+            let words: Vec<&str> = comment.split_whitespace().collect();
+            words.windows(2).find(|w| w[0].trim_end_matches(':') == "exit").map(|w| w[1])
+        })
+        .and_then(|n| n.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        .unwrap_or(0)
+}
+
+struct Env {
+    work: tempfile::TempDir,
+    twin_state: PathBuf,
+    path_var: String,
+}
+
+impl Env {
+    fn new() -> Self {
+        let work = tempfile::tempdir().unwrap();
+        for d in ["tables", "examples", "bench"] {
+            std::os::unix::fs::symlink(repo().join(d), work.path().join(d)).unwrap();
+        }
+        let twin_state = work.path().join(".twin-state");
+        let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
+        let path_var = format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default());
+        Env { work, twin_state, path_var }
+    }
+
+    fn bash(&self, line: &str) -> Command {
+        let mut c = Command::new("bash");
+        c.args(["-o", "pipefail", "-c", line])
+            .current_dir(self.work.path())
+            .env("PATH", &self.path_var)
+            .env("EIC_TWIN_STATE", &self.twin_state)
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs one example; `Err` says what went wrong.
+    fn run(&self, shown: &str, device: &str) -> Result<(), String> {
+        let mut line = shown.to_owned();
+        for p in PORTS {
+            line = line.replace(p, device);
+        }
+        let want = expected_exit(&line);
+        if line.starts_with("eic-bench twin") {
+            return self.run_service(line.trim_end_matches('&').trim(), want);
+        }
+        let out = self
+            .bash(&format!("timeout 120 {line}"))
+            .output()
+            .map_err(|e| format!("cannot run bash: {e}"))?;
+        let code = out.status.code().unwrap_or(-1);
+        if code != want {
+            return Err(format!(
+                "exit {code}, documented {want}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs a twin example: waits for its JSON line, stops it with SIGINT.
+    fn run_service(&self, line: &str, want: i32) -> Result<(), String> {
+        let mut child = self
+            .bash(&format!("exec {line}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .map_err(|e| e.to_string())?;
+        let v: serde_json::Value =
+            serde_json::from_str(&first).map_err(|e| format!("first line {first:?}: {e}"))?;
+        if !v["tctm"].is_string() {
+            return Err(format!("no device path in {first}"));
+        }
+        let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                let code = status.code().unwrap_or(-1);
+                return if code == want {
+                    Ok(())
+                } else {
+                    Err(format!("exit {code}, documented {want}"))
+                };
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                return Err("did not stop on SIGINT".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A twin for the examples that name a serial port.
+struct RunningTwin {
+    child: std::process::Child,
+    tctm: String,
+    _state: tempfile::TempDir,
+}
+
+impl RunningTwin {
+    fn start() -> Self {
+        let state = tempfile::tempdir().unwrap();
+        let mut child = Command::new(BIN)
+            .args(["twin", "--until-stdin-eof", "--state"])
+            .arg(state.path().join("s"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let tctm = v["tctm"].as_str().unwrap().to_owned();
+        RunningTwin { child, tctm, _state: state }
+    }
+}
+
+impl Drop for RunningTwin {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn expected_exit_reads_the_comment() {
+    assert_eq!(expected_exit("eic-bench tc decode 00   # wrong PEC: exit 2"), 2);
+    assert_eq!(expected_exit("eic-bench tables pull twin -o x   # the unit's tables"), 0);
+    assert_eq!(expected_exit("eic-bench tc requests"), 0);
+}
+
+#[test]
+fn every_help_and_readme_example_runs_as_documented() {
+    let mut tree = Vec::new();
+    paths(&eic_bench::cli::Cli::command(), &[], &mut tree);
+    let mut examples: Vec<(String, String)> = Vec::new();
+    for path in &tree {
+        if path.last().is_some_and(|n| n == "help") {
+            continue;
+        }
+        let out = Command::new(BIN).args(path).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{path:?} --help");
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
+        for e in help_examples(&help) {
+            examples.push((format!("eic-bench {} --help", path.join(" ")), e));
+        }
+    }
+    let help_count = examples.len();
+    assert!(help_count >= 30, "only {help_count} help examples found");
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for e in readme_examples(&readme) {
+        examples.push(("README.md".to_owned(), e));
+    }
+    assert!(examples.len() >= help_count + 8, "README runnable blocks not found");
+
+    let twin = RunningTwin::start();
+    let env = Env::new();
+    let mut failures = Vec::new();
+    for (origin, example) in &examples {
+        if let Err(why) = env.run(example, &twin.tctm) {
+            failures.push(format!("{origin}: `{example}`: {why}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} examples fail:\n{}", failures.len(), failures.join("\n\n"));
+}
