@@ -370,3 +370,39 @@ fn update_refuses_a_bad_image_and_the_running_bank_before_sending() {
     drop(s);
     t.stop().unwrap();
 }
+
+#[test]
+fn run_stops_at_the_first_failure_unless_the_stack_says_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = UnitTwin::start(&dir.path().join("state"), false, TwinConfig::default()).unwrap();
+    let mut s = session(t.tctm_path());
+    let mut stack = Stack::new("test", "twin", tc_tm::service::function::Mode::Safe);
+    for req in [
+        "param set alert_min_snr=99.0",
+        "test are-you-alive",
+        "param set hk_period_ms=5",
+        "test are-you-alive",
+    ] {
+        stack.push("now", "", "test", vec![], req.to_owned()).unwrap();
+    }
+    stack.tc[0].on_failure = "continue".into();
+    let mut rec = Recorder::new(Evidence::new("run", "test", "twin"));
+    let e = execute(&mut s, &mut rec, &stack, &RunOptions::default()).unwrap_err();
+    assert!(format!("{e:#}").contains("TC 3 of the stack"), "{e:#}");
+    let main: Vec<&str> = rec
+        .evidence
+        .tcs
+        .iter()
+        .filter(|t| t.purpose == "test")
+        .map(|t| t.outcome.as_str())
+        .collect();
+    assert_eq!(main, ["failed", "completed", "failed"], "the 4th TC is never sent");
+    let first = rec.evidence.tcs.iter().find(|t| t.purpose == "test").unwrap();
+    assert!(
+        first.failure.as_deref().unwrap_or("").contains("parameter_out_of_range"),
+        "failure code explained: {first:?}"
+    );
+    assert!(rec.evidence.html().contains("parameter_out_of_range"));
+    drop(s);
+    t.stop().unwrap();
+}

@@ -33,7 +33,7 @@ pub(super) fn json(r: &schedule::Report<'_>) -> Option<Body> {
                     json!({
                         "release_coarse": e.release.coarse,
                         "release_fine": e.release.fine,
-                        "request_id": format!("{:04X}{:04X}", e.request_id.packet_id, e.request_id.seq_ctrl),
+                        "request_id": format!("{:04X}:{:04X}", e.request_id.packet_id, e.request_id.seq_ctrl),
                     })
                 })
                 .collect();
@@ -65,6 +65,6 @@ mod tests {
         assert_eq!(text(&r), "11,13 schedule summary: 1 waiting 300:0 [1A40:C007]");
         let j = json(&r);
         assert_eq!(j["type"], "schedule_summary");
-        assert_eq!(j["entries"][0]["request_id"], "1A40C007");
+        assert_eq!(j["entries"][0]["request_id"], "1A40:C007");
     }
 }

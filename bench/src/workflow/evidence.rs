@@ -446,7 +446,7 @@ impl Recorder {
             service: tc.service,
             subtype: tc.subtype,
             app_data: hex::encode_upper(&tc.data),
-            request_id: format!("{:04X}{:04X}", id.packet_id, id.seq_ctrl),
+            request_id: format!("{:04X}:{:04X}", id.packet_id, id.seq_ctrl),
             sent_utc,
             done_utc: String::new(),
             round_trip_ms: None,

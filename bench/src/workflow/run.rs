@@ -98,7 +98,7 @@ pub fn read_schedule(
                     (
                         utc_text(u, ns),
                         e.release.to_string(),
-                        format!("{:04X}{:04X}", e.request_id.packet_id, e.request_id.seq_ctrl),
+                        format!("{:04X}:{:04X}", e.request_id.packet_id, e.request_id.seq_ctrl),
                     )
                 })
                 .collect());
@@ -355,7 +355,7 @@ pub fn execute(
                 release: cuc,
                 release_utc: tc.release.clone(),
                 packet,
-                request_id: format!("{:04X}{:04X}", id.packet_id, id.seq_ctrl),
+                request_id: format!("{:04X}:{:04X}", id.packet_id, id.seq_ctrl),
             });
         }
     }
