@@ -368,6 +368,33 @@ fn update_refuses_a_bad_image_and_the_running_bank_before_sending() {
     assert!(e.to_string().contains("runs from bank A"), "{e}");
     assert!(!rec.evidence.tcs.iter().any(|t| t.service == 6), "no memory TC sent");
     drop(s);
+
+    // Through the command, with a stack of acceptance TCs run on the new software.
+    let good = dir.path().join("good.img");
+    std::fs::write(&good, &img).unwrap();
+    let mut acc = Stack::new("acceptance", "twin", tc_tm::service::function::Mode::Safe);
+    acc.push("now", "", "alive", vec![], "test are-you-alive".into()).unwrap();
+    acc.push("now", "", "version", vec![], "param get id=sw_version".into()).unwrap();
+    let acc_path = dir.path().join("acc.stack");
+    acc.save(&acc_path).unwrap();
+    let o = Command::new(BIN)
+        .arg("update")
+        .arg(t.tctm_path())
+        .arg(&good)
+        .args(["--bank", "B", "--json", "--acceptance"])
+        .arg(&acc_path)
+        .arg("--evidence")
+        .arg(dir.path().join("ev"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v} {}", String::from_utf8_lossy(&o.stderr));
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ev.json")).unwrap())
+            .unwrap();
+    let purposes: Vec<&str> =
+        ev["tcs"].as_array().unwrap().iter().filter_map(|t| t["purpose"].as_str()).collect();
+    assert!(purposes.contains(&"alive") && purposes.contains(&"version"), "{purposes:?}");
     t.stop().unwrap();
 }
 
