@@ -411,6 +411,46 @@ pub fn update(
     change_mode(s, rec, hk.mode, Mode::Maintenance, "memory loads need maintenance mode")?;
     rec.evidence.step("maintenance", st, true, format!("{} → maintenance", hk.mode), json!({}));
 
+    if let Err(e) = load_and_check(s, rec, image, bank, &mut fig, progress) {
+        progress.abandon();
+        // Leave the unit as it was found (best effort: the link may be what failed).
+        let st = started();
+        let back = if hk.mode == Mode::Maintenance { Mode::Safe } else { hk.mode };
+        let restored =
+            change_mode(s, rec, Mode::Maintenance, back, "restore the mode after the failure");
+        rec.evidence.step(
+            "restore",
+            st,
+            restored.is_ok(),
+            match &restored {
+                Ok(()) => format!("maintenance → {back}; run the same update again to resume"),
+                Err(r) => format!("could not restore the mode: {r:#}"),
+            },
+            json!({}),
+        );
+        return Err(e);
+    }
+
+    let st = started();
+    change_mode(s, rec, Mode::Maintenance, Mode::Safe, "leave maintenance before switching")?;
+    rec.evidence.step("safe", st, true, "maintenance → safe", json!({}));
+    if opts.switch {
+        let boot = switch_bank(s, rec, bank)?;
+        confirm(s, rec, bank, Some(info), &boot)?;
+    }
+    fig.total_time = t0.elapsed();
+    Ok(fig)
+}
+
+/// Steps 4–7 of [`update`]: survey, load, check and resend, spot dumps.
+fn load_and_check(
+    s: &mut Session,
+    rec: &mut Recorder,
+    image: &[u8],
+    bank: Bank,
+    fig: &mut UpdateFigures,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
     let all = chunks(image.len());
     fig.chunks = all.len();
     let st = started();
@@ -527,15 +567,7 @@ pub fn update(
         json!(spots.iter().map(|r| format!("0x{:X}..0x{:X}", r.0, r.1)).collect::<Vec<_>>()),
     );
 
-    let st = started();
-    change_mode(s, rec, Mode::Maintenance, Mode::Safe, "leave maintenance before switching")?;
-    rec.evidence.step("safe", st, true, "maintenance → safe", json!({}));
-    if opts.switch {
-        let boot = switch_bank(s, rec, bank)?;
-        confirm(s, rec, bank, Some(info), &boot)?;
-    }
-    fig.total_time = t0.elapsed();
-    Ok(fig)
+    Ok(())
 }
 
 /// Arms and selects `bank`, arms and resets, waits for the boot event.
