@@ -138,10 +138,10 @@ pub const fn table_max_image_len(id: tables::TableId) -> usize {
 }
 
 /// Static memory of the whole unit, `Unit<FlightStorage>`, on `thumbv7em-none-eabihf`: the
-/// storage ([`STORAGE_FOOTPRINT`]) plus 38 804 octets of unit state (CLTU decoder 1.1 KiB,
-/// TM queues 14 KiB, schedule pool 16 KiB, request history 2 KiB, dump ranges 128 octets, table store, AOS frame buffer, counters). Checked
+/// storage ([`STORAGE_FOOTPRINT`]) plus 39 188 octets of unit state (CLTU decoder 1.1 KiB,
+/// TM queues 14 KiB, schedule pool 16 KiB, request history 2 KiB, dump ranges 512 octets, table store, AOS frame buffer, counters). Checked
 /// by a compile-time assertion in every build for that target.
-pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 848_048;
+pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 848_432;
 
 // Compile-time checks of the relations between the capacities.
 // ST[06] addresses and lengths are 32-bit: every memory must be addressable.

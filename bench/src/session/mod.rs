@@ -63,6 +63,9 @@ pub struct SessionConfig {
     pub t1: Duration,
     /// FOP-1 transmission limit.
     pub transmission_limit: u8,
+    /// FOP-1 sliding window K (`--window`, 1..=15): on a line that loses many uplink frames
+    /// a smaller window wastes fewer go-back-N retransmissions.
+    pub window: u8,
     /// Stage timeouts of the verification tracker.
     pub stage_timeouts: StageTimeouts,
     /// How long to wait for a CLCW (any frame) before declaring the unit silent. The unit sends
@@ -106,6 +109,7 @@ impl SessionConfig {
             archive: None,
             t1: window + Duration::from_millis(500),
             transmission_limit: 5,
+            window: mission::FOP_WINDOW,
             stage_timeouts: StageTimeouts::for_baud(baud),
             clcw_timeout,
             settle: cadu * 3 + Duration::from_millis(250),
@@ -423,6 +427,7 @@ impl Session {
         // Both parameters were validated above (non-zero); a refusal cannot happen.
         let _ = fop.set_t1_ms(t1_ms);
         let _ = fop.set_transmission_limit(cfg.transmission_limit.max(1));
+        let _ = fop.set_window(cfg.window.clamp(1, mission::FOP_WINDOW));
         let now = Instant::now();
         Ok(Self {
             link,
@@ -602,17 +607,31 @@ impl Session {
     /// As [`Session::pump`].
     pub fn wait(&mut self, id: RequestId) -> Result<TcOutcome, SessionError> {
         loop {
-            let o = self.outcome(id);
+            let o = self.poll(id)?;
             if o.verdict.is_settled() {
                 return Ok(o);
             }
-            self.resolve_overdue(id)?;
-            let o = self.outcome(id);
-            if o.verdict.is_settled() {
-                return Ok(o);
-            }
-            self.pump(Instant::now() + Duration::from_millis(20))?;
         }
+    }
+
+    /// One step of [`Session::wait`]: asks the unit if the TC's reports are overdue, pumps
+    /// the link for up to 20 ms unless the verdict is settled, and returns the outcome. For a
+    /// caller that reads packets meanwhile (a dump).
+    ///
+    /// # Errors
+    /// As [`Session::pump`].
+    pub fn poll(&mut self, id: RequestId) -> Result<TcOutcome, SessionError> {
+        let o = self.outcome(id);
+        if o.verdict.is_settled() {
+            return Ok(o);
+        }
+        self.resolve_overdue(id)?;
+        let o = self.outcome(id);
+        if o.verdict.is_settled() {
+            return Ok(o);
+        }
+        self.pump(Instant::now() + Duration::from_millis(20))?;
+        Ok(self.outcome(id))
     }
 
     /// Whether the reports of `id` are overdue: FARM-1 acknowledged it (or its delivery is in

@@ -3,4 +3,5 @@
 //!
 //! - [`tables`]: pull the unit's tables, push a table directory (ST\[200\]).
 
+pub mod journal;
 pub mod tables;
