@@ -165,6 +165,7 @@ fn an_invalid_workplan_is_refused_before_anything_is_sent() {
     .unwrap();
     let out = dir.path().join("bad.stack");
     let o = Command::new(BIN)
+        .env("EIC_JOURNAL_DIR", dir.path())
         .args(["plan", wp.to_str().unwrap(), "--against"])
         .arg(t.tctm_path())
         .args(["-o", out.to_str().unwrap()])
@@ -321,6 +322,7 @@ fn update_killed_halfway_resumes_then_corruption_is_caught_fallback_reported_rol
     let (r, _) = update(&twin.tctm, &img, &info, true);
     assert_eq!(r.unwrap().octets_sent, upd::CHUNK_LEN);
     let o = Command::new(BIN)
+        .env("EIC_JOURNAL_DIR", dir.path())
         .args(["rollback"])
         .arg(&twin.tctm)
         .args(["--json", "--evidence"])
@@ -378,6 +380,7 @@ fn update_refuses_a_bad_image_and_the_running_bank_before_sending() {
     let acc_path = dir.path().join("acc.stack");
     acc.save(&acc_path).unwrap();
     let o = Command::new(BIN)
+        .env("EIC_JOURNAL_DIR", dir.path())
         .arg("update")
         .arg(t.tctm_path())
         .arg(&good)
@@ -432,4 +435,69 @@ fn run_stops_at_the_first_failure_unless_the_stack_says_continue() {
     assert!(rec.evidence.html().contains("parameter_out_of_range"));
     drop(s);
     t.stop().unwrap();
+}
+
+#[test]
+fn a_run_killed_after_it_changed_the_unit_is_recovered_at_the_next_contact() {
+    let dir = tempfile::tempdir().unwrap();
+    let jdir = dir.path().join("journal");
+    let twin = spawn_twin(&dir.path().join("state"));
+    let wp = workplan(dir.path(), unix_now().0);
+    let stack = dir.path().join("wp.stack");
+    let bench = |args: &[&std::ffi::OsStr], crash: Option<&str>| {
+        let mut c = Command::new(BIN);
+        c.env("EIC_JOURNAL_DIR", &jdir).args(args);
+        if let Some(n) = crash {
+            c.env("EIC_BENCH_CRASH_AFTER_STEP", n);
+        }
+        c.output().unwrap()
+    };
+    let dev = twin.tctm.as_os_str();
+    let o = bench(
+        &[
+            "plan".as_ref(),
+            wp.as_os_str(),
+            "--against".as_ref(),
+            dev,
+            "-o".as_ref(),
+            stack.as_os_str(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Killed (abort, no cleanup) right after journaling its second step: maintenance entered,
+    // the pixel load about to start.
+    let ev = dir.path().join("ev");
+    let o = bench(
+        &["run".as_ref(), dev, stack.as_os_str(), "--evidence".as_ref(), ev.as_os_str()],
+        Some("2"),
+    );
+    assert!(o.status.code().is_none() || !o.status.success(), "the run was killed");
+    assert!(std::fs::read_dir(&jdir).unwrap().count() == 1, "its journal is left behind");
+    // The next contact finds it, restores the mode, and the run then completes.
+    let o = bench(
+        &[
+            "run".as_ref(),
+            dev,
+            stack.as_os_str(),
+            "--json".as_ref(),
+            "--evidence".as_ref(),
+            ev.as_os_str(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("interrupted `run`"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v} {err}");
+    assert_eq!(
+        std::fs::read_dir(&jdir).unwrap().count(),
+        0,
+        "journal removed after a complete run"
+    );
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ev.json")).unwrap())
+            .unwrap();
+    assert!(ev["sections"]["recovered"].is_string(), "the recovery is in the evidence");
+    twin.stop();
 }

@@ -15,6 +15,7 @@
 //! | [`table_store`] | double-buffered tables: load segments, validate, activate atomically |
 //! | [`unit`](mod@unit) | the [`Unit`]: CLTU octets in, CADUs out, on-board time injected |
 //! | [`link`] | TC frame checks and FARM-1; downlink VC queues, priorities, flush, idle frames |
+//! | [`history`] | the outcome of the last TCs received, for the 17,128 request status query |
 //! | [`services`] | acceptance checks, ST\[01\] verification, one module per PUS service |
 //! | [`failure`] | failure codes and data of the unit's own errors |
 //!
@@ -81,6 +82,7 @@ extern crate std;
 
 pub mod boot;
 pub mod failure;
+pub mod history;
 pub mod image;
 pub mod limits;
 pub mod link;

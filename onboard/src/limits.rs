@@ -35,6 +35,12 @@ pub const MAX_TABLE_IMAGE_LEN: usize = tables::MAX_IMAGE_LEN;
 /// in order), which bounds the bookkeeping to a fixed array.
 pub const MAX_LOAD_RANGES: usize = 16;
 
+/// Entries of the request history (`crate::history`): the outcome of the last TCs received,
+/// which the bench queries (17,128) when their ST\[01\] reports were lost on the downlink. 128
+/// covers four full pipelines of the bench's table loads (32 outstanding) with room to spare;
+/// 16 octets each (2 072 octets with the ring's state).
+pub const HISTORY_LEN: usize = 128;
+
 /// Length of one atomic record (boot configuration, table slot directory entry), in octets.
 /// Records are written all-or-nothing by every storage backend.
 pub const RECORD_LEN: usize = 32;
@@ -132,10 +138,10 @@ pub const fn table_max_image_len(id: tables::TableId) -> usize {
 }
 
 /// Static memory of the whole unit, `Unit<FlightStorage>`, on `thumbv7em-none-eabihf`: the
-/// storage ([`STORAGE_FOOTPRINT`]) plus 36 604 octets of unit state (CLTU decoder 1.1 KiB,
-/// TM queues 14 KiB, schedule pool 16 KiB, table store, AOS frame buffer, counters). Checked
+/// storage ([`STORAGE_FOOTPRINT`]) plus 39 188 octets of unit state (CLTU decoder 1.1 KiB,
+/// TM queues 14 KiB, schedule pool 16 KiB, request history 2 KiB, dump ranges 512 octets, table store, AOS frame buffer, counters). Checked
 /// by a compile-time assertion in every build for that target.
-pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 845_848;
+pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 848_432;
 
 // Compile-time checks of the relations between the capacities.
 // ST[06] addresses and lengths are 32-bit: every memory must be addressable.

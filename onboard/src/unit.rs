@@ -226,6 +226,8 @@ pub struct Unit<S: Storage> {
     pub(crate) downlink: Downlink,
     pub(crate) counters: Counters,
     pub(crate) app: App,
+    /// The request history (kept across a software reset, like the counters).
+    pub(crate) history: crate::history::History,
 }
 
 impl<S: Storage> Unit<S> {
@@ -242,6 +244,7 @@ impl<S: Storage> Unit<S> {
             downlink: Downlink::new(now.ticks()),
             counters: Counters::default(),
             app: App::new(),
+            history: crate::history::History::new(now.ticks()),
         };
         unit.boot_application();
         unit

@@ -166,7 +166,9 @@ fn session(e: &SessionError) -> Option<Exit> {
         SessionError::Link(l) => link(l),
         SessionError::Archive(_) => Exit::Usage,
         SessionError::Encode(_) | SessionError::Request(_) => Exit::Invalid,
-        SessionError::NoClcw { .. } | SessionError::GaveUp { .. } => Exit::Unreachable,
+        SessionError::NoClcw { .. } | SessionError::Silent { .. } | SessionError::GaveUp { .. } => {
+            Exit::Unreachable
+        }
     })
 }
 

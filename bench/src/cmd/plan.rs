@@ -115,19 +115,30 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     let unit = if is_dir(&a.against) {
         let set = TableSet::load_dir(&a.against).map_err(|e| BadInput(e.to_string()))?;
         let mode = Mode::from_name(&a.mode).ok_or_else(|| {
-            BadInput(format!("--mode {:?}: use safe, standby, observation or maintenance", a.mode))
+            Exit::Usage.error(format!(
+                "--mode {:?}: use safe, standby, observation or maintenance",
+                a.mode
+            ))
         })?;
         UnitState { set, directory: vec![], mode, now_unix: unix_now().0, params: BTreeMap::new() }
     } else {
-        let link = LinkArgs {
-            device: a.against.clone(),
-            baud: a.baud,
-            archive: None,
-            t1_ms: None,
-            clcw_timeout_s: 3.0,
-            twin_state: a.twin_state.clone(),
-        };
+        // The link options at their defaults, for this device.
+        #[derive(clap::Parser)]
+        struct Link {
+            #[command(flatten)]
+            link: LinkArgs,
+        }
+        let mut argv = vec!["plan".into(), a.against.clone().into_os_string()];
+        argv.extend(["--baud".into(), a.baud.to_string().into()]);
+        if let Some(st) = &a.twin_state {
+            argv.extend(["--twin-state".into(), st.clone().into_os_string()]);
+        }
+        let link = <Link as clap::Parser>::try_parse_from(argv)
+            .map_err(|e| Exit::Usage.error(e.to_string()))?
+            .link;
         let mut s = link.connect()?;
+        // An interrupted run left this unit half-changed: recover before planning against it.
+        super::tables_unit::recover_interrupted(&link, &mut s)?;
         unit_state(&mut s, &wp.param_names())?
     };
     let against = a.against.display().to_string();

@@ -14,6 +14,10 @@ use super::link_args::LinkArgs;
 use crate::report::Rendered;
 use crate::session::{Delivery, TcOutcome, TmPacket, Verdict};
 
+/// Exit status of `tc send` when the TC's outcome is in doubt (it may have executed once or
+/// not at all: check the unit before sending it again).
+pub const EXIT_IN_DOUBT: u8 = 4;
+
 /// Arguments of `tc send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -80,13 +84,24 @@ fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool
     let id = format!("{:04X}:{:04X}", o.request_id.packet_id, o.request_id.seq_ctrl);
     if json_out {
         let verdict = match o.verdict {
-            Verdict::Completed { round_trip, progress_steps } => json!({
+            Verdict::Completed { round_trip, progress_steps, from_history } => json!({
                 "status": "completed",
                 "round_trip_ms": round_trip.as_secs_f64() * 1e3,
                 "progress_steps": progress_steps,
+                "from_history": from_history,
+            }),
+            Verdict::NotExecuted => {
+                json!({"status": "not_executed", "text": o.verdict.to_string()})
+            }
+            Verdict::InDoubt { waiting_for, doubt } => json!({
+                "status": "in_doubt",
+                "waiting_for": waiting_for.name(),
+                "doubt": doubt.to_string(),
+                "text": o.verdict.to_string(),
             }),
             Verdict::Failed(f) => json!({
                 "status": "failed",
+                "from_history": f.from_history,
                 "stage": f.stage.name(),
                 "code": f.code.name(),
                 "code_value": f.code.value(),
@@ -126,8 +141,10 @@ fn print_outcome(text: &str, o: &TcOutcome, reports: &[TmPacket], json_out: bool
         println!("{}", Rendered::of(p.service, p.subtype, p.source_data()).text);
     }
     match (o.delivery, o.verdict) {
-        (Delivery::Failed(f), _) => eprintln!("{text} [{id}]: {f}"),
         (_, Verdict::Completed { .. }) => println!("{text} [{id}]: {}", o.verdict),
+        (Delivery::Failed(f), Verdict::Pending { .. } | Verdict::TimedOut { .. }) => {
+            eprintln!("{text} [{id}]: {f}")
+        }
         (_, v) => eprintln!("{text} [{id}]: {v}"),
     }
 }

@@ -48,7 +48,7 @@ pub enum TmCmd {
     ///   eic-bench tm listen twin --count 3
     ///   eic-bench tm listen /dev/ttyUSB0 --archive today.eica --json --count 5 | jq -r .text
     #[command(verbatim_doc_comment)]
-    Listen(super::tm_listen::ListenArgs),
+    Listen(Box<super::tm_listen::ListenArgs>),
 }
 
 /// What the input holds.

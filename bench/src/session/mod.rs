@@ -41,7 +41,7 @@ use crate::link::{LinkError, RetryPolicy, SerialLink, Timeouts};
 
 pub use downlink::{Downlink, DownlinkEvent, DownlinkStats, TmPacket};
 pub use uplink::{EncodeError, TcEncoder};
-pub use verify::{StageFailure, StageTimeouts, Tracker, Verdict};
+pub use verify::{Clocks, Doubt, StageFailure, StageTimeouts, Tracker, Verdict};
 
 /// Most TCs waiting for the FOP-1 window before [`Session::send_raw`] waits itself.
 pub const MAX_QUEUED_TCS: usize = 64;
@@ -63,6 +63,9 @@ pub struct SessionConfig {
     pub t1: Duration,
     /// FOP-1 transmission limit.
     pub transmission_limit: u8,
+    /// FOP-1 sliding window K (`--window`, 1..=15): on a line that loses many uplink frames
+    /// a smaller window wastes fewer go-back-N retransmissions.
+    pub window: u8,
     /// Stage timeouts of the verification tracker.
     pub stage_timeouts: StageTimeouts,
     /// How long to wait for a CLCW (any frame) before declaring the unit silent. The unit sends
@@ -74,18 +77,31 @@ pub struct SessionConfig {
     pub settle: Duration,
     /// Recoveries in a row without any TC delivered before the session gives up.
     pub max_recoveries: u32,
+    /// Status queries (17,128) about one TC before it is reported in doubt
+    /// (`--max-queries`).
+    pub max_queries: u32,
+    /// No octet at all from the unit for this long means a dead line (`--silence-timeout-s`,
+    /// default the CLCW timeout plus two octet times): detected in bounded time at any baud
+    /// rate, whatever else the session waits for.
+    pub silence_timeout: Duration,
     /// Randomise TC frames (ICD §1: off by default).
     pub randomise_tc: bool,
 }
 
 impl SessionConfig {
     /// Defaults for `device` at `baud`: T1 covers a full window of the largest CLTUs at that
-    /// rate plus 500 ms, the settle time a full window plus 250 ms, limit 5, 3 s CLCW timeout.
+    /// rate plus 500 ms; the settle time three CADU line times plus 250 ms after the last
+    /// uplink octet left (the session tracks when its own octets are on the line); limit 5;
+    /// 3 s CLCW timeout; reports expected 1 s plus four CADU line times after FARM-1
+    /// acknowledged a TC; 8 status queries; silence after the CLCW timeout plus two octet
+    /// times.
     pub fn new(device: impl Into<PathBuf>, baud: u32) -> Self {
         let window = line_time(
             usize::from(mission::FOP_WINDOW) * uplink::line_len(mission::MAX_TC_FRAME_LEN),
             baud,
         );
+        let cadu = line_time(mission::CADU_LEN, baud);
+        let clcw_timeout = Duration::from_secs(3);
         Self {
             device: device.into(),
             baud,
@@ -93,21 +109,35 @@ impl SessionConfig {
             archive: None,
             t1: window + Duration::from_millis(500),
             transmission_limit: 5,
-            stage_timeouts: StageTimeouts::default(),
-            clcw_timeout: Duration::from_secs(3),
-            settle: window + Duration::from_millis(250),
+            window: mission::FOP_WINDOW,
+            stage_timeouts: StageTimeouts::for_baud(baud),
+            clcw_timeout,
+            settle: cadu * 3 + Duration::from_millis(250),
             max_recoveries: 5,
+            max_queries: 8,
+            silence_timeout: clcw_timeout + line_time(2, baud),
             randomise_tc: false,
         }
     }
 
-    /// Settings for a pseudo-terminal at full speed (no throttle): short T1 and settle time.
+    /// Settings for a pseudo-terminal at full speed (no throttle): short T1, settle and
+    /// report timeouts.
     pub fn fast(device: impl Into<PathBuf>) -> Self {
         Self {
             t1: Duration::from_millis(300),
             settle: Duration::from_millis(100),
+            stage_timeouts: StageTimeouts {
+                acceptance: Duration::from_millis(150),
+                completion: Duration::from_secs(30),
+            },
             ..Self::new(device, crate::link::DEFAULT_BAUD)
         }
+    }
+
+    /// Sets the CLCW timeout and the silence timeout that follows from it.
+    pub fn set_clcw_timeout(&mut self, t: Duration) {
+        self.clcw_timeout = t;
+        self.silence_timeout = t + line_time(2, self.baud);
     }
 }
 
@@ -139,6 +169,13 @@ pub enum SessionError {
         /// last TC frames took on the line.
         timeout: Duration,
     },
+    /// Not one octet arrived from the unit for the silence timeout: the line is dead.
+    Silent {
+        /// The device.
+        device: String,
+        /// How long nothing arrived.
+        waited: Duration,
+    },
     /// The recovery procedure failed too often in a row.
     GaveUp {
         /// The device.
@@ -159,13 +196,20 @@ impl fmt::Display for SessionError {
             SessionError::Request(e) => write!(f, "cannot encode the request: {e}"),
             SessionError::NoClcw { device, waited, timeout } => write!(
                 f,
-                "no telemetry frame from the unit on {device} for {:.1} s (limit \
-                 --clcw-timeout-s {} once the TC frames sent were on the line; a unit sends a \
-                 frame at least every second): check that it is powered and running, that the \
-                 baud rate matches, and the cabling (TX/RX crossed, ground); for the twin, that \
-                 `eic-bench twin` is running and printed this path",
+                "no valid telemetry frame from the unit on {device} for {:.1} s (limit \
+                 --clcw-timeout-s {}, counted once the TC frames sent were on the line) \
+                 although octets arrive: the line is too noisy for any frame to pass, or the \
+                 baud rate does not match; check the line quality and `--baud`",
                 waited.as_secs_f64(),
                 timeout.as_secs_f64()
+            ),
+            SessionError::Silent { device, waited } => write!(
+                f,
+                "not one octet from the unit on {device} for {:.1} s (a unit sends a frame at \
+                 least every second): check that it is powered and running, that the baud rate \
+                 matches, and the cabling (TX/RX crossed, ground); for the twin, that \
+                 `eic-bench twin` is running and printed this path",
+                waited.as_secs_f64()
             ),
             SessionError::GaveUp { device, last_alert, recoveries } => {
                 write!(f, "uplink on {device} failed {recoveries} recoveries in a row")?;
@@ -250,9 +294,14 @@ pub struct TcOutcome {
 }
 
 impl TcOutcome {
-    /// Whether the TC was delivered and every requested stage succeeded.
+    /// Whether every requested stage succeeded (by its reports or the unit's history).
     pub fn is_success(&self) -> bool {
-        self.delivery == Delivery::Delivered && matches!(self.verdict, Verdict::Completed { .. })
+        matches!(self.verdict, Verdict::Completed { .. })
+    }
+
+    /// Whether the outcome is in doubt (it may have executed once or not at all).
+    pub fn is_in_doubt(&self) -> bool {
+        matches!(self.verdict, Verdict::InDoubt { .. })
     }
 }
 
@@ -285,6 +334,10 @@ pub struct SessionStats {
     pub requeued: u64,
     /// Received packets dropped because nobody read them.
     pub packets_dropped: u64,
+    /// Status queries (17,128) sent to resolve missing reports.
+    pub queries: u64,
+    /// BD frames sent (the status queries).
+    pub bd_frames: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -330,6 +383,23 @@ pub struct Session {
     stats: SessionStats,
     events: Vec<DownlinkEvent>,
     read_buf: Vec<u8>,
+    /// When the last octet arrived from the unit.
+    last_octet: Instant,
+    /// When the last octet written will have left on the line (8N1 at the baud rate).
+    uplink_done: Instant,
+    /// The status query in flight, if any.
+    query: Option<Query>,
+    /// Status queries sent about each TC.
+    queries: HashMap<RequestId, u32>,
+}
+
+/// A status query (17,128) in flight.
+#[derive(Debug)]
+struct Query {
+    /// The TCs asked about.
+    about: Vec<RequestId>,
+    /// When it was queued.
+    sent: Instant,
 }
 
 impl fmt::Debug for Session {
@@ -365,6 +435,7 @@ impl Session {
         // Both parameters were validated above (non-zero); a refusal cannot happen.
         let _ = fop.set_t1_ms(t1_ms);
         let _ = fop.set_transmission_limit(cfg.transmission_limit.max(1));
+        let _ = fop.set_window(cfg.window.clamp(1, mission::FOP_WINDOW));
         let now = Instant::now();
         Ok(Self {
             link,
@@ -396,6 +467,10 @@ impl Session {
             stats: SessionStats::default(),
             events: Vec::new(),
             read_buf: vec![0u8; 16 * 1024],
+            last_octet: now,
+            uplink_done: now,
+            query: None,
+            queries: HashMap::new(),
             cfg,
         })
     }
@@ -509,34 +584,219 @@ impl Session {
         self.wait(id)
     }
 
-    /// The outcome of a TC as of now (delivery and verdict).
+    /// The outcome of a TC as of now (delivery and verdict), without asking the unit: a
+    /// missing report shows as [`Verdict::TimedOut`] here; [`Session::wait`] resolves it.
     pub fn outcome(&self, id: RequestId) -> TcOutcome {
         let delivery = self.delivery.get(&id).copied().unwrap_or(Delivery::Queued);
+        let pending = Verdict::Pending { waiting_for: tc_tm::service::Stage::Acceptance };
         let verdict = match delivery {
-            // The stage clock starts at the first transmission.
-            Delivery::Queued => Verdict::Pending { waiting_for: tc_tm::service::Stage::Acceptance },
+            Delivery::Queued => pending,
+            // FOP-1 is still delivering it: no stage clock runs yet, but its reports (or the
+            // unit's answer) may settle it before the CLCW acknowledges the frame.
+            Delivery::Sent => {
+                match self.tracker.verdict(&id, Instant::now(), self.cfg.stage_timeouts) {
+                    v @ (Verdict::Completed { .. } | Verdict::Failed(_)) => v,
+                    _ => pending,
+                }
+            }
+            Delivery::Failed(DeliveryFailure::NotSent) => Verdict::NotExecuted,
             _ => self.tracker.verdict(&id, Instant::now(), self.cfg.stage_timeouts),
         };
         TcOutcome { request_id: id, delivery, verdict }
     }
 
-    /// Pumps the link until the TC's verdict is final or its delivery failed.
+    /// Pumps the link until the TC's verdict is settled: its reports arrived, or, when one is
+    /// missing, the unit answered a status query (17,128 → 17,129, resent up to
+    /// [`SessionConfig::max_queries`] times) — completed, failed (with the unit's stage and
+    /// code), or never received ([`Verdict::NotExecuted`]) — or, when nothing establishes it,
+    /// [`Verdict::InDoubt`]. A TC is never reported failed unless the unit said so.
     ///
     /// # Errors
     /// As [`Session::pump`].
     pub fn wait(&mut self, id: RequestId) -> Result<TcOutcome, SessionError> {
         loop {
-            let o = self.outcome(id);
-            if matches!(o.delivery, Delivery::Failed(_)) || o.verdict.is_final() {
+            let o = self.poll(id)?;
+            if o.verdict.is_settled() {
                 return Ok(o);
             }
-            self.pump(Instant::now() + Duration::from_millis(20))?;
+        }
+    }
+
+    /// One step of [`Session::wait`]: asks the unit if the TC's reports are overdue, pumps
+    /// the link for up to 20 ms unless the verdict is settled, and returns the outcome. For a
+    /// caller that reads packets meanwhile (a dump).
+    ///
+    /// # Errors
+    /// As [`Session::pump`].
+    pub fn poll(&mut self, id: RequestId) -> Result<TcOutcome, SessionError> {
+        let o = self.outcome(id);
+        if o.verdict.is_settled() {
+            return Ok(o);
+        }
+        self.resolve_overdue(id)?;
+        let o = self.outcome(id);
+        if o.verdict.is_settled() {
+            return Ok(o);
+        }
+        self.pump(Instant::now() + Duration::from_millis(20))?;
+        Ok(self.outcome(id))
+    }
+
+    /// Whether the reports of `id` are overdue: FARM-1 acknowledged it (or its delivery is in
+    /// doubt) and a requested report is missing for the report timeout since then (or since
+    /// the unit's last answer).
+    fn overdue(&self, id: RequestId, now: Instant) -> bool {
+        let o = self.outcome(id);
+        match o.verdict {
+            Verdict::TimedOut { .. } => true,
+            Verdict::Pending { .. } => {
+                if !matches!(o.delivery, Delivery::Delivered | Delivery::Failed(_)) {
+                    return false;
+                }
+                let Some(c) = self.tracker.clocks(&id) else { return false };
+                now.saturating_duration_since(c.last_sign()) >= self.cfg.stage_timeouts.acceptance
+            }
+            _ => false,
+        }
+    }
+
+    /// Asks the unit about `id` (with every other overdue TC) when its reports are overdue, or
+    /// when FOP-1 has not seen it acknowledged for the report timeout (the answer carries a
+    /// CLCW too); settles it in doubt when the query budget or the completion timeout is spent.
+    ///
+    /// The query (17,128) goes in a type-BD frame, outside FOP-1: it is read-only and
+    /// idempotent, so it is simply sent again when its answer is lost.
+    fn resolve_overdue(&mut self, id: RequestId) -> Result<(), SessionError> {
+        let now = Instant::now();
+        let timeout = self.cfg.stage_timeouts.acceptance;
+        if let Some(q) = &self.query {
+            if now.saturating_duration_since(q.sent) < timeout {
+                return Ok(());
+            }
+            // Its answer was lost.
+            self.query = None;
+        }
+        let o = self.outcome(id);
+        if o.delivery == Delivery::Queued {
+            return Ok(());
+        }
+        if o.delivery == Delivery::Sent {
+            let first = self.tracker.first_sent(&id).unwrap_or(now);
+            if now.saturating_duration_since(first) < timeout {
+                return Ok(());
+            }
+        } else {
+            if !self.overdue(id, now) {
+                return Ok(());
+            }
+            let Some(c) = self.tracker.clocks(&id) else { return Ok(()) };
+            if now.saturating_duration_since(c.last_progress())
+                >= self.cfg.stage_timeouts.completion
+                && c.answered.is_some()
+            {
+                self.tracker.set_in_doubt(&id, Doubt::StillExecuting);
+                return Ok(());
+            }
+            let asked = self.queries.get(&id).copied().unwrap_or(0);
+            if asked >= self.cfg.max_queries {
+                self.tracker.set_in_doubt(&id, Doubt::NoAnswer { queries: asked });
+                return Ok(());
+            }
+        }
+        // Ask about every overdue TC at once (the one waited for first).
+        let mut about = vec![id];
+        let others: Vec<RequestId> = self
+            .delivery
+            .iter()
+            .filter(|(o, d)| {
+                **o != id
+                    && matches!(
+                        d,
+                        Delivery::Delivered | Delivery::Failed(DeliveryFailure::InDoubt(_))
+                    )
+                    && self.queries.get(o).copied().unwrap_or(0) < self.cfg.max_queries
+            })
+            .map(|(o, _)| *o)
+            .collect();
+        for o in others {
+            if about.len() >= tc_tm::service::test::MAX_QUERY_IDS {
+                break;
+            }
+            if self.overdue(o, now) {
+                about.push(o);
+            }
+        }
+        for a in &about {
+            if self.delivery.get(a) != Some(&Delivery::Sent) {
+                *self.queries.entry(*a).or_insert(0) += 1;
+            }
+        }
+        let mut items = vec![0u8; about.len() * 4];
+        let list =
+            tc_tm::service::List::encode_into(&about, &mut items).map_err(SessionError::Request)?;
+        let req = Request::Test(tc_tm::service::test::Request::QueryStatus(list));
+        self.send_bypass(&req)?;
+        self.stats.queries += 1;
+        self.query = Some(Query { about, sent: now });
+        Ok(())
+    }
+
+    /// Sends a read-only request at once in a type-BD frame (no FOP-1, no acknowledgement
+    /// flags, no verification): the unit answers with its report.
+    ///
+    /// # Errors
+    /// [`SessionError::Request`], [`SessionError::Encode`], link errors.
+    pub fn send_bypass(&mut self, request: &Request<'_>) -> Result<RequestId, SessionError> {
+        let mut data = vec![0u8; request.buffer_len()];
+        let n = request.emit(&mut data).map_err(SessionError::Request)?;
+        data.truncate(n);
+        let (service, subtype) = request.service_subtype();
+        let ack = self.encoder.ack();
+        self.encoder.set_ack(AckFlags::NONE);
+        let packet = self.encoder.packet(service, subtype, &data);
+        self.encoder.set_ack(ack);
+        let (packet, id) = packet.map_err(SessionError::Encode)?;
+        let line =
+            uplink::bd_line_octets(&packet, self.cfg.randomise_tc).map_err(SessionError::Encode)?;
+        self.stats.bd_frames += 1;
+        self.write(&line)?;
+        Ok(id)
+    }
+
+    /// Applies a 17,129 answer received at `now`.
+    fn on_status_report(
+        &mut self,
+        span_ms: u32,
+        entries: &[tc_tm::service::test::RequestStatus],
+        now: Instant,
+    ) {
+        let covered_from = now.checked_sub(Duration::from_millis(u64::from(span_ms)));
+        for st in entries {
+            let still_sent = matches!(self.delivery.get(&st.request_id), Some(Delivery::Sent));
+            if still_sent && st.state == tc_tm::service::test::Progress::Unknown {
+                // FOP-1 is still delivering it: "not received yet" settles nothing.
+                continue;
+            }
+            let first_sent = self.tracker.first_sent(&st.request_id);
+            let covers = match (covered_from, first_sent) {
+                (Some(from), Some(sent)) => from < sent,
+                _ => false,
+            };
+            self.tracker.on_history(st, covers, now);
+            // An answer: the query budget counts unanswered queries only.
+            self.queries.remove(&st.request_id);
+        }
+        if let Some(q) = &self.query
+            && entries.iter().any(|e| q.about.contains(&e.request_id))
+        {
+            self.query = None;
         }
     }
 
     /// Forgets a TC's delivery and verification state (long runs).
     pub fn forget(&mut self, id: RequestId) {
         self.delivery.remove(&id);
+        self.queries.remove(&id);
         self.tracker.forget(&id);
     }
 
@@ -594,7 +854,12 @@ impl Session {
         let mut buf = std::mem::take(&mut self.read_buf);
         let read = self.link.read_deadline(&mut buf, until);
         let result = match read {
-            Ok(n) => self.process_octets(buf.get(..n).unwrap_or(&[])),
+            Ok(n) => {
+                if n > 0 {
+                    self.last_octet = Instant::now();
+                }
+                self.process_octets(buf.get(..n).unwrap_or(&[]))
+            }
             Err(LinkError::NoAnswer { .. }) => Ok(()),
             Err(e) => Err(SessionError::Link(e)),
         };
@@ -643,6 +908,13 @@ impl Session {
                     {
                         self.tracker.on_report(&r, now);
                     }
+                    if p.service == tc_tm::service::test::SERVICE
+                        && let Ok(tc_tm::service::test::Report::Status { span_ms, entries, .. }) =
+                            tc_tm::service::test::Report::parse(p.subtype, p.source_data())
+                    {
+                        let entries: Vec<_> = entries.iter().collect();
+                        self.on_status_report(span_ms, &entries, now);
+                    }
                     if self.packets.len() >= MAX_KEPT_PACKETS {
                         self.packets.pop_front();
                         self.stats.packets_dropped += 1;
@@ -662,7 +934,7 @@ impl Session {
         if self.resync.is_some() {
             // Trust only a CLCW the unit built after it processed our last octet: one received
             // at least the settle time after the last write (settle covers both queues).
-            if now < self.last_write + self.cfg.settle {
+            if now < self.last_write.max(self.uplink_done) + self.cfg.settle {
                 return Ok(());
             }
             return self.finish_resync(clcw);
@@ -722,12 +994,21 @@ impl Session {
 
     fn check_silence(&mut self) -> Result<(), SessionError> {
         let now = Instant::now();
+        let quiet = now.saturating_duration_since(self.last_octet);
+        if quiet >= self.cfg.silence_timeout {
+            self.fail_all(DeliveryFailure::NotSent);
+            return Err(SessionError::Silent {
+                device: self.link.device().to_owned(),
+                waited: quiet,
+            });
+        }
         let waiting_since = match (&self.resync, self.last_clcw) {
             (Some(r), Some((_, t))) => r.started.max(t).max(self.last_write),
             (Some(r), None) => r.started,
             (None, Some((_, t))) if self.fop.outstanding() > 0 => t.max(self.last_write),
             _ => return Ok(()),
         };
+        let waiting_since = waiting_since.max(self.uplink_done);
         let waited = now.saturating_duration_since(waiting_since);
         if waited >= self.cfg.clcw_timeout + self.cfg.settle {
             self.fail_all(DeliveryFailure::NotSent);
@@ -844,7 +1125,9 @@ impl Session {
         // Drain the downlink first so a slow line never blocks both directions.
         self.link.write_all(line)?;
         self.stats.uplink_octets += line.len() as u64;
-        self.last_write = Instant::now();
+        let now = Instant::now();
+        self.last_write = now;
+        self.uplink_done = self.uplink_done.max(now) + line_time(line.len(), self.cfg.baud);
         Ok(())
     }
 
@@ -852,6 +1135,7 @@ impl Session {
         if let Some(f) = self.in_fop.remove(&handle) {
             self.stats.delivered += 1;
             self.delivery.insert(f.tc.id, Delivery::Delivered);
+            self.tracker.set_delivered(&f.tc.id, Instant::now());
         }
     }
 
@@ -859,6 +1143,8 @@ impl Session {
         if let Some(f) = self.in_fop.remove(&handle) {
             self.stats.delivery_failed += 1;
             self.delivery.insert(f.tc.id, Delivery::Failed(why));
+            // Only the unit can tell: its report or its history settle it.
+            self.tracker.set_delivered(&f.tc.id, Instant::now());
         }
     }
 

@@ -166,6 +166,28 @@ pub fn ad_line_octets(packet: &[u8], n_s: u8, randomise: bool) -> Result<Vec<u8>
     )
 }
 
+/// Encodes a type-BD frame (bypass: no FARM-1 sequence check, no retransmission) carrying
+/// `packet`, as line octets. The session sends only idempotent, read-only queries this way.
+///
+/// # Errors
+/// [`EncodeError::Frame`] if the packet does not fit a frame, [`EncodeError::Cltu`].
+pub fn bd_line_octets(packet: &[u8], randomise: bool) -> Result<Vec<u8>, EncodeError> {
+    frame_line_octets(
+        &tc_frame::Repr {
+            bypass: true,
+            scid: mission::SCID,
+            vcid: mission::TC_VCID,
+            seq_num: 0,
+            body: Body::Data {
+                seq_flags: SeqFlags::Unsegmented,
+                map_id: mission::TC_MAP_ID,
+                data: packet,
+            },
+        },
+        randomise,
+    )
+}
+
 /// Encodes a type-BC frame with a COP-1 control command, as line octets.
 ///
 /// # Errors

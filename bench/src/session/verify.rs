@@ -5,6 +5,14 @@
 //! [`Tracker::verdict`] says where a TC stands: still waiting (and for which stage), completed
 //! (with its round-trip time), failed (stage, code, failure data), or timed out.
 //!
+//! When a report is missing, the session asks the unit (17,128 → 17,129, its request history:
+//! `docs/icd/services.md`) and applies the answer with [`Tracker::on_history`]: a TC is
+//! [`Verdict::Failed`] only when the unit said so (a failure report, or the history), it is
+//! [`Verdict::NotExecuted`] only when the unit's history covers its transmission and does not
+//! hold it, and otherwise [`Verdict::InDoubt`] with what to check. Stage timeouts count from
+//! the moment FARM-1 acknowledged the TC ([`Tracker::set_delivered`]), not from its first
+//! transmission: retransmissions are FOP-1's business.
+//!
 //! A stage that was not requested is not waited for: a TC that asked only for acceptance is
 //! done on 1,1. A failure at any stage is final. A report for a request ID that was never
 //! registered, or a second report of a final stage, is counted as unexpected (a duplicate
@@ -18,20 +26,65 @@ use tc_tm::pus::AckFlags;
 use tc_tm::service::verification::{FailureData, Report, RequestId};
 use tc_tm::service::{FailureCode, Stage};
 
-/// How long to wait for each stage, counted from the TC's first transmission.
+/// How long to wait for reports, counted from the moment FARM-1 acknowledged the TC (the
+/// first transmission for a tracker used alone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageTimeouts {
-    /// Until the acceptance report (1,1 / 1,2).
+    /// How long a missing report may trail the TC's acknowledgement (or the unit's last
+    /// answer) before the unit is asked (`--report-timeout-s`). The reports of an executed TC
+    /// leave in the next frames: the default is 1 s plus four CADU line times.
     pub acceptance: Duration,
-    /// Until the completion report (1,7 / 1,8), or the last requested stage.
+    /// How long a TC may execute before it is reported in doubt (`--completion-timeout-s`):
+    /// a table validation of the largest table, a memory check of a whole bank.
     pub completion: Duration,
 }
 
 impl Default for StageTimeouts {
-    /// 5 s to acceptance, 30 s to completion (a table validation of the largest table, a
-    /// memory check of a whole bank, with room for retransmissions on a noisy line).
+    /// 5 s to acceptance, 30 s to completion (a tracker used alone; the session derives the
+    /// report timeout from the baud rate, [`StageTimeouts::for_baud`]).
     fn default() -> Self {
         Self { acceptance: Duration::from_secs(5), completion: Duration::from_secs(30) }
+    }
+}
+
+impl StageTimeouts {
+    /// The session's defaults at `baud`: reports 1 s plus four CADU line times after the
+    /// acknowledgement, 30 s of execution.
+    pub fn for_baud(baud: u32) -> Self {
+        let cadu = super::line_time(tc_tm::mission::CADU_LEN, baud);
+        Self { acceptance: Duration::from_secs(1) + cadu * 4, completion: Duration::from_secs(30) }
+    }
+}
+
+/// Why a TC's outcome is in doubt: what the bench could not establish, and what to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doubt {
+    /// The unit's answers to the status query (17,129) were lost as well, every time.
+    NoAnswer {
+        /// Queries sent.
+        queries: u32,
+    },
+    /// The unit has no record and its history does not reach back to the TC's transmission
+    /// (evicted, or the unit restarted since).
+    NotInHistory,
+    /// The unit still reports it executing after the completion timeout.
+    StillExecuting,
+}
+
+impl fmt::Display for Doubt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Doubt::NoAnswer { queries } => write!(
+                f,
+                "its reports and {queries} status queries to the unit were lost on the downlink"
+            ),
+            Doubt::NotInHistory => f.write_str(
+                "the unit has no record of it, but its request history no longer reaches back                  to when it was sent (evicted, or the unit restarted)",
+            ),
+            Doubt::StillExecuting => {
+                f.write_str("the unit still reports it executing after the completion timeout")
+            }
+        }
     }
 }
 
@@ -46,6 +99,9 @@ pub struct StageFailure {
     pub data: FailureData,
     /// The progress step, for a progress failure.
     pub step: Option<u16>,
+    /// Known from the unit's request history (17,129) because the failure report was lost:
+    /// stage and code are the unit's, the failure data is not known.
+    pub from_history: bool,
 }
 
 impl fmt::Display for StageFailure {
@@ -53,6 +109,14 @@ impl fmt::Display for StageFailure {
         write!(f, "{} failed: {} (0x{:04X})", self.stage, self.code.name(), self.code.value())?;
         if let Some(step) = self.step {
             write!(f, " at step {step}")?;
+        }
+        if self.from_history {
+            return write!(
+                f,
+                " (from the unit's request history: the failure report with its details was \
+                 lost on the downlink): {}",
+                self.code.explanation()
+            );
         }
         let details = crate::names::failure_details(self.code, self.data);
         if !details.is_empty() {
@@ -74,10 +138,23 @@ pub enum Verdict {
     },
     /// Every requested stage succeeded.
     Completed {
-        /// From first transmission to the last requested stage's report.
+        /// From first transmission to the last requested stage's report (or the answer).
         round_trip: Duration,
         /// Progress steps reported.
         progress_steps: u32,
+        /// Known from the unit's request history (the completion report was lost).
+        from_history: bool,
+    },
+    /// The unit never received it: its request history covers the TC's transmission and does
+    /// not hold it, or the session gave up before sending it. Safe to send again.
+    NotExecuted,
+    /// Neither the reports nor the unit's answers establish what happened: it may have
+    /// executed once, or not at all. Never resent automatically.
+    InDoubt {
+        /// The stage whose report is missing.
+        waiting_for: Stage,
+        /// What could not be established.
+        doubt: Doubt,
     },
     /// A stage failed.
     Failed(StageFailure),
@@ -91,9 +168,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// Whether the verdict is final (completed, failed or timed out).
+    /// Whether the verdict is final (completed, failed, not executed, in doubt, or timed out
+    /// for a tracker used alone).
     pub fn is_final(&self) -> bool {
         !matches!(self, Verdict::Pending { .. })
+    }
+
+    /// Whether the verdict is settled: final and not a bare timeout (which the session
+    /// resolves by asking the unit).
+    pub fn is_settled(&self) -> bool {
+        self.is_final() && !matches!(self, Verdict::TimedOut { .. })
     }
 }
 
@@ -102,9 +186,21 @@ impl fmt::Display for Verdict {
         match self {
             Verdict::Unknown => f.write_str("unknown request"),
             Verdict::Pending { waiting_for } => write!(f, "waiting for {waiting_for}"),
-            Verdict::Completed { round_trip, .. } => {
+            Verdict::Completed { round_trip, from_history: false, .. } => {
                 write!(f, "completed in {:.1} ms", round_trip.as_secs_f64() * 1e3)
             }
+            Verdict::Completed { round_trip, from_history: true, .. } => write!(
+                f,
+                "completed (the unit's request history says so after {:.1} s; its reports were                  lost on the downlink)",
+                round_trip.as_secs_f64()
+            ),
+            Verdict::NotExecuted => f.write_str(
+                "not executed: the unit never received it (its request history covers the                  transmission); it is safe to send it again",
+            ),
+            Verdict::InDoubt { waiting_for, doubt } => write!(
+                f,
+                "IN DOUBT, no {waiting_for} report: {doubt}. It may have executed once or not                  at all; it was not resent. Check the unit before sending it again: `eic-bench                  tc send DEV test query id=0x…` with this request ID, the TC counters in                  housekeeping (`eic-bench hk DEV`), and the line quality"
+            ),
             Verdict::Failed(fail) => fail.fmt(f),
             Verdict::TimedOut { waiting_for, waited } => write!(
                 f,
@@ -124,6 +220,48 @@ struct Entry {
     progress: u32,
     completed_at: Option<Instant>,
     failure: Option<StageFailure>,
+    /// When FARM-1 acknowledged it (stage clocks start here).
+    delivered: Option<Instant>,
+    /// The unit's last answer (17,129) and when it arrived.
+    answered: Option<Instant>,
+    /// When the last report about it arrived.
+    last_report: Option<Instant>,
+    from_history: bool,
+    resolved: Option<Resolution>,
+}
+
+/// A verdict established by the session without a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolution {
+    NotExecuted,
+    InDoubt(Doubt),
+}
+
+/// The clocks of a tracked TC ([`Tracker::clocks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clocks {
+    /// FARM-1 acknowledged it (or its first transmission).
+    pub start: Instant,
+    /// The unit's last answer about it.
+    pub answered: Option<Instant>,
+    /// Its last report.
+    pub last_report: Option<Instant>,
+}
+
+impl Clocks {
+    /// The last sign of the TC: start, report or answer.
+    pub fn last_sign(&self) -> Instant {
+        let mut t = self.start;
+        for x in [self.answered, self.last_report].into_iter().flatten() {
+            t = t.max(x);
+        }
+        t
+    }
+
+    /// The last sign of progress: start or report.
+    pub fn last_progress(&self) -> Instant {
+        self.last_report.map_or(self.start, |r| r.max(self.start))
+    }
 }
 
 /// Counters of the tracker.
@@ -166,7 +304,105 @@ impl Tracker {
             progress: 0,
             completed_at: None,
             failure: None,
+            delivered: None,
+            answered: None,
+            last_report: None,
+            from_history: false,
+            resolved: None,
         });
+    }
+
+    /// Starts the stage clocks of `id` at `at` (FARM-1 acknowledged it, or its delivery is in
+    /// doubt and only the unit can tell).
+    pub fn set_delivered(&mut self, id: &RequestId, at: Instant) {
+        if let Some(e) = self.entries.get_mut(id) {
+            e.delivered.get_or_insert(at);
+        }
+    }
+
+    /// Applies the unit's answer about `id` from its request history (17,129) received at
+    /// `now`. `covers_transmission`: the history is complete since before the TC's first
+    /// transmission, so an absent ID was never received. Returns whether the TC's verdict is
+    /// now settled by the answer.
+    pub fn on_history(
+        &mut self,
+        status: &tc_tm::service::test::RequestStatus,
+        covers_transmission: bool,
+        now: Instant,
+    ) -> bool {
+        use tc_tm::service::test::Progress;
+        let Some(e) = self.entries.get_mut(&status.request_id) else { return false };
+        if e.failure.is_some() || e.resolved.is_some() {
+            return true;
+        }
+        e.answered = Some(now);
+        match status.state {
+            Progress::Completed => {
+                e.accepted = true;
+                e.started = true;
+                if e.completed_at.is_none() {
+                    e.completed_at = Some(now);
+                    e.from_history = true;
+                }
+                true
+            }
+            Progress::Failed => {
+                let (Some(stage), Some(code)) = (status.stage, status.code) else { return false };
+                e.failure = Some(StageFailure {
+                    stage,
+                    code,
+                    data: FailureData::default(),
+                    step: None,
+                    from_history: true,
+                });
+                true
+            }
+            Progress::Executing => {
+                e.accepted = true;
+                false
+            }
+            Progress::Unknown if covers_transmission => {
+                e.resolved = Some(Resolution::NotExecuted);
+                true
+            }
+            _ => {
+                e.resolved = Some(Resolution::InDoubt(Doubt::NotInHistory));
+                true
+            }
+        }
+    }
+
+    /// Settles `id` as in doubt (the session exhausted its queries, or it still executes after
+    /// the completion timeout).
+    pub fn set_in_doubt(&mut self, id: &RequestId, doubt: Doubt) {
+        if let Some(e) = self.entries.get_mut(id)
+            && e.failure.is_none()
+            && e.completed_at.is_none()
+        {
+            e.resolved = Some(Resolution::InDoubt(doubt));
+        }
+    }
+
+    /// Settles `id` as not executed (never sent).
+    pub fn set_not_executed(&mut self, id: &RequestId) {
+        if let Some(e) = self.entries.get_mut(id) {
+            e.resolved = Some(Resolution::NotExecuted);
+        }
+    }
+
+    /// When `id` was first transmitted.
+    pub fn first_sent(&self, id: &RequestId) -> Option<Instant> {
+        self.entries.get(id).map(|e| e.sent)
+    }
+
+    /// When the stage clocks of `id` started, and the last sign of it: a report, or the
+    /// unit's last answer about it.
+    pub fn clocks(&self, id: &RequestId) -> Option<Clocks> {
+        self.entries.get(id).map(|e| Clocks {
+            start: e.delivered.unwrap_or(e.sent),
+            answered: e.answered,
+            last_report: e.last_report,
+        })
     }
 
     /// Forgets a TC (after its verdict was used), so the map does not grow without bound.
@@ -197,6 +433,11 @@ impl Tracker {
                 true
             }),
             Report::CompletionSuccess(id) => (*id, |e, _, t| {
+                if e.from_history && e.failure.is_none() {
+                    // The report the history stood in for arrived after all.
+                    e.from_history = false;
+                    return true;
+                }
                 let first = e.completed_at.is_none() && e.failure.is_none();
                 e.completed_at.get_or_insert(t);
                 first
@@ -214,6 +455,7 @@ impl Tracker {
             self.stats.unexpected += 1;
             return None;
         };
+        entry.last_report = Some(now);
         if apply(entry, report, now) {
             self.stats.reports += 1;
         } else {
@@ -230,7 +472,10 @@ impl Tracker {
         if let Some(f) = e.failure {
             return Verdict::Failed(f);
         }
-        let waited = now.saturating_duration_since(e.sent);
+        let start = e.delivered.unwrap_or(e.sent);
+        // After an answer ("executing") or a report, the report clock restarts there.
+        let last = [e.answered, e.last_report].into_iter().flatten().fold(start, Instant::max);
+        let waited = now.saturating_duration_since(last);
         let waiting_for = if e.ack.acceptance() && !e.accepted && e.completed_at.is_none() {
             Some((Stage::Acceptance, timeouts.acceptance))
         } else if e.ack.start() && !e.started && e.completed_at.is_none() {
@@ -240,15 +485,20 @@ impl Tracker {
         } else {
             None
         };
-        match waiting_for {
-            Some((stage, limit)) if waited >= limit => {
-                Verdict::TimedOut { waiting_for: stage, waited }
-            }
-            Some((stage, _)) => Verdict::Pending { waiting_for: stage },
-            None => Verdict::Completed {
+        match (waiting_for, e.resolved) {
+            (None, _) => Verdict::Completed {
                 round_trip: e.completed_at.unwrap_or(now).saturating_duration_since(e.sent),
                 progress_steps: e.progress,
+                from_history: e.from_history,
             },
+            (Some(_), Some(Resolution::NotExecuted)) => Verdict::NotExecuted,
+            (Some((stage, _)), Some(Resolution::InDoubt(doubt))) => {
+                Verdict::InDoubt { waiting_for: stage, doubt }
+            }
+            (Some((stage, limit)), None) if waited >= limit => {
+                Verdict::TimedOut { waiting_for: stage, waited }
+            }
+            (Some((stage, _)), None) => Verdict::Pending { waiting_for: stage },
         }
     }
 }
@@ -264,10 +514,11 @@ fn fail(e: &mut Entry, report: &Report) -> bool {
         Report::CompletionFailure(f) => (Stage::Completion, f, None),
         _ => return false,
     };
-    if e.failure.is_some() || e.completed_at.is_some() {
+    let history_only = e.failure.is_some_and(|f| f.from_history);
+    if (e.failure.is_some() && !history_only) || e.completed_at.is_some() {
         return false;
     }
-    e.failure = Some(StageFailure { stage, code: f.code, data: f.data, step });
+    e.failure = Some(StageFailure { stage, code: f.code, data: f.data, step, from_history: false });
     true
 }
 
@@ -299,7 +550,11 @@ mod tests {
         tr.on_report(&Report::CompletionSuccess(id(1)), t1);
         assert_eq!(
             tr.verdict(&id(1), t1 + Duration::from_secs(100), T),
-            Verdict::Completed { round_trip: Duration::from_millis(3), progress_steps: 1 }
+            Verdict::Completed {
+                round_trip: Duration::from_millis(3),
+                progress_steps: 1,
+                from_history: false
+            }
         );
         assert_eq!(tr.stats(), TrackerStats { reports: 4, unexpected: 0, completions: 1 });
     }

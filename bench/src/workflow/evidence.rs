@@ -406,17 +406,87 @@ pub struct Sent {
     pub record: TcRecord,
 }
 
-/// Sends TCs and records them into an [`Evidence`].
+/// Where and under which name a workflow journals its progress
+/// ([`crate::workflow::journal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalSpec {
+    /// Journal directory.
+    pub dir: std::path::PathBuf,
+    /// The unit's key.
+    pub key: String,
+    /// The workflow (`run`, `update`, `rollback`).
+    pub workflow: String,
+    /// The device as given.
+    pub device: String,
+}
+
+/// Sends TCs and records them into an [`Evidence`]; with a [`JournalSpec`], also journals the
+/// steps that change the unit so that an interrupted run is recovered at the next contact.
 #[derive(Debug)]
 pub struct Recorder {
     /// The report being written.
     pub evidence: Evidence,
+    spec: Option<JournalSpec>,
+    journal: Option<crate::workflow::journal::Journal>,
 }
 
 impl Recorder {
     /// A recorder writing into `evidence`.
     pub fn new(evidence: Evidence) -> Self {
-        Recorder { evidence }
+        Recorder { evidence, spec: None, journal: None }
+    }
+
+    /// Journals the run where `spec` says, from [`Recorder::begin_journal`] on.
+    pub fn with_journal(mut self, spec: JournalSpec) -> Self {
+        self.spec = Some(spec);
+        self
+    }
+
+    /// Opens the journal (once the unit's mode before any change is known); no-op without a
+    /// [`JournalSpec`] or when already open.
+    ///
+    /// # Errors
+    /// The journal cannot be written (nothing has been changed yet: the run stops).
+    pub fn begin_journal(
+        &mut self,
+        mode_before: tc_tm::service::function::Mode,
+    ) -> anyhow::Result<()> {
+        let (Some(spec), None) = (&self.spec, &self.journal) else { return Ok(()) };
+        let j = crate::workflow::journal::Journal::begin(
+            &spec.dir,
+            &spec.key,
+            &spec.workflow,
+            &spec.device,
+            mode_before.name(),
+        )
+        .map_err(|e| {
+            Exit::Usage.error(format!("cannot start the journal in {}: {e}", spec.dir.display()))
+        })?;
+        self.journal = Some(j);
+        Ok(())
+    }
+
+    /// Records a step as done, on disk before the workflow goes on (no-op without a journal).
+    ///
+    /// # Errors
+    /// The journal cannot be written: the workflow must stop changing the unit.
+    pub fn journal(&mut self, what: &str, detail: &str) -> anyhow::Result<()> {
+        if let Some(j) = self.journal.as_mut() {
+            j.step(what, detail).map_err(|e| {
+                Exit::Usage.error(format!("cannot write the journal (stopping): {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Ends the journal: removed when the unit's state is known (`state_known`), else kept
+    /// for the next contact to recover.
+    pub fn end_journal(&mut self, state_known: bool) {
+        if let Some(j) = self.journal.take()
+            && state_known
+        {
+            let _ = j.finish();
+        }
     }
 
     /// Queues an encoded TC (with `ack` flags if given) and returns its handle.

@@ -177,6 +177,17 @@ fn flush_inserts(
         sum.inserts += 1;
         sum.time_tagged += items.len();
         for t in &items {
+            // A load whose activation is now in the schedule must not be aborted by a
+            // recovery.
+            if let Some(tc) = stack.tc.get(t.index)
+                && let Some(id) = tc.request.strip_prefix("table activate id=")
+                && let Ok(id) = id.trim().parse::<u8>()
+                && let Some(table) = TableId::from_u8(id)
+            {
+                rec.journal("scheduled", table.key())?;
+            }
+        }
+        for t in &items {
             let tc = stack.tc.get(t.index);
             table.push(json!({
                 "tc": t.index + 1,
@@ -200,6 +211,12 @@ fn abbreviate(s: &str) -> String {
         let h: String = s.chars().take(70).collect();
         format!("{h}…")
     }
+}
+
+/// The table key of a ST\[200\] TC's application data (hex, table ID first).
+fn table_key(app_data_hex: &str) -> Option<&'static str> {
+    let id = u8::from_str_radix(app_data_hex.get(..2)?, 16).ok()?;
+    TableId::from_u8(id).map(|t| t.key())
 }
 
 fn is_load(service: u8, subtype: u8) -> bool {
@@ -264,7 +281,9 @@ pub fn execute(
     }
 
     let st = started();
+    rec.begin_journal(hk.mode)?;
     let mut sum = RunSummary::default();
+    let mut journaled_loads: Vec<u8> = Vec::new();
     let mut batch: Vec<Timed> = Vec::new();
     let mut table = Vec::new();
     let mut pending: std::collections::VecDeque<(Sent, usize)> = Default::default();
@@ -278,6 +297,20 @@ pub fn execute(
         let (_, r) = rec.settle(s, sent)?;
         if r.ok() {
             sum.sent_now += 1;
+            // Journal what changed the unit (an interrupted run is recovered from it).
+            match (r.service, r.subtype) {
+                (200, 3) => {
+                    if let Some(t) = table_key(&r.app_data) {
+                        rec.journal("activated", t)?;
+                    }
+                }
+                (8, 1) => {
+                    if let Some(m) = r.text.strip_prefix("function mode mode=") {
+                        rec.journal("mode", m.trim())?;
+                    }
+                }
+                _ => {}
+            }
         } else if stack.tc.get(i).is_some_and(|t| t.on_failure == "continue") {
             sum.failed_continued += 1;
         } else {
@@ -310,6 +343,18 @@ pub fn execute(
                 if failure.is_some() {
                     break;
                 }
+            }
+            if (e.service, e.subtype) == (200, 1)
+                && let Some(&id) = e.data.first()
+                && !journaled_loads.contains(&id)
+            {
+                // On disk before the first segment changes the inactive buffer.
+                let key = TableId::from_u8(id).map_or("unknown", |t| t.key());
+                if let Err(err) = rec.journal("loading", key) {
+                    failure = Some(err);
+                    break;
+                }
+                journaled_loads.push(id);
             }
             match rec.send(s, &tc.request, &e, &purpose, None) {
                 Ok(sent) => pending.push_back((sent, i)),

@@ -169,6 +169,7 @@ pub fn change_mode(
 ) -> anyhow::Result<()> {
     for m in mode_path(from, to) {
         rec.run_ok(s, &format!("function mode mode={m}"), purpose)?;
+        rec.journal("mode", m.name())?;
     }
     Ok(())
 }
@@ -408,6 +409,7 @@ pub fn update(
     );
 
     let st = started();
+    rec.begin_journal(hk.mode)?;
     change_mode(s, rec, hk.mode, Mode::Maintenance, "memory loads need maintenance mode")?;
     rec.evidence.step("maintenance", st, true, format!("{} → maintenance", hk.mode), json!({}));
 
@@ -481,6 +483,7 @@ fn load_and_check(
     progress.set_length(to_send as u64);
     progress.set_position(0);
     progress.set_message(format!("loading bank {}", bank_name(bank)));
+    rec.journal("loading", mem_name(bank))?;
     let t_load = Instant::now();
     fig.octets_sent = load_chunks(s, rec, bank, image, &todo, progress, "load image segment")?;
     fig.load_time = t_load.elapsed();
@@ -576,6 +579,7 @@ fn load_and_check(
 /// A refused TC, no boot event.
 pub fn switch_bank(s: &mut Session, rec: &mut Recorder, bank: Bank) -> anyhow::Result<BootOutcome> {
     let st = started();
+    rec.journal("select", bank_name(bank))?;
     rec.run_ok(s, "function arm target=select-boot-bank", "arm the boot-bank selection")?;
     rec.run_ok(
         s,
@@ -592,6 +596,7 @@ pub fn switch_bank(s: &mut Session, rec: &mut Recorder, bank: Bank) -> anyhow::R
 /// A refused TC, no boot event.
 pub fn reset(s: &mut Session, rec: &mut Recorder, selected: Bank) -> anyhow::Result<BootOutcome> {
     let st = started();
+    rec.journal("reset", bank_name(selected))?;
     rec.run_ok(s, "function arm target=reset", "arm the reset")?;
     s.clear_packets();
     // No completion report: the boot event is the completion.
@@ -725,6 +730,7 @@ pub fn rollback(s: &mut Session, rec: &mut Recorder) -> anyhow::Result<HkReport>
     let hk = read_hk(s, rec, "status before the rollback")?;
     rec.evidence.section("before", hk_json(&hk));
     let target = other(hk.boot_bank);
+    rec.begin_journal(hk.mode)?;
     rec.evidence.step(
         "status",
         st,

@@ -9,7 +9,7 @@
 //! job without report.
 
 use tc_tm::service::memory::{self as wire_memory, DumpReport};
-use tc_tm::service::table::{self as wire_table, BufferSel, DumpSegment};
+use tc_tm::service::table::{self as wire_table, BufferSel, DumpSegment, MAX_DUMP_RANGES};
 use tc_tm::service::verification::{self, Progress};
 use tc_tm::service::{FailureCode, Report};
 
@@ -23,6 +23,9 @@ use crate::table_store::Which;
 use crate::unit::Unit;
 
 /// What a dump job reads.
+// The table variant carries the 200,9 ranges inline: onboard has no heap to box them, and the
+// unit holds one dump job at a time.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DumpSource {
     /// A range of a memory.
@@ -46,9 +49,46 @@ pub enum DumpSource {
         total_len: u32,
         /// Next offset to dump.
         next: u32,
+        /// End of the range being dumped (exclusive, ≤ `total_len`).
+        end: u32,
         /// The slot's change count when the dump started.
         generation: u32,
+        /// The ranges of a 200,9 dump still to do after this one: (offset, end).
+        rest: [(u32, u32); MAX_DUMP_RANGES],
+        /// Ranges in `rest`.
+        rest_len: u8,
+        /// Next range of `rest`.
+        rest_at: u8,
     },
+}
+
+impl DumpSource {
+    /// Moves a table dump to its next range, if any; returns whether there was one.
+    fn next_range(&mut self) -> bool {
+        match self {
+            DumpSource::Table { next, end, rest, rest_len, rest_at, .. }
+                if *rest_at < *rest_len =>
+            {
+                let Some(&(o, e)) = rest.get(usize::from(*rest_at)) else { return false };
+                *next = o;
+                *end = e;
+                *rest_at += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The fixed part of a table dump job.
+#[derive(Clone, Copy, Debug)]
+struct TableDump {
+    id: u8,
+    buffer: BufferSel,
+    version: u16,
+    total_len: u32,
+    end: u32,
+    generation: u32,
 }
 
 /// A dump in progress.
@@ -74,8 +114,11 @@ impl<S: Storage> Unit<S> {
                 DumpSource::Memory { memory, next, end } => {
                     self.dump_memory(memory, next, end, &mut data)
                 }
-                DumpSource::Table { id, buffer, version, total_len, next, generation } => {
-                    self.dump_table(id, buffer, version, total_len, next, generation, &mut data)
+                DumpSource::Table {
+                    id, buffer, version, total_len, next, end, generation, ..
+                } => {
+                    let t = TableDump { id, buffer, version, total_len, end, generation };
+                    self.dump_table(t, next, &mut data)
                 }
             };
             let mut v = job.verif;
@@ -92,7 +135,7 @@ impl<S: Storage> Unit<S> {
                         self.verification(v.dest, verification::Report::ProgressSuccess(p));
                     }
                     job.step = job.step.wrapping_add(1);
-                    if more {
+                    if more || job.source.next_range() {
                         self.app.dump = Some(job);
                     } else {
                         self.app.dump = None;
@@ -129,17 +172,13 @@ impl<S: Storage> Unit<S> {
     }
 
     /// Queues one 200,6 segment from `next`; returns its length and whether more follow.
-    #[allow(clippy::too_many_arguments)]
     fn dump_table(
         &mut self,
-        id: u8,
-        buffer: BufferSel,
-        version: u16,
-        total_len: u32,
+        t: TableDump,
         next: u32,
-        generation: u32,
         data: &mut [u8; DUMP_CHUNK_LEN],
     ) -> Result<(usize, bool), Failure> {
+        let TableDump { id, buffer, version, total_len, end, generation } = t;
         let interrupted = Failure::about(FailureCode::DumpInterrupted, id.into(), next);
         if self.table_generation(id) != Some(generation) {
             return Err(interrupted);
@@ -149,8 +188,13 @@ impl<S: Storage> Unit<S> {
             BufferSel::Inactive => Which::Inactive,
         };
         let store = self.app.tables.as_ref().ok_or(interrupted)?;
-        let n = store.dump(&self.storage, id, which, next, data).map_err(|_| interrupted)?;
+        let want = usize::try_from(end.saturating_sub(next)).unwrap_or(0).min(DUMP_CHUNK_LEN);
+        let buf = data.get_mut(..want).ok_or(interrupted)?;
+        let n = store.dump(&self.storage, id, which, next, buf).map_err(|_| interrupted)?;
         let seg = data.get(..n).ok_or(interrupted)?;
+        if n == 0 {
+            return Err(interrupted);
+        }
         let report = wire_table::Report::DumpSegment(DumpSegment {
             table_id: id,
             buffer,
@@ -160,8 +204,8 @@ impl<S: Storage> Unit<S> {
             data: seg,
         });
         self.send(Channel::Dump, self.dump_dest(), &Report::Table(report));
-        let end = u64::from(next) + n as u64;
-        Ok((n, end < u64::from(total_len)))
+        let reached = u64::from(next) + n as u64;
+        Ok((n, reached < u64::from(end)))
     }
 
     fn dump_dest(&self) -> u16 {

@@ -33,6 +33,7 @@ pub mod table;
 use tc_tm::mission;
 use tc_tm::pus::{self, AckFlags, TcRepr};
 use tc_tm::service::function::{Function, Mode};
+use tc_tm::service::test::Progress;
 use tc_tm::service::verification::{self, RequestId};
 use tc_tm::service::{self as svc, FailureCode, Report, Request, Stage};
 use tc_tm::spp::{self, SeqFlags};
@@ -223,6 +224,7 @@ impl<S: Storage> Unit<S> {
             }
         };
         let mut v = accepted.verif;
+        self.history.record(v.rid, Progress::Executing, None, self.now.ticks());
         self.count_service(v.service, |c| c.accepted += 1);
         self.counters.tc_accepted += 1;
         self.app.hk_counters.accepted = self.app.hk_counters.accepted.wrapping_add(1);
@@ -243,6 +245,8 @@ impl<S: Storage> Unit<S> {
         self.app.hk_counters.last_failure = r.failure.code.value();
         match r.verif {
             Some(v) => {
+                let failed = Some((Stage::Acceptance, r.failure.code));
+                self.history.record(v.rid, Progress::Failed, failed, self.now.ticks());
                 self.count_service(v.service, |c| c.rejected += 1);
                 let failure = verification::Failure {
                     request_id: v.rid,
@@ -269,6 +273,7 @@ impl<S: Storage> Unit<S> {
             Request::Memory(r) => self.st06(v, r),
             Request::Function(svc::function::Request::Perform(f)) => self.st08(v, f),
             Request::Schedule(r) => self.st11(v, r),
+            Request::Test(svc::test::Request::QueryStatus(ids)) => self.query_status(v, ids),
             Request::Test(_) => {
                 self.start(v);
                 self.send(Channel::Hk, v.dest, &Report::Test(svc::test::Report::AreYouAlive));
@@ -306,6 +311,7 @@ impl<S: Storage> Unit<S> {
         if v.ack.completion() {
             self.verification(v.dest, verification::Report::CompletionSuccess(v.rid));
         }
+        self.history.update(v.rid, Progress::Completed, None);
         self.counters.tc_executed += 1;
         self.app.hk_counters.executed = self.app.hk_counters.executed.wrapping_add(1);
         self.count_service(v.service, |c| c.executed += 1);
@@ -314,6 +320,11 @@ impl<S: Storage> Unit<S> {
     /// Reports a failure at the stage of its code and counts it; `step` is the progress step.
     pub(crate) fn failed(&mut self, v: &mut Verif, f: Failure, step: u16) {
         let failure = verification::Failure { request_id: v.rid, code: f.code, data: f.data };
+        let stage = match f.code.stage() {
+            Stage::Acceptance => Stage::Start,
+            s => s,
+        };
+        self.history.update(v.rid, Progress::Failed, Some((stage, f.code)));
         let report = match f.code.stage() {
             Stage::Acceptance | Stage::Start => verification::Report::StartFailure(failure),
             Stage::Progress => {
@@ -333,6 +344,37 @@ impl<S: Storage> Unit<S> {
         self.app.hk_counters.failed = self.app.hk_counters.failed.wrapping_add(1);
         self.app.hk_counters.last_failure = f.code.value();
         self.count_service(v.service, |c| c.failed += 1);
+    }
+
+    /// 17,128: one 17,129 report of the status of every queried request (VC 0).
+    fn query_status(&mut self, v: &mut Verif, ids: svc::List<'_, RequestId>) -> Exec {
+        use svc::test::{MAX_QUERY_IDS, REQUEST_STATUS_LEN, RequestStatus};
+        self.start(v);
+        let mut items = [RequestStatus {
+            request_id: RequestId::default(),
+            state: Progress::Unknown,
+            stage: None,
+            code: None,
+        }; MAX_QUERY_IDS];
+        let mut n = 0;
+        for (slot, id) in items.iter_mut().zip(ids.iter()) {
+            *slot = self.history.status(id);
+            n += 1;
+        }
+        let now = self.now.ticks();
+        let span = crate::link::ticks_to_ms(now.saturating_sub(self.history.covered_since()));
+        let mut buf = [0u8; MAX_QUERY_IDS * REQUEST_STATUS_LEN];
+        let internal = Failure::internal(0x11);
+        let entries = svc::List::encode_into(items.get(..n).ok_or(internal)?, &mut buf)
+            .map_err(|_| internal)?;
+        let report = svc::test::Report::Status {
+            recorded: self.history.recorded(),
+            capacity: u16::try_from(crate::limits::HISTORY_LEN).unwrap_or(u16::MAX),
+            span_ms: u32::try_from(span).unwrap_or(u32::MAX),
+            entries,
+        };
+        self.send(Channel::Hk, v.dest, &Report::Test(report));
+        Ok(Done::Completed)
     }
 
     /// Queues an ST\[01\] report on VC 0.

@@ -155,7 +155,8 @@ impl<S: Storage> Unit<S> {
             wire::Request::Validate { table_id, .. }
             | wire::Request::Activate { table_id }
             | wire::Request::Abort { table_id }
-            | wire::Request::Dump { table_id, .. } => table_id,
+            | wire::Request::Dump { table_id, .. }
+            | wire::Request::DumpRanges { table_id, .. } => table_id,
             wire::Request::ReportDirectory => return self.report_directory(v),
             _ => return Err(Failure::about(FailureCode::UnknownSubtype, 200 << 8, 0)),
         };
@@ -201,38 +202,72 @@ impl<S: Storage> Unit<S> {
                 }
                 Ok(Done::Completed)
             }
-            wire::Request::Dump { buffer, .. } => {
-                let nothing = Failure::about(FailureCode::SegmentOutOfRange, id.into(), 0);
-                let (version, total_len) = match buffer {
-                    BufferSel::Active => {
-                        let a = entry.active.ok_or(nothing)?;
-                        (a.version, a.len)
-                    }
-                    BufferSel::Inactive => {
-                        if entry.inactive.state == BufferState::Empty {
-                            return Err(nothing);
-                        }
-                        (entry.inactive.version, entry.inactive.total_len)
-                    }
-                };
-                if self.app.dump.is_some() {
-                    return Err(Failure::about(FailureCode::Busy, id.into(), 0));
+            wire::Request::Dump { buffer, .. } => self.start_table_dump(v, id, &entry, buffer, &[]),
+            wire::Request::DumpRanges { buffer, ranges, .. } => {
+                let mut list = [(0u32, 0u32); wire::MAX_DUMP_RANGES];
+                let mut n = 0;
+                for (slot, r) in list.iter_mut().zip(ranges.iter()) {
+                    *slot = (r.offset, r.length);
+                    n += 1;
                 }
-                self.start(v);
-                let generation = self.table_generation(id).unwrap_or(0);
-                let source = DumpSource::Table {
-                    id,
-                    buffer,
-                    version: u16::try_from(version).unwrap_or(u16::MAX),
-                    total_len,
-                    next: 0,
-                    generation,
-                };
-                self.app.dump = Some(DumpJob { verif: *v, step: 0, source });
-                Ok(Done::Deferred)
+                self.start_table_dump(v, id, &entry, buffer, list.get(..n).unwrap_or(&[]))
             }
             _ => Err(Failure::about(FailureCode::UnknownSubtype, 200 << 8, 0)),
         }
+    }
+
+    /// 200,5 (whole buffer, `ranges` empty) and 200,9 (`ranges`: offset, length): starts the
+    /// dump job; every range must lie inside the buffer's image.
+    fn start_table_dump(
+        &mut self,
+        v: &mut Verif,
+        id: u8,
+        entry: &crate::table_store::DirEntry,
+        buffer: BufferSel,
+        ranges: &[(u32, u32)],
+    ) -> Exec {
+        let nothing = Failure::about(FailureCode::SegmentOutOfRange, id.into(), 0);
+        let (version, total_len) = match buffer {
+            BufferSel::Active => {
+                let a = entry.active.ok_or(nothing)?;
+                (a.version, a.len)
+            }
+            BufferSel::Inactive => {
+                if entry.inactive.state == BufferState::Empty {
+                    return Err(nothing);
+                }
+                (entry.inactive.version, entry.inactive.total_len)
+            }
+        };
+        let mut rest = [(0u32, 0u32); wire::MAX_DUMP_RANGES];
+        for (slot, &(offset, length)) in rest.iter_mut().zip(ranges) {
+            *slot = match offset.checked_add(length) {
+                Some(end) if length > 0 && end <= total_len => (offset, end),
+                _ => return Err(Failure::about(FailureCode::SegmentOutOfRange, id.into(), offset)),
+            };
+        }
+        let (next, end) =
+            rest.first().copied().filter(|_| !ranges.is_empty()).unwrap_or((0, total_len));
+        let rest_len = u8::try_from(ranges.len()).unwrap_or(0);
+        if self.app.dump.is_some() {
+            return Err(Failure::about(FailureCode::Busy, id.into(), 0));
+        }
+        self.start(v);
+        let generation = self.table_generation(id).unwrap_or(0);
+        let source = DumpSource::Table {
+            id,
+            buffer,
+            version: u16::try_from(version).unwrap_or(u16::MAX),
+            total_len,
+            next,
+            end,
+            generation,
+            rest,
+            rest_len,
+            rest_at: 1,
+        };
+        self.app.dump = Some(DumpJob { verif: *v, step: 0, source });
+        Ok(Done::Deferred)
     }
 
     fn validate(&mut self, v: &mut Verif, id: u8, slot: usize, expected_crc: u32) -> Exec {

@@ -215,7 +215,7 @@ service_enum! {
         /// ST\[11\] time-based scheduling.
         Schedule(schedule::schedule::Request<'a>),
         /// ST\[17\] test.
-        Test(test::test::Request),
+        Test(test::test::Request<'a>),
         /// ST\[20\] on-board parameters.
         Parameter(parameter::parameter::Request<'a>),
         /// ST\[200\] table management.
@@ -237,7 +237,7 @@ service_enum! {
         /// ST\[11\] schedule summary report.
         Schedule(schedule::schedule::Report<'a>),
         /// ST\[17\] test report.
-        Test(test::test::Report),
+        Test(test::test::Report<'a>),
         /// ST\[20\] parameter value report.
         Parameter(parameter::parameter::Report<'a>),
         /// ST\[200\] table dump segments and directory.

@@ -11,12 +11,16 @@
 //! | 200,3 activate | TC | table ID u8 |
 //! | 200,4 abort load | TC | table ID u8 |
 //! | 200,5 dump | TC | table ID u8, buffer u8 ([`BufferSel`]) |
+//! | 200,9 dump ranges | TC | table ID u8, buffer u8, N u8 (1..=[`MAX_DUMP_RANGES`]), N × ([`DumpRange`]: offset u32, length u32 ≥ 1) |
 //! | 200,6 dump segment | TM | table ID u8, buffer u8, version u16, total length u32, offset u32, segment length u16, data |
 //! | 200,7 report directory | TC | none |
 //! | 200,8 directory | TM | N u8 (0..=[`MAX_DIRECTORY_ENTRIES`]), N × [`DirectoryEntry`] (26 octets) |
 //!
 //! A segment must hold 1 octet at least and lie inside the image: `offset + length <=
-//! total length`. A dump is split into as many 200,6 reports as needed, each at most
+//! total length`. A dump of ranges (200,9) re-requests parts of an image, e.g. the segments a
+//! lossy downlink lost: the unit refuses a range outside the buffer (`segment_out_of_range`),
+//! and dumps the ranges in the order given, each from its offset. A dump
+//! is split into as many 200,6 reports as needed, each at most
 //! [`MAX_DUMP_SEGMENT_LEN`] octets of data.
 
 use super::wire::{Item, List, Reader, Writer, emit_with, parse_all};
@@ -30,6 +34,8 @@ pub const LOAD_HEADER_LEN: usize = 1 + 2 + 4 + 4 + 2;
 pub const MAX_LOAD_SEGMENT_LEN: usize = MAX_TC_APP_DATA_LEN - LOAD_HEADER_LEN;
 /// Largest data field of a 200,6 dump segment.
 pub const MAX_DUMP_SEGMENT_LEN: usize = 1024;
+/// Most ranges in one 200,9 request.
+pub const MAX_DUMP_RANGES: usize = 64;
 /// Largest number of entries in a directory report.
 pub const MAX_DIRECTORY_ENTRIES: usize = 32;
 
@@ -103,6 +109,46 @@ fn check_segment(total_len: u32, offset: u32, len: usize, max: usize) -> Result<
     }
 }
 
+/// One range of a 200,9 dump (8 octets): at least one octet, its end representable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DumpRange {
+    /// First octet.
+    pub offset: u32,
+    /// Octets (at least 1).
+    pub length: u32,
+}
+
+impl DumpRange {
+    /// The end of the range (exclusive).
+    pub fn end(&self) -> u64 {
+        u64::from(self.offset) + u64::from(self.length)
+    }
+}
+
+impl Item for DumpRange {
+    const LEN: usize = 8;
+    const FIELD: &'static str = "dump_ranges";
+
+    fn decode(data: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(data);
+        let d = DumpRange { offset: r.u32()?, length: r.u32()? };
+        r.finish()?;
+        if d.length == 0 {
+            return Err(Error::BadCount { field: "dump_length", count: 0, max: u32::MAX as usize });
+        }
+        if d.offset.checked_add(d.length).is_none() {
+            return Err(Error::BadValue { field: "segment_offset", value: d.offset });
+        }
+        Ok(d)
+    }
+
+    fn encode(&self, out: &mut [u8]) -> Result<(), Error> {
+        let mut w = Writer::new(out);
+        w.u32(self.offset)?;
+        w.u32(self.length)
+    }
+}
+
 /// One table in a directory report (26 octets).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DirectoryEntry {
@@ -163,7 +209,7 @@ impl Item for DirectoryEntry {
 
 /// ST\[200\] requests.
 #[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
     /// 200,1: load a segment into the inactive buffer.
     LoadSegment(LoadSegment<'a>),
@@ -193,6 +239,15 @@ pub enum Request<'a> {
     },
     /// 200,7: report the directory as a 200,8 report.
     ReportDirectory,
+    /// 200,9: dump ranges of a buffer as 200,6 reports, in the order given.
+    DumpRanges {
+        /// Table ID.
+        table_id: u8,
+        /// Which buffer.
+        buffer: BufferSel,
+        /// The ranges (1 ..= [`MAX_DUMP_RANGES`]).
+        ranges: List<'a, DumpRange>,
+    },
 }
 
 impl<'a> Request<'a> {
@@ -220,6 +275,11 @@ impl<'a> Request<'a> {
                 4 => Request::Abort { table_id: r.u8()? },
                 5 => Request::Dump { table_id: r.u8()?, buffer: BufferSel::read(r)? },
                 7 => Request::ReportDirectory,
+                9 => Request::DumpRanges {
+                    table_id: r.u8()?,
+                    buffer: BufferSel::read(r)?,
+                    ranges: List::read(r, 1, MAX_DUMP_RANGES)?,
+                },
                 _ => return Err(Error::UnknownSubtype { service: SERVICE, subtype }),
             })
         })
@@ -234,6 +294,7 @@ impl<'a> Request<'a> {
             Request::Abort { .. } => 4,
             Request::Dump { .. } => 5,
             Request::ReportDirectory => 7,
+            Request::DumpRanges { .. } => 9,
         }
     }
 
@@ -245,6 +306,7 @@ impl<'a> Request<'a> {
             Request::Activate { .. } | Request::Abort { .. } => 1,
             Request::Dump { .. } => 2,
             Request::ReportDirectory => 0,
+            Request::DumpRanges { ranges, .. } => 2 + ranges.wire_len(),
         }
     }
 
@@ -275,6 +337,11 @@ impl<'a> Request<'a> {
                 w.u8(buffer.value())
             }
             Request::ReportDirectory => Ok(()),
+            Request::DumpRanges { table_id, buffer, ranges } => {
+                w.u8(table_id)?;
+                w.u8(buffer.value())?;
+                ranges.write(w, 1, MAX_DUMP_RANGES)
+            }
         })
     }
 }
@@ -425,6 +492,27 @@ mod tests {
             Error::BadValue { field: "buffer", value: 0 }
         );
         assert_eq!(Request::parse(7, &[]).unwrap(), Request::ReportDirectory);
+        let range = [3, 1, 1, 0, 0, 0x03, 0xDE, 0, 0, 0x07, 0xC6];
+        let r = Request::parse(9, &range).unwrap();
+        let Request::DumpRanges { table_id: 3, buffer: BufferSel::Active, ranges } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(
+            ranges.iter().collect::<std::vec::Vec<_>>(),
+            [DumpRange { offset: 990, length: 1990 }]
+        );
+        let mut out = [0u8; 11];
+        assert_eq!(r.emit(&mut out).unwrap(), 11);
+        assert_eq!(out, range);
+        assert!(matches!(Request::parse(9, &[3, 1, 0]), Err(Error::BadCount { .. })));
+        assert!(matches!(
+            Request::parse(9, &[3, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(Error::BadCount { .. })
+        ));
+        assert!(matches!(
+            Request::parse(9, &[3, 1, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2]),
+            Err(Error::BadValue { .. })
+        ));
         assert!(matches!(Request::parse(6, &[]), Err(Error::UnknownSubtype { .. })));
         assert!(matches!(Request::parse(3, &[3, 0]), Err(Error::TrailingData { .. })));
     }

@@ -503,7 +503,15 @@ pub fn parse_request(text: &str, app_data_out: &mut [u8]) -> Result<(u8, u8, usi
     let (svc, sub) = match service.to_ascii_lowercase_fixed().as_str() {
         "test" => match () {
             () if is("are-you-alive") => (test::SERVICE, 1),
-            () => return bad_verb("are-you-alive"),
+            () if is("query") => {
+                c.key("id=")?;
+                list(&mut c, &mut w, |c, w| {
+                    let v = c.u32("a request ID (8 hex digits, e.g. 0x1A40C001)")?;
+                    put(c, w.u32(v))
+                })?;
+                (test::SERVICE, 128)
+            }
+            () => return bad_verb("are-you-alive or query"),
         },
         "hk" => {
             let sub = match () {
@@ -712,7 +720,12 @@ pub fn parse_request(text: &str, app_data_out: &mut [u8]) -> Result<(u8, u8, usi
                 () if is("abort") => 4,
                 () if is("dump") => 5,
                 () if is("directory") => 7,
-                () => return bad_verb("load, validate, activate, abort, dump or directory"),
+                () if is("dump-range") => 9,
+                () => {
+                    return bad_verb(
+                        "load, validate, activate, abort, dump, dump-range or directory",
+                    );
+                }
             };
             if sub != 7 {
                 c.key("id=")?;
@@ -751,10 +764,20 @@ pub fn parse_request(text: &str, app_data_out: &mut [u8]) -> Result<(u8, u8, usi
                     let crc = c.u32("a CRC-32")?;
                     put(&c, w.u32(crc))?;
                 }
-                5 => {
+                5 | 9 => {
                     c.key("buffer=")?;
                     let b = c.named("active or inactive", BufferSel::from_name)?;
                     put(&c, w.u8(b.value()))?;
+                    if sub == 9 {
+                        c.key("ranges=")?;
+                        list(&mut c, &mut w, |c, w| {
+                            let offset = c.u32("a range OFFSET+LENGTH")?;
+                            c.run("+", |i| tag_no_case("+")(i))?;
+                            let len = c.u32("a length of 1 octet at least")?;
+                            put(c, w.u32(offset))?;
+                            put(c, w.u32(len))
+                        })?;
+                    }
                 }
                 _ => {}
             }
@@ -842,6 +865,14 @@ impl fmt::Display for Request<'_> {
         use housekeeping::Request as Hk;
         match self {
             Request::Test(test::Request::AreYouAlive) => f.write_str("test are-you-alive"),
+            Request::Test(test::Request::QueryStatus(ids)) => {
+                f.write_str("test query id=")?;
+                for (i, id) in ids.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "," };
+                    write!(f, "{sep}0x{:04X}{:04X}", id.packet_id, id.seq_ctrl)?;
+                }
+                Ok(())
+            }
             Request::Housekeeping(r) => {
                 let verb = match r {
                     Hk::EnablePeriodic(_) => "enable",
@@ -950,6 +981,14 @@ impl fmt::Display for Request<'_> {
                     write!(f, "table dump id={table_id} buffer={buffer}")
                 }
                 table::Request::ReportDirectory => f.write_str("table directory"),
+                table::Request::DumpRanges { table_id, buffer, ranges } => {
+                    write!(f, "table dump-range id={table_id} buffer={buffer} ranges=")?;
+                    for (i, r) in ranges.iter().enumerate() {
+                        let sep = if i == 0 { "" } else { "," };
+                        write!(f, "{sep}{}+{}", r.offset, r.length)?;
+                    }
+                    Ok(())
+                }
             },
         }
     }
@@ -1032,6 +1071,8 @@ mod tests {
             "table validate id=3 crc=0x1234ABCD",
             "table abort id=3",
             "table dump id=3 buffer=inactive",
+            "table dump-range id=3 buffer=active ranges=990+1990,5000+1",
+            "test query id=0x1A40C001,0x1A40C002",
             "table directory",
         ] {
             round_trip(t);

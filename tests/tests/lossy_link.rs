@@ -1,0 +1,194 @@
+//! Every workflow on a lossy link (issue #9): the twin's own fault injection on both
+//! directions, over real pseudo-terminals. A TC is reported failed only when the unit says so;
+//! a lost report is resolved by asking the unit (17,128 → 17,129); a dump re-requests only the
+//! ranges it lost (200,9); a push completes and reads back equal.
+
+use std::time::{Duration, Instant};
+
+use eic_bench::link::FaultSpec;
+use eic_bench::session::{Session, SessionConfig, Verdict};
+use eic_bench::twin::{TwinConfig, UnitTwin};
+use tc_tm::service::MAX_TC_APP_DATA_LEN;
+use tc_tm::service::text::parse_request;
+
+/// The session settings of these tests: the fast twin's, with FOP-1 tuned for a line where
+/// CLCWs are sparse (as `unit_twin`'s 500-TC fault test).
+pub fn lossy_cfg(t: &UnitTwin) -> SessionConfig {
+    let mut cfg = SessionConfig::fast(t.tctm_path());
+    cfg.t1 = Duration::from_millis(200);
+    cfg.transmission_limit = 100;
+    cfg.set_clcw_timeout(Duration::from_secs(20));
+    cfg.max_queries = 30;
+    cfg
+}
+
+pub fn twin(dir: &std::path::Path, faults: &str) -> UnitTwin {
+    let spec = FaultSpec::parse(faults).unwrap();
+    UnitTwin::start(dir, false, TwinConfig::default().with_faults(&spec)).unwrap()
+}
+
+/// `LOSSY_N` overrides the count (for a quick look).
+fn n_tcs(default: usize) -> usize {
+    std::env::var("LOSSY_N").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Sends `n` TCs in batches of `batch` (1: one at a time, as `tc send` does: each waited for
+/// before the next) and checks each verdict against the unit's counters: none failed (the unit
+/// refuses none of them), every completed one executed, and executions = completed + (in doubt
+/// that executed).
+fn tcs_reported_as_the_unit_counts(faults: &str, n: usize, batch: usize) -> (usize, usize, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let t = twin(dir.path(), faults);
+    let mut s = Session::open(lossy_cfg(&t)).unwrap();
+    s.connect().unwrap();
+    let (mut completed, mut not_executed, mut in_doubt) = (0, 0, 0);
+    let start = Instant::now();
+    let mut data = [0u8; MAX_TC_APP_DATA_LEN];
+    let (service, subtype, len) = parse_request("event enable id=saa-entry", &mut data).unwrap();
+    let mut sent = 0;
+    while sent < n {
+        if std::env::var_os("LOSSY_TRACE").is_some() {
+            eprintln!("{sent}: {:.1} s {:?}", start.elapsed().as_secs_f64(), s.stats());
+        }
+        let k = batch.min(n - sent);
+        let ids: Vec<_> =
+            (0..k).map(|_| s.send_raw(service, subtype, &data[..len]).unwrap()).collect();
+        sent += k;
+        for id in ids {
+            let o = s.wait(id).unwrap();
+            match o.verdict {
+                Verdict::Completed { .. } => completed += 1,
+                Verdict::NotExecuted => not_executed += 1,
+                Verdict::InDoubt { .. } => in_doubt += 1,
+                v => panic!("a TC the unit executes or never received was reported {v:?}"),
+            }
+            s.forget(id);
+        }
+    }
+    let stats = s.stats();
+    drop(s);
+    let (c, tw) = t.stop().unwrap();
+    let executed = c.service(5).unwrap().executed as usize;
+    eprintln!(
+        "{faults}: {n} TCs (batches of {batch}) in {:.1} s: completed {completed}, not executed \
+         {not_executed}, in doubt {in_doubt}; unit executed {executed}; {} queries; downlink \
+         octets dropped {}",
+        start.elapsed().as_secs_f64(),
+        stats.queries,
+        tw.downlink_faults.octets_dropped
+    );
+    assert_eq!(c.service(5).unwrap().failed, 0);
+    assert!(executed >= completed, "a TC reported completed did not execute");
+    assert!(executed <= completed + in_doubt, "an executed TC was reported not executed");
+    assert_eq!(completed + not_executed + in_doubt, n);
+    (completed, not_executed, in_doubt)
+}
+
+#[test]
+fn two_hundred_tcs_each_reported_as_the_unit_counts_them() {
+    for seed in [3, 8] {
+        let (completed, _, in_doubt) = tcs_reported_as_the_unit_counts(
+            &format!("bitflip=1e-5,drop=0.001,seed={seed}"),
+            n_tcs(200),
+            25,
+        );
+        assert_eq!(in_doubt, 0, "at this rate every lost report is resolved by asking the unit");
+        assert!(completed >= n_tcs(200) - 5, "{completed}");
+    }
+}
+
+#[test]
+fn tcs_one_at_a_time_each_reported_as_the_unit_counts_them() {
+    let (completed, _, in_doubt) =
+        tcs_reported_as_the_unit_counts("bitflip=1e-5,drop=0.001,seed=5", n_tcs(20), 1);
+    assert_eq!(in_doubt, 0);
+    assert!(completed >= n_tcs(20) - 1);
+}
+
+/// A target set that differs from the factory one in the pixel table (the largest: 110 load
+/// TCs), the CRT and the bands (so the safe order matters).
+fn changed_set() -> tables::set::TableSet {
+    let mut target = tables::defaults::default_set();
+    target.pixels.version += 1;
+    target.crt.version += 1;
+    target.crt.image_snr = 7.0;
+    target.bands.version += 1;
+    target
+}
+
+fn pull_and_push(faults: &str) {
+    use eic_bench::workflow::tables as wf;
+    let dir = tempfile::tempdir().unwrap();
+    let t = twin(dir.path(), faults);
+    let mut s = Session::open(lossy_cfg(&t)).unwrap();
+    s.connect().unwrap();
+    let bar = indicatif::ProgressBar::hidden();
+    let start = Instant::now();
+    // Pull: every active table, CRC-checked against the directory, decoded.
+    let unit = wf::pull(&mut s, &bar).unwrap_or_else(|e| panic!("{faults}: pull: {e}"));
+    let factory = tables::defaults::default_set();
+    assert_eq!(unit.set().unwrap(), factory, "the pull equals the factory set");
+    let pulled = start.elapsed();
+    // Push: loads, validations, activations verified; the final pull must equal the target.
+    let target = changed_set();
+    let (plan, report) =
+        wf::push(&mut s, &target, &bar).unwrap_or_else(|e| panic!("{faults}: push: {e}"));
+    let report = report.expect("the sets differ");
+    assert_eq!(report.after.set().unwrap(), target);
+    assert_eq!(plan.tables.len(), 3);
+    let stats = s.stats();
+    drop(s);
+    let (c, tw) = t.stop().unwrap();
+    eprintln!(
+        "{faults}: pull {:.1} s, push (incl. both pulls) {:.1} s; {} queries, {} \
+         retransmissions; downlink octets dropped {}; unit TCs failed {}",
+        pulled.as_secs_f64(),
+        (start.elapsed() - pulled).as_secs_f64(),
+        stats.queries,
+        stats.retransmissions,
+        tw.downlink_faults.octets_dropped,
+        c.tc_failed
+    );
+}
+
+#[test]
+fn pull_and_push_complete_and_read_back_equal_on_a_lossy_link() {
+    // The issue's first case (the pixel dump stopped at 87 308 of 108 812 octets), then the
+    // rate of the must-show tests with two seeds.
+    for faults in [
+        "bitflip=1e-6,drop=0.0001,seed=3",
+        "bitflip=1e-5,drop=0.001,seed=3",
+        "bitflip=1e-5,drop=0.001,seed=4",
+    ] {
+        pull_and_push(faults);
+    }
+}
+
+#[test]
+#[ignore = "exploration: FOP-1 window on a lossy uplink"]
+fn window_exploration() {
+    for w in [15u8, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let t = twin(dir.path(), "bitflip=1e-5,drop=0.001,seed=3");
+        let mut cfg = lossy_cfg(&t);
+        cfg.window = w;
+        let mut s = Session::open(cfg).unwrap();
+        s.connect().unwrap();
+        let bar = indicatif::ProgressBar::hidden();
+        let start = Instant::now();
+        let mut target = tables::defaults::default_set();
+        target.pixels.version += 1;
+        let unit = eic_bench::workflow::tables::pull(&mut s, &bar).unwrap();
+        let p1 = start.elapsed();
+        let plan =
+            eic_bench::workflow::tables::plan(&unit, &target, tc_tm::service::function::Mode::Safe)
+                .unwrap();
+        eic_bench::workflow::tables::execute(&mut s, &plan, &target, &bar).unwrap();
+        eprintln!(
+            "window {w}: pull {:.1} s, push {:.1} s {:?}",
+            p1.as_secs_f64(),
+            (start.elapsed() - p1).as_secs_f64(),
+            s.stats()
+        );
+    }
+}
