@@ -47,7 +47,7 @@ pub struct LinkArgs {
     /// CLCW timeout plus two octet times at the baud rate).
     #[arg(long)]
     pub silence_timeout_s: Option<f64>,
-    /// Seconds a missing ST[01] report may trail FARM-1's acknowledgement of a TC before the
+    /// Seconds a missing verification report may trail FARM-1's acknowledgement of a TC before the
     /// unit is asked (17,128 request status) instead (default: 1 s plus four CADU line times;
     /// 0.15 for the embedded twin).
     #[arg(long)]

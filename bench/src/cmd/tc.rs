@@ -38,7 +38,9 @@ pub enum TcCmd {
     #[command(verbatim_doc_comment)]
     Decode(DecodeArgs),
     /// Sends one TC to a unit and waits for its verification (exit 1 on failure, with the
-    /// failure code explained).
+    /// failure code explained; exit 4 when its outcome is in doubt: reports and status
+    /// queries lost, it may have executed once or not at all — check before sending again).
+    /// A lost report is resolved by asking the unit (17,128), never by guessing.
     ///
     /// Examples:
     ///   eic-bench tc send /dev/pts/3 test are-you-alive
