@@ -63,7 +63,7 @@ pub struct LinkArgs {
     /// FOP-1 sliding window K, 1..=15 (default 15).
     #[arg(long)]
     pub window: Option<u8>,
-    /// FOP-1 transmission limit: transmissions of a frame before recovery (default 5).
+    /// FOP-1 transmission limit: transmissions of a frame before recovery (default 20).
     #[arg(long)]
     pub transmission_limit: Option<u8>,
     /// Milliseconds the uplink must have been quiet before a CLCW is trusted for recovery

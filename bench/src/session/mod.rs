@@ -122,8 +122,10 @@ pub struct SessionConfig {
 
 impl SessionConfig {
     /// Defaults for `device` at `baud`: T1 covers a full window of the largest CLTUs at that
-    /// rate plus 500 ms; the settle time three CADU line times plus 250 ms after the last
-    /// uplink octet left (the session tracks when its own octets are on the line); limit 5;
+    /// rate plus 500 ms, transmission limit 20 (on a lossy line CLCWs are sparse: a frame may
+    /// wait several idle-frame periods for its acknowledgement); the settle time three CADU
+    /// line times plus 250 ms after the last
+    /// uplink octet left (the session tracks when its own octets are on the line);
     /// 3 s CLCW timeout; reports expected 1 s plus four CADU line times after FARM-1
     /// acknowledged a TC; 8 status queries; silence after the CLCW timeout plus two octet
     /// times.
@@ -140,7 +142,7 @@ impl SessionConfig {
             link_timeouts: Timeouts { read: Duration::from_secs(1), write: window + window },
             archive: None,
             t1: window + Duration::from_millis(500),
-            transmission_limit: 5,
+            transmission_limit: 20,
             window: mission::FOP_WINDOW,
             stage_timeouts: StageTimeouts::for_baud(baud),
             clcw_timeout,
