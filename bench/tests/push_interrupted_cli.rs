@@ -10,6 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 use tables::set::TableSet;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
+/// Timeouts for a twin at full speed (as `SessionConfig::fast`).
+const FAST: [&str; 6] = ["--t1-ms", "300", "--settle-ms", "100", "--report-timeout-s", "0.15"];
 
 struct Twin {
     child: Child,
@@ -41,9 +43,11 @@ fn start_twin(state: &Path) -> Twin {
 
 fn push(dev: &str, dir: &Path, journal: &Path, crash_after: Option<u32>) -> Output {
     let mut c = Command::new(BIN);
+    // The twin runs at full speed: the fast twin's timeouts.
     c.args(["tables", "push", dev])
+        .args(FAST)
         .arg(dir)
-        .args(["--yes", "--t1-ms", "300", "--journal-dir"])
+        .args(["--yes", "--journal-dir"])
         .arg(journal)
         .stdin(Stdio::null());
     if let Some(n) = crash_after {
@@ -111,7 +115,9 @@ fn a_push_killed_at_every_step_is_reported_restored_and_completed_at_the_next_co
         // The push verified by pulling again; check from outside once more.
         let pulled = root.path().join(format!("pulled{step}"));
         let p = Command::new(BIN)
-            .args(["tables", "pull", &twin.dev, "-o"])
+            .args(["tables", "pull", &twin.dev])
+            .args(FAST)
+            .arg("-o")
             .arg(&pulled)
             .arg("--journal-dir")
             .arg(&journal)

@@ -47,7 +47,7 @@ pub struct LinkArgs {
     /// CLCW timeout plus two octet times at the baud rate).
     #[arg(long)]
     pub silence_timeout_s: Option<f64>,
-    /// Seconds a missing ST[01] report may trail FARM-1's acknowledgement of a TC before the
+    /// Seconds a missing verification report may trail FARM-1's acknowledgement of a TC before the
     /// unit is asked (17,128 request status) instead (default: 1 s plus four CADU line times;
     /// 0.15 for the embedded twin).
     #[arg(long)]
@@ -63,7 +63,7 @@ pub struct LinkArgs {
     /// FOP-1 sliding window K, 1..=15 (default 15).
     #[arg(long)]
     pub window: Option<u8>,
-    /// FOP-1 transmission limit: transmissions of a frame before recovery (default 5).
+    /// FOP-1 transmission limit: transmissions of a frame before recovery (default 20).
     #[arg(long)]
     pub transmission_limit: Option<u8>,
     /// Milliseconds the uplink must have been quiet before a CLCW is trusted for recovery

@@ -39,7 +39,10 @@ pub enum TcCmd {
     #[command(verbatim_doc_comment)]
     Decode(DecodeArgs),
     /// Sends one TC to a unit and waits for its verification (exit 1 if the unit refuses it,
-    /// with the failure code explained; 4 if it does not answer).
+    /// with the failure code explained, or it did not execute; exit 4 if it does not answer or
+    /// its outcome is in doubt: reports and status queries lost, it may have executed once or
+    /// not at all — check before sending again). A lost report is resolved by asking the unit
+    /// (17,128), never by guessing.
     ///
     /// Examples:
     ///   eic-bench tc send twin test are-you-alive

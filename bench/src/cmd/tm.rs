@@ -119,8 +119,12 @@ fn decode(a: &DecodeArgs) -> anyhow::Result<ExitCode> {
         summary.errors,
         summary.gaps
     );
-    Ok(if summary.errors == 0 { Exit::Ok } else { Exit::Invalid }.into())
+    Ok(if summary.damaged() { Exit::Invalid } else { Exit::Ok }.into())
 }
+
+/// Exit status of `tm decode` when anything in the input was damaged (errors, octets outside
+/// any CADU, a cut tail).
+pub const EXIT_DAMAGED_INPUT: u8 = 2;
 
 /// The JSON line for one TM packet, or for the error that stops it parsing.
 fn packet_line(octets: &[u8], offset: u64, with_frame: Option<(u8, u32)>) -> (String, bool) {
@@ -196,7 +200,22 @@ fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyho
         }
     }
     decoder.count_packet_errors(bad_packets);
-    Ok(decoder.summary())
+    let mut s = decoder.summary();
+    let tail = decoder.pending_octets() as u64;
+    if tail > 0 {
+        s.trailing_octets = tail;
+        s.errors += 1;
+        if print {
+            let at = s.octets.saturating_sub(tail);
+            let v = json!({
+                "error": format!("the input ends inside a CADU: {tail} octets after the last complete one"),
+                "layer": "cadu",
+                "offset": at,
+            });
+            writeln!(out, "{v}")?;
+        }
+    }
+    Ok(s)
 }
 
 fn decode_packets(
@@ -204,35 +223,62 @@ fn decode_packets(
     out: &mut dyn Write,
     print: bool,
 ) -> anyhow::Result<Summary> {
-    let mut data = Vec::new();
-    input.read_to_end(&mut data).context("reading the input")?;
-    let mut s = Summary { octets: data.len() as u64, ..Summary::default() };
-    let mut pos = 0usize;
-    while pos < data.len() {
-        let rest = data.get(pos..).unwrap_or_default();
-        let Some(len) = spp::packet_len(rest).filter(|&l| l <= rest.len()) else {
-            s.errors += 1;
-            let e: tc_tm::Error = spp::Error::Truncated {
-                found: rest.len(),
-                expected: spp::packet_len(rest).unwrap_or(spp::HEADER_LEN),
+    // Streaming: at most one packet (≤ 65 542 octets) plus one read is held.
+    let mut s = Summary::default();
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut base = 0u64; // stream offset of buf[0]
+    let mut eof = false;
+    loop {
+        // Decode every whole packet in the buffer.
+        let mut pos = 0usize;
+        loop {
+            let rest = buf.get(pos..).unwrap_or_default();
+            if rest.is_empty() {
+                break;
             }
-            .into();
+            let Some(len) = spp::packet_len(rest).filter(|&l| l <= rest.len()) else {
+                if !eof {
+                    break; // wait for more octets
+                }
+                s.errors += 1;
+                s.trailing_octets = rest.len() as u64;
+                let e: tc_tm::Error = spp::Error::Truncated {
+                    found: rest.len(),
+                    expected: spp::packet_len(rest).unwrap_or(spp::HEADER_LEN),
+                }
+                .into();
+                if print {
+                    let at = base + pos as u64;
+                    let v = json!({"error": locate::describe(&e, at, rest.len()), "layer": e.layer(), "offset": at});
+                    writeln!(out, "{v}")?;
+                }
+                pos = buf.len();
+                break;
+            };
+            let octets = rest.get(..len).unwrap_or_default();
+            let at = base + pos as u64;
             if print {
-                let v = json!({"error": locate::describe(&e, pos as u64, rest.len()), "layer": e.layer(), "offset": pos});
-                writeln!(out, "{v}")?;
+                let (line, ok) = packet_line(octets, at, None);
+                writeln!(out, "{line}")?;
+                if ok { s.packets += 1 } else { s.errors += 1 }
+            } else {
+                let ok = TmPacket::new_checked(octets).is_ok_and(|p| TmRepr::parse(&p).is_ok());
+                if ok { s.packets += 1 } else { s.errors += 1 }
             }
-            break;
-        };
-        let octets = rest.get(..len).unwrap_or_default();
-        if print {
-            let (line, ok) = packet_line(octets, pos as u64, None);
-            writeln!(out, "{line}")?;
-            if ok { s.packets += 1 } else { s.errors += 1 }
-        } else {
-            let ok = TmPacket::new_checked(octets).is_ok_and(|p| TmRepr::parse(&p).is_ok());
-            if ok { s.packets += 1 } else { s.errors += 1 }
+            pos += len;
         }
-        pos += len;
+        buf.drain(..pos.min(buf.len()));
+        base += pos as u64;
+        if eof {
+            break;
+        }
+        let n = input.read(&mut chunk).context("reading the input")?;
+        if n == 0 {
+            eof = true;
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        s.octets += n as u64;
     }
     Ok(s)
 }

@@ -18,7 +18,8 @@
 //!    TC), pipelined through the FOP-1 window; 200,2 validate with the image's CRC-32;
 //! 3. per table: 200,3 activate;
 //! 4. return to the mode the unit was in (`safe`, then `standby`, then `observation` as needed);
-//! 5. pull again and check that every table of the unit now equals the target.
+//! 5. read back: the directory, a dump of every table pushed (octet for octet), and the
+//!    directory's CRC-32, length and version of the others; every table must equal the target.
 //!
 //! On any refusal, the loads not yet activated are aborted (200,4), the mode is restored, and
 //! [`WorkflowError::PushFailed`] names the table, the TC and the unit's reason (failure code
@@ -548,7 +549,7 @@ pub fn read_directory(s: &mut Session) -> Result<Vec<DirectoryEntry>, WorkflowEr
 pub const DUMP_STALLS: u32 = 12;
 /// Gaps between lost ranges shorter than this are asked for with them (one range is cheaper
 /// than two on the uplink).
-const RANGE_MERGE_GAP: usize = 64;
+pub const RANGE_MERGE_GAP: usize = 64;
 /// Re-requested ranges are cut into pieces of at most this many octets: a shorter 200,6
 /// packet spans fewer transfer frames, so it survives a lossy downlink more often.
 pub const REREQUEST_PIECE: usize = 512;
@@ -924,6 +925,35 @@ pub fn execute(
     execute_journaled(s, plan, target, progress, None)
 }
 
+/// Reads the unit back after a push: the directory, a dump of every table pushed (compared
+/// octet for octet), and for the others the directory's CRC-32, length and version, which
+/// must be the target's (they were not touched; dumping them again would cost the most on a
+/// lossy downlink). A table whose directory entry differs is dumped too.
+fn verify_after_push(
+    s: &mut Session,
+    pushed: &[TableId],
+    target: &TableSet,
+) -> Result<UnitTables, WorkflowError> {
+    let directory = read_directory(s)?;
+    let mut images = BTreeMap::new();
+    for e in &directory {
+        let Some(t) = TableId::from_u8(e.table_id) else { continue };
+        if e.active_len == 0 {
+            continue;
+        }
+        let want = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
+        let same = e.active_crc == crc32(&want)
+            && e.active_len as usize == want.len()
+            && e.active_version == target.version(t);
+        if same && !pushed.contains(&t) {
+            images.insert(t, want);
+        } else {
+            images.insert(t, dump_active(s, t, e, &ProgressBar::hidden())?);
+        }
+    }
+    Ok(UnitTables { directory, images })
+}
+
 /// What the unit holds of one table, read back from its directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Holds {
@@ -1168,7 +1198,7 @@ pub fn execute_journaled(
     }
     progress.finish_and_clear();
 
-    let after = pull(s, &ProgressBar::hidden())?;
+    let after = verify_after_push(s, &plan.tables, target)?;
     let mut differ = Vec::new();
     for t in TableId::ALL {
         let want = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
