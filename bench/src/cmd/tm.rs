@@ -22,8 +22,9 @@ pub enum TmCmd {
     /// text line, as `tm listen --json` prints them, plus the frame it came in.
     ///
     /// The input is a CADU stream as on the serial downlink (e.g. `cat` of the port), or an
-    /// archive the bench wrote with --archive (`tm listen`, `tc send`, `hk`, `tables`): its
-    /// CADUs are found by their sync marker, its record headers counted as garbage octets.
+    /// archive the bench wrote with --archive (`tm listen`, `tc send`, `hk`, `tables`), read
+    /// record by record (a damaged or torn record counts as an error). Exit 2 if anything was
+    /// damaged: errors, octets outside any CADU, a cut tail.
     /// `--layer packet` reads bare concatenated TM packets. To record a capture (the one in
     /// examples/ was made so, on a fresh twin state):
     ///   eic-bench tc send twin --archive capture.eica param get id=sw_version,hk_period_ms
@@ -95,12 +96,60 @@ fn open_input(path: &PathBuf) -> anyhow::Result<Box<dyn Read>> {
     Ok(Box::new(f))
 }
 
+/// The CADUs of an archive the bench wrote, as one stream: the record framing (headers,
+/// CRC trailers) is the archive's, not damage of the telemetry; damaged or torn records are
+/// counted.
+struct ArchiveCadus<R: Read> {
+    records: crate::archive::ArchiveReader<R>,
+    cur: Vec<u8>,
+    pos: usize,
+    damaged: u64,
+}
+
+impl<R: Read> Read for ArchiveCadus<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.cur.len() {
+            match self.records.next() {
+                None => return Ok(0),
+                Some(Ok(r)) if r.kind == crate::archive::RecordKind::Cadu => {
+                    self.cur = r.octets;
+                    self.pos = 0;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(crate::archive::Error::Io { context, kind, detail })) => {
+                    return Err(io::Error::new(kind, format!("{context}: {detail}")));
+                }
+                Some(Err(_)) => self.damaged += 1,
+            }
+        }
+        let rest = self.cur.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf.get_mut(..n).unwrap_or_default().copy_from_slice(rest.get(..n).unwrap_or_default());
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 fn decode(a: &DecodeArgs) -> anyhow::Result<ExitCode> {
-    let mut input = open_input(&a.input)?;
+    let mut input = io::BufReader::with_capacity(1 << 16, open_input(&a.input)?);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let print = !a.summary;
+    let is_archive = io::BufRead::fill_buf(&mut input)
+        .context("reading the input")?
+        .starts_with(&crate::archive::SYNC);
     let summary = match a.layer {
+        Layer::Cadu if is_archive => {
+            let mut cadus = ArchiveCadus {
+                records: crate::archive::ArchiveReader::new(input),
+                cur: Vec::new(),
+                pos: 0,
+                damaged: 0,
+            };
+            let mut s = decode_cadus(&mut cadus, &mut out, print)?;
+            s.errors += cadus.damaged;
+            s
+        }
         Layer::Cadu => decode_cadus(&mut input, &mut out, print)?,
         Layer::Packet => decode_packets(&mut input, &mut out, print)?,
     };
