@@ -3,7 +3,7 @@
 //! scripts and as one self-contained HTML page for reviewers.
 //!
 //! [`Recorder`] sends TCs in the request syntax over a [`Session`] and records them; the
-//! workflows add steps ([`Recorder::step`]) and free-form sections (`before`, `after`,
+//! workflows add steps ([`Evidence::step`]) and free-form sections (`before`, `after`,
 //! `schedule`).
 
 use std::fmt::Write as _;

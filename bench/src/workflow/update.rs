@@ -1,6 +1,6 @@
 //! Software update of an application bank, and rollback, over a session.
 //!
-//! [`update`] runs, each step recorded in the [`Evidence`]:
+//! [`update`] runs, each step recorded in the [`super::evidence::Evidence`]:
 //!
 //! 1. **status**: one-shot housekeeping (SID 1): mode, running bank, version. The bank the unit
 //!    runs from is refused (the image must go to the other bank; `rollback` or a second update
