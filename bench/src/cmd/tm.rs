@@ -129,10 +129,11 @@ fn packet_line(octets: &[u8], offset: u64, with_frame: Option<(u8, u32)>) -> (St
             "time": r.time.as_secs_f64(),
             "source_data": hexio::format(r.source_data),
         }),
+        // One offset per error: where the error is (the text says the same).
         Err(e) => json!({
             "error": locate::describe(&e, offset, octets.len()),
             "layer": e.layer(),
-            "offset": offset,
+            "offset": offset + locate::offset_of(&e, octets.len()) as u64,
         }),
     };
     let ok = v.get("error").is_none();
@@ -172,10 +173,11 @@ fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyho
                     line
                 }
                 Event::Error { offset, vcid, error } => {
+                    let unit = tc_tm::mission::CADU_LEN;
                     let mut v = json!({
-                        "error": locate::describe(&error, offset, tc_tm::mission::CADU_LEN),
+                        "error": locate::describe(&error, offset, unit),
                         "layer": error.layer(),
-                        "offset": offset,
+                        "offset": offset + locate::offset_of(&error, unit) as u64,
                     });
                     if let Some(vc) = vcid {
                         v["vcid"] = json!(vc);
