@@ -248,26 +248,6 @@ impl TableSet {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::defaults;
-
-    #[test]
-    fn images_roundtrip() {
-        let set = defaults::default_set();
-        let images: Vec<Vec<u8>> = TableId::ALL.iter().map(|&id| set.image(id).unwrap()).collect();
-        let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
-        assert_eq!(TableSet::from_images(&refs).unwrap(), set);
-        for (id, img) in TableId::ALL.iter().zip(&images) {
-            let mut n = 0;
-            let h = crate::validate_image(img, &set.bands, &mut |_| n += 1).unwrap();
-            assert_eq!(h.table, *id);
-            assert_eq!(n, 0);
-        }
-    }
-}
-
 /// Largest table text file read (16 MiB; the pixel table's text is about 2 MiB): a file of
 /// endless length (a link to `/dev/zero`) is refused instead of read until memory runs out.
 #[cfg(feature = "std")]
@@ -290,4 +270,24 @@ pub fn read_text_bounded(path: &Path, max: u64) -> std::io::Result<std::string::
         ));
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::defaults;
+
+    #[test]
+    fn images_roundtrip() {
+        let set = defaults::default_set();
+        let images: Vec<Vec<u8>> = TableId::ALL.iter().map(|&id| set.image(id).unwrap()).collect();
+        let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+        assert_eq!(TableSet::from_images(&refs).unwrap(), set);
+        for (id, img) in TableId::ALL.iter().zip(&images) {
+            let mut n = 0;
+            let h = crate::validate_image(img, &set.bands, &mut |_| n += 1).unwrap();
+            assert_eq!(h.table, *id);
+            assert_eq!(n, 0);
+        }
+    }
 }

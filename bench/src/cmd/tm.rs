@@ -17,6 +17,8 @@ use crate::{hexio, locate};
 
 /// Telemetry subcommands.
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of a command-line variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum TmCmd {
     /// Decodes a recorded CADU stream (or a bare packet stream) into one JSON line per packet.
     ///
