@@ -153,7 +153,22 @@ pub fn run(cmd: TcCmd) -> anyhow::Result<ExitCode> {
         }
         TcCmd::Decode(a) => {
             let text = if a.hex.len() == 1 && a.hex[0] == "-" {
-                std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+                // One TC in hex is a few kilo-octets; bound what is read (an endless input is
+                // refused rather than read until memory runs out).
+                use std::io::Read as _;
+                const MAX_HEX_INPUT: u64 = 1 << 20;
+                let mut t = String::new();
+                std::io::stdin()
+                    .take(MAX_HEX_INPUT + 1)
+                    .read_to_string(&mut t)
+                    .context("reading standard input")?;
+                if t.len() as u64 > MAX_HEX_INPUT {
+                    return Err(BadInput(format!(
+                        "standard input is longer than {MAX_HEX_INPUT} octets: not one TC in hex"
+                    ))
+                    .into());
+                }
+                t
             } else {
                 a.hex.join(" ")
             };
