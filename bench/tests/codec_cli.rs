@@ -167,7 +167,16 @@ fn tm_decode_reports_damage_and_keeps_going() {
         text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let errors: Vec<_> = lines.iter().filter(|v| v.get("error").is_some()).collect();
     let good = lines.len() - errors.len();
-    assert!(errors.iter().any(|e| e["layer"] == "aos" && e["offset"] == CADU_LEN), "{errors:?}");
+    // The bad frame is the second CADU; its error is located at its FECF, once.
+    assert!(
+        errors.iter().any(|e| e["layer"] == "aos"
+            && (CADU_LEN..2 * CADU_LEN).contains(&(e["offset"].as_u64().unwrap() as usize))),
+        "{errors:?}"
+    );
+    for e in &errors {
+        let at = format!("offset {}", e["offset"]);
+        assert!(e["error"].as_str().unwrap().contains(&at), "one offset per error: {e}");
+    }
     assert!(errors.iter().any(|e| e["layer"] == "m_pdu"), "the gap is reported: {errors:?}");
     assert!(good > 30 && good < 40, "only the packets the bad frame touched are lost: {good}");
 
@@ -201,7 +210,9 @@ fn tm_decode_packet_layer_and_summary() {
         text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 100);
     assert_eq!(lines[10]["layer"], "pus");
-    assert_eq!(lines[10]["offset"], 370);
+    // One offset per error, the right one: the PEC (it was the packet's start, 370, beside
+    // "offset 405" in the text).
+    assert_eq!(lines[10]["offset"], 405);
     assert!(lines[10]["error"].as_str().unwrap().contains("offset 405"), "{}", lines[10]);
 }
 

@@ -17,6 +17,8 @@ use crate::locate;
 
 /// Telemetry subcommands.
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of a command-line variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum TmCmd {
     /// Decodes recorded telemetry into one JSON line per packet: the decoded report and its
     /// text line, as `tm listen --json` prints them, plus the frame it came in.
@@ -49,7 +51,7 @@ pub enum TmCmd {
     ///   eic-bench tm listen twin --count 3
     ///   eic-bench tm listen /dev/ttyUSB0 --archive today.eica --json --count 5 | jq -r .text
     #[command(verbatim_doc_comment)]
-    Listen(Box<super::tm_listen::ListenArgs>),
+    Listen(super::tm_listen::ListenArgs),
 }
 
 /// What the input holds.
@@ -182,10 +184,11 @@ fn packet_line(octets: &[u8], offset: u64, with_frame: Option<(u8, u32)>) -> (St
         .and_then(|p| TmRepr::parse(&p).map_err(tc_tm::Error::from))
     {
         Ok(r) => serde_json::Value::Object(crate::report::packet_record(&r)),
+        // One offset per error: where the error is (the text says the same).
         Err(e) => json!({
             "error": locate::describe(&e, offset, octets.len()),
             "layer": e.layer(),
-            "offset": offset,
+            "offset": offset + locate::offset_of(&e, octets.len()) as u64,
         }),
     };
     let ok = v.get("error").is_none();
@@ -225,10 +228,11 @@ fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyho
                     line
                 }
                 Event::Error { offset, vcid, error } => {
+                    let unit = tc_tm::mission::CADU_LEN;
                     let mut v = json!({
-                        "error": locate::describe(&error, offset, tc_tm::mission::CADU_LEN),
+                        "error": locate::describe(&error, offset, unit),
                         "layer": error.layer(),
-                        "offset": offset,
+                        "offset": offset + locate::offset_of(&error, unit) as u64,
                     });
                     if let Some(vc) = vcid {
                         v["vcid"] = json!(vc);

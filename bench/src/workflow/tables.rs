@@ -546,7 +546,7 @@ pub fn read_directory(s: &mut Session) -> Result<Vec<DirectoryEntry>, WorkflowEr
 
 /// Dump requests in a row that bring no new octet before the pull reports the dump
 /// incomplete (the retry budget: a dump goes on as long as each few requests bring something).
-pub const DUMP_STALLS: u32 = 12;
+pub const DUMP_STALLS: u32 = 30;
 /// Gaps between lost ranges shorter than this are asked for with them (one range is cheaper
 /// than two on the uplink).
 pub const RANGE_MERGE_GAP: usize = 64;

@@ -23,10 +23,9 @@ use crate::table_store::Which;
 use crate::unit::Unit;
 
 /// What a dump job reads.
-// The table variant carries the 200,9 ranges inline: onboard has no heap to box them, and the
-// unit holds one dump job at a time.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// One dump job exists at a time, in a static: no heap to box the ranges into (heap-free).
+#[allow(clippy::large_enum_variant)]
 pub enum DumpSource {
     /// A range of a memory.
     Memory {
