@@ -166,9 +166,8 @@ fn session(e: &SessionError) -> Option<Exit> {
         SessionError::Link(l) => link(l),
         SessionError::Archive(_) => Exit::Usage,
         SessionError::Encode(_) | SessionError::Request(_) => Exit::Invalid,
-        SessionError::NoClcw { .. } | SessionError::Silent { .. } | SessionError::GaveUp { .. } => {
-            Exit::Unreachable
-        }
+        // No valid frame, no octet, the uplink gave up: the unit does not answer.
+        _ => Exit::Unreachable,
     })
 }
 

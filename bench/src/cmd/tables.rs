@@ -216,7 +216,8 @@ fn entries(set: &TableSet, id: TableId) -> usize {
 /// Runs a table subcommand.
 ///
 /// # Errors
-/// [`BadInput`] for unreadable or invalid tables (exit code 2), other failures with context.
+/// [`BadInput`] for invalid tables (exit 2), missing directories or files (exit 3), other
+/// failures with context; see [`super::exit::Exit`].
 pub fn run(cmd: TablesCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         TablesCmd::Validate { dir, json } => validate(&dir, json),

@@ -201,7 +201,15 @@ pub fn encode(a: &EncodeArgs) -> anyhow::Result<Vec<u8>> {
         (Some(text), _, _) => {
             let mut buf = vec![0u8; mission::MAX_TC_PACKET_LEN];
             let (service, subtype, n) = tc_tm::service::text::parse_request(text, &mut buf)
-                .map_err(|e| BadInput(format!("--request {text:?}: {e}")))?;
+                .map_err(|e| {
+                    let names = super::tc_requests::names_hint(e.expected)
+                        .map(|n| format!("; {n}"))
+                        .unwrap_or_default();
+                    BadInput(format!(
+                        "--request {text:?}: {e}{names} (the syntax and every name: `eic-bench \
+                         tc requests`)"
+                    ))
+                })?;
             buf.truncate(n);
             (service, subtype, buf)
         }

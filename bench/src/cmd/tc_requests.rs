@@ -84,6 +84,19 @@ fn wrap_list(out: &mut String, indent: &str, items: &[String]) {
     out.push('\n');
 }
 
+/// For a request that stopped where a registry name was expected, the names it could have
+/// been (parameters, events: the lists the parse error does not spell out itself).
+pub fn names_hint(expected: &str) -> Option<String> {
+    let (what, names): (&str, Vec<&str>) = if expected.contains("parameter name") {
+        ("parameters", PARAMETERS.iter().map(|p| p.name).collect())
+    } else if expected.contains("event name") {
+        ("events", EventId::ALL.iter().map(|e| e.name()).collect())
+    } else {
+        return None;
+    };
+    Some(format!("{what}: {}", names.join(", ")))
+}
+
 /// The request syntax and the names, compactly: the `after_long_help` of `tc send`.
 pub fn syntax_help() -> String {
     let mut s = String::from(
@@ -219,6 +232,17 @@ mod tests {
             assert!(list.contains(&name), "tc requests lacks {name}");
             assert!(json.contains(&name), "tc requests --json lacks {name}");
         }
+    }
+
+    #[test]
+    fn a_missing_name_lists_the_names() {
+        let mut buf = [0u8; 64];
+        let e = tc_tm::service::text::parse_request("param get id=nope", &mut buf).unwrap_err();
+        let hint = names_hint(e.expected).unwrap();
+        assert!(PARAMETERS.iter().all(|p| hint.contains(p.name)), "{hint}");
+        let e = tc_tm::service::text::parse_request("event enable id=nope", &mut buf).unwrap_err();
+        assert!(names_hint(e.expected).unwrap().contains("saa-entry"));
+        assert_eq!(names_hint("a verb"), None);
     }
 
     #[test]

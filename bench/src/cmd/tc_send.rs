@@ -42,8 +42,11 @@ pub fn run(a: &SendArgs) -> anyhow::Result<ExitCode> {
     let text = a.request.join(" ");
     let mut data = [0u8; MAX_TC_APP_DATA_LEN];
     let (service, subtype, len) = parse_request(&text, &mut data).map_err(|e| {
+        let names = super::tc_requests::names_hint(e.expected)
+            .map(|n| format!("; {n}"))
+            .unwrap_or_default();
         BadInput(format!(
-            "request `{text}`: {e} (the syntax and every name: `eic-bench tc requests`)"
+            "request `{text}`: {e}{names} (the syntax and every name: `eic-bench tc requests`)"
         ))
     })?;
     let mut s = a.link.connect()?;
