@@ -67,10 +67,18 @@ fn main() {
         rec.evidence.tcs.len()
     );
     if let Some(b) = baud {
+        // The largest 6,2 load per CLTU-coded frame, 10 bits per octet on the line.
+        let seg = upd::SEGMENT_LEN;
+        let packet = tc_tm::pus::tc::OVERHEAD_LEN + 1 + 4 + 2 + seg + 4;
+        let frame = tc_tm::tc_frame::HEADER_LEN
+            + tc_tm::tc_frame::SEG_HEADER_LEN
+            + packet
+            + tc_tm::tc_frame::FECF_LEN;
+        let cltu = tc_tm::cltu::encoded_len(frame);
+        let max = f64::from(b) / 10.0 * seg as f64 / cltu as f64;
         println!(
-            "  line limit: {:.0} octets/s at {b} Bd 8N1 (10 bits per octet); load efficiency {:.0} %",
-            f64::from(b) / 10.0,
-            100.0 * f.octets_sent as f64 / f.load_time.as_secs_f64() / (f64::from(b) / 10.0)
+            "  maximum for {seg}-octet loads in {cltu}-octet CLTUs at {b} Bd: {max:.0} octets/s; load at {:.0} % of it",
+            100.0 * f.octets_sent as f64 / f.load_time.as_secs_f64() / max
         );
     }
     drop(s);

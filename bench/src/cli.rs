@@ -129,8 +129,9 @@ pub enum Commands {
     /// Every slot is validated first; an invalid workplan writes nothing (exit 2).
     ///
     /// Examples:
+    ///   eic-bench plan examples/workplans/week49.toml --against tables/defaults -o week49.stack
+    ///   eic-bench plan examples/workplans/invalid.toml --against twin -o x.stack   # exit 2
     ///   eic-bench plan examples/workplans/week49.toml --against twin -o week49.stack
-    ///   eic-bench plan examples/workplans/week49.toml --against on-board/ -o week49.stack
     #[command(verbatim_doc_comment)]
     Plan(Box<cmd::plan::PlanArgs>),
     /// TC stacks: re-validate one after review or editing.
@@ -150,6 +151,7 @@ pub enum Commands {
     ///
     /// Examples:
     ///   eic-bench update twin ugts-1.1.0.img --bank B
+    ///   eic-bench update twin ugts-1.1.0.img --bank B   # the unit runs B now: exit 3
     ///   eic-bench update /dev/ttyUSB0 ugts-1.1.0.img --bank B --evidence reports/upd-1.1.0
     #[command(verbatim_doc_comment)]
     Update(Box<cmd::update::UpdateArgs>),

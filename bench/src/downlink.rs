@@ -72,6 +72,16 @@ pub struct Summary {
     pub garbage_octets: u64,
     /// Times the synchroniser lost lock.
     pub lock_losses: u64,
+    /// Octets at the end of the input that do not make a whole CADU or packet (a cut stream).
+    pub trailing_octets: u64,
+}
+
+impl Summary {
+    /// Whether anything in the input was damaged: an error, octets outside any CADU, or a cut
+    /// tail (`tm decode` exits 2 then).
+    pub fn damaged(&self) -> bool {
+        self.errors > 0 || self.garbage_octets > 0 || self.trailing_octets > 0
+    }
 }
 
 /// The streaming CADU decoder.
@@ -122,6 +132,11 @@ impl Decoder {
     /// Counters so far.
     pub fn summary(&self) -> Summary {
         self.summary
+    }
+
+    /// Octets pushed after the last complete CADU, not decoded yet.
+    pub fn pending_octets(&self) -> usize {
+        self.sync.pending_octets()
     }
 
     /// Counts packet-level errors found by the caller (e.g. bad PECs) in the summary.

@@ -179,7 +179,7 @@ impl LimitSet {
     pub fn load(path: impl AsRef<Path>) -> Result<Self, LimitsError> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| LimitsError {
+        let text = tables::set::read_text_bounded(path, 1 << 20).map_err(|e| LimitsError {
             origin: origin.clone(),
             line: 0,
             column: 0,

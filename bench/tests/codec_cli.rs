@@ -167,7 +167,16 @@ fn tm_decode_reports_damage_and_keeps_going() {
         text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let errors: Vec<_> = lines.iter().filter(|v| v.get("error").is_some()).collect();
     let good = lines.len() - errors.len();
-    assert!(errors.iter().any(|e| e["layer"] == "aos" && e["offset"] == CADU_LEN), "{errors:?}");
+    // The bad frame is the second CADU; its error is located at its FECF, once.
+    assert!(
+        errors.iter().any(|e| e["layer"] == "aos"
+            && (CADU_LEN..2 * CADU_LEN).contains(&(e["offset"].as_u64().unwrap() as usize))),
+        "{errors:?}"
+    );
+    for e in &errors {
+        let at = format!("offset {}", e["offset"]);
+        assert!(e["error"].as_str().unwrap().contains(&at), "one offset per error: {e}");
+    }
     assert!(errors.iter().any(|e| e["layer"] == "m_pdu"), "the gap is reported: {errors:?}");
     assert!(good > 30 && good < 40, "only the packets the bad frame touched are lost: {good}");
 
@@ -201,6 +210,72 @@ fn tm_decode_packet_layer_and_summary() {
         text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 100);
     assert_eq!(lines[10]["layer"], "pus");
-    assert_eq!(lines[10]["offset"], 370);
+    // One offset per error, the right one: the PEC (it was the packet's start, 370, beside
+    // "offset 405" in the text).
+    assert_eq!(lines[10]["offset"], 405);
     assert!(lines[10]["error"].as_str().unwrap().contains("offset 405"), "{}", lines[10]);
+}
+
+#[test]
+fn tm_decode_exits_2_on_random_octets_and_on_a_cut_last_cadu() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1 MB of random octets: no CADU at all, every octet is garbage.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let random: Vec<u8> = (0..1_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let path = dir.path().join("random.bin");
+    std::fs::write(&path, &random).unwrap();
+    let out = bench(&["tm", "decode", "--summary", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["packets"], 0);
+    assert!(s["garbage_octets"].as_u64().unwrap() > 900_000, "{s}");
+
+    // A clean stream whose last CADU is cut: damaged, with one error record at the cut.
+    let packets: Vec<Vec<u8>> = (0..20).map(|i| tm_packet(i, 300)).collect();
+    let mut stream = cadu_file(&packets);
+    let whole = stream.len();
+    stream.truncate(whole - 100);
+    let path = dir.path().join("cut.cadu");
+    std::fs::write(&path, &stream).unwrap();
+    let out = bench(&["tm", "decode", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let last: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["layer"], "cadu");
+    assert_eq!(last["offset"], whole - CADU_LEN, "{last}");
+    // The same stream whole is clean.
+    std::fs::write(&path, cadu_file(&packets)).unwrap();
+    let out = bench(&["tm", "decode", "--summary", path.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn tm_decode_packet_layer_streams_and_reports_a_cut_packet() {
+    // 3 000 packets of 1 000 octets of data: 3 MB through a 64 KiB buffer.
+    let file: Vec<u8> = (0..3000).flat_map(|i| tm_packet(i as u16, 1000)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("packets.bin");
+    std::fs::write(&path, &file).unwrap();
+    let out =
+        bench(&["tm", "decode", "--layer", "packet", "--summary", path.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (s["packets"].as_u64(), s["octets"].as_u64()),
+        (Some(3000), Some(file.len() as u64))
+    );
+    std::fs::write(&path, &file[..file.len() - 10]).unwrap();
+    let out =
+        bench(&["tm", "decode", "--layer", "packet", "--summary", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["packets"], 2999);
+    assert!(s["trailing_octets"].as_u64().unwrap() > 0);
 }

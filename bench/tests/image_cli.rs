@@ -42,8 +42,8 @@ fn build_then_inspect_and_corruptions_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("payload CRC"), "{out:?}");
 
-    // A bad version string is refused by the parser with the part named.
+    // A bad version string is refused by the parser with the part named (a usage error).
     let out = run(&["image", "build", p, "--version", "1.x.0", "-o", i]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("minor"));
 }

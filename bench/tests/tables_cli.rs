@@ -202,3 +202,45 @@ fn help_teaches_with_examples() {
     let o = bench(&["tables", "build", "--help"]);
     assert!(stdout(&o).contains("eic-bench tables build tables/defaults -o out/images"));
 }
+
+#[test]
+fn build_over_a_previous_build_replaces_it_whole() {
+    let root = scratch("build-atomic");
+    let out = root.join("out");
+    let o = bench(&["tables", "build", s(&defaults()), "-o", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A file of the old build that the new one does not write: the directory is replaced as a
+    // whole (written beside it, then renamed), so it is gone, and nothing is left aside.
+    std::fs::write(out.join("stale.bin"), b"old").unwrap();
+    let o = bench(&["tables", "build", s(&defaults()), "-o", s(&out)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.join("stale.bin").exists());
+    assert!(out.join("manifest.json").exists());
+    let names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["out"], "no temporary or old directory left: {names:?}");
+    // A build that fails (invalid set) leaves the previous build untouched.
+    let d = copy_defaults("build-atomic-invalid");
+    let path = d.join("saa.toml");
+    let text =
+        std::fs::read_to_string(&path).unwrap().replacen("lat_deg = -25.0", "lat_deg = -95.0", 1);
+    std::fs::write(&path, text).unwrap();
+    let before = std::fs::read(out.join("manifest.json")).unwrap();
+    let o = bench(&["tables", "build", s(&d), "-o", s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+}
+
+#[test]
+fn a_table_file_of_endless_length_is_refused() {
+    let d = copy_defaults("endless");
+    std::fs::remove_file(d.join("pixels.csv")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("pixels.csv")).unwrap();
+    let o = bench(&["tables", "validate", s(&d)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("larger than"), "{}", stderr(&o));
+    let o = bench(&["tables", "convert", "/dev/zero", "-o", s(&d.join("x.csv"))]);
+    assert_ne!(o.status.code(), Some(0));
+}

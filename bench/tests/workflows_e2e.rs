@@ -120,6 +120,12 @@ fn workplan_to_stack_to_run_slots_happen_on_the_units_clock_then_nothing_left() 
     assert!(rec.evidence.tcs.iter().all(|t| t.ok()), "every TC verified");
     let sched = &rec.evidence.json()["sections"]["schedule"];
     assert_eq!(sched["unit_schedule_entries"].as_u64(), Some(sum.time_tagged as u64), "{sched}");
+    let back = sched["read_back"].as_array().expect("11,13 summary read back");
+    assert_eq!(back.len(), sum.time_tagged, "{sched}");
+    assert_eq!(
+        back[0]["release_utc"].as_str().map(|t| &t[..19]),
+        Some(&utc_text(t0 + 3600, 0)[..19])
+    );
     let html = rec.evidence.html();
     assert!(html.contains("table activate id=1") && html.contains("schedule insert"));
 
@@ -159,6 +165,7 @@ fn an_invalid_workplan_is_refused_before_anything_is_sent() {
     .unwrap();
     let out = dir.path().join("bad.stack");
     let o = Command::new(BIN)
+        .env("EIC_JOURNAL_DIR", dir.path())
         .args(["plan", wp.to_str().unwrap(), "--against"])
         .arg(t.tctm_path())
         .args(["-o", out.to_str().unwrap()])
@@ -315,6 +322,7 @@ fn update_killed_halfway_resumes_then_corruption_is_caught_fallback_reported_rol
     let (r, _) = update(&twin.tctm, &img, &info, true);
     assert_eq!(r.unwrap().octets_sent, upd::CHUNK_LEN);
     let o = Command::new(BIN)
+        .env("EIC_JOURNAL_DIR", dir.path())
         .args(["rollback"])
         .arg(&twin.tctm)
         .args(["--json", "--evidence"])
@@ -362,5 +370,134 @@ fn update_refuses_a_bad_image_and_the_running_bank_before_sending() {
     assert!(e.to_string().contains("runs from bank A"), "{e}");
     assert!(!rec.evidence.tcs.iter().any(|t| t.service == 6), "no memory TC sent");
     drop(s);
+
+    // Through the command, with a stack of acceptance TCs run on the new software.
+    let good = dir.path().join("good.img");
+    std::fs::write(&good, &img).unwrap();
+    let mut acc = Stack::new("acceptance", "twin", tc_tm::service::function::Mode::Safe);
+    acc.push("now", "", "alive", vec![], "test are-you-alive".into()).unwrap();
+    acc.push("now", "", "version", vec![], "param get id=sw_version".into()).unwrap();
+    let acc_path = dir.path().join("acc.stack");
+    acc.save(&acc_path).unwrap();
+    let o = Command::new(BIN)
+        .env("EIC_JOURNAL_DIR", dir.path())
+        .arg("update")
+        .arg(t.tctm_path())
+        .arg(&good)
+        .args(["--bank", "B", "--json", "--acceptance"])
+        .arg(&acc_path)
+        .arg("--evidence")
+        .arg(dir.path().join("ev"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v} {}", String::from_utf8_lossy(&o.stderr));
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ev.json")).unwrap())
+            .unwrap();
+    let purposes: Vec<&str> =
+        ev["tcs"].as_array().unwrap().iter().filter_map(|t| t["purpose"].as_str()).collect();
+    assert!(purposes.contains(&"alive") && purposes.contains(&"version"), "{purposes:?}");
     t.stop().unwrap();
+}
+
+#[test]
+fn run_stops_at_the_first_failure_unless_the_stack_says_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = UnitTwin::start(&dir.path().join("state"), false, TwinConfig::default()).unwrap();
+    let mut s = session(t.tctm_path());
+    let mut stack = Stack::new("test", "twin", tc_tm::service::function::Mode::Safe);
+    for req in [
+        "param set alert_min_snr=99.0",
+        "test are-you-alive",
+        "param set hk_period_ms=5",
+        "test are-you-alive",
+    ] {
+        stack.push("now", "", "test", vec![], req.to_owned()).unwrap();
+    }
+    stack.tc[0].on_failure = "continue".into();
+    let mut rec = Recorder::new(Evidence::new("run", "test", "twin"));
+    let e = execute(&mut s, &mut rec, &stack, &RunOptions::default()).unwrap_err();
+    assert!(format!("{e:#}").contains("TC 3 of the stack"), "{e:#}");
+    let main: Vec<&str> = rec
+        .evidence
+        .tcs
+        .iter()
+        .filter(|t| t.purpose == "test")
+        .map(|t| t.outcome.as_str())
+        .collect();
+    assert_eq!(main, ["failed", "completed", "failed"], "the 4th TC is never sent");
+    let first = rec.evidence.tcs.iter().find(|t| t.purpose == "test").unwrap();
+    assert!(
+        first.failure.as_deref().unwrap_or("").contains("parameter_out_of_range"),
+        "failure code explained: {first:?}"
+    );
+    assert!(rec.evidence.html().contains("parameter_out_of_range"));
+    drop(s);
+    t.stop().unwrap();
+}
+
+#[test]
+fn a_run_killed_after_it_changed_the_unit_is_recovered_at_the_next_contact() {
+    let dir = tempfile::tempdir().unwrap();
+    let jdir = dir.path().join("journal");
+    let twin = spawn_twin(&dir.path().join("state"));
+    let wp = workplan(dir.path(), unix_now().0);
+    let stack = dir.path().join("wp.stack");
+    let bench = |args: &[&std::ffi::OsStr], crash: Option<&str>| {
+        let mut c = Command::new(BIN);
+        c.env("EIC_JOURNAL_DIR", &jdir).args(args);
+        if let Some(n) = crash {
+            c.env("EIC_BENCH_CRASH_AFTER_STEP", n);
+        }
+        c.output().unwrap()
+    };
+    let dev = twin.tctm.as_os_str();
+    let o = bench(
+        &[
+            "plan".as_ref(),
+            wp.as_os_str(),
+            "--against".as_ref(),
+            dev,
+            "-o".as_ref(),
+            stack.as_os_str(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Killed (abort, no cleanup) right after journaling its second step: maintenance entered,
+    // the pixel load about to start.
+    let ev = dir.path().join("ev");
+    let o = bench(
+        &["run".as_ref(), dev, stack.as_os_str(), "--evidence".as_ref(), ev.as_os_str()],
+        Some("2"),
+    );
+    assert!(o.status.code().is_none() || !o.status.success(), "the run was killed");
+    assert!(std::fs::read_dir(&jdir).unwrap().count() == 1, "its journal is left behind");
+    // The next contact finds it, restores the mode, and the run then completes.
+    let o = bench(
+        &[
+            "run".as_ref(),
+            dev,
+            stack.as_os_str(),
+            "--json".as_ref(),
+            "--evidence".as_ref(),
+            ev.as_os_str(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("interrupted `run`"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v} {err}");
+    assert_eq!(
+        std::fs::read_dir(&jdir).unwrap().count(),
+        0,
+        "journal removed after a complete run"
+    );
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ev.json")).unwrap())
+            .unwrap();
+    assert!(ev["sections"]["recovered"].is_string(), "the recovery is in the evidence");
+    twin.stop();
 }

@@ -227,13 +227,15 @@ impl TableSet {
         TableSet::from_texts(|name| {
             let path = dir.join(name);
             let shown = path.display().to_string();
-            std::fs::read_to_string(&path)
+            read_text_bounded(&path, MAX_TEXT_FILE_LEN)
                 .map(|s| (shown.clone(), s))
                 .map_err(|e| TextError::file(&shown, std::format!("cannot read: {e}")))
         })
     }
 
     /// Writes the set's text forms into `dir` (created if needed).
+    ///
+    /// (Reading is bounded: [`MAX_TEXT_FILE_LEN`].)
     ///
     /// # Errors
     /// Any I/O error.
@@ -244,6 +246,30 @@ impl TableSet {
         }
         Ok(())
     }
+}
+
+/// Largest table text file read (16 MiB; the pixel table's text is about 2 MiB): a file of
+/// endless length (a link to `/dev/zero`) is refused instead of read until memory runs out.
+#[cfg(feature = "std")]
+pub const MAX_TEXT_FILE_LEN: u64 = 16 << 20;
+
+/// Reads a UTF-8 file of at most `max` octets.
+///
+/// # Errors
+/// I/O errors; [`std::io::ErrorKind::FileTooLarge`] beyond `max` (saying so).
+#[cfg(feature = "std")]
+pub fn read_text_bounded(path: &Path, max: u64) -> std::io::Result<std::string::String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let mut s = std::string::String::new();
+    f.take(max.saturating_add(1)).read_to_string(&mut s)?;
+    if s.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            std::format!("larger than {max} octets: not a table file"),
+        ));
+    }
+    Ok(s)
 }
 
 #[cfg(test)]

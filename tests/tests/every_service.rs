@@ -211,12 +211,28 @@ fn every_service(target: Target) {
     match wf::execute(&mut s, &plan, &next, &bar) {
         Err(e) => {
             let msg = e.to_string();
-            let wf::WorkflowError::PushFailed { table, cause, activated, aborted } = e else {
+            let wf::WorkflowError::PushFailed {
+                table,
+                cause,
+                activated,
+                aborted,
+                mode_restored,
+                holds,
+                undo_error,
+            } = e
+            else {
                 panic!("push failure expected: {msg}")
             };
             assert_eq!(table, Some(TableId::Alert));
             assert!(activated.is_empty());
             assert_eq!(aborted, [TableId::Alert]);
+            assert_eq!(mode_restored, Some(Mode::Safe));
+            assert!(undo_error.is_none(), "{undo_error:?}");
+            // Read back, not assumed: the alert table is still the old image.
+            let holds = holds.expect("read back");
+            assert_eq!(holds.len(), 1);
+            assert_eq!((holds[0].table, holds[0].is_target), (TableId::Alert, false));
+            assert!(msg.contains("the old image") && msg.contains("mode: safe"), "{msg}");
             match *cause {
                 wf::WorkflowError::Refused { failure, .. } => {
                     assert_eq!(failure.code, FailureCode::TableCrcMismatch)

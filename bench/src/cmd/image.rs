@@ -27,8 +27,8 @@ pub enum ImageCmd {
     /// again with the unit's parser before the command succeeds.
     ///
     /// Examples:
-    ///   eic-bench image build app.bin --version 1.2.0 -o ugts-1.2.0.img
-    ///   eic-bench image build app.bin --version 1.2.0+7 -o ugts-1.2.0.img --json
+    ///   eic-bench image build examples/images/app-1.1.0.bin --version 1.1.0+7 -o ugts-1.1.0.img --json
+    ///   eic-bench image build examples/images/app-1.1.0.bin --version 1.1.0 -o ugts-1.1.0.img
     #[command(verbatim_doc_comment, disable_version_flag = true)]
     Build {
         /// The application binary (any octets).
@@ -48,8 +48,9 @@ pub enum ImageCmd {
     /// a bank. Prints version, lengths and CRCs; exits with 2 if the image is not valid.
     ///
     /// Examples:
-    ///   eic-bench image inspect ugts-1.2.0.img
-    ///   eic-bench image inspect ugts-1.2.0.img --json | jq .version
+    ///   eic-bench image inspect ugts-1.1.0.img
+    ///   eic-bench image inspect ugts-1.1.0.img --json | jq .version
+    ///   eic-bench image inspect examples/images/app-1.1.0.bin   # not an image: exit 2
     #[command(verbatim_doc_comment)]
     Inspect {
         /// The image file.

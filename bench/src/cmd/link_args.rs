@@ -44,9 +44,42 @@ pub struct LinkArgs {
     /// baud rate plus 500 ms; 300 for the embedded twin).
     #[arg(long)]
     pub t1_ms: Option<u64>,
-    /// Seconds without any telemetry frame before the unit is declared silent.
+    /// Seconds without any valid telemetry frame (while octets arrive) before the line is
+    /// declared unusable; without any octet at all, the line is declared dead after this plus
+    /// two octet times (--silence-timeout-s), at any baud rate.
     #[arg(long, default_value_t = 3.0)]
     pub clcw_timeout_s: f64,
+    /// Seconds without one octet from the unit before the line is declared dead (default: the
+    /// CLCW timeout plus two octet times at the baud rate).
+    #[arg(long)]
+    pub silence_timeout_s: Option<f64>,
+    /// Seconds a missing verification report may trail FARM-1's acknowledgement of a TC before the
+    /// unit is asked (17,128 request status) instead (default: 1 s plus four CADU line times;
+    /// 0.15 for the embedded twin).
+    #[arg(long)]
+    pub report_timeout_s: Option<f64>,
+    /// Seconds a TC may execute, with no report, before its outcome is reported in doubt
+    /// (default 30).
+    #[arg(long)]
+    pub completion_timeout_s: Option<f64>,
+    /// Status queries about one TC left unanswered before its outcome is reported in doubt
+    /// (default 8).
+    #[arg(long)]
+    pub max_queries: Option<u32>,
+    /// FOP-1 sliding window K, 1..=15 (default 15).
+    #[arg(long)]
+    pub window: Option<u8>,
+    /// FOP-1 transmission limit: transmissions of a frame before recovery (default 20).
+    #[arg(long)]
+    pub transmission_limit: Option<u8>,
+    /// Milliseconds the uplink must have been quiet before a CLCW is trusted for recovery
+    /// (default: three CADU line times plus 250 ms after the last uplink octet left).
+    #[arg(long)]
+    pub settle_ms: Option<u64>,
+    /// Directory of the progress journals of workflows that change the unit (an interrupted
+    /// push is found there at the next contact). Default `$XDG_STATE_HOME/eic-bench/journal`.
+    #[arg(long, env = "EIC_JOURNAL_DIR")]
+    pub journal_dir: Option<PathBuf>,
     /// State directory of the embedded twin (DEVICE `twin`): banks, boot selection, tables;
     /// created and provisioned from the factory (software 1.0.0, default tables) if missing,
     /// kept across commands [default: ~/.local/state/eic-bench/twin, or
@@ -135,6 +168,14 @@ impl LinkArgs {
             archive: None,
             t1_ms: None,
             clcw_timeout_s: 3.0,
+            silence_timeout_s: None,
+            report_timeout_s: None,
+            completion_timeout_s: None,
+            max_queries: None,
+            window: None,
+            transmission_limit: None,
+            settle_ms: None,
+            journal_dir: None,
             twin_state: None,
             qemu_state: None,
         }
@@ -158,8 +199,43 @@ impl LinkArgs {
         if let Some(ms) = self.t1_ms {
             cfg.t1 = Duration::from_millis(ms.max(1));
         }
-        cfg.clcw_timeout = Duration::from_secs_f64(self.clcw_timeout_s.clamp(0.1, 3600.0));
+        cfg.set_clcw_timeout(Duration::from_secs_f64(self.clcw_timeout_s.clamp(0.1, 3600.0)));
+        let secs = |v: f64| Duration::from_secs_f64(v.clamp(0.001, 86_400.0));
+        if let Some(v) = self.silence_timeout_s {
+            cfg.silence_timeout = secs(v);
+        }
+        if let Some(v) = self.report_timeout_s {
+            cfg.stage_timeouts.acceptance = secs(v);
+        }
+        if let Some(v) = self.completion_timeout_s {
+            cfg.stage_timeouts.completion = secs(v);
+        }
+        if let Some(v) = self.max_queries {
+            cfg.max_queries = v.max(1);
+        }
+        if let Some(v) = self.window {
+            cfg.window = v.clamp(1, tc_tm::mission::FOP_WINDOW);
+        }
+        if let Some(v) = self.transmission_limit {
+            cfg.transmission_limit = v.max(1);
+        }
+        if let Some(v) = self.settle_ms {
+            cfg.settle = Duration::from_millis(v);
+        }
         cfg
+    }
+
+    /// The journal directory and this unit's key in it: the twin's state directory for the
+    /// embedded twin, the device path otherwise.
+    pub fn journal(&self) -> (PathBuf, String) {
+        let dir = self.journal_dir.clone().unwrap_or_else(crate::workflow::journal::default_dir);
+        let key = if self.is_twin() {
+            let state = self.twin_state.clone().unwrap_or_else(default_twin_state);
+            format!("twin-{}", crate::workflow::journal::key_for(&state.display().to_string()))
+        } else {
+            crate::workflow::journal::key_for(&self.device.display().to_string())
+        };
+        (dir, key)
     }
 
     /// The session settings these arguments give (DEVICE taken as a path).
@@ -214,5 +290,29 @@ impl LinkArgs {
         let mut session = Session::open(cfg)?;
         session.connect()?;
         Ok(Connection { session, twin, qemu: None })
+    }
+}
+
+#[cfg(test)]
+mod defaults_tests {
+    use clap::Parser;
+
+    use super::LinkArgs;
+
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        link: LinkArgs,
+    }
+
+    #[test]
+    fn with_defaults_is_what_the_command_line_gives() {
+        // Only meaningful without the EIC_* variables that set link options.
+        if std::env::vars().any(|(k, _)| k.starts_with("EIC_")) {
+            return;
+        }
+        let parsed = Line::try_parse_from(["eic-bench", "/dev/ttyUSB0"]).unwrap().link;
+        let built = LinkArgs::with_defaults("/dev/ttyUSB0".into());
+        assert_eq!(format!("{parsed:?}"), format!("{built:?}"));
     }
 }

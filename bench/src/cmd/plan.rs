@@ -15,6 +15,7 @@ use tc_tm::service::function::Mode;
 use tc_tm::service::parameter::{self, Report as ParamMsg};
 
 use super::BadInput;
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::session::Session;
 use crate::workflow::evidence::{Evidence, Recorder, unix_now};
@@ -105,14 +106,19 @@ fn is_dir(p: &Path) -> bool {
 /// # Errors
 /// An invalid workplan (exit 2, nothing written), link failures (exit 1).
 pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let wp = LoadedWorkplan::load(&a.workplan).map_err(|e| BadInput(e.0))?;
+    let wp = LoadedWorkplan::load(&a.workplan).map_err(|e| {
+        if e.is_unreadable() { Exit::Usage.error(e.0) } else { BadInput(e.0).into() }
+    })?;
     // Every slot is validated before the unit is even contacted.
     crate::workflow::plan::configurations(&wp)
         .map_err(|e| BadInput(format!("workplan refused, nothing written: {}", e.0)))?;
     let unit = if is_dir(&a.against) {
         let set = TableSet::load_dir(&a.against).map_err(|e| BadInput(e.to_string()))?;
         let mode = Mode::from_name(&a.mode).ok_or_else(|| {
-            BadInput(format!("--mode {:?}: use safe, standby, observation or maintenance", a.mode))
+            Exit::Usage.error(format!(
+                "--mode {:?}: use safe, standby, observation or maintenance",
+                a.mode
+            ))
         })?;
         UnitState { set, directory: vec![], mode, now_unix: unix_now().0, params: BTreeMap::new() }
     } else {
@@ -122,6 +128,8 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             ..LinkArgs::with_defaults(a.against.clone())
         };
         let mut s = link.connect()?;
+        // An interrupted run left this unit half-changed: recover before planning against it.
+        super::tables_unit::recover_interrupted(&link, &mut s)?;
         unit_state(&mut s, &wp.param_names())?
     };
     let against = a.against.display().to_string();

@@ -161,12 +161,9 @@ fn parse_shard(s: &str) -> Result<(usize, usize), BadInput> {
 fn make_target(a: &RunArgs, baseline: &Tables) -> anyhow::Result<Box<dyn Target>> {
     if let Some(dev) = &a.on {
         let link = LinkArgs {
-            device: dev.clone(),
             baud: a.baud,
-            archive: None,
-            t1_ms: None,
-            clcw_timeout_s: 3.0,
             twin_state: a.twin_state.clone(),
+            ..LinkArgs::with_defaults(dev.clone())
         };
         return Ok(Box::new(DeviceTarget::new(link, a.stimulus.clone(), baseline)));
     }

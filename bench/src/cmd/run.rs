@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::link_args::LinkArgs;
-use crate::workflow::evidence::{Evidence, Recorder};
+use crate::workflow::evidence::{Evidence, JournalSpec, Recorder};
 use crate::workflow::run::{RunOptions, execute};
 use crate::workflow::stack::Stack;
 
@@ -32,6 +32,15 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+/// Whether the unit's state is known after a workflow's outcome: its journal can go. A
+/// failure of the link leaves it unknown: the journal stays for the next contact to recover.
+pub fn state_known<T>(r: &anyhow::Result<T>) -> bool {
+    match r {
+        Ok(_) => true,
+        Err(e) => !e.chain().any(|c| c.is::<crate::session::SessionError>()),
+    }
+}
+
 /// Runs `run`.
 ///
 /// # Errors
@@ -41,8 +50,16 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let stack = Stack::load(&a.stack)?;
     let mut s = a.link.connect()?;
     let device = a.link.device.display().to_string();
-    let mut rec = Recorder::new(Evidence::new("run", &a.stack.display().to_string(), &device));
+    let recovered = super::tables_unit::recover_interrupted(&a.link, &mut s)?;
+    let (dir, key) = a.link.journal();
+    let spec = JournalSpec { dir, key, workflow: "run".into(), device: device.clone() };
+    let mut rec = Recorder::new(Evidence::new("run", &a.stack.display().to_string(), &device))
+        .with_journal(spec);
+    if let Some(r) = &recovered {
+        rec.evidence.section("recovered", json!(r.to_string()));
+    }
     let result = execute(&mut s, &mut rec, &stack, &RunOptions { margin_s: a.margin_s });
+    rec.end_journal(state_known(&result));
     match &result {
         Ok(sum) => rec.evidence.finish(
             true,

@@ -327,7 +327,18 @@ fn build(dir: &Path, output: &Path) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    std::fs::create_dir_all(output).with_context(|| format!("creating {}", output.display()))?;
+    // Atomic: everything is written into a temporary directory beside the target, which then
+    // replaces it; an error midway leaves the previous build whole (never new images beside
+    // an old manifest).
+    let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let name = output.file_name().map_or("build".into(), |n| n.to_string_lossy().into_owned());
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempdir_in(parent)
+        .with_context(|| format!("creating a temporary directory in {}", parent.display()))?;
+    let final_output = output;
+    let output = staging.path();
     let mut manifest = Vec::new();
     for id in TableId::ALL {
         let img = set.image(id).context("encoding image")?;
@@ -355,8 +366,39 @@ fn build(dir: &Path, output: &Path) -> anyhow::Result<ExitCode> {
         &json!({ "source": dir.display().to_string(), "images": manifest }),
     )?;
     std::fs::write(&path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
-    println!("manifest: {}", path.display());
+    for f in std::fs::read_dir(output)? {
+        std::fs::File::open(f?.path())?.sync_all()?;
+    }
+    replace_dir(staging.keep(), final_output)?;
+    println!("manifest: {}", final_output.join("manifest.json").display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Moves the finished `staging` directory to `target`: a previous `target` is renamed aside
+/// first and removed after, so `target` is always either the whole old build or the whole new
+/// one.
+fn replace_dir(staging: std::path::PathBuf, target: &Path) -> anyhow::Result<()> {
+    let aside = target.with_file_name(format!(
+        ".{}.old-{}",
+        target.file_name().map_or("build".into(), |n| n.to_string_lossy().into_owned()),
+        std::process::id()
+    ));
+    let had_old = target.exists();
+    if had_old {
+        std::fs::rename(target, &aside)
+            .with_context(|| format!("moving the previous {} aside", target.display()))?;
+    }
+    if let Err(e) = std::fs::rename(&staging, target) {
+        if had_old {
+            let _ = std::fs::rename(&aside, target);
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e).with_context(|| format!("moving the new build to {}", target.display()));
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&aside);
+    }
+    Ok(())
 }
 
 fn ext(p: &Path) -> String {
@@ -364,7 +406,30 @@ fn ext(p: &Path) -> String {
 }
 
 fn read_text(p: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(p).map_err(|e| unreadable(&p.display().to_string(), &e))
+    tables::set::read_text_bounded(p, tables::set::MAX_TEXT_FILE_LEN)
+        .map_err(|e| unreadable(&p.display().to_string(), &e))
+}
+
+/// Largest binary input read (a FITS calibration file, a table image): 64 MiB.
+const MAX_BINARY_FILE_LEN: u64 = 64 << 20;
+
+/// Reads a binary input of at most [`MAX_BINARY_FILE_LEN`] octets (a file of endless length,
+/// such as a link to `/dev/zero`, is refused with a clear error).
+fn read_binary(p: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let shown = p.display();
+    let f = std::fs::File::open(p).map_err(|e| unreadable(&shown.to_string(), &e))?;
+    let mut v = Vec::new();
+    f.take(MAX_BINARY_FILE_LEN + 1)
+        .read_to_end(&mut v)
+        .map_err(|e| unreadable(&shown.to_string(), &e))?;
+    if v.len() as u64 > MAX_BINARY_FILE_LEN {
+        return Err(BadInput(format!(
+            "{shown}: larger than {MAX_BINARY_FILE_LEN} octets: not a table image or FITS file"
+        ))
+        .into());
+    }
+    Ok(v)
 }
 
 fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -377,7 +442,7 @@ fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<E
                 .with_context(|| format!("writing {out_shown}"))?;
         }
         ("fits" | "fit", "csv") => {
-            let bytes = std::fs::read(input).map_err(|e| unreadable(&shown, &e))?;
+            let bytes = read_binary(input)?;
             let mut t = match base {
                 Some(b) => tables::text::pixels_from_csv(&b.display().to_string(), &read_text(b)?)
                     .map_err(bad)?,
@@ -392,7 +457,7 @@ fn convert(input: &Path, output: &Path, base: Option<&Path>) -> anyhow::Result<E
                 .with_context(|| format!("writing {out_shown}"))?;
         }
         ("bin", "csv" | "toml") => {
-            let bytes = std::fs::read(input).map_err(|e| unreadable(&shown, &e))?;
+            let bytes = read_binary(input)?;
             let header =
                 ImageHeader::parse(&bytes).map_err(|e| BadInput(format!("{shown}: {e}")))?;
             let mut set = defaults::generate(0);

@@ -17,6 +17,7 @@ use tables::set::TableSet;
 use super::BadInput;
 use super::exit::Exit;
 use super::link_args::LinkArgs;
+use crate::workflow::journal::{Journal, Pending};
 use crate::workflow::tables::{self as wf, Plan, UnitTables, WorkflowError};
 
 /// Arguments of `tables pull`.
@@ -71,6 +72,22 @@ fn progress(json: bool, what: &str) -> ProgressBar {
     bar
 }
 
+/// At contact: an interrupted run on this unit (its journal left behind) is recovered and
+/// reported on standard error (mode restored, loads aborted, tables read back).
+///
+/// # Errors
+/// The recovery's session or journal errors.
+pub fn recover_interrupted(
+    link: &super::link_args::LinkArgs,
+    s: &mut crate::session::Session,
+) -> anyhow::Result<Option<wf::Recovery>> {
+    let (dir, key) = link.journal();
+    let Some(p) = Pending::find(&dir, &key)? else { return Ok(None) };
+    let r = wf::recover(s, p).map_err(workflow_err)?;
+    eprintln!("warning: {r}");
+    Ok(Some(r))
+}
+
 fn workflow_err(e: WorkflowError) -> anyhow::Error {
     match e {
         WorkflowError::Invalid(_) => BadInput(e.to_string()).into(),
@@ -123,6 +140,7 @@ fn print_summary(unit: &UnitTables) {
 pub fn pull(a: &PullArgs) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let mut s = a.link.connect()?;
+    recover_interrupted(&a.link, &mut s)?;
     let bar = progress(a.json, "pull");
     let unit = wf::pull(&mut s, &bar).map_err(workflow_err)?;
     let set = unit.set().map_err(workflow_err)?;
@@ -216,6 +234,7 @@ pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
         return Err(workflow_err(WorkflowError::Invalid(problems)));
     }
     let mut s = a.link.connect()?;
+    let recovered = recover_interrupted(&a.link, &mut s)?;
     let bar = progress(a.json, "pull");
     let (_, plan) = wf::prepare(&mut s, &target, &bar).map_err(workflow_err)?;
     let device = a.link.device.display().to_string();
@@ -261,7 +280,21 @@ pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
         return Ok(Exit::Failed.into());
     }
     let bar = progress(a.json, "push");
-    let report = wf::execute(&mut s, &plan, &target, &bar).map_err(workflow_err)?;
+    let (jdir, key) = a.link.journal();
+    let mut journal = Journal::begin(&jdir, &key, "tables push", &device, plan.mode.name())
+        .map_err(|e| anyhow::anyhow!("cannot start the push journal in {}: {e}", jdir.display()))?;
+    let report = match wf::execute_journaled(&mut s, &plan, &target, &bar, Some(&mut journal)) {
+        Ok(r) => {
+            let _ = journal.finish();
+            r
+        }
+        Err(e) => {
+            if e.state_known() {
+                let _ = journal.finish();
+            }
+            return Err(workflow_err(e));
+        }
+    };
     if a.json {
         let v = json!({
             "device": device,
@@ -273,6 +306,7 @@ pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
             "verified": true,
             "diff": tables::diff::to_json(&plan.diffs),
             "after": summary(&report.after),
+            "recovered": recovered.as_ref().map(|r| r.to_string()),
             "duration_s": start.elapsed().as_secs_f64(),
         });
         println!("{v}");

@@ -39,7 +39,10 @@ pub enum TcCmd {
     #[command(verbatim_doc_comment)]
     Decode(DecodeArgs),
     /// Sends one TC to a unit and waits for its verification (exit 1 if the unit refuses it,
-    /// with the failure code explained; 4 if it does not answer).
+    /// with the failure code explained, or it did not execute; exit 4 if it does not answer or
+    /// its outcome is in doubt: reports and status queries lost, it may have executed once or
+    /// not at all — check before sending again). A lost report is resolved by asking the unit
+    /// (17,128), never by guessing.
     ///
     /// Examples:
     ///   eic-bench tc send twin test are-you-alive
@@ -162,7 +165,22 @@ pub fn run(cmd: TcCmd) -> anyhow::Result<ExitCode> {
         }
         TcCmd::Decode(a) => {
             let text = if a.hex.len() == 1 && a.hex[0] == "-" {
-                std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+                // One TC in hex is a few kilo-octets; bound what is read (an endless input is
+                // refused rather than read until memory runs out).
+                use std::io::Read as _;
+                const MAX_HEX_INPUT: u64 = 1 << 20;
+                let mut t = String::new();
+                std::io::stdin()
+                    .take(MAX_HEX_INPUT + 1)
+                    .read_to_string(&mut t)
+                    .context("reading standard input")?;
+                if t.len() as u64 > MAX_HEX_INPUT {
+                    return Err(BadInput(format!(
+                        "standard input is longer than {MAX_HEX_INPUT} octets: not one TC in hex"
+                    ))
+                    .into());
+                }
+                t
             } else {
                 a.hex.join(" ")
             };
@@ -267,18 +285,31 @@ pub fn decode(
     allow_bad_crc: bool,
 ) -> anyhow::Result<serde_json::Value> {
     let bad = |e: tc_tm::Error, len: usize| BadInput(locate::describe(&e, 0, len));
+    // An error is located within the unit the header declares, not the whole input (trailing
+    // octets after it are reported as such).
+    let packet_len =
+        |b: &[u8]| tc_tm::spp::packet_len(b).filter(|&l| l <= b.len()).unwrap_or(b.len());
+    let frame_len = |b: &[u8]| {
+        tc_frame::Packet::new_checked(b)
+            .map(|f| f.frame_len())
+            .ok()
+            .filter(|&l| l <= b.len())
+            .unwrap_or(b.len())
+    };
     match layer {
         Layer::Packet => {
-            decode_packet(bytes, allow_bad_crc).map_err(|e| bad(e, bytes.len()).into())
+            decode_packet(bytes, allow_bad_crc).map_err(|e| bad(e, packet_len(bytes)).into())
         }
-        Layer::Frame => decode_frame(bytes, allow_bad_crc).map_err(|e| bad(e, bytes.len()).into()),
+        Layer::Frame => {
+            decode_frame(bytes, allow_bad_crc).map_err(|e| bad(e, frame_len(bytes)).into())
+        }
         Layer::Cltu => {
             let mut frame = vec![0u8; cltu::MAX_DECODED_LEN];
             let d = cltu::decode(bytes, randomised, &mut frame)
                 .map_err(|e| bad(e.into(), bytes.len()))?;
             frame.truncate(d.len);
             let mut v = decode_frame(&frame, allow_bad_crc).map_err(|e| {
-                BadInput(format!("inside the CLTU: {}", locate::describe(&e, 0, frame.len())))
+                BadInput(format!("inside the CLTU: {}", locate::describe(&e, 0, frame_len(&frame))))
             })?;
             v["corrected_bits"] = json!(d.corrected_bits);
             Ok(v)
@@ -341,6 +372,11 @@ fn decode_frame(bytes: &[u8], allow_bad_crc: bool) -> Result<serde_json::Value, 
             json!({ "control": c })
         }
     };
+    // As the packet layer does: octets after the frame's declared length are reported.
+    let frame_trailing = bytes.len().saturating_sub(frame.frame_len());
+    if frame_trailing > 0 {
+        v["frame_trailing_octets"] = json!(frame_trailing);
+    }
     v["scid"] = json!(repr.scid);
     v["vcid"] = json!(repr.vcid);
     v["bypass"] = json!(repr.bypass);
@@ -405,6 +441,22 @@ mod tests {
         assert!(msg.starts_with(&format!("pus error at offset {}", n - 2)), "{msg}");
         let v = decode(&bytes, Layer::Packet, false, true).unwrap();
         assert_eq!(v["crc_ok"], false);
+        // With trailing octets the CRC is still where the header says (it was input len - 2).
+        bytes.extend_from_slice(&[0xAA; 4]);
+        let msg = decode(&bytes, Layer::Packet, false, false).unwrap_err().to_string();
+        assert!(msg.starts_with(&format!("pus error at offset {}", n - 2)), "{msg}");
+    }
+
+    #[test]
+    fn frame_layer_reports_trailing_octets_and_locates_its_fecf() {
+        let mut bytes = encode(&args(Layer::Frame)).unwrap();
+        let n = bytes.len();
+        bytes.extend_from_slice(&[0x55; 3]);
+        let v = decode(&bytes, Layer::Frame, false, false).unwrap();
+        assert_eq!(v["frame_trailing_octets"], 3);
+        bytes[n - 1] ^= 1;
+        let msg = decode(&bytes, Layer::Frame, false, false).unwrap_err().to_string();
+        assert!(msg.contains(&format!("at offset {}", n - 2)), "{msg}");
     }
 
     #[test]

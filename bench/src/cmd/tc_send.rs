@@ -71,7 +71,9 @@ fn outcome_exit(o: &TcOutcome) -> Exit {
     match (o.delivery, o.verdict) {
         (Delivery::Failed(_), _) => Exit::Unreachable,
         (_, Verdict::Completed { .. }) => Exit::Ok,
-        (_, Verdict::Failed(_)) => Exit::Failed,
+        // Refused, or known not to have executed (the unit's history does not hold it).
+        (_, Verdict::Failed(_) | Verdict::NotExecuted) => Exit::Failed,
+        // Not answered, or in doubt: check before sending again.
         _ => Exit::Unreachable,
     }
 }

@@ -17,13 +17,16 @@ use crate::locate;
 
 /// Telemetry subcommands.
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of a command-line variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum TmCmd {
     /// Decodes recorded telemetry into one JSON line per packet: the decoded report and its
     /// text line, as `tm listen --json` prints them, plus the frame it came in.
     ///
     /// The input is a CADU stream as on the serial downlink (e.g. `cat` of the port), or an
-    /// archive the bench wrote with --archive (`tm listen`, `tc send`, `hk`, `tables`): its
-    /// CADUs are found by their sync marker, its record headers counted as garbage octets.
+    /// archive the bench wrote with --archive (`tm listen`, `tc send`, `hk`, `tables`), read
+    /// record by record (a damaged or torn record counts as an error). Exit 2 if anything was
+    /// damaged: errors, octets outside any CADU, a cut tail.
     /// `--layer packet` reads bare concatenated TM packets. To record a capture (the one in
     /// examples/ was made so, on a fresh twin state):
     ///   eic-bench tc send twin --archive capture.eica param get id=sw_version,hk_period_ms
@@ -95,12 +98,60 @@ fn open_input(path: &PathBuf) -> anyhow::Result<Box<dyn Read>> {
     Ok(Box::new(f))
 }
 
+/// The CADUs of an archive the bench wrote, as one stream: the record framing (headers,
+/// CRC trailers) is the archive's, not damage of the telemetry; damaged or torn records are
+/// counted.
+struct ArchiveCadus<R: Read> {
+    records: crate::archive::ArchiveReader<R>,
+    cur: Vec<u8>,
+    pos: usize,
+    damaged: u64,
+}
+
+impl<R: Read> Read for ArchiveCadus<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.cur.len() {
+            match self.records.next() {
+                None => return Ok(0),
+                Some(Ok(r)) if r.kind == crate::archive::RecordKind::Cadu => {
+                    self.cur = r.octets;
+                    self.pos = 0;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(crate::archive::Error::Io { context, kind, detail })) => {
+                    return Err(io::Error::new(kind, format!("{context}: {detail}")));
+                }
+                Some(Err(_)) => self.damaged += 1,
+            }
+        }
+        let rest = self.cur.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf.get_mut(..n).unwrap_or_default().copy_from_slice(rest.get(..n).unwrap_or_default());
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 fn decode(a: &DecodeArgs) -> anyhow::Result<ExitCode> {
-    let mut input = open_input(&a.input)?;
+    let mut input = io::BufReader::with_capacity(1 << 16, open_input(&a.input)?);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let print = !a.summary;
+    let is_archive = io::BufRead::fill_buf(&mut input)
+        .context("reading the input")?
+        .starts_with(&crate::archive::SYNC);
     let summary = match a.layer {
+        Layer::Cadu if is_archive => {
+            let mut cadus = ArchiveCadus {
+                records: crate::archive::ArchiveReader::new(input),
+                cur: Vec::new(),
+                pos: 0,
+                damaged: 0,
+            };
+            let mut s = decode_cadus(&mut cadus, &mut out, print)?;
+            s.errors += cadus.damaged;
+            s
+        }
         Layer::Cadu => decode_cadus(&mut input, &mut out, print)?,
         Layer::Packet => decode_packets(&mut input, &mut out, print)?,
     };
@@ -119,8 +170,12 @@ fn decode(a: &DecodeArgs) -> anyhow::Result<ExitCode> {
         summary.errors,
         summary.gaps
     );
-    Ok(if summary.errors == 0 { Exit::Ok } else { Exit::Invalid }.into())
+    Ok(if summary.damaged() { Exit::Invalid } else { Exit::Ok }.into())
 }
+
+/// Exit status of `tm decode` when anything in the input was damaged (errors, octets outside
+/// any CADU, a cut tail).
+pub const EXIT_DAMAGED_INPUT: u8 = 2;
 
 /// The JSON line for one TM packet, or for the error that stops it parsing.
 fn packet_line(octets: &[u8], offset: u64, with_frame: Option<(u8, u32)>) -> (String, bool) {
@@ -129,10 +184,11 @@ fn packet_line(octets: &[u8], offset: u64, with_frame: Option<(u8, u32)>) -> (St
         .and_then(|p| TmRepr::parse(&p).map_err(tc_tm::Error::from))
     {
         Ok(r) => serde_json::Value::Object(crate::report::packet_record(&r)),
+        // One offset per error: where the error is (the text says the same).
         Err(e) => json!({
             "error": locate::describe(&e, offset, octets.len()),
             "layer": e.layer(),
-            "offset": offset,
+            "offset": offset + locate::offset_of(&e, octets.len()) as u64,
         }),
     };
     let ok = v.get("error").is_none();
@@ -172,10 +228,11 @@ fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyho
                     line
                 }
                 Event::Error { offset, vcid, error } => {
+                    let unit = tc_tm::mission::CADU_LEN;
                     let mut v = json!({
-                        "error": locate::describe(&error, offset, tc_tm::mission::CADU_LEN),
+                        "error": locate::describe(&error, offset, unit),
                         "layer": error.layer(),
-                        "offset": offset,
+                        "offset": offset + locate::offset_of(&error, unit) as u64,
                     });
                     if let Some(vc) = vcid {
                         v["vcid"] = json!(vc);
@@ -196,7 +253,22 @@ fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyho
         }
     }
     decoder.count_packet_errors(bad_packets);
-    Ok(decoder.summary())
+    let mut s = decoder.summary();
+    let tail = decoder.pending_octets() as u64;
+    if tail > 0 {
+        s.trailing_octets = tail;
+        s.errors += 1;
+        if print {
+            let at = s.octets.saturating_sub(tail);
+            let v = json!({
+                "error": format!("the input ends inside a CADU: {tail} octets after the last complete one"),
+                "layer": "cadu",
+                "offset": at,
+            });
+            writeln!(out, "{v}")?;
+        }
+    }
+    Ok(s)
 }
 
 fn decode_packets(
@@ -204,35 +276,62 @@ fn decode_packets(
     out: &mut dyn Write,
     print: bool,
 ) -> anyhow::Result<Summary> {
-    let mut data = Vec::new();
-    input.read_to_end(&mut data).context("reading the input")?;
-    let mut s = Summary { octets: data.len() as u64, ..Summary::default() };
-    let mut pos = 0usize;
-    while pos < data.len() {
-        let rest = data.get(pos..).unwrap_or_default();
-        let Some(len) = spp::packet_len(rest).filter(|&l| l <= rest.len()) else {
-            s.errors += 1;
-            let e: tc_tm::Error = spp::Error::Truncated {
-                found: rest.len(),
-                expected: spp::packet_len(rest).unwrap_or(spp::HEADER_LEN),
+    // Streaming: at most one packet (≤ 65 542 octets) plus one read is held.
+    let mut s = Summary::default();
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut base = 0u64; // stream offset of buf[0]
+    let mut eof = false;
+    loop {
+        // Decode every whole packet in the buffer.
+        let mut pos = 0usize;
+        loop {
+            let rest = buf.get(pos..).unwrap_or_default();
+            if rest.is_empty() {
+                break;
             }
-            .into();
+            let Some(len) = spp::packet_len(rest).filter(|&l| l <= rest.len()) else {
+                if !eof {
+                    break; // wait for more octets
+                }
+                s.errors += 1;
+                s.trailing_octets = rest.len() as u64;
+                let e: tc_tm::Error = spp::Error::Truncated {
+                    found: rest.len(),
+                    expected: spp::packet_len(rest).unwrap_or(spp::HEADER_LEN),
+                }
+                .into();
+                if print {
+                    let at = base + pos as u64;
+                    let v = json!({"error": locate::describe(&e, at, rest.len()), "layer": e.layer(), "offset": at});
+                    writeln!(out, "{v}")?;
+                }
+                pos = buf.len();
+                break;
+            };
+            let octets = rest.get(..len).unwrap_or_default();
+            let at = base + pos as u64;
             if print {
-                let v = json!({"error": locate::describe(&e, pos as u64, rest.len()), "layer": e.layer(), "offset": pos});
-                writeln!(out, "{v}")?;
+                let (line, ok) = packet_line(octets, at, None);
+                writeln!(out, "{line}")?;
+                if ok { s.packets += 1 } else { s.errors += 1 }
+            } else {
+                let ok = TmPacket::new_checked(octets).is_ok_and(|p| TmRepr::parse(&p).is_ok());
+                if ok { s.packets += 1 } else { s.errors += 1 }
             }
-            break;
-        };
-        let octets = rest.get(..len).unwrap_or_default();
-        if print {
-            let (line, ok) = packet_line(octets, pos as u64, None);
-            writeln!(out, "{line}")?;
-            if ok { s.packets += 1 } else { s.errors += 1 }
-        } else {
-            let ok = TmPacket::new_checked(octets).is_ok_and(|p| TmRepr::parse(&p).is_ok());
-            if ok { s.packets += 1 } else { s.errors += 1 }
+            pos += len;
         }
-        pos += len;
+        buf.drain(..pos.min(buf.len()));
+        base += pos as u64;
+        if eof {
+            break;
+        }
+        let n = input.read(&mut chunk).context("reading the input")?;
+        if n == 0 {
+            eof = true;
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        s.octets += n as u64;
     }
     Ok(s)
 }

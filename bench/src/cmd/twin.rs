@@ -11,7 +11,6 @@ use nix::sys::signal::{SigSet, Signal};
 use onboard::unit::Unit;
 use serde_json::json;
 
-use super::BadInput;
 use super::exit::Exit;
 use crate::link::FaultSpec;
 use crate::twin::{State, StateError, Twin, TwinClock, TwinConfig, open_state};
@@ -103,7 +102,7 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
     let clock_offset_ms = match &a.clock_start {
         Some(t) => {
             let start = crate::workflow::evidence::parse_utc(t)
-                .map_err(|e| BadInput(format!("--clock-start: {e}")))?;
+                .map_err(|e| Exit::Usage.error(format!("--clock-start: {e}")))?;
             let (now, ns) = crate::workflow::evidence::unix_now();
             (start - now) * 1000 - i64::from(ns / 1_000_000)
         }

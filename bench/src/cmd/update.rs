@@ -13,7 +13,7 @@ use serde_json::json;
 use tc_tm::service::function::Bank;
 
 use super::link_args::LinkArgs;
-use crate::workflow::evidence::{Evidence, Recorder};
+use crate::workflow::evidence::{Evidence, JournalSpec, Recorder};
 use crate::workflow::update::{self as wf, UpdateOptions};
 
 /// A bank on the command line.
@@ -136,8 +136,14 @@ pub fn run_update(a: &UpdateArgs) -> anyhow::Result<ExitCode> {
     let (image, info) = super::image::load_checked(&a.image)?;
     let mut s = a.link.connect()?;
     let device = a.link.device.display().to_string();
+    let recovered = super::tables_unit::recover_interrupted(&a.link, &mut s)?;
     let subject = format!("{} ({}) into bank {:?}", a.image.display(), info.sw_version, a.bank);
-    let mut rec = Recorder::new(Evidence::new("update", &subject, &device));
+    let (dir, key) = a.link.journal();
+    let spec = JournalSpec { dir, key, workflow: "update".into(), device: device.clone() };
+    let mut rec = Recorder::new(Evidence::new("update", &subject, &device)).with_journal(spec);
+    if let Some(r) = &recovered {
+        rec.evidence.section("recovered", json!(r.to_string()));
+    }
     rec.evidence.section(
         "image",
         json!({"file": a.image.display().to_string(), "version": info.sw_version.to_string(),
@@ -160,6 +166,7 @@ pub fn run_update(a: &UpdateArgs) -> anyhow::Result<ExitCode> {
         })
     });
     bar.finish_and_clear();
+    rec.end_journal(super::run::state_known(&result));
     let extra = figures.map_or(json!({}), |f| {
         json!({"image_len": f.image_len, "chunks": f.chunks,
                "chunks_already_on_board": f.chunks_already_on_board, "octets_sent": f.octets_sent,
@@ -182,7 +189,14 @@ pub fn run_update(a: &UpdateArgs) -> anyhow::Result<ExitCode> {
 pub fn run_rollback(a: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let mut s = a.link.connect()?;
     let device = a.link.device.display().to_string();
-    let mut rec = Recorder::new(Evidence::new("rollback", "boot the other bank", &device));
+    let recovered = super::tables_unit::recover_interrupted(&a.link, &mut s)?;
+    let (dir, key) = a.link.journal();
+    let spec = JournalSpec { dir, key, workflow: "rollback".into(), device: device.clone() };
+    let mut rec =
+        Recorder::new(Evidence::new("rollback", "boot the other bank", &device)).with_journal(spec);
+    if let Some(r) = &recovered {
+        rec.evidence.section("recovered", json!(r.to_string()));
+    }
     let result = wf::rollback(&mut s, &mut rec).map(|hk| {
         format!(
             "running {} from bank {}",
@@ -190,6 +204,7 @@ pub fn run_rollback(a: &RollbackArgs) -> anyhow::Result<ExitCode> {
             wf::bank_name(hk.boot_bank)
         )
     });
+    rec.end_journal(super::run::state_known(&result));
     finish(&mut rec, &result, &a.evidence, a.json, json!({}))?;
     result.map(|m| {
         if !a.json {

@@ -27,6 +27,7 @@ pub mod event;
 pub mod housekeeping;
 pub mod memory;
 pub mod parameter;
+pub mod schedule;
 pub mod table;
 pub mod test;
 pub mod trigger;
@@ -52,6 +53,7 @@ pub fn text(report: &Report<'_>) -> String {
         Report::Housekeeping(r) => housekeeping::text(r),
         Report::Event(r) => event::text(r),
         Report::Memory(r) => memory::text(r),
+        Report::Schedule(r) => schedule::text(r),
         Report::Test(r) => test::text(r),
         Report::Parameter(r) => parameter::text(r),
         Report::Table(r) => table::text(r),
@@ -76,6 +78,7 @@ pub fn json(report: &Report<'_>) -> Value {
         Report::Housekeeping(r) => housekeeping::json(r),
         Report::Event(r) => event::json(r),
         Report::Memory(r) => memory::json(r),
+        Report::Schedule(r) => schedule::json(r),
         Report::Test(r) => test::json(r),
         Report::Parameter(r) => parameter::json(r),
         Report::Table(r) => table::json(r),

@@ -18,6 +18,38 @@
 //!   queues the others again with their original request IDs, sends Unlock (if locked out) or
 //!   Set V(R) = N(R), and resumes. A TC is therefore executed once, or reported failed
 //!   ([`Delivery::Failed`]); a frame whose fate the CLCW cannot tell is reported, never resent.
+//!
+//! # Recovery API (what workflows build on)
+//!
+//! COP-1 protects the uplink; nothing protects what comes back. The session therefore never
+//! guesses from a missing report:
+//!
+//! - [`Session::wait`] (and its single step [`Session::poll`]) returns a *settled*
+//!   [`Verdict`]: `Completed` (by the reports, or `from_history`: the unit said so), `Failed`
+//!   (by a failure report, or from the unit's history with stage and code), `NotExecuted`
+//!   (the unit's request history covers the TC's transmission and does not hold it, or the
+//!   session gave up before sending it: safe to send again), or `InDoubt { waiting_for,
+//!   doubt }` ([`Doubt`]: unanswered queries, not in the history any more, still executing).
+//!   A TC is reported failed only when the unit says so. [`TcOutcome::is_in_doubt`].
+//! - A report is overdue when it is missing [`StageTimeouts::acceptance`] (the *report
+//!   timeout*) after FARM-1 acknowledged the TC, after its last report, or after the unit's
+//!   last answer; the session then asks the unit with 17,128 (request status, up to 32 IDs,
+//!   every overdue TC at once) in a **type-BD frame** outside FOP-1 — read-only and idempotent,
+//!   so it is simply resent when its 17,129 answer is lost — and applies the answer
+//!   ([`Tracker::on_history`]). A TC FOP-1 has not seen acknowledged within the report timeout
+//!   is asked about too (the answer carries a CLCW as well). [`SessionConfig::max_queries`]
+//!   unanswered queries in a row, or [`StageTimeouts::completion`] without progress while the
+//!   unit says "executing", settle it in doubt.
+//! - [`Session::send_bypass`] sends any read-only request that way.
+//! - Timeouts ([`SessionConfig`]): T1, transmission limit, window, settle (from the line time
+//!   of what was actually written), CLCW timeout, silence timeout (no octet at all: a dead
+//!   line, detected in bounded time at any baud rate, [`SessionError::Silent`]), report and
+//!   completion timeouts, query budget; each is a `LinkArgs` option with a default derived
+//!   from the baud rate and the window.
+//!
+//! Dumps that re-request only the lost ranges (200,9) and the progress journal of workflows
+//! that change the unit are in [`crate::workflow::tables::dump_active`] and
+//! [`crate::workflow::journal`].
 
 pub mod downlink;
 pub mod uplink;
@@ -63,6 +95,9 @@ pub struct SessionConfig {
     pub t1: Duration,
     /// FOP-1 transmission limit.
     pub transmission_limit: u8,
+    /// FOP-1 sliding window K (`--window`, 1..=15): on a line that loses many uplink frames
+    /// a smaller window wastes fewer go-back-N retransmissions.
+    pub window: u8,
     /// Stage timeouts of the verification tracker.
     pub stage_timeouts: StageTimeouts,
     /// How long to wait for a CLCW (any frame) before declaring the unit silent. The unit sends
@@ -87,8 +122,10 @@ pub struct SessionConfig {
 
 impl SessionConfig {
     /// Defaults for `device` at `baud`: T1 covers a full window of the largest CLTUs at that
-    /// rate plus 500 ms; the settle time three CADU line times plus 250 ms after the last
-    /// uplink octet left (the session tracks when its own octets are on the line); limit 5;
+    /// rate plus 500 ms, transmission limit 20 (on a lossy line CLCWs are sparse: a frame may
+    /// wait several idle-frame periods for its acknowledgement); the settle time three CADU
+    /// line times plus 250 ms after the last
+    /// uplink octet left (the session tracks when its own octets are on the line);
     /// 3 s CLCW timeout; reports expected 1 s plus four CADU line times after FARM-1
     /// acknowledged a TC; 8 status queries; silence after the CLCW timeout plus two octet
     /// times.
@@ -105,7 +142,8 @@ impl SessionConfig {
             link_timeouts: Timeouts { read: Duration::from_secs(1), write: window + window },
             archive: None,
             t1: window + Duration::from_millis(500),
-            transmission_limit: 5,
+            transmission_limit: 20,
+            window: mission::FOP_WINDOW,
             stage_timeouts: StageTimeouts::for_baud(baud),
             clcw_timeout,
             settle: cadu * 3 + Duration::from_millis(250),
@@ -193,9 +231,9 @@ impl fmt::Display for SessionError {
             SessionError::NoClcw { device, waited, timeout } => write!(
                 f,
                 "no valid telemetry frame from the unit on {device} for {:.1} s (limit \
-                 --clcw-timeout-s {}) although octets arrive: the line is too noisy for any \
-                 frame to pass, or the baud rate does not match; check the line quality and \
-                 `--baud`",
+                 --clcw-timeout-s {}, counted once the TC frames sent were on the line) \
+                 although octets arrive: the line is too noisy for any frame to pass, or the \
+                 baud rate does not match; check the line quality and `--baud`",
                 waited.as_secs_f64(),
                 timeout.as_secs_f64()
             ),
@@ -431,6 +469,7 @@ impl Session {
         // Both parameters were validated above (non-zero); a refusal cannot happen.
         let _ = fop.set_t1_ms(t1_ms);
         let _ = fop.set_transmission_limit(cfg.transmission_limit.max(1));
+        let _ = fop.set_window(cfg.window.clamp(1, mission::FOP_WINDOW));
         let now = Instant::now();
         Ok(Self {
             link,
@@ -610,17 +649,31 @@ impl Session {
     /// As [`Session::pump`].
     pub fn wait(&mut self, id: RequestId) -> Result<TcOutcome, SessionError> {
         loop {
-            let o = self.outcome(id);
+            let o = self.poll(id)?;
             if o.verdict.is_settled() {
                 return Ok(o);
             }
-            self.resolve_overdue(id)?;
-            let o = self.outcome(id);
-            if o.verdict.is_settled() {
-                return Ok(o);
-            }
-            self.pump(Instant::now() + Duration::from_millis(20))?;
         }
+    }
+
+    /// One step of [`Session::wait`]: asks the unit if the TC's reports are overdue, pumps
+    /// the link for up to 20 ms unless the verdict is settled, and returns the outcome. For a
+    /// caller that reads packets meanwhile (a dump).
+    ///
+    /// # Errors
+    /// As [`Session::pump`].
+    pub fn poll(&mut self, id: RequestId) -> Result<TcOutcome, SessionError> {
+        let o = self.outcome(id);
+        if o.verdict.is_settled() {
+            return Ok(o);
+        }
+        self.resolve_overdue(id)?;
+        let o = self.outcome(id);
+        if o.verdict.is_settled() {
+            return Ok(o);
+        }
+        self.pump(Instant::now() + Duration::from_millis(20))?;
+        Ok(self.outcome(id))
     }
 
     /// Whether the reports of `id` are overdue: FARM-1 acknowledged it (or its delivery is in

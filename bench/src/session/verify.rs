@@ -113,7 +113,8 @@ impl fmt::Display for StageFailure {
         if self.from_history {
             return write!(
                 f,
-                " (from the unit's request history: the failure report with its details was lost on the downlink): {}",
+                " (from the unit's request history: the failure report with its details was \
+                 lost on the downlink): {}",
                 self.code.explanation()
             );
         }
@@ -590,10 +591,53 @@ mod tests {
         ));
         tr.on_report(&Report::AcceptanceSuccess(id(3)), later);
         assert_eq!(tr.verdict(&id(3), later, T), Verdict::Pending { waiting_for: Stage::Start });
-        assert!(matches!(
+        // The clock restarts at the last report: 5 s after the acceptance, not the sending.
+        assert_eq!(
             tr.verdict(&id(3), t0 + Duration::from_secs(6), T),
+            Verdict::Pending { waiting_for: Stage::Start }
+        );
+        assert!(matches!(
+            tr.verdict(&id(3), later + Duration::from_secs(5), T),
             Verdict::TimedOut { waiting_for: Stage::Start, .. }
         ));
+    }
+
+    #[test]
+    fn the_units_answer_settles_a_tc_whose_reports_were_lost() {
+        use tc_tm::service::test::{Progress, RequestStatus};
+        let t0 = Instant::now();
+        let mut tr = Tracker::new();
+        let st = |n, state, stage, code| RequestStatus { request_id: id(n), state, stage, code };
+        for n in 10..15 {
+            tr.register(id(n), AckFlags::ALL, t0);
+            tr.set_delivered(&id(n), t0);
+        }
+        assert!(tr.on_history(&st(10, Progress::Completed, None, None), false, t0));
+        assert!(matches!(
+            tr.verdict(&id(10), t0, T),
+            Verdict::Completed { from_history: true, .. }
+        ));
+        // The completion report arrives after all: expected, not a double execution.
+        tr.on_report(&Report::CompletionSuccess(id(10)), t0);
+        assert_eq!(tr.stats().unexpected, 0);
+        let failed = st(11, Progress::Failed, Some(Stage::Start), Some(FailureCode::NotArmed));
+        assert!(tr.on_history(&failed, false, t0));
+        let Verdict::Failed(f) = tr.verdict(&id(11), t0, T) else { panic!() };
+        assert!(f.from_history && f.code == FailureCode::NotArmed);
+        assert!(f.to_string().contains("request history"), "{f}");
+        // Unknown: never received only if the history covers the transmission.
+        assert!(tr.on_history(&st(12, Progress::Unknown, None, None), true, t0));
+        assert_eq!(tr.verdict(&id(12), t0, T), Verdict::NotExecuted);
+        assert!(tr.on_history(&st(13, Progress::Unknown, None, None), false, t0));
+        assert!(matches!(
+            tr.verdict(&id(13), t0, T),
+            Verdict::InDoubt { doubt: Doubt::NotInHistory, .. }
+        ));
+        // Executing: not settled; in doubt only when the session says so.
+        assert!(!tr.on_history(&st(14, Progress::Executing, None, None), true, t0));
+        tr.set_in_doubt(&id(14), Doubt::NoAnswer { queries: 8 });
+        let v = tr.verdict(&id(14), t0, T);
+        assert!(v.to_string().contains("IN DOUBT") && v.is_settled(), "{v}");
     }
 
     #[test]

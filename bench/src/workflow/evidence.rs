@@ -3,7 +3,7 @@
 //! scripts and as one self-contained HTML page for reviewers.
 //!
 //! [`Recorder`] sends TCs in the request syntax over a [`Session`] and records them; the
-//! workflows add steps ([`Recorder::step`]) and free-form sections (`before`, `after`,
+//! workflows add steps ([`Evidence::step`]) and free-form sections (`before`, `after`,
 //! `schedule`).
 
 use std::fmt::Write as _;
@@ -17,6 +17,7 @@ use tc_tm::service::MAX_TC_APP_DATA_LEN;
 use tc_tm::service::text::parse_request;
 use tc_tm::service::verification::RequestId;
 
+use crate::cmd::exit::Exit;
 use crate::session::{Delivery, Session, TcOutcome, Verdict};
 
 /// UTC as `YYYY-MM-DDTHH:MM:SS.mmmZ` from Unix seconds and nanoseconds.
@@ -405,17 +406,87 @@ pub struct Sent {
     pub record: TcRecord,
 }
 
-/// Sends TCs and records them into an [`Evidence`].
+/// Where and under which name a workflow journals its progress
+/// ([`crate::workflow::journal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalSpec {
+    /// Journal directory.
+    pub dir: std::path::PathBuf,
+    /// The unit's key.
+    pub key: String,
+    /// The workflow (`run`, `update`, `rollback`).
+    pub workflow: String,
+    /// The device as given.
+    pub device: String,
+}
+
+/// Sends TCs and records them into an [`Evidence`]; with a [`JournalSpec`], also journals the
+/// steps that change the unit so that an interrupted run is recovered at the next contact.
 #[derive(Debug)]
 pub struct Recorder {
     /// The report being written.
     pub evidence: Evidence,
+    spec: Option<JournalSpec>,
+    journal: Option<crate::workflow::journal::Journal>,
 }
 
 impl Recorder {
     /// A recorder writing into `evidence`.
     pub fn new(evidence: Evidence) -> Self {
-        Recorder { evidence }
+        Recorder { evidence, spec: None, journal: None }
+    }
+
+    /// Journals the run where `spec` says, from [`Recorder::begin_journal`] on.
+    pub fn with_journal(mut self, spec: JournalSpec) -> Self {
+        self.spec = Some(spec);
+        self
+    }
+
+    /// Opens the journal (once the unit's mode before any change is known); no-op without a
+    /// [`JournalSpec`] or when already open.
+    ///
+    /// # Errors
+    /// The journal cannot be written (nothing has been changed yet: the run stops).
+    pub fn begin_journal(
+        &mut self,
+        mode_before: tc_tm::service::function::Mode,
+    ) -> anyhow::Result<()> {
+        let (Some(spec), None) = (&self.spec, &self.journal) else { return Ok(()) };
+        let j = crate::workflow::journal::Journal::begin(
+            &spec.dir,
+            &spec.key,
+            &spec.workflow,
+            &spec.device,
+            mode_before.name(),
+        )
+        .map_err(|e| {
+            Exit::Usage.error(format!("cannot start the journal in {}: {e}", spec.dir.display()))
+        })?;
+        self.journal = Some(j);
+        Ok(())
+    }
+
+    /// Records a step as done, on disk before the workflow goes on (no-op without a journal).
+    ///
+    /// # Errors
+    /// The journal cannot be written: the workflow must stop changing the unit.
+    pub fn journal(&mut self, what: &str, detail: &str) -> anyhow::Result<()> {
+        if let Some(j) = self.journal.as_mut() {
+            j.step(what, detail).map_err(|e| {
+                Exit::Usage.error(format!("cannot write the journal (stopping): {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Ends the journal: removed when the unit's state is known (`state_known`), else kept
+    /// for the next contact to recover.
+    pub fn end_journal(&mut self, state_known: bool) {
+        if let Some(j) = self.journal.take()
+            && state_known
+        {
+            let _ = j.finish();
+        }
     }
 
     /// Queues an encoded TC (with `ack` flags if given) and returns its handle.
@@ -445,7 +516,7 @@ impl Recorder {
             service: tc.service,
             subtype: tc.subtype,
             app_data: hex::encode_upper(&tc.data),
-            request_id: format!("{:04X}{:04X}", id.packet_id, id.seq_ctrl),
+            request_id: format!("{:04X}:{:04X}", id.packet_id, id.seq_ctrl),
             sent_utc,
             done_utc: String::new(),
             round_trip_ms: None,
@@ -511,18 +582,22 @@ impl Recorder {
 /// Fails with the record's explained failure unless it completed.
 ///
 /// # Errors
-/// The TC's failure.
+/// The TC's failure: [`Exit::Failed`] when the unit refused it, [`Exit::Unreachable`] when it
+/// was not delivered or a report never came.
 pub fn ensure_ok(r: &TcRecord) -> anyhow::Result<()> {
     if r.ok() {
         return Ok(());
     }
-    anyhow::bail!(
+    let message = format!(
         "`{}` ({}): {}: {}",
         abbreviate(&r.text, 80),
         r.purpose,
         r.outcome,
         r.failure.as_deref().unwrap_or("no detail")
-    )
+    );
+    // The unit refused it: not carried out (1); no answer or not delivered: unreachable (4).
+    let exit = if r.outcome == "failed" { Exit::Failed } else { Exit::Unreachable };
+    Err(exit.error(message))
 }
 
 fn fill(record: &mut TcRecord, o: &TcOutcome) {

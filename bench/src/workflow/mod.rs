@@ -4,6 +4,7 @@
 //! - [`tables`]: pull the unit's tables, push a table directory (ST\[200\]).
 
 pub mod evidence;
+pub mod journal;
 pub mod plan;
 pub mod run;
 pub mod stack;

@@ -174,6 +174,20 @@ pub struct UnitState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError(pub String);
 
+impl PlanError {
+    /// Marks a file that could not be read (a usage error, not invalid content).
+    fn unreadable(self) -> Self {
+        PlanError(format!("{UNREADABLE}{}", self.0))
+    }
+
+    /// Whether the workplan file could not be read at all.
+    pub fn is_unreadable(&self) -> bool {
+        self.0.starts_with(UNREADABLE)
+    }
+}
+
+const UNREADABLE: &str = "cannot read the workplan: ";
+
 impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -202,7 +216,7 @@ impl LoadedWorkplan {
     /// Unreadable file, TOML errors with line and column.
     pub fn load(path: &Path) -> Result<Self, PlanError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| PlanError(format!("reading {}: {e}", path.display())))?;
+            .map_err(|e| PlanError(format!("reading {}: {e}", path.display())).unreadable())?;
         let plan: Workplan =
             toml::from_str(&text).map_err(|e| PlanError(format!("{}: {e}", path.display())))?;
         Ok(LoadedWorkplan { path: path.to_path_buf(), plan })

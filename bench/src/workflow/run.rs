@@ -11,9 +11,10 @@
 //!    file order, into ST\[11\] 11,4 inserts (as many per insert as fit: 16 items, 1003
 //!    octets), each encoded with the session's own sequence counter so their request IDs are
 //!    unique. The first failure stops the run unless that TC says `on_failure = "continue"`.
-//! 4. **after**: housekeeping again (`schedule_entries` read back: the unit holds the
-//!    time-tagged TCs inserted), the list of time-tagged TCs with release time (UTC and CUC)
-//!    and request ID, and the table directory after.
+//! 4. **after**: the schedule read back (11,17 → 11,13 summary: release time and request ID
+//!    of every entry; each TC inserted must be there), housekeeping (`schedule_enabled`,
+//!    `schedule_entries`), the list of time-tagged TCs with release time (UTC and CUC),
+//!    request ID and slot, and the table directory after.
 
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,40 @@ pub fn directory_json(dir: &[DirectoryEntry]) -> serde_json::Value {
             }))
             .collect::<Vec<_>>()
     )
+}
+
+/// Reads the unit's time-based schedule (11,17 → 11,13): (release UTC text, CUC text,
+/// request ID hex) per entry, in release order.
+///
+/// # Errors
+/// A refused request, session errors, no report.
+pub fn read_schedule(
+    s: &mut Session,
+    rec: &mut Recorder,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    use tc_tm::service::Report;
+    use tc_tm::service::schedule::Report as SchedMsg;
+    s.clear_packets();
+    let (_, r) = rec.run(s, "schedule summary", "read the schedule back (11,13)", None)?;
+    ensure_ok(&r)?;
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while let Some(p) = s.next_packet(deadline)? {
+        if let Ok(Report::Schedule(SchedMsg::Summary(list))) = p.report() {
+            return Ok(list
+                .iter()
+                .map(|e| {
+                    let cuc = Cuc::new(e.release.coarse, e.release.fine);
+                    let (u, ns) = cuc.to_unix_utc();
+                    (
+                        utc_text(u, ns),
+                        e.release.to_string(),
+                        format!("{:04X}:{:04X}", e.request_id.packet_id, e.request_id.seq_ctrl),
+                    )
+                })
+                .collect());
+        }
+    }
+    anyhow::bail!("no schedule summary report (11,13) after `schedule summary`")
 }
 
 /// Unix seconds → CUC (on-board time).
@@ -142,6 +177,17 @@ fn flush_inserts(
         sum.inserts += 1;
         sum.time_tagged += items.len();
         for t in &items {
+            // A load whose activation is now in the schedule must not be aborted by a
+            // recovery.
+            if let Some(tc) = stack.tc.get(t.index)
+                && let Some(id) = tc.request.strip_prefix("table activate id=")
+                && let Ok(id) = id.trim().parse::<u8>()
+                && let Some(table) = TableId::from_u8(id)
+            {
+                rec.journal("scheduled", table.key())?;
+            }
+        }
+        for t in &items {
             let tc = stack.tc.get(t.index);
             table.push(json!({
                 "tc": t.index + 1,
@@ -165,6 +211,12 @@ fn abbreviate(s: &str) -> String {
         let h: String = s.chars().take(70).collect();
         format!("{h}…")
     }
+}
+
+/// The table key of a ST\[200\] TC's application data (hex, table ID first).
+fn table_key(app_data_hex: &str) -> Option<&'static str> {
+    let id = u8::from_str_radix(app_data_hex.get(..2)?, 16).ok()?;
+    TableId::from_u8(id).map(|t| t.key())
 }
 
 fn is_load(service: u8, subtype: u8) -> bool {
@@ -229,7 +281,9 @@ pub fn execute(
     }
 
     let st = started();
+    rec.begin_journal(hk.mode)?;
     let mut sum = RunSummary::default();
+    let mut journaled_loads: Vec<u8> = Vec::new();
     let mut batch: Vec<Timed> = Vec::new();
     let mut table = Vec::new();
     let mut pending: std::collections::VecDeque<(Sent, usize)> = Default::default();
@@ -243,6 +297,20 @@ pub fn execute(
         let (_, r) = rec.settle(s, sent)?;
         if r.ok() {
             sum.sent_now += 1;
+            // Journal what changed the unit (an interrupted run is recovered from it).
+            match (r.service, r.subtype) {
+                (200, 3) => {
+                    if let Some(t) = table_key(&r.app_data) {
+                        rec.journal("activated", t)?;
+                    }
+                }
+                (8, 1) => {
+                    if let Some(m) = r.text.strip_prefix("function mode mode=") {
+                        rec.journal("mode", m.trim())?;
+                    }
+                }
+                _ => {}
+            }
         } else if stack.tc.get(i).is_some_and(|t| t.on_failure == "continue") {
             sum.failed_continued += 1;
         } else {
@@ -275,6 +343,18 @@ pub fn execute(
                 if failure.is_some() {
                     break;
                 }
+            }
+            if (e.service, e.subtype) == (200, 1)
+                && let Some(&id) = e.data.first()
+                && !journaled_loads.contains(&id)
+            {
+                // On disk before the first segment changes the inactive buffer.
+                let key = TableId::from_u8(id).map_or("unknown", |t| t.key());
+                if let Err(err) = rec.journal("loading", key) {
+                    failure = Some(err);
+                    break;
+                }
+                journaled_loads.push(id);
             }
             match rec.send(s, &tc.request, &e, &purpose, None) {
                 Ok(sent) => pending.push_back((sent, i)),
@@ -320,7 +400,7 @@ pub fn execute(
                 release: cuc,
                 release_utc: tc.release.clone(),
                 packet,
-                request_id: format!("{:04X}{:04X}", id.packet_id, id.seq_ctrl),
+                request_id: format!("{:04X}:{:04X}", id.packet_id, id.seq_ctrl),
             });
         }
     }
@@ -356,14 +436,28 @@ pub fn execute(
     std::thread::sleep(Duration::from_millis(50));
     let after = read_hk_at(s, rec, "after: schedule read back").map(|(h, _)| h);
     let dir_after = super::tables::read_directory(s);
+    let summary = read_schedule(s, rec);
+    let inserted_ids: Vec<String> =
+        table.iter().filter_map(|t| t["request_id"].as_str().map(str::to_owned)).collect();
     let mut sched = json!({"inserted": table});
+    let mut missing = Vec::new();
+    match &summary {
+        Ok(list) => {
+            sched["read_back"] = json!(list
+                .iter()
+                .map(|(utc, cuc, id)| json!({"release_utc": utc, "release_cuc": cuc, "request_id": id}))
+                .collect::<Vec<_>>());
+            missing = inserted_ids
+                .iter()
+                .filter(|id| !list.iter().any(|(_, _, x)| x == *id))
+                .cloned()
+                .collect();
+        }
+        Err(e) => sched["read_back_error"] = json!(format!("{e:#}")),
+    }
     if let Ok(h) = &after {
         sched["unit_schedule_enabled"] = json!(h.schedule_enabled);
         sched["unit_schedule_entries"] = json!(h.schedule_entries);
-        sched["read_back"] = json!(
-            "housekeeping SID 1 schedule_enabled and schedule_entries (the unit has no ST[11] \
-             summary report: docs/icd/services.md)"
-        );
     }
     rec.evidence.section("schedule", sched);
     let mut after_json = json!({});
@@ -374,22 +468,34 @@ pub fn execute(
         after_json["tables"] = directory_json(d);
     }
     rec.evidence.section("after", after_json);
-    let waiting = after.as_ref().map(|h| h.schedule_entries).unwrap_or_default();
-    let expect = hk.schedule_entries as usize + sum.time_tagged;
-    let ok = after.is_ok() && dir_after.is_ok();
+    let waiting = summary.as_ref().map(Vec::len).unwrap_or_default();
+    let ok = after.is_ok() && dir_after.is_ok() && summary.is_ok() && missing.is_empty();
     rec.evidence.step(
         "after",
         st,
         ok,
-        format!("the unit holds {waiting} time-tagged TCs (expected at most {expect}: {} before + {} inserted)", hk.schedule_entries, sum.time_tagged),
-        json!({}),
+        if missing.is_empty() {
+            format!(
+                "the unit's schedule holds {waiting} time-tagged TCs, every one inserted ({} before)",
+                hk.schedule_entries
+            )
+        } else {
+            format!("inserted TCs missing from the unit's schedule: {}", missing.join(", "))
+        },
+        json!({"waiting": waiting}),
     );
-    let _ = Instant::now();
+    if failure.is_none() && !missing.is_empty() {
+        failure = Some(anyhow::anyhow!(
+            "{} time-tagged TCs are not in the unit's schedule read back",
+            missing.len()
+        ));
+    }
     match failure {
         Some(e) => Err(e),
         None => {
             after?;
             dir_after?;
+            summary?;
             Ok(sum)
         }
     }

@@ -387,6 +387,16 @@ pub fn check(stack: &Stack, now_unix: i64) -> Vec<Finding> {
                     continue;
                 };
                 let (version, total, offset) = (version as u16, total as usize, offset as usize);
+                if total > tables::MAX_IMAGE_LEN {
+                    err(
+                        n,
+                        format!(
+                            "table {id}: total length {total} exceeds the largest table image ({} octets)",
+                            tables::MAX_IMAGE_LEN
+                        ),
+                    );
+                    continue;
+                }
                 let l = loads.entry(id).or_default();
                 if l.validated && (l.version != version || l.total != total) {
                     err(

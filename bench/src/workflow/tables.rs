@@ -18,7 +18,8 @@
 //!    TC), pipelined through the FOP-1 window; 200,2 validate with the image's CRC-32;
 //! 3. per table: 200,3 activate;
 //! 4. return to the mode the unit was in (`safe`, then `standby`, then `observation` as needed);
-//! 5. pull again and check that every table of the unit now equals the target.
+//! 5. read back: the directory, a dump of every table pushed (octet for octet), and the
+//!    directory's CRC-32, length and version of the others; every table must equal the target.
 //!
 //! On any refusal, the loads not yet activated are aborted (200,4), the mode is restored, and
 //! [`WorkflowError::PushFailed`] names the table, the TC and the unit's reason (failure code
@@ -42,6 +43,7 @@ use tc_tm::service::text::parse_request;
 use tc_tm::service::verification::RequestId;
 use tc_tm::service::{FailureCode, MAX_TC_APP_DATA_LEN, Report, Request, Stage};
 
+use super::journal::{self, Journal};
 use crate::provision::LOAD_ORDER;
 use crate::session::{Delivery, Session, SessionError, StageFailure, TcOutcome, Verdict};
 
@@ -87,6 +89,8 @@ pub enum WorkflowError {
         received: usize,
         /// Image length.
         total: usize,
+        /// Requests made (the first and the re-requests of lost ranges).
+        rounds: u32,
     },
     /// A dumped image does not have the CRC-32 the directory announces.
     DumpCrc {
@@ -119,11 +123,20 @@ pub enum WorkflowError {
         table: Option<TableId>,
         /// Why.
         cause: Box<WorkflowError>,
-        /// Tables activated before the failure (they stay active).
+        /// Tables whose activation was verified before the failure.
         activated: Vec<TableId>,
         /// Tables whose load was aborted.
         aborted: Vec<TableId>,
+        /// The mode restored, if it was (or never left).
+        mode_restored: Option<Mode>,
+        /// What the unit holds of the planned tables, read back after the failure (`None`
+        /// when it could not be read).
+        holds: Option<Vec<Holds>>,
+        /// Why undoing or reading back failed (the journal is kept for the next contact).
+        undo_error: Option<String>,
     },
+    /// The progress journal could not be written: the push stopped before changing more.
+    Journal(std::io::Error),
     /// After the push, the unit's tables differ from the target.
     NotEqual(Vec<TableId>),
 }
@@ -167,14 +180,18 @@ impl fmt::Display for WorkflowError {
                 }
                 Ok(())
             }
-            WorkflowError::NotVerified { tc, outcome } => match outcome.delivery {
-                Delivery::Failed(why) => write!(f, "`{tc}` was not delivered: {why}"),
+            WorkflowError::NotVerified { tc, outcome } => match (outcome.delivery, outcome.verdict)
+            {
+                (Delivery::Failed(why), Verdict::Pending { .. } | Verdict::TimedOut { .. }) => {
+                    write!(f, "`{tc}` was not delivered: {why}")
+                }
                 _ => write!(f, "`{tc}`: {}", outcome.verdict),
             },
             WorkflowError::MissingReport { what } => write!(
                 f,
-                "the unit completed the request but its {what} did not arrive: check the \
-                 downlink (`eic-bench tm listen`) and retry"
+                "the {what} did not arrive although it was asked for {REPORT_TRIES} times: the \
+                 downlink loses too much; check the line quality (`eic-bench tm listen`) and \
+                 retry"
             ),
             WorkflowError::NoActiveTable(t) => write!(
                 f,
@@ -182,10 +199,12 @@ impl fmt::Display for WorkflowError {
                  first",
                 t.name()
             ),
-            WorkflowError::DumpIncomplete { table, received, total } => write!(
+            WorkflowError::DumpIncomplete { table, received, total, rounds } => write!(
                 f,
-                "the dump of the {} table stopped after {received} of {total} octets: the \
-                 downlink lost segments; retry",
+                "the dump of the {} table has {received} of {total} octets after {rounds} \
+                 requests (the lost ranges were asked for again each time): the downlink loses \
+                 too much; check the line quality (`eic-bench tm listen` shows the frames \
+                 received) and retry",
                 table.name()
             ),
             WorkflowError::DumpCrc { table, computed, expected } => write!(
@@ -214,25 +233,84 @@ impl fmt::Display for WorkflowError {
             WorkflowError::Encode { table, error } => {
                 write!(f, "cannot encode the {} table: {error}", table.name())
             }
-            WorkflowError::PushFailed { table, cause, activated, aborted } => {
+            WorkflowError::PushFailed {
+                table,
+                cause,
+                activated,
+                aborted,
+                mode_restored,
+                holds,
+                undo_error,
+            } => {
                 match table {
                     Some(t) => write!(f, "push failed at the {} table: {cause}", t.name())?,
                     None => write!(f, "push failed: {cause}")?,
                 }
                 write!(
                     f,
-                    "\n  activated before the failure (now in use): {}\n  loads aborted (active \
+                    "\n  activations verified before the failure: {}\n  loads aborted (active \
                      tables unchanged): {}",
                     keys(activated),
                     keys(aborted)
-                )
+                )?;
+                match mode_restored {
+                    Some(m) => write!(f, "\n  mode: {m} (as before the push)")?,
+                    None => {
+                        f.write_str("\n  mode: NOT restored (the unit may be in maintenance)")?
+                    }
+                }
+                match holds {
+                    Some(h) => {
+                        f.write_str("\n  the unit holds (read back after the failure):")?;
+                        for x in h {
+                            write!(
+                                f,
+                                "\n    {}: version {} CRC-32 0x{:08X} — {}",
+                                x.table.key(),
+                                x.version,
+                                x.crc,
+                                if x.is_target { "the NEW image" } else { "the old image" }
+                            )?;
+                        }
+                    }
+                    None => f.write_str(
+                        "\n  the unit's tables could not be read back: the next `tables push` or \
+                         `tables pull` on this unit reports the interrupted push, restores the \
+                         mode and reads them back (journal kept)",
+                    )?,
+                }
+                if let Some(e) = undo_error {
+                    write!(f, "\n  undoing stopped at: {e}")?;
+                }
+                Ok(())
             }
+            WorkflowError::Journal(e) => write!(
+                f,
+                "the push journal could not be written ({e}): stopped before changing more; \
+                 check the journal directory (--journal-dir) and its disk"
+            ),
             WorkflowError::NotEqual(t) => write!(
                 f,
                 "after the push the unit's tables still differ from the directory: {}; pull \
                  them (`eic-bench tables pull`) and compare",
                 keys(t)
             ),
+        }
+    }
+}
+
+impl WorkflowError {
+    /// Whether the unit's state is known after this error (nothing changed, or a failed push
+    /// undone and read back): the push's journal can be finished. Otherwise it is kept and the
+    /// next contact recovers it.
+    pub fn state_known(&self) -> bool {
+        match self {
+            WorkflowError::PushFailed { undo_error, holds, .. } => {
+                undo_error.is_none() && holds.is_some()
+            }
+            WorkflowError::NotEqual(_) => true,
+            WorkflowError::Session(_) | WorkflowError::Journal(_) => false,
+            _ => true,
         }
     }
 }
@@ -245,6 +323,7 @@ impl std::error::Error for WorkflowError {
         match self {
             WorkflowError::Session(e) => std::error::Error::source(e),
             WorkflowError::PushFailed { cause, .. } => cause.source(),
+            WorkflowError::Journal(e) => Some(e),
             _ => None,
         }
     }
@@ -367,9 +446,6 @@ impl UnitTables {
 
 fn check(tc: &str, o: TcOutcome) -> Result<TcOutcome, WorkflowError> {
     match o.verdict {
-        _ if matches!(o.delivery, Delivery::Failed(_)) => {
-            Err(WorkflowError::NotVerified { tc: tc.to_owned(), outcome: o })
-        }
         Verdict::Completed { .. } => Ok(o),
         Verdict::Failed(f)
             if f.stage == Stage::Acceptance && f.code == FailureCode::UnknownService =>
@@ -378,6 +454,26 @@ fn check(tc: &str, o: TcOutcome) -> Result<TcOutcome, WorkflowError> {
         }
         Verdict::Failed(failure) => Err(WorkflowError::Refused { tc: tc.to_owned(), failure }),
         _ => Err(WorkflowError::NotVerified { tc: tc.to_owned(), outcome: o }),
+    }
+}
+
+/// Times a TC the unit never received is sent again before the workflow gives up.
+const RESENDS: u32 = 5;
+
+/// Sends a planned TC and waits for its settled outcome; a TC the unit confirms it never
+/// received ([`Verdict::NotExecuted`]) is sent again, up to [`RESENDS`] times. Nothing else is
+/// ever resent: an in-doubt TC stops the workflow.
+fn send_verified(s: &mut Session, tc: &PlannedTc) -> Result<TcOutcome, WorkflowError> {
+    let mut tries = 0;
+    loop {
+        let id = s.send_raw(tc.service, tc.subtype, &tc.data)?;
+        let o = s.wait(id)?;
+        s.forget(id);
+        if o.verdict == Verdict::NotExecuted && tries < RESENDS {
+            tries += 1;
+            continue;
+        }
+        return check(&tc.text, o);
     }
 }
 
@@ -394,19 +490,47 @@ fn send_text(s: &mut Session, text: &str) -> Result<RequestId, WorkflowError> {
 /// [`WorkflowError::BootMode`] (the boot software has no ST\[03\]), session errors,
 /// [`WorkflowError::MissingReport`].
 pub fn read_mode(s: &mut Session) -> Result<Mode, WorkflowError> {
-    s.clear_packets();
-    let text = "hk one-shot sid=1";
-    let id = send_text(s, text)?;
-    check(text, s.wait(id)?)?;
-    let deadline = Instant::now() + REPORT_GRACE + REPORT_GRACE;
-    while let Some(p) = s.next_packet(deadline)? {
-        if let Ok(Report::Housekeeping(HkMsg::Housekeeping(HousekeepingReport::Ugts(hk)))) =
-            p.report()
-        {
-            return Ok(hk.mode);
+    ask_report(s, "hk one-shot sid=1", "housekeeping report (3,25)", |r| match r {
+        Report::Housekeeping(HkMsg::Housekeeping(HousekeepingReport::Ugts(hk))) => Some(hk.mode),
+        _ => None,
+    })
+}
+
+/// Times a read-only request is made again when its report is lost on the downlink.
+pub const REPORT_TRIES: u32 = 30;
+
+/// Sends the read-only request `text` and returns what `pick` takes from its report; the
+/// request is made again (it changes nothing) when the report is lost, up to
+/// [`REPORT_TRIES`] times.
+fn ask_report<T>(
+    s: &mut Session,
+    text: &str,
+    what: &'static str,
+    mut pick: impl FnMut(Report<'_>) -> Option<T>,
+) -> Result<T, WorkflowError> {
+    // A report answering the TC trails its completion by a CADU or two.
+    let grace =
+        REPORT_GRACE + crate::session::line_time(3 * tc_tm::mission::CADU_LEN, s.config().baud);
+    for _ in 0..REPORT_TRIES {
+        s.clear_packets();
+        let id = send_text(s, text)?;
+        let o = s.wait(id)?;
+        s.forget(id);
+        match o.verdict {
+            Verdict::Completed { .. } => {}
+            Verdict::NotExecuted | Verdict::InDoubt { .. } => continue,
+            _ => {
+                check(text, o)?;
+            }
+        }
+        let deadline = Instant::now() + grace;
+        while let Some(p) = s.next_packet(deadline)? {
+            if let Some(v) = p.report().ok().and_then(&mut pick) {
+                return Ok(v);
+            }
         }
     }
-    Err(WorkflowError::MissingReport { what: "housekeeping report (3,25)" })
+    Err(WorkflowError::MissingReport { what })
 }
 
 /// Reads the table directory (200,7 → 200,8).
@@ -414,24 +538,106 @@ pub fn read_mode(s: &mut Session) -> Result<Mode, WorkflowError> {
 /// # Errors
 /// [`WorkflowError::BootMode`], session errors, [`WorkflowError::MissingReport`].
 pub fn read_directory(s: &mut Session) -> Result<Vec<DirectoryEntry>, WorkflowError> {
-    s.clear_packets();
-    let text = "table directory";
-    let id = s.send(&Request::Table(st200::Request::ReportDirectory))?;
-    check(text, s.wait(id)?)?;
-    let deadline = Instant::now() + REPORT_GRACE;
-    while let Some(p) = s.next_packet(deadline)? {
-        if let Ok(Report::Table(st200::Report::Directory(list))) = p.report() {
-            return Ok(list.iter().collect());
+    ask_report(s, "table directory", "table directory (200,8)", |r| match r {
+        Report::Table(st200::Report::Directory(list)) => Some(list.iter().collect()),
+        _ => None,
+    })
+}
+
+/// Dump requests in a row that bring no new octet before the pull reports the dump
+/// incomplete (the retry budget: a dump goes on as long as each few requests bring something).
+pub const DUMP_STALLS: u32 = 30;
+/// Gaps between lost ranges shorter than this are asked for with them (one range is cheaper
+/// than two on the uplink).
+pub const RANGE_MERGE_GAP: usize = 64;
+/// Re-requested ranges are cut into pieces of at most this many octets: a shorter 200,6
+/// packet spans fewer transfer frames, so it survives a lossy downlink more often.
+pub const REREQUEST_PIECE: usize = 512;
+
+/// The ranges not received yet, as (offset, length), merged across gaps shorter than
+/// [`RANGE_MERGE_GAP`], cut into pieces of at most [`REREQUEST_PIECE`] octets.
+pub fn missing_ranges(have: &[bool]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < have.len() {
+        if have.get(i).copied().unwrap_or(true) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < have.len() && !have.get(i).copied().unwrap_or(true) {
+            i += 1;
+        }
+        match out.last_mut() {
+            Some((o, n)) if start - (*o + *n) < RANGE_MERGE_GAP => *n = i - *o,
+            _ => out.push((start, i - start)),
         }
     }
-    Err(WorkflowError::MissingReport { what: "table directory (200,8)" })
+    out.into_iter()
+        .flat_map(|(o, n)| {
+            (0..n.div_ceil(REREQUEST_PIECE)).map(move |k| {
+                let at = k * REREQUEST_PIECE;
+                (o + at, REREQUEST_PIECE.min(n - at))
+            })
+        })
+        .collect()
+}
+
+/// Where the segments of a dump go.
+struct Placed<'a> {
+    table: TableId,
+    entry: &'a DirectoryEntry,
+    image: &'a mut Vec<u8>,
+    have: &'a mut Vec<bool>,
+    received: &'a mut usize,
+    progress: &'a ProgressBar,
+}
+
+impl Placed<'_> {
+    /// Places every dump segment received until `until` (at least those already queued).
+    fn place(&mut self, s: &mut Session, until: Instant) -> Result<(), WorkflowError> {
+        while let Some(p) = s.next_packet(until)? {
+            let Ok(Report::Table(st200::Report::DumpSegment(seg))) = p.report() else {
+                continue;
+            };
+            if seg.table_id != self.table as u8
+                || seg.buffer != BufferSel::Active
+                || seg.total_len != self.entry.active_len
+                || seg.version != self.entry.active_version
+            {
+                continue;
+            }
+            let Ok(off) = usize::try_from(seg.offset) else { continue };
+            let end = off.saturating_add(seg.data.len());
+            if let (Some(dst), Some(flags)) =
+                (self.image.get_mut(off..end), self.have.get_mut(off..end))
+            {
+                dst.copy_from_slice(seg.data);
+                let mut new = 0u64;
+                for f in flags.iter_mut().filter(|f| !**f) {
+                    *f = true;
+                    new += 1;
+                }
+                *self.received += new as usize;
+                self.progress.inc(new);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Dumps the active image of the table of `entry` and checks it against the entry.
 ///
+/// The first request (200,5) asks for the whole image; the segments are placed by offset as
+/// they come. Whatever the downlink lost is asked for again, and only that: 200,9 with up to
+/// [`st200::MAX_DUMP_RANGES`] missing ranges per request, until every octet arrived or
+/// [`DUMP_STALLS`] requests in a row brought nothing new. Each request's completion is verified as any TC's
+/// (a lost report is resolved by asking the unit); a dump is read-only, so a request that was
+/// not executed or is in doubt is simply made again.
+///
 /// # Errors
-/// [`WorkflowError::NoActiveTable`], [`WorkflowError::DumpIncomplete`],
-/// [`WorkflowError::DumpCrc`], session and verification errors.
+/// [`WorkflowError::NoActiveTable`], [`WorkflowError::DumpIncomplete`] (retry budget spent),
+/// [`WorkflowError::DumpCrc`], refusals and session errors.
 pub fn dump_active(
     s: &mut Session,
     table: TableId,
@@ -442,53 +648,79 @@ pub fn dump_active(
     if total == 0 {
         return Err(WorkflowError::NoActiveTable(table));
     }
+    if total > tables::MAX_IMAGE_LEN {
+        return Err(WorkflowError::DumpIncomplete { table, received: 0, total, rounds: 0 });
+    }
     s.clear_packets();
-    let req =
-        Request::Table(st200::Request::Dump { table_id: table as u8, buffer: BufferSel::Active });
-    let text = req.to_string();
-    let id = s.send(&req)?;
     let mut image = vec![0u8; total];
     let mut have = vec![false; total];
     let mut received = 0usize;
-    // The dump goes on VC 2 at the line rate: allow its line time twice, plus 10 s.
-    let line = crate::session::line_time(total + total / 8 + 2048, s.config().baud);
-    let deadline = Instant::now() + line * 2 + Duration::from_secs(10);
-    loop {
-        let o = s.outcome(id);
-        let done = received == total;
-        if o.verdict.is_final() || matches!(o.delivery, Delivery::Failed(_)) {
-            check(&text, o)?;
-            if done {
-                break;
-            }
+    let mut rounds = 0u32;
+    let mut stalls = 0u32;
+    // Segments trail the completion report (VC 2 after VC 0) by a CADU or two.
+    let grace = s.config().stage_timeouts.acceptance;
+    while received < total {
+        if stalls >= DUMP_STALLS {
+            return Err(WorkflowError::DumpIncomplete { table, received, total, rounds });
         }
-        let now = Instant::now();
-        if now >= deadline {
-            if done {
-                check(&text, o)?;
-            }
-            return Err(WorkflowError::DumpIncomplete { table, received, total });
-        }
-        let Some(p) = s.next_packet(deadline.min(now + Duration::from_millis(100)))? else {
-            continue;
+        rounds += 1;
+        let before = received;
+        let missing = missing_ranges(&have);
+        let ranges: Vec<st200::DumpRange> = missing
+            .iter()
+            .take(st200::MAX_DUMP_RANGES)
+            .map(|&(o, n)| st200::DumpRange {
+                offset: u32::try_from(o).unwrap_or(u32::MAX),
+                length: u32::try_from(n).unwrap_or(u32::MAX),
+            })
+            .collect();
+        let mut items = vec![0u8; ranges.len() * 8];
+        let req = if received == 0 && rounds == 1 {
+            Request::Table(st200::Request::Dump {
+                table_id: table as u8,
+                buffer: BufferSel::Active,
+            })
+        } else {
+            let list = tc_tm::service::List::encode_into(&ranges, &mut items)
+                .map_err(|e| WorkflowError::Session(SessionError::Request(e)))?;
+            Request::Table(st200::Request::DumpRanges {
+                table_id: table as u8,
+                buffer: BufferSel::Active,
+                ranges: list,
+            })
         };
-        let Ok(Report::Table(st200::Report::DumpSegment(seg))) = p.report() else { continue };
-        if seg.table_id != table as u8
-            || seg.buffer != BufferSel::Active
-            || seg.total_len != entry.active_len
-            || seg.version != entry.active_version
-        {
-            continue;
-        }
-        let Ok(off) = usize::try_from(seg.offset) else { continue };
-        let end = off.saturating_add(seg.data.len());
-        if let (Some(dst), Some(flags)) = (image.get_mut(off..end), have.get_mut(off..end)) {
-            dst.copy_from_slice(seg.data);
-            for f in flags.iter_mut().filter(|f| !**f) {
-                *f = true;
-                received += 1;
+        let text = req.to_string();
+        let id = s.send(&req)?;
+        let mut acc = Placed {
+            table,
+            entry,
+            image: &mut image,
+            have: &mut have,
+            received: &mut received,
+            progress,
+        };
+        let o = loop {
+            let o = s.poll(id)?;
+            acc.place(s, Instant::now())?;
+            if o.verdict.is_settled() {
+                break o;
             }
-            progress.inc(seg.data.len() as u64);
+        };
+        if *acc.received < total {
+            acc.place(s, Instant::now() + grace)?;
+        }
+        s.forget(id);
+        stalls = if received > before { 0 } else { stalls + 1 };
+        match o.verdict {
+            Verdict::Failed(f)
+                if matches!(f.code, FailureCode::Busy | FailureCode::DumpInterrupted) =>
+            {
+                // A previous request still runs, or the buffer moved: ask again.
+            }
+            Verdict::Failed(_) => check(&text, o).map(|_| ())?,
+            // Completed, not executed or in doubt: a dump is read-only, ask again for what
+            // is missing.
+            _ => {}
         }
     }
     let computed = crc32(&image);
@@ -680,15 +912,105 @@ pub struct PushReport {
 }
 
 /// Executes a plan (see the module documentation), then pulls again and checks that the unit
-/// holds `target`.
+/// holds `target`. Without a journal; see [`execute_journaled`].
 ///
 /// # Errors
-/// [`WorkflowError::PushFailed`] (loads aborted, mode restored), [`WorkflowError::NotEqual`].
+/// As [`execute_journaled`].
 pub fn execute(
     s: &mut Session,
     plan: &Plan,
     target: &TableSet,
     progress: &ProgressBar,
+) -> Result<PushReport, WorkflowError> {
+    execute_journaled(s, plan, target, progress, None)
+}
+
+/// Reads the unit back after a push: the directory, a dump of every table pushed (compared
+/// octet for octet), and for the others the directory's CRC-32, length and version, which
+/// must be the target's (they were not touched; dumping them again would cost the most on a
+/// lossy downlink). A table whose directory entry differs is dumped too.
+fn verify_after_push(
+    s: &mut Session,
+    pushed: &[TableId],
+    target: &TableSet,
+) -> Result<UnitTables, WorkflowError> {
+    let directory = read_directory(s)?;
+    let mut images = BTreeMap::new();
+    for e in &directory {
+        let Some(t) = TableId::from_u8(e.table_id) else { continue };
+        if e.active_len == 0 {
+            continue;
+        }
+        let want = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
+        let same = e.active_crc == crc32(&want)
+            && e.active_len as usize == want.len()
+            && e.active_version == target.version(t);
+        if same && !pushed.contains(&t) {
+            images.insert(t, want);
+        } else {
+            images.insert(t, dump_active(s, t, e, &ProgressBar::hidden())?);
+        }
+    }
+    Ok(UnitTables { directory, images })
+}
+
+/// What the unit holds of one table, read back from its directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holds {
+    /// The table.
+    pub table: TableId,
+    /// Active version.
+    pub version: u16,
+    /// Active CRC-32.
+    pub crc: u32,
+    /// Whether the active image is the push's target (same CRC-32 and length).
+    pub is_target: bool,
+}
+
+fn read_back(
+    s: &mut Session,
+    tables: &[TableId],
+    target: &TableSet,
+) -> Result<Vec<Holds>, WorkflowError> {
+    let dir = read_directory(s)?;
+    let mut out = Vec::new();
+    for &t in tables {
+        let want = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
+        if let Some(e) = dir.iter().find(|e| e.table_id == t as u8) {
+            out.push(Holds {
+                table: t,
+                version: e.active_version,
+                crc: e.active_crc,
+                is_target: e.active_crc == crc32(&want) && e.active_len as usize == want.len(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn note(journal: &mut Option<&mut Journal>, what: &str, detail: &str) -> Result<(), WorkflowError> {
+    match journal {
+        Some(j) => j.step(what, detail).map_err(WorkflowError::Journal),
+        None => Ok(()),
+    }
+}
+
+/// Executes a plan (see the module documentation), recording each step done in `journal`
+/// (entering a mode, starting a table's load, its validation, its activation) before going on,
+/// then pulls again and checks that the unit holds `target`. On failure, the loads not
+/// activated are aborted, the mode is restored and the unit's tables are read back; the journal
+/// is finished only if all of that succeeded (otherwise the next contact recovers it:
+/// [`recover`]).
+///
+/// # Errors
+/// [`WorkflowError::PushFailed`] (loads aborted, mode restored, what the unit holds read back),
+/// [`WorkflowError::NotEqual`], [`WorkflowError::Journal`].
+pub fn execute_journaled(
+    s: &mut Session,
+    plan: &Plan,
+    target: &TableSet,
+    progress: &ProgressBar,
+    mut journal: Option<&mut Journal>,
 ) -> Result<PushReport, WorkflowError> {
     let start = Instant::now();
     progress.set_length(plan.octets);
@@ -711,7 +1033,16 @@ pub fn execute(
         });
         let text = tc.map_or("", |t| t.text.as_str());
         let o = s.wait(id).map_err(|e| (table, e.into()))?;
-        check(text, o).map_err(|e| (table, e))?;
+        s.forget(id);
+        match (o.verdict, tc) {
+            // The unit never received it: a load segment is sent again.
+            (Verdict::NotExecuted, Some(tc)) => {
+                send_verified(s, tc).map_err(|e| (table, e))?;
+            }
+            _ => {
+                check(text, o).map_err(|e| (table, e))?;
+            }
+        }
         if let Some(PlannedTc { step: Step::Load { len, .. }, .. }) = tc {
             progress.inc(*len as u64);
         }
@@ -725,6 +1056,10 @@ pub fn execute(
         };
         if let Step::Load { table, .. } = tc.step {
             if !loading.contains(&table) {
+                if let Err(e) = note(&mut journal, "loading", table.key()) {
+                    result = Err((Some(table), e));
+                    break;
+                }
                 loading.push(table);
                 progress.set_message(format!("loading {}", table.key()));
             }
@@ -759,22 +1094,30 @@ pub fn execute(
             // Leaving maintenance: the loads are done.
             in_maintenance = false;
         }
-        let r = s
-            .send_raw(tc.service, tc.subtype, &tc.data)
-            .map_err(WorkflowError::from)
-            .and_then(|id| Ok(s.wait(id)?))
-            .and_then(|o| check(&tc.text, o));
+        if let Step::Mode(Mode::Maintenance) = tc.step {
+            // From here on the unit may be in maintenance, even if the report is lost.
+            in_maintenance = true;
+        }
+        let r = send_verified(s, tc);
         if let Err(e) = r {
             result = Err((table, e));
             break;
         }
-        match tc.step {
-            Step::Mode(Mode::Maintenance) => in_maintenance = true,
+        let step = match tc.step {
+            Step::Mode(m) => Some(("mode", m.name())),
+            Step::Validate(t) => Some(("validated", t.key())),
             Step::Activate(t) => {
                 activated.push(t);
                 loading.retain(|x| *x != t);
+                Some(("activated", t.key()))
             }
-            _ => {}
+            Step::Load { .. } => None,
+        };
+        if let Some((what, detail)) = step
+            && let Err(e) = note(&mut journal, what, detail)
+        {
+            result = Err((table, e));
+            break;
         }
     }
     if result.is_ok() {
@@ -787,35 +1130,75 @@ pub fn execute(
     }
     if let Err((table, cause)) = result {
         progress.abandon();
-        // Undo what can be undone: abort the loads not activated, restore the mode.
+        // Undo what can be undone: abort the loads not activated, restore the mode, then read
+        // back what the unit holds. A link that failed fails each of these at once: stop at
+        // the first such error rather than repeat it.
         let mut aborted = Vec::new();
+        let mut undo_error: Option<WorkflowError> = None;
         for t in &loading {
-            let abort = Request::Table(st200::Request::Abort { table_id: *t as u8 });
-            if let Ok(id) = s.send(&abort)
-                && s.wait(id).is_ok_and(|o| o.is_success())
+            let abort = st200::Request::Abort { table_id: *t as u8 };
+            match PlannedTc::from_request(Step::Validate(*t), &Request::Table(abort))
+                .and_then(|tc| send_verified(s, &tc))
             {
-                aborted.push(*t);
+                Ok(_) => {
+                    aborted.push(*t);
+                    let _ = note(&mut journal, "aborted", t.key());
+                }
+                Err(e @ WorkflowError::Session(_)) => {
+                    undo_error = Some(e);
+                    break;
+                }
+                Err(_) => {}
             }
         }
-        if in_maintenance {
+        let mut mode_restored = !in_maintenance;
+        if in_maintenance && undo_error.is_none() {
+            let mut ok = true;
             for m in leave_maintenance(plan.mode) {
-                if let Ok(tc) = PlannedTc::mode(m)
-                    && let Ok(id) = s.send_raw(tc.service, tc.subtype, &tc.data)
-                {
-                    let _ = s.wait(id);
+                match PlannedTc::mode(m).and_then(|tc| send_verified(s, &tc)) {
+                    Ok(_) => {}
+                    Err(e) => {
+                        ok = false;
+                        undo_error = Some(e);
+                        break;
+                    }
                 }
             }
+            mode_restored = ok;
         }
+        let holds = if undo_error.is_none() {
+            match read_back(s, &plan.tables, target) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    undo_error = Some(e);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        // The journal stays when the unit's state could not be established: the next contact
+        // recovers and reports it.
+        if undo_error.is_none()
+            && let Some(j) = journal.take()
+        {
+            let _ = j.step("failed", &cause.to_string());
+        }
+        // (The caller finishes the journal when `undo_error` is `None`: see
+        // [`WorkflowError::state_known`].)
         return Err(WorkflowError::PushFailed {
             table,
             cause: Box::new(cause),
             activated,
             aborted,
+            mode_restored: mode_restored.then_some(plan.mode),
+            holds,
+            undo_error: undo_error.map(|e| e.to_string()),
         });
     }
     progress.finish_and_clear();
 
-    let after = pull(s, &ProgressBar::hidden())?;
+    let after = verify_after_push(s, &plan.tables, target)?;
     let mut differ = Vec::new();
     for t in TableId::ALL {
         let want = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
@@ -833,6 +1216,93 @@ pub fn execute(
         duration: start.elapsed(),
         after,
     })
+}
+
+/// What [`recover`] found and did about an interrupted run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovery {
+    /// The interrupted run.
+    pub header: journal::Header,
+    /// Its last step done.
+    pub last: Option<journal::Step>,
+    /// The unit's mode at this contact.
+    pub mode_found: Mode,
+    /// The mode changes made to restore the mode before the run.
+    pub mode_restored: Vec<Mode>,
+    /// Loads started and not activated, aborted now.
+    pub aborted: Vec<TableId>,
+    /// The unit's directory, read back.
+    pub directory: Vec<DirectoryEntry>,
+}
+
+impl fmt::Display for Recovery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let h = &self.header;
+        write!(
+            f,
+            "an interrupted `{}` on {} (started {} s after 1970, pid {}) was found",
+            h.workflow, h.device, h.started_unix_s, h.pid
+        )?;
+        match &self.last {
+            Some(s) => write!(f, "; its last step done: {} {}", s.what, s.detail)?,
+            None => f.write_str("; it had changed nothing yet")?,
+        }
+        write!(f, "\n  mode found: {}", self.mode_found)?;
+        if self.mode_restored.is_empty() {
+            write!(f, " (as before the run)")?;
+        } else {
+            let m: Vec<&str> = self.mode_restored.iter().map(|m| m.name()).collect();
+            write!(f, "; restored to {} ({})", h.mode_before, m.join(" -> "))?;
+        }
+        write!(f, "\n  loads aborted (never activated): {}", keys(&self.aborted))?;
+        f.write_str("\n  the unit holds (read back):")?;
+        for e in &self.directory {
+            let name = TableId::from_u8(e.table_id).map_or("?", |t| t.key());
+            write!(
+                f,
+                "\n    {name}: version {} CRC-32 0x{:08X} ({} octets)",
+                e.active_version, e.active_crc, e.active_len
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Recovers an interrupted run found at this contact: aborts the loads it started and did not
+/// activate (200,4), restores the mode it found the unit in, reads the unit's tables back, and
+/// clears the journal.
+///
+/// # Errors
+/// Session and verification errors (the journal is kept: the next contact tries again).
+pub fn recover(s: &mut Session, pending: journal::Pending) -> Result<Recovery, WorkflowError> {
+    let mode_found = read_mode(s)?;
+    let before = Mode::from_name(&pending.header.mode_before).unwrap_or(Mode::Safe);
+    // `scheduled`: a `run` put the activation in the unit's time-based schedule; the load it
+    // will activate must stay.
+    let mut activated = pending.with("activated");
+    activated.extend(pending.with("scheduled"));
+    let mut aborted = Vec::new();
+    for key in pending.with("loading") {
+        if activated.contains(&key) {
+            continue;
+        }
+        let Some(t) = TableId::ALL.iter().copied().find(|t| t.key() == key) else { continue };
+        let abort = st200::Request::Abort { table_id: t as u8 };
+        send_verified(s, &PlannedTc::from_request(Step::Validate(t), &Request::Table(abort))?)?;
+        aborted.push(t);
+    }
+    let mut mode_restored = Vec::new();
+    if mode_found == Mode::Maintenance && before != Mode::Maintenance {
+        for m in leave_maintenance(before) {
+            send_verified(s, &PlannedTc::mode(m)?)?;
+            mode_restored.push(m);
+        }
+    }
+    let directory = read_directory(s)?;
+    let header = pending.header.clone();
+    let last = pending.last().cloned();
+    pending.clear().map_err(WorkflowError::Journal)?;
+    Ok(Recovery { header, last, mode_found, mode_restored, aborted, directory })
 }
 
 /// Prepares and executes a push without asking (what `tables push --yes` does).

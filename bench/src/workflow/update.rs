@@ -1,6 +1,6 @@
 //! Software update of an application bank, and rollback, over a session.
 //!
-//! [`update`] runs, each step recorded in the [`Evidence`]:
+//! [`update`] runs, each step recorded in the [`super::evidence::Evidence`]:
 //!
 //! 1. **status**: one-shot housekeeping (SID 1): mode, running bank, version. The bank the unit
 //!    runs from is refused (the image must go to the other bank; `rollback` or a second update
@@ -48,7 +48,7 @@ pub const SEGMENT_LEN: usize = 992;
 /// Octets per surveyed and checked chunk: 8 segments.
 pub const CHUNK_LEN: usize = 8 * SEGMENT_LEN;
 /// Most TCs outstanding at once.
-pub const PIPELINE: usize = 24;
+pub const PIPELINE: usize = 60;
 /// Check-and-resend rounds before giving up.
 pub const MAX_ROUNDS: usize = 3;
 /// How long the boot event may take after the reset was started.
@@ -119,7 +119,8 @@ pub fn read_hk_at(
             return Ok((hk, p.time));
         }
     }
-    anyhow::bail!("no housekeeping report (3,25) after `hk one-shot sid=1`")
+    Err(crate::cmd::exit::Exit::Unreachable
+        .error("no housekeeping report (3,25) after `hk one-shot sid=1`"))
 }
 
 /// The housekeeping fields the update cares about, as JSON.
@@ -168,6 +169,7 @@ pub fn change_mode(
 ) -> anyhow::Result<()> {
     for m in mode_path(from, to) {
         rec.run_ok(s, &format!("function mode mode={m}"), purpose)?;
+        rec.journal("mode", m.name())?;
     }
     Ok(())
 }
@@ -381,7 +383,7 @@ pub fn update(
             bank_name(other(bank))
         );
         rec.evidence.step("status", st, false, detail.clone(), hk_json(&hk));
-        anyhow::bail!(crate::cmd::BadInput(detail));
+        return Err(crate::cmd::exit::Exit::Usage.error(detail));
     }
     rec.evidence.step(
         "status",
@@ -407,9 +409,50 @@ pub fn update(
     );
 
     let st = started();
+    rec.begin_journal(hk.mode)?;
     change_mode(s, rec, hk.mode, Mode::Maintenance, "memory loads need maintenance mode")?;
     rec.evidence.step("maintenance", st, true, format!("{} → maintenance", hk.mode), json!({}));
 
+    if let Err(e) = load_and_check(s, rec, image, bank, &mut fig, progress) {
+        progress.abandon();
+        // Leave the unit as it was found (best effort: the link may be what failed).
+        let st = started();
+        let back = if hk.mode == Mode::Maintenance { Mode::Safe } else { hk.mode };
+        let restored =
+            change_mode(s, rec, Mode::Maintenance, back, "restore the mode after the failure");
+        rec.evidence.step(
+            "restore",
+            st,
+            restored.is_ok(),
+            match &restored {
+                Ok(()) => format!("maintenance → {back}; run the same update again to resume"),
+                Err(r) => format!("could not restore the mode: {r:#}"),
+            },
+            json!({}),
+        );
+        return Err(e);
+    }
+
+    let st = started();
+    change_mode(s, rec, Mode::Maintenance, Mode::Safe, "leave maintenance before switching")?;
+    rec.evidence.step("safe", st, true, "maintenance → safe", json!({}));
+    if opts.switch {
+        let boot = switch_bank(s, rec, bank)?;
+        confirm(s, rec, bank, Some(info), &boot)?;
+    }
+    fig.total_time = t0.elapsed();
+    Ok(fig)
+}
+
+/// Steps 4–7 of [`update`]: survey, load, check and resend, spot dumps.
+fn load_and_check(
+    s: &mut Session,
+    rec: &mut Recorder,
+    image: &[u8],
+    bank: Bank,
+    fig: &mut UpdateFigures,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
     let all = chunks(image.len());
     fig.chunks = all.len();
     let st = started();
@@ -440,6 +483,7 @@ pub fn update(
     progress.set_length(to_send as u64);
     progress.set_position(0);
     progress.set_message(format!("loading bank {}", bank_name(bank)));
+    rec.journal("loading", mem_name(bank))?;
     let t_load = Instant::now();
     fig.octets_sent = load_chunks(s, rec, bank, image, &todo, progress, "load image segment")?;
     fig.load_time = t_load.elapsed();
@@ -526,15 +570,7 @@ pub fn update(
         json!(spots.iter().map(|r| format!("0x{:X}..0x{:X}", r.0, r.1)).collect::<Vec<_>>()),
     );
 
-    let st = started();
-    change_mode(s, rec, Mode::Maintenance, Mode::Safe, "leave maintenance before switching")?;
-    rec.evidence.step("safe", st, true, "maintenance → safe", json!({}));
-    if opts.switch {
-        let boot = switch_bank(s, rec, bank)?;
-        confirm(s, rec, bank, Some(info), &boot)?;
-    }
-    fig.total_time = t0.elapsed();
-    Ok(fig)
+    Ok(())
 }
 
 /// Arms and selects `bank`, arms and resets, waits for the boot event.
@@ -543,6 +579,7 @@ pub fn update(
 /// A refused TC, no boot event.
 pub fn switch_bank(s: &mut Session, rec: &mut Recorder, bank: Bank) -> anyhow::Result<BootOutcome> {
     let st = started();
+    rec.journal("select", bank_name(bank))?;
     rec.run_ok(s, "function arm target=select-boot-bank", "arm the boot-bank selection")?;
     rec.run_ok(
         s,
@@ -559,6 +596,7 @@ pub fn switch_bank(s: &mut Session, rec: &mut Recorder, bank: Bank) -> anyhow::R
 /// A refused TC, no boot event.
 pub fn reset(s: &mut Session, rec: &mut Recorder, selected: Bank) -> anyhow::Result<BootOutcome> {
     let st = started();
+    rec.journal("reset", bank_name(selected))?;
     rec.run_ok(s, "function arm target=reset", "arm the reset")?;
     s.clear_packets();
     // No completion report: the boot event is the completion.
@@ -593,10 +631,10 @@ pub fn reset(s: &mut Session, rec: &mut Recorder, selected: Bank) -> anyhow::Res
     match out.booted {
         None => {
             rec.evidence.step("reset", st, false, "no boot event", data);
-            anyhow::bail!(
+            return Err(crate::cmd::exit::Exit::Unreachable.error(format!(
                 "no boot event within {} s of the reset: check the unit (`eic-bench tm listen`)",
                 BOOT_TIMEOUT.as_secs()
-            )
+            )));
         }
         Some(b) if out.fallback || b != selected => {
             let detail = format!(
@@ -692,6 +730,7 @@ pub fn rollback(s: &mut Session, rec: &mut Recorder) -> anyhow::Result<HkReport>
     let hk = read_hk(s, rec, "status before the rollback")?;
     rec.evidence.section("before", hk_json(&hk));
     let target = other(hk.boot_bank);
+    rec.begin_journal(hk.mode)?;
     rec.evidence.step(
         "status",
         st,

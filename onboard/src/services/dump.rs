@@ -24,6 +24,8 @@ use crate::unit::Unit;
 
 /// What a dump job reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// One dump job exists at a time, in a static: no heap to box the ranges into (heap-free).
+#[allow(clippy::large_enum_variant)]
 pub enum DumpSource {
     /// A range of a memory.
     Memory {

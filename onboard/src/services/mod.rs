@@ -277,7 +277,7 @@ impl<S: Storage> Unit<S> {
             Request::Event(r) => self.st05(r),
             Request::Memory(r) => self.st06(v, r),
             Request::Function(svc::function::Request::Perform(f)) => self.st08(v, f),
-            Request::Schedule(r) => self.st11(r),
+            Request::Schedule(r) => self.st11(v, r),
             Request::Test(svc::test::Request::QueryStatus(ids)) => self.query_status(v, ids),
             Request::Test(_) => {
                 self.start(v);

@@ -11,6 +11,8 @@
 //!   goes, earliest first (ties in insertion order), at each [`crate::unit::Unit::tick`]. Each
 //!   release raises `schedule-released`; a TC refused at acceptance then raises
 //!   `schedule-release-failed` besides its 1,2.
+//! - 11,17 summary report: one 11,13 report listing every entry waiting (release time and
+//!   request ID), in release order (ties in insertion order).
 //! - 11,1 / 11,2 enable / disable release (entries stay; overdue ones go at enable); 11,3
 //!   reset deletes every entry and leaves the enable state as it is. Enabled at boot. The
 //!   schedule is volatile (cleared by a reset).
@@ -21,13 +23,15 @@ use tc_tm::pus::Cuc;
 use tc_tm::service::event::EventId;
 use tc_tm::service::schedule as wire;
 use tc_tm::service::verification::RequestId;
-use tc_tm::service::{FailureCode, Request};
+use tc_tm::service::{FailureCode, Report, Request};
 
-use super::{Done, Exec, accept};
+use super::{Done, Exec, Verif, accept};
 use crate::failure::Failure;
 use crate::limits::{MAX_SCHEDULED_TCS, SCHEDULE_POOL_LEN};
+use crate::link::Channel;
 use crate::storage::Storage;
 use crate::unit::Unit;
+use tc_tm::service::List;
 
 /// Failure-data subject of schedule failures (`11 << 8 | 4`).
 pub const INSERT_SUBJECT: u16 = 0x0B04;
@@ -112,6 +116,28 @@ impl Schedule {
         true
     }
 
+    /// Writes every entry waiting into `out`, in release order (ties in insertion order), as
+    /// release time and request ID; returns how many.
+    pub fn summary(&self, out: &mut [wire::ScheduledEntry]) -> usize {
+        let mut order: Vec<(u64, u32, usize), MAX_SCHEDULED_TCS> = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            let _ = order.push((e.release, e.seq, i));
+        }
+        order.sort_unstable();
+        let mut n = 0;
+        for ((release, _, i), dst) in order.iter().zip(out.iter_mut()) {
+            let Some(e) = self.entries.get(*i) else { continue };
+            let packet = self.pool.get(e.start..e.start + e.len).unwrap_or_default();
+            let coarse = u32::try_from(release >> 16).unwrap_or(u32::MAX);
+            *dst = wire::ScheduledEntry {
+                release: wire::ReleaseTime { coarse, fine: (release & 0xFFFF) as u16 },
+                request_id: RequestId::from_packet(packet).unwrap_or_default(),
+            };
+            n += 1;
+        }
+        n
+    }
+
     /// The entry to release first at `now`, if release is enabled and one is due.
     fn due(&self, now: u64) -> Option<usize> {
         if !self.enabled {
@@ -147,8 +173,18 @@ impl Default for Schedule {
 }
 
 impl<S: Storage> Unit<S> {
-    pub(crate) fn st11(&mut self, r: wire::Request<'_>) -> Exec {
+    pub(crate) fn st11(&mut self, v: &mut Verif, r: wire::Request<'_>) -> Exec {
         match r {
+            wire::Request::SummaryReport => {
+                let mut items = [wire::ScheduledEntry::default(); MAX_SCHEDULED_TCS];
+                let n = self.app.schedule.summary(&mut items);
+                let mut buf = [0u8; MAX_SCHEDULED_TCS * 10];
+                let list = List::encode_into(items.get(..n).unwrap_or_default(), &mut buf)
+                    .map_err(|_| Failure::internal(11))?;
+                self.start(v);
+                self.send(Channel::Hk, v.dest, &Report::Schedule(wire::Report::Summary(list)));
+                return Ok(Done::Completed);
+            }
             wire::Request::Enable => self.app.schedule.enabled = true,
             wire::Request::Disable => self.app.schedule.enabled = false,
             wire::Request::Reset => {

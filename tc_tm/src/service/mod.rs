@@ -234,6 +234,8 @@ service_enum! {
         Event(event::event::Report<'a>),
         /// ST\[06\] memory dump and check reports.
         Memory(memory::memory::Report<'a>),
+        /// ST\[11\] schedule summary report.
+        Schedule(schedule::schedule::Report<'a>),
         /// ST\[17\] test report.
         Test(test::test::Report<'a>),
         /// ST\[20\] parameter value report.

@@ -6,6 +6,8 @@
 //! | 11,2 disable release | TC | none |
 //! | 11,3 reset (delete all) | TC | none |
 //! | 11,4 insert | TC | N u8 (1..=[`MAX_INSERT`]), N × (release time: coarse u32 + fine u16, TC packet) |
+//! | 11,17 summary-report all | TC | none |
+//! | 11,13 summary report | TM | N u8 (0..=[`MAX_SUMMARY_ENTRIES`]), N × (release time: coarse u32 + fine u16, request ID: packet ID u16 + sequence control u16), in release order |
 //!
 //! Release times are on-board CUC time (4 + 2 octets, `ICD.md` §2, P-field implicit). Each
 //! embedded TC is a whole space packet, PEC included; its length comes from its own primary
@@ -17,7 +19,8 @@
 use core::fmt;
 
 use super::Error;
-use super::wire::{Reader, Writer, check_count, emit_with, parse_all};
+use super::verification::RequestId;
+use super::wire::{Item, List, Reader, Writer, check_count, emit_with, parse_all};
 use crate::mission::MAX_TC_PACKET_LEN;
 use crate::spp;
 
@@ -29,6 +32,86 @@ pub const MAX_INSERT: usize = 16;
 pub const MIN_TC_LEN: usize = 13;
 /// Octets of a release time.
 pub const RELEASE_TIME_LEN: usize = 6;
+/// Most entries in an 11,13 summary report (the unit's schedule capacity).
+pub const MAX_SUMMARY_ENTRIES: usize = 64;
+
+/// One entry of an 11,13 summary report: when a time-tagged TC goes and which one it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ScheduledEntry {
+    /// Release time.
+    pub release: ReleaseTime,
+    /// The request ID of the time-tagged TC (its first four octets).
+    pub request_id: RequestId,
+}
+
+impl Item for ScheduledEntry {
+    const LEN: usize = 10;
+    const FIELD: &'static str = "scheduled_entries";
+
+    fn decode(data: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(data);
+        let e = ScheduledEntry {
+            release: ReleaseTime { coarse: r.u32()?, fine: r.u16()? },
+            request_id: RequestId { packet_id: r.u16()?, seq_ctrl: r.u16()? },
+        };
+        r.finish()?;
+        Ok(e)
+    }
+
+    fn encode(&self, out: &mut [u8]) -> Result<(), Error> {
+        let mut w = Writer::new(out);
+        w.u32(self.release.coarse)?;
+        w.u16(self.release.fine)?;
+        w.u16(self.request_id.packet_id)?;
+        w.u16(self.request_id.seq_ctrl)
+    }
+}
+
+/// ST\[11\] reports.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report<'a> {
+    /// 11,13: the time-tagged TCs waiting, in release order.
+    Summary(List<'a, ScheduledEntry>),
+}
+
+impl<'a> Report<'a> {
+    /// Parses the source data of subtype `subtype`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSubtype`], [`Error::Truncated`], [`Error::TrailingData`];
+    /// [`Error::BadCount`] above [`MAX_SUMMARY_ENTRIES`].
+    pub fn parse(subtype: u8, data: &'a [u8]) -> Result<Self, Error> {
+        parse_all(data, |r| match subtype {
+            13 => Ok(Report::Summary(List::read(r, 0, MAX_SUMMARY_ENTRIES)?)),
+            _ => Err(Error::UnknownSubtype { service: SERVICE, subtype }),
+        })
+    }
+
+    /// Subtype number.
+    pub fn subtype(&self) -> u8 {
+        match self {
+            Report::Summary(_) => 13,
+        }
+    }
+
+    /// Octets of source data.
+    pub fn buffer_len(&self) -> usize {
+        match self {
+            Report::Summary(l) => l.wire_len(),
+        }
+    }
+
+    /// Writes the source data into `out`.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`]; [`Error::BadCount`] above [`MAX_SUMMARY_ENTRIES`].
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, Error> {
+        emit_with(out, self.buffer_len(), |w| match self {
+            Report::Summary(l) => l.write(w, 0, MAX_SUMMARY_ENTRIES),
+        })
+    }
+}
 
 /// On-board release time: CUC coarse seconds and fine (1/65 536 s) since the mission epoch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -179,6 +262,8 @@ pub enum Request<'a> {
     Reset,
     /// 11,4: insert time-tagged TCs.
     Insert(TimeTaggedList<'a>),
+    /// 11,17: report a summary of every time-tagged TC waiting (answered by 11,13).
+    SummaryReport,
 }
 
 impl<'a> Request<'a> {
@@ -193,6 +278,7 @@ impl<'a> Request<'a> {
             1 => super::test::empty(data).map(|()| Request::Enable),
             2 => super::test::empty(data).map(|()| Request::Disable),
             3 => super::test::empty(data).map(|()| Request::Reset),
+            17 => super::test::empty(data).map(|()| Request::SummaryReport),
             4 => parse_all(data, |r| {
                 let n = usize::from(r.u8()?);
                 check_count("time_tagged_tcs", n, 1, MAX_INSERT)?;
@@ -217,6 +303,7 @@ impl<'a> Request<'a> {
             Request::Disable => 2,
             Request::Reset => 3,
             Request::Insert(_) => 4,
+            Request::SummaryReport => 17,
         }
     }
 
@@ -318,5 +405,32 @@ mod tests {
         assert_eq!(Request::parse(3, &[]).unwrap(), Request::Reset);
         assert!(Request::parse(3, &[0]).is_err());
         assert!(matches!(Request::parse(5, &[]), Err(Error::UnknownSubtype { .. })));
+    }
+
+    #[test]
+    fn summary_request_and_report_round_trip() {
+        assert_eq!(Request::parse(17, &[]), Ok(Request::SummaryReport));
+        assert!(Request::parse(17, &[0]).is_err());
+        let items = [
+            ScheduledEntry {
+                release: ReleaseTime { coarse: 100, fine: 7 },
+                request_id: RequestId { packet_id: 0x1A40, seq_ctrl: 0xC005 },
+            },
+            ScheduledEntry::default(),
+        ];
+        let mut buf = [0u8; 20];
+        let list = List::encode_into(&items, &mut buf).unwrap();
+        let report = Report::Summary(list);
+        let mut out = [0u8; 21];
+        assert_eq!(report.emit(&mut out), Ok(21));
+        assert_eq!(out[0], 2);
+        assert_eq!(&out[1..11], &[0, 0, 0, 100, 0, 7, 0x1A, 0x40, 0xC0, 0x05]);
+        let back = Report::parse(13, &out).unwrap();
+        assert_eq!(back, report);
+        let Report::Summary(l) = back;
+        assert_eq!(l.iter().collect::<std::vec::Vec<_>>(), items);
+        assert!(Report::parse(13, &out[..20]).is_err());
+        assert_eq!(Report::parse(13, &[0]).map(|r| r.buffer_len()), Ok(1));
+        assert!(Report::parse(12, &[0]).is_err());
     }
 }

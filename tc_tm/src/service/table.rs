@@ -35,7 +35,7 @@ pub const MAX_LOAD_SEGMENT_LEN: usize = MAX_TC_APP_DATA_LEN - LOAD_HEADER_LEN;
 /// Largest data field of a 200,6 dump segment.
 pub const MAX_DUMP_SEGMENT_LEN: usize = 1024;
 /// Most ranges in one 200,9 request.
-pub const MAX_DUMP_RANGES: usize = 16;
+pub const MAX_DUMP_RANGES: usize = 64;
 /// Largest number of entries in a directory report.
 pub const MAX_DIRECTORY_ENTRIES: usize = 32;
 

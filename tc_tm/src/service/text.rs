@@ -25,6 +25,7 @@
 //! | `function trigger-enable which=crt` / `function trigger-disable which=both` | 8,1 |
 //! | `function mode mode=observation` | 8,1 |
 //! | `schedule enable` / `schedule disable` / `schedule reset` | 11,1 / 11,2 / 11,3 |
+//! | `schedule summary` | 11,17 (answered by 11,13) |
 //! | `schedule insert at=1000:0 tc=1A40C0… [at=… tc=…]` (CUC coarse:fine, whole TC packet) | 11,4 |
 //! | `param get id=hk_period_ms,0x0002` | 20,1 |
 //! | `param set hk_period_ms=2000 alert_min_snr=7.5 crt_enabled=false` | 20,3 |
@@ -656,7 +657,8 @@ pub fn parse_request(text: &str, app_data_out: &mut [u8]) -> Result<(u8, u8, usi
                 () if is("disable") => 2,
                 () if is("reset") => 3,
                 () if is("insert") => 4,
-                () => return bad_verb("enable, disable, reset or insert"),
+                () if is("summary") => 17,
+                () => return bad_verb("enable, disable, reset, insert or summary"),
             };
             if sub == 4 {
                 let at = w.pos();
@@ -938,6 +940,7 @@ impl fmt::Display for Request<'_> {
                 schedule::Request::Enable => f.write_str("schedule enable"),
                 schedule::Request::Disable => f.write_str("schedule disable"),
                 schedule::Request::Reset => f.write_str("schedule reset"),
+                schedule::Request::SummaryReport => f.write_str("schedule summary"),
                 schedule::Request::Insert(l) => {
                     f.write_str("schedule insert")?;
                     for item in l {
@@ -1060,6 +1063,7 @@ mod tests {
             "schedule enable",
             "schedule disable",
             "schedule reset",
+            "schedule summary",
             "schedule insert at=100:32768 tc=1A40C00100062F110100011234 at=5:0 tc=1A40C00100062F110100011234",
             "param get id=hk_period_ms,0x0099",
             "param set alert_min_snr=7.5 crt_enabled=false time_correction_ms=-5 0x0099=0x5",
