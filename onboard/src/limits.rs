@@ -183,7 +183,7 @@ pub const MAX_MASKED_SOURCES: usize = 8;
 pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 3_606_512;
 
 /// Static memory of the science trigger (`onboard::trigger::Trigger`) on
-/// `thumbv7em-none-eabihf`: 2.61 MiB, of which the imager 1.44 MiB, the CRT 0.61 MiB (event
+/// `thumbv7em-none-eabihf`: 2.63 MiB, of which the imager 1.46 MiB, the CRT 0.61 MiB (event
 /// ring 256 KiB, bin counts 144 KiB, background bins 75 KiB, fits 27 KiB, shapes 25 KiB), the
 /// IMT 0.44 MiB (8 accumulations × 4 bands of `u16` sums, 400 KiB), DPIX lookups 106 KiB and
 /// the image-search scratch 81 KiB (`docs/trigger.md`, "Memory"). Checked at compile time.

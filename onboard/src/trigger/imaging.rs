@@ -5,7 +5,7 @@
 //! use onboard::trigger::geometry::{self, DET_PIXELS};
 //! use onboard::trigger::imaging::{ImageOptions, Imager, PeakOptions, Shadowgram};
 //!
-//! // 1.44 MiB: on the firmware it lives in a `static` (`Imager::new()` is a `const fn`); on a
+//! // 1.46 MiB: on the firmware it lives in a `static` (`Imager::new()` is a `const fn`); on a
 //! // host, `Imager::boxed()` (feature `std`) builds it on the heap without a large stack copy.
 //! let mut imager = Imager::boxed();
 //! // A source at (5°, −3°) over a flat background: expected counts per pixel.
@@ -42,7 +42,7 @@
 //! (variance, then signal); one more when the set of active pixels changes (for `b`).
 //!
 //! # Memory
-//! Everything is inside [`Imager`]: [`IMAGER_SIZE`] octets (1.44 MiB), no heap, no large stack
+//! Everything is inside [`Imager`]: [`IMAGER_SIZE`] octets (1.46 MiB), no heap, no large stack
 //! frame.
 
 use super::fft::{self, Complex, N, Twiddles};
@@ -306,7 +306,7 @@ pub struct Peak {
 
 /// Imaging state: kernels, scratch and the last image, all inline (see [`IMAGER_SIZE`]).
 ///
-/// Not `Clone` on purpose: it is 1.44 MiB.
+/// Not `Clone` on purpose: it is 1.46 MiB.
 #[derive(Debug)]
 pub struct Imager {
     /// Twiddle factors.
@@ -439,7 +439,7 @@ impl Imager {
 
     /// A boxed, initialised imager for host code (feature `std`).
     ///
-    /// `Box::new(Imager::new())` builds the 1.44 MiB value on the stack first in debug builds,
+    /// `Box::new(Imager::new())` builds the 1.46 MiB value on the stack first in debug builds,
     /// which overflows a 2 MiB test thread; this builds it on a helper thread with a large
     /// stack and hands the box back (only the pointer moves).
     ///
