@@ -183,17 +183,18 @@ pub const MAX_MASKED_SOURCES: usize = 8;
 
 /// Static memory of the whole unit, `Unit<FlightStorage>`, on `thumbv7em-none-eabihf`: the
 /// storage ([`STORAGE_FOOTPRINT`]), the science trigger ([`TRIGGER_FOOTPRINT_THUMBV7EM`]) and
-/// 38 836 octets of unit state (CLTU decoder 1.1 KiB, TM queues 14 KiB, schedule pool 16 KiB,
+/// 39 220 octets of unit state (CLTU decoder 1.1 KiB, TM queues 14 KiB, schedule pool 16 KiB,
+/// request history 2 KiB, dump ranges 512 octets,
 /// table store, AOS frame buffer, counters). Checked by a compile-time assertion in every build
 /// for that target.
-pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 3_582_096;
+pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 3_609_160;
 
 /// Static memory of the science trigger (`onboard::trigger::Trigger`) on
-/// `thumbv7em-none-eabihf`: 2.61 MiB, of which the imager 1.44 MiB, the CRT 0.61 MiB (event
+/// `thumbv7em-none-eabihf`: 2.63 MiB, of which the imager 1.46 MiB, the CRT 0.61 MiB (event
 /// ring 256 KiB, bin counts 144 KiB, background bins 75 KiB, fits 27 KiB, shapes 25 KiB), the
 /// IMT 0.44 MiB (8 accumulations × 4 bands of `u16` sums, 400 KiB), DPIX lookups 106 KiB and
 /// the image-search scratch 81 KiB (`docs/trigger.md`, "Memory"). Checked at compile time.
-pub const TRIGGER_FOOTPRINT_THUMBV7EM: usize = 2_734_016;
+pub const TRIGGER_FOOTPRINT_THUMBV7EM: usize = 2_760_696;
 
 // Compile-time checks of the relations between the capacities.
 // ST[06] addresses and lengths are 32-bit: every memory must be addressable.

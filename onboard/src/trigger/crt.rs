@@ -62,6 +62,19 @@ use crate::limits::{
 const ZONE_SLOTS: usize = MAX_ZONES + 1;
 /// Count series: (trigger band, zone or whole plane).
 pub const SERIES: usize = MAX_TRIGGER_BANDS * ZONE_SLOTS;
+const _: () = assert!(SERIES <= 64 && MAX_ZONES <= 8, "series masks are u64, zone masks u8");
+/// A pixel's zone mask copied into every trigger band's slot of a series mask.
+const ZONE_SPREAD: u64 = {
+    let mut m = 0u64;
+    let mut t = 0;
+    while t < MAX_TRIGGER_BANDS {
+        m |= 1 << (t * ZONE_SLOTS);
+        t += 1;
+    }
+    m
+};
+/// The whole-plane series of every trigger band.
+const PLANE_SERIES: u64 = ZONE_SPREAD << MAX_ZONES;
 /// Least expected background counts for a rate test.
 pub const MIN_BKG_COUNTS: f64 = 1.0;
 
@@ -121,8 +134,9 @@ pub struct Crt {
     // --- configuration ---
     n_bands: usize,
     n_zones: usize,
-    /// Trigger bands containing each elementary band (bit mask).
-    tb_of_band: [u8; MAX_BANDS],
+    /// Series an event of each elementary band may count in (bit `t·ZONE_SLOTS + z` for zone
+    /// z, or the whole plane, of each trigger band t containing it).
+    series_of_band: [u64; MAX_BANDS],
     /// First and last elementary band of each trigger band.
     tb_range: [(u8, u8); MAX_TRIGGER_BANDS],
     ts_bins: [u64; MAX_TIMESCALES],
@@ -249,7 +263,7 @@ impl Crt {
         Crt {
             n_bands: 0,
             n_zones: 0,
-            tb_of_band: [0; MAX_BANDS],
+            series_of_band: [0; MAX_BANDS],
             tb_range: [(0, 0); MAX_TRIGGER_BANDS],
             ts_bins: [0; MAX_TIMESCALES],
             ts_snr: [[0.0; MAX_TRIGGER_BANDS]; MAX_TIMESCALES],
@@ -286,12 +300,12 @@ impl Crt {
     pub fn configure(&mut self, table: &CrtTable) {
         self.n_bands = table.bands.len().min(MAX_TRIGGER_BANDS);
         self.n_zones = table.zones.len().min(MAX_ZONES);
-        self.tb_of_band = [0; MAX_BANDS];
+        self.series_of_band = [0; MAX_BANDS];
         for (t, tb) in table.bands.iter().enumerate().take(MAX_TRIGGER_BANDS) {
             self.tb_range[t] = (tb.first, tb.last);
             for b in tb.first..=tb.last {
-                if let Some(m) = self.tb_of_band.get_mut(usize::from(b)) {
-                    *m |= 1 << t;
+                if let Some(m) = self.series_of_band.get_mut(usize::from(b)) {
+                    *m |= ((1u64 << ZONE_SLOTS) - 1) << (t * ZONE_SLOTS);
                 }
             }
         }
@@ -363,18 +377,14 @@ impl Crt {
         if self.bin.is_none() {
             return;
         }
-        let mut tbs = self.tb_of_band[usize::from(e.band) % MAX_BANDS];
-        while tbs != 0 {
-            let t = tbs.trailing_zeros() as usize;
-            tbs &= tbs - 1;
-            let base = t * ZONE_SLOTS;
-            self.current[(base + MAX_ZONES) % SERIES] += 1;
-            let mut zs = e.zones;
-            while zs != 0 {
-                let z = zs.trailing_zeros() as usize;
-                zs &= zs - 1;
-                self.current[(base + z) % SERIES] += 1;
-            }
+        // One bit per series the event counts in: its zones and the whole plane of every
+        // trigger band containing its band.
+        let mut series = self.series_of_band[usize::from(e.band) % MAX_BANDS]
+            & ((u64::from(e.zones) * ZONE_SPREAD) | PLANE_SERIES);
+        while series != 0 {
+            let s = series.trailing_zeros() as usize;
+            series &= series - 1;
+            self.current[s % SERIES] += 1;
         }
         self.events[(self.events_in % CRT_EVENT_RING as u64) as usize] =
             (e.pixel & 0x1FFF) | (u16::from(e.band) << 13);

@@ -93,17 +93,20 @@ impl core::fmt::Display for Error {
     }
 }
 
-/// The twiddle factors `T[j] = exp(−2πi·j/N)`, j < N/2, shared by every length.
+/// The twiddle factors `T[j] = exp(−2πi·j/N)`, j < N/2, shared by every length, stored stage
+/// by stage: the `h` factors of a block of `2h` points, `T[k·N/(2h)]` for k < h, are contiguous
+/// at `[h − 1, 2h − 1)` (the same values, copied; contiguous so that the butterfly loops
+/// vectorise). The last entry is unused.
 #[derive(Debug, Clone)]
 pub struct Twiddles {
-    w: [Complex; N / 2],
+    w: [Complex; N],
 }
 
 impl Twiddles {
     /// A zeroed table, for constant initialisation of a `static`; call [`Twiddles::fill`]
     /// before use.
     pub const fn zeroed() -> Self {
-        Twiddles { w: [Complex::ZERO; N / 2] }
+        Twiddles { w: [Complex::ZERO; N] }
     }
 
     /// The filled table.
@@ -115,9 +118,18 @@ impl Twiddles {
 
     /// Computes the factors (`libm` in `f64`, then rounded to `f32`).
     pub fn fill(&mut self) {
-        for (j, w) in self.w.iter_mut().enumerate() {
+        let t = |j: usize| {
             let a = -2.0 * core::f64::consts::PI * j as f64 / N as f64;
-            *w = Complex::new(libm::cos(a) as f32, libm::sin(a) as f32);
+            Complex::new(libm::cos(a) as f32, libm::sin(a) as f32)
+        };
+        let mut h = 1;
+        while h < N {
+            if let Some(stage) = self.w.get_mut(h - 1..2 * h - 1) {
+                for (k, w) in stage.iter_mut().enumerate() {
+                    *w = t(k * (N / (2 * h)));
+                }
+            }
+            h *= 2;
         }
     }
 
@@ -126,9 +138,10 @@ impl Twiddles {
         self.w.first().is_some_and(|w| w.re == 1.0)
     }
 
-    /// The factors of a block of `2h` points: `exp(−2πi·k/(2h))`, k < h.
-    fn block(&self, h: usize) -> impl Iterator<Item = &Complex> {
-        self.w.iter().step_by(N / (2 * h))
+    /// The factors of a block of `2h` points: `exp(−2πi·k/(2h))`, k < h (`h` a power of two
+    /// up to N/2; empty otherwise).
+    fn block(&self, h: usize) -> &[Complex] {
+        self.w.get(h.saturating_sub(1)..(2 * h).saturating_sub(1)).unwrap_or(&[])
     }
 }
 
@@ -152,17 +165,63 @@ pub fn forward(x: &mut [Complex], tw: &Twiddles) -> Result<(), Error> {
     check(x.len())?;
     let mut h = x.len() / 2;
     while h >= 1 {
-        for block in x.chunks_exact_mut(2 * h) {
-            let (a, b) = block.split_at_mut(h);
-            for ((a, b), &w) in a.iter_mut().zip(b.iter_mut()).zip(tw.block(h)) {
-                let (p, q) = (*a, *b);
-                *a = p + q;
-                *b = (p - q) * w;
+        match h {
+            1 => stage_dif::<1>(x, tw),
+            2 => stage_dif::<2>(x, tw),
+            4 => stage_dif::<4>(x, tw),
+            8 => stage_dif::<8>(x, tw),
+            16 => stage_dif::<16>(x, tw),
+            _ => {
+                for block in x.chunks_exact_mut(2 * h) {
+                    let (a, b) = block.split_at_mut(h);
+                    for ((a, b), &w) in a.iter_mut().zip(b.iter_mut()).zip(tw.block(h)) {
+                        let (p, q) = (*a, *b);
+                        *a = p + q;
+                        *b = (p - q) * w;
+                    }
+                }
             }
         }
         h /= 2;
     }
     Ok(())
+}
+
+/// The twiddles of a stage of `H` butterflies per block, as an array.
+fn block_array<const H: usize>(tw: &Twiddles) -> [Complex; H] {
+    let mut w = [Complex::ZERO; H];
+    for (d, &s) in w.iter_mut().zip(tw.block(H)) {
+        *d = s;
+    }
+    w
+}
+
+/// One decimation-in-frequency stage with a small, fixed block (`H` known at compile time,
+/// so the block loop unrolls; the same operations as the general loop).
+fn stage_dif<const H: usize>(x: &mut [Complex], tw: &Twiddles) {
+    let w = block_array::<H>(tw);
+    for block in x.chunks_exact_mut(2 * H) {
+        let (a, b) = block.split_at_mut(H);
+        for ((a, b), &w) in a.iter_mut().zip(b.iter_mut()).zip(&w) {
+            let (p, q) = (*a, *b);
+            *a = p + q;
+            *b = (p - q) * w;
+        }
+    }
+}
+
+/// One decimation-in-time inverse stage with a small, fixed block (see [`stage_dif`]).
+fn stage_dit<const H: usize>(x: &mut [Complex], tw: &Twiddles) {
+    let w = block_array::<H>(tw);
+    for block in x.chunks_exact_mut(2 * H) {
+        let (a, b) = block.split_at_mut(H);
+        for ((a, b), &w) in a.iter_mut().zip(b.iter_mut()).zip(&w) {
+            let t = *b * w.conj();
+            let p = *a;
+            *a = p + t;
+            *b = p - t;
+        }
+    }
 }
 
 /// Inverse DFT in place, unscaled, `x[n] = Σ X[k]·exp(+2πi·kn/len)`: bit-reversed order in,
@@ -174,13 +233,22 @@ pub fn inverse(x: &mut [Complex], tw: &Twiddles) -> Result<(), Error> {
     check(x.len())?;
     let mut h = 1;
     while h < x.len() {
-        for block in x.chunks_exact_mut(2 * h) {
-            let (a, b) = block.split_at_mut(h);
-            for ((a, b), &w) in a.iter_mut().zip(b.iter_mut()).zip(tw.block(h)) {
-                let t = *b * w.conj();
-                let p = *a;
-                *a = p + t;
-                *b = p - t;
+        match h {
+            1 => stage_dit::<1>(x, tw),
+            2 => stage_dit::<2>(x, tw),
+            4 => stage_dit::<4>(x, tw),
+            8 => stage_dit::<8>(x, tw),
+            16 => stage_dit::<16>(x, tw),
+            _ => {
+                for block in x.chunks_exact_mut(2 * h) {
+                    let (a, b) = block.split_at_mut(h);
+                    for ((a, b), &w) in a.iter_mut().zip(b.iter_mut()).zip(tw.block(h)) {
+                        let t = *b * w.conj();
+                        let p = *a;
+                        *a = p + t;
+                        *b = p - t;
+                    }
+                }
             }
         }
         h *= 2;
@@ -217,6 +285,28 @@ fn check_grid(data: &[Complex], n: usize) -> Result<(), Error> {
     if data.len() == n * n { Ok(()) } else { Err(Error::BadLength { len: data.len() }) }
 }
 
+/// Decimation-in-frequency butterflies of two whole rows with one twiddle (a separate function
+/// so that the element loop vectorises).
+#[inline(never)]
+fn rows_dif(ra: &mut [Complex], rb: &mut [Complex], w: Complex) {
+    for (a, b) in ra.iter_mut().zip(rb.iter_mut()) {
+        let (p, q) = (*a, *b);
+        *a = p + q;
+        *b = (p - q) * w;
+    }
+}
+
+/// Decimation-in-time butterflies of two whole rows with one (conjugated) twiddle.
+#[inline(never)]
+fn rows_dit(ra: &mut [Complex], rb: &mut [Complex], w: Complex) {
+    for (a, b) in ra.iter_mut().zip(rb.iter_mut()) {
+        let t = *b * w;
+        let p = *a;
+        *a = p + t;
+        *b = p - t;
+    }
+}
+
 /// One decimation-in-frequency pass along columns: every column of the row-major `n × n` grid
 /// transformed at once, row pairs combined element-wise (contiguous, vectorisable).
 fn columns_forward(data: &mut [Complex], n: usize, tw: &Twiddles) {
@@ -226,11 +316,7 @@ fn columns_forward(data: &mut [Complex], n: usize, tw: &Twiddles) {
             let (top, bottom) = block.split_at_mut(h * n);
             let rows = top.chunks_exact_mut(n).zip(bottom.chunks_exact_mut(n));
             for ((ra, rb), &w) in rows.zip(tw.block(h)) {
-                for (a, b) in ra.iter_mut().zip(rb.iter_mut()) {
-                    let (p, q) = (*a, *b);
-                    *a = p + q;
-                    *b = (p - q) * w;
-                }
+                rows_dif(ra, rb, w);
             }
         }
         h /= 2;
@@ -245,13 +331,7 @@ fn columns_inverse(data: &mut [Complex], n: usize, tw: &Twiddles) {
             let (top, bottom) = block.split_at_mut(h * n);
             let rows = top.chunks_exact_mut(n).zip(bottom.chunks_exact_mut(n));
             for ((ra, rb), &w) in rows.zip(tw.block(h)) {
-                let w = w.conj();
-                for (a, b) in ra.iter_mut().zip(rb.iter_mut()) {
-                    let t = *b * w;
-                    let p = *a;
-                    *a = p + t;
-                    *b = p - t;
-                }
+                rows_dit(ra, rb, w.conj());
             }
         }
         h *= 2;
@@ -466,6 +546,17 @@ mod tests {
         assert!(!Twiddles::zeroed().is_filled());
         let t = Twiddles::new();
         assert!(t.is_filled());
-        assert_eq!(t.w[64], Complex::new(libm::cos(-core::f64::consts::FRAC_PI_2) as f32, -1.0));
+        let quarter = Complex::new(libm::cos(-core::f64::consts::FRAC_PI_2) as f32, -1.0);
+        assert_eq!(t.block(N / 2).get(64), Some(&quarter));
+        // Every stage holds the same values as the full table, T[k·N/(2h)].
+        let full = t.block(N / 2).to_vec();
+        let mut h = 1;
+        while h < N {
+            let stage = t.block(h);
+            assert_eq!(stage.len(), h);
+            assert!(stage.iter().enumerate().all(|(k, w)| *w == full[k * (N / (2 * h))]));
+            h *= 2;
+        }
+        assert!(t.block(N).is_empty());
     }
 }

@@ -5,7 +5,7 @@
 //! use onboard::trigger::geometry::{self, DET_PIXELS};
 //! use onboard::trigger::imaging::{ImageOptions, Imager, PeakOptions, Shadowgram};
 //!
-//! // 1.44 MiB: on the firmware it lives in a `static` (`Imager::new()` is a `const fn`); on a
+//! // 1.46 MiB: on the firmware it lives in a `static` (`Imager::new()` is a `const fn`); on a
 //! // host, `Imager::boxed()` (feature `std`) builds it on the heap without a large stack copy.
 //! let mut imager = Imager::boxed();
 //! // A source at (5°, −3°) over a flat background: expected counts per pixel.
@@ -42,7 +42,7 @@
 //! (variance, then signal); one more when the set of active pixels changes (for `b`).
 //!
 //! # Memory
-//! Everything is inside [`Imager`]: [`IMAGER_SIZE`] octets (1.44 MiB), no heap, no large stack
+//! Everything is inside [`Imager`]: [`IMAGER_SIZE`] octets (1.46 MiB), no heap, no large stack
 //! frame.
 
 use super::fft::{self, Complex, N, Twiddles};
@@ -306,7 +306,7 @@ pub struct Peak {
 
 /// Imaging state: kernels, scratch and the last image, all inline (see [`IMAGER_SIZE`]).
 ///
-/// Not `Clone` on purpose: it is 1.44 MiB.
+/// Not `Clone` on purpose: it is 1.46 MiB.
 #[derive(Debug)]
 pub struct Imager {
     /// Twiddle factors.
@@ -335,6 +335,12 @@ pub struct Imager {
     balance_ready: bool,
     /// `grid` and `variance` hold an image.
     has_image: bool,
+    /// The per-pixel variance (inactive pixels 0) the `variance` map was computed from: a
+    /// later image with the same active set and bit-identical variance (the catalogue-cleaning
+    /// pass changes only the counts) reuses the map instead of correlating again.
+    variance_in: [f32; DET_PIXELS],
+    /// `variance` matches `variance_in` and the current balance.
+    variance_ready: bool,
 }
 
 impl Default for Imager {
@@ -426,12 +432,14 @@ impl Imager {
             ready: false,
             balance_ready: false,
             has_image: false,
+            variance_in: [0.0; DET_PIXELS],
+            variance_ready: false,
         }
     }
 
     /// A boxed, initialised imager for host code (feature `std`).
     ///
-    /// `Box::new(Imager::new())` builds the 1.44 MiB value on the stack first in debug builds,
+    /// `Box::new(Imager::new())` builds the 1.46 MiB value on the stack first in debug builds,
     /// which overflows a 2 MiB test thread; this builds it on a helper thread with a large
     /// stack and hands the box back (only the pointer moves).
     ///
@@ -481,6 +489,7 @@ impl Imager {
         k.as_flattened_mut().iter_mut().for_each(|c| *c = c.scale(scale));
         self.ready = true;
         self.balance_ready = false;
+        self.variance_ready = false;
         self.has_image = false;
     }
 
@@ -503,6 +512,7 @@ impl Imager {
 
     /// Recomputes the balance `b(s)` for a new active set.
     fn update_balance(&mut self, active: &[bool; DET_PIXELS]) {
+        self.variance_ready = false;
         self.active = *active;
         self.active_count = active.iter().filter(|&&a| a).count() as f32;
         fill_sat(&mut self.active_sat, |k| if active.get(k) == Some(&true) { 1.0f32 } else { 0.0 });
@@ -526,8 +536,10 @@ impl Imager {
 
     /// Images a shadowgram; the result stays in the imager until the next call.
     ///
-    /// Runs two FFT correlations (three when the active set changed since the last call, and
-    /// the kernel's on the very first call). Constant time otherwise.
+    /// Runs at most two FFT correlations (three when the active set changed since the last
+    /// call, and the kernel's on the very first call): one when the variance is bit-identical
+    /// to the last image's (same active set) or to the counts (no background fit). The image
+    /// is the same, bit for bit, whichever correlations were reused.
     ///
     /// # Errors
     /// [`ImageError`] when an active pixel's signal or variance is not finite, a variance is
@@ -579,13 +591,38 @@ impl Imager {
             }
         };
 
-        // Variance: V⋆G⁺ (re), V⋆G⁺² (im), V⋆κ (box sums).
+        // Variance: V⋆G⁺ (re), V⋆G⁺² (im), V⋆κ (box sums). Skipped when the same variance was
+        // imaged last with this active set (bit for bit: the map would come out identical).
         let variance = shadow.variance;
-        fill_sat(&mut self.sat, |k| pick(variance, k) as f64);
-        load_flipped(&mut self.grid, |k| pick(variance, k));
-        self.correlate();
-        for (t, ((vrow, brow), grow)) in
-            self.variance.iter_mut().zip(&self.balance).zip(&self.grid).enumerate()
+        let same_variance = self.variance_ready
+            && self
+                .variance_in
+                .iter()
+                .enumerate()
+                .all(|(k, v)| v.to_bits() == pick(variance, k).to_bits());
+        // The signal's data⋆G⁺ equals the variance's when the signal input is bit-identical
+        // (raw counts without a background fit: `V = N`); then the grid already holds it.
+        let signal_is_variance = fit.is_none()
+            && (0..DET_PIXELS)
+                .all(|k| pick(shadow.counts, k).to_bits() == pick(variance, k).to_bits());
+        let compute_variance = !same_variance || signal_is_variance;
+        if compute_variance {
+            self.variance_ready = false;
+            for (k, v) in self.variance_in.iter_mut().enumerate() {
+                *v = pick(variance, k);
+            }
+            fill_sat(&mut self.sat, |k| pick(variance, k) as f64);
+            load_flipped(&mut self.grid, |k| pick(variance, k));
+            self.correlate();
+            self.variance_ready = true;
+        }
+        for (t, ((vrow, brow), grow)) in self
+            .variance
+            .iter_mut()
+            .zip(&self.balance)
+            .zip(&self.grid)
+            .enumerate()
+            .filter(|_| compute_variance)
         {
             let ry = coded_range(t);
             for (u, ((v, &b), g)) in vrow.iter_mut().zip(brow).zip(grow).enumerate() {
@@ -611,9 +648,11 @@ impl Imager {
                 _ => v,
             }
         };
-        fill_sat(&mut self.sat, |k| value(k) as f64);
-        load_flipped(&mut self.grid, value);
-        self.correlate();
+        if !signal_is_variance {
+            fill_sat(&mut self.sat, |k| value(k) as f64);
+            load_flipped(&mut self.grid, value);
+            self.correlate();
+        }
         for (t, (grow, brow)) in self.grid.iter_mut().zip(&self.balance).enumerate().take(SKY_N) {
             let ry = coded_range(t);
             for (u, (g, &b)) in grow.iter_mut().zip(brow).enumerate() {
@@ -1169,6 +1208,39 @@ mod tests {
         );
     }
 
+    /// Every signal, variance and SNR value, bit for bit.
+    fn image_bits(im: &mut Imager, sh: &Shadowgram<'_>, opts: &ImageOptions) -> Vec<[u32; 3]> {
+        let s = im.image(sh, opts).unwrap();
+        (0..SKY_N)
+            .flat_map(|t| (0..SKY_N).map(move |u| (t, u)))
+            .map(|(t, u)| {
+                [s.signal(t, u).to_bits(), s.variance(t, u).to_bits(), s.snr(t, u).to_bits()]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reused_correlations_give_the_same_image_bit_for_bit() {
+        // Counts = variance (one correlation serves both), then the same variance with other
+        // counts (the variance map is reused, like the catalogue-cleaning pass), then a fit.
+        let d = noisy(&point_source(1.0, 1.0, 3.0, 50.0), 5);
+        let mut d2 = d;
+        d2.iter_mut().step_by(7).for_each(|x| *x -= 0.25);
+        let mut w = [true; DET_PIXELS];
+        w[123] = false;
+        let plain = ImageOptions::default();
+        let quad = ImageOptions { background: Background::Quadratic };
+        let cases: [(&[f32; DET_PIXELS], &ImageOptions); 5] =
+            [(&d, &plain), (&d2, &plain), (&d2, &quad), (&d, &quad), (&d, &plain)];
+        let mut warm = imager();
+        for (counts, opts) in cases {
+            let sh = Shadowgram { counts, variance: &d, active: &w };
+            let reused = image_bits(&mut warm, &sh, opts);
+            let fresh = image_bits(&mut imager(), &sh, opts);
+            assert!(reused == fresh);
+        }
+    }
+
     #[test]
     fn imaging_is_deterministic_and_independent_of_history() {
         let d = noisy(&point_source(1.0, 1.0, 3.0, 50.0), 5);
@@ -1234,7 +1306,7 @@ mod tests {
 
     #[test]
     fn imager_size_is_as_documented() {
-        assert_eq!(IMAGER_SIZE, 1_509_152);
+        assert_eq!(IMAGER_SIZE, 1_535_776);
         std::eprintln!("Imager: {IMAGER_SIZE} octets");
     }
 }
