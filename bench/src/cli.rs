@@ -60,7 +60,6 @@ pub enum Commands {
     ///
     /// Examples:
     ///   eic-bench spare --qemu --state ./spare-state
-    ///   eic-bench spare --qemu --print-paths spare.json &
     #[command(verbatim_doc_comment)]
     Spare(cmd::spare::SpareArgs),
     /// Live housekeeping view with soft/hard limits and alarms (exit 5 if a hard limit was

@@ -9,7 +9,11 @@
 //! - Where an example names a serial port (`/dev/ttyUSB0`, `/dev/pts/3`), it runs against a
 //!   twin this test starts (the port replaced by the twin's pseudo-terminal); DEVICE `twin`
 //!   runs on a temporary state (`EIC_TWIN_STATE`). `eic-bench twin` examples (which run until
-//!   stopped) are stopped with SIGINT once they printed their device paths, and must exit 0.
+//!   stopped) are stopped with SIGINT once they printed their device paths, and must exit 0;
+//!   so are `eic-bench spare` examples (the firmware under QEMU), which run when the emulator
+//!   is installed (`scripts/install-qemu.sh`) and must run when `EIC_REQUIRE_QEMU` is set, as
+//!   `.ci/run` does.
+//! - A help example may continue on the next line after a trailing `\`.
 //! - Every example runs in order in one scratch directory where `tables/`, `examples/` and
 //!   `bench/` are the repository's (so an example may use what an earlier one wrote).
 
@@ -49,6 +53,12 @@ fn help_examples(help: &str) -> Vec<String> {
             in_examples = false;
         } else if in_examples && t.starts_with("eic-bench ") {
             out.push(t.to_owned());
+        } else if in_examples && out.last().is_some_and(|l| l.ends_with('\\')) {
+            // A continuation line of the previous example.
+            if let Some(last) = out.last_mut() {
+                let head = last.trim_end_matches('\\').trim_end().to_owned();
+                *last = format!("{head} {t}");
+            }
         }
     }
     out
@@ -130,6 +140,19 @@ impl Env {
         if line.starts_with("eic-bench twin") {
             return self.run_service(line.trim_end_matches('&').trim(), want);
         }
+        if line.starts_with("eic-bench spare") {
+            if !qemu_available() {
+                return if std::env::var_os("EIC_REQUIRE_QEMU").is_some() {
+                    Err("qemu-system-arm not found although EIC_REQUIRE_QEMU is set: run \
+                         scripts/install-qemu.sh"
+                        .into())
+                } else {
+                    eprintln!("not run (no qemu-system-arm; scripts/install-qemu.sh): {line}");
+                    Ok(())
+                };
+            }
+            return self.run_service(line.trim_end_matches('&').trim(), want);
+        }
         let out = self
             .bash(&format!("timeout 120 {line}"))
             .output()
@@ -180,6 +203,19 @@ impl Env {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Whether the firmware examples can run: QEMU on PATH or installed into the project.
+fn qemu_available() -> bool {
+    let local = repo().join(".tools/qemu/bin/qemu-system-arm");
+    local.exists()
+        || std::env::var_os("EIC_QEMU").is_some()
+        || Command::new("qemu-system-arm")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
 }
 
 /// A twin for the examples that name a serial port.
