@@ -225,3 +225,66 @@ fn on_a_line_that_loses_almost_everything_tcs_stop_with_an_honest_report() {
     }
     assert!(took < Duration::from_secs(60), "{took:?}");
 }
+
+#[test]
+fn a_push_whose_unit_hangs_up_mid_activation_is_reported_once_and_recovered_at_the_next_contact() {
+    use eic_bench::workflow::journal::{Journal, Pending};
+    use eic_bench::workflow::tables as wf;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let jdir = dir.path().join("journal");
+    let t = UnitTwin::start(&state, false, TwinConfig::default()).unwrap();
+    let mut s = Session::open(SessionConfig::fast(t.tctm_path())).unwrap();
+    s.connect().unwrap();
+    let bar = indicatif::ProgressBar::hidden();
+    let target = changed_set();
+    let (_, plan) = wf::prepare(&mut s, &target, &bar).unwrap();
+    let mut j = Journal::begin(&jdir, "unit", "tables push", "twin", plan.mode.name()).unwrap();
+    let path = j.path().to_path_buf();
+    // The unit goes away as soon as the first activation is on record (its twin is stopped:
+    // the pseudo-terminal hangs up).
+    let killer = std::thread::spawn(move || {
+        loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.contains("\"activated\"") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        t.stop().unwrap();
+    });
+    let e = wf::execute_journaled(&mut s, &plan, &target, &bar, Some(&mut j)).unwrap_err();
+    killer.join().unwrap();
+    drop(s);
+    let msg = e.to_string();
+    assert!(!e.state_known(), "{msg}");
+    assert!(msg.contains("could not be read back"), "{msg}");
+    let first_line = msg.lines().next().unwrap().to_owned();
+    assert_eq!(msg.matches(&first_line).count(), 1, "the link error is said once: {msg}");
+    drop(j);
+
+    // Next contact: the journal is found; the unit restarted (safe mode); its tables are read
+    // back: the activations the bench saw, and whatever else the unit did, as it holds them.
+    let t = UnitTwin::start(&state, false, TwinConfig::default()).unwrap();
+    let mut s = Session::open(SessionConfig::fast(t.tctm_path())).unwrap();
+    s.connect().unwrap();
+    let p = Pending::find(&jdir, "unit").unwrap().expect("journal kept");
+    let activated = p.with("activated");
+    assert!(!activated.is_empty());
+    let r = wf::recover(&mut s, p).unwrap();
+    let text = r.to_string();
+    assert!(text.contains("interrupted `tables push`") && text.contains("read back"), "{text}");
+    let unit = wf::pull(&mut s, &bar).unwrap();
+    for key in activated {
+        let table = tables::TableId::ALL.iter().copied().find(|t| t.key() == key).unwrap();
+        assert_eq!(unit.images[&table], target.image(table).unwrap(), "{key} is the new image");
+    }
+    assert!(Pending::find(&jdir, "unit").unwrap().is_none());
+    // And a re-push completes.
+    let (_, report) = wf::push(&mut s, &target, &bar).unwrap();
+    if let Some(r) = report {
+        assert_eq!(r.after.set().unwrap(), target);
+    }
+    drop(s);
+    t.stop().unwrap();
+}
