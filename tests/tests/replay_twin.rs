@@ -42,10 +42,8 @@ fn replay_on_the_twin_gives_the_local_alerts_and_loses_nothing() {
 
     let state = tempfile::tempdir().unwrap();
     let twin = UnitTwin::start(&state.path().join("twin"), false, TwinConfig::default()).unwrap();
-    let link = LinkArgs {
-        t1_ms: Some(300),
-        ..LinkArgs::with_defaults(twin.tctm_path().to_path_buf())
-    };
+    let link =
+        LinkArgs { t1_ms: Some(300), ..LinkArgs::with_defaults(twin.tctm_path().to_path_buf()) };
     let stim = twin.twin.paths().stimulus.clone();
     let remote = run_on(data.path(), &link, Some(&stim), None, &mut |_| {}).unwrap();
 
