@@ -66,7 +66,7 @@ pub enum Commands {
     /// flux, false alerts per hour, localisation against the flight law, latency, every alert
     /// that changes). Writes report.json, report.html (offline, plots inline), junit.xml.
     /// Runs on the trigger in this process (default), on a unit with --on DEVICE, or on a
-    /// statistical model (--target model). Exit 3 when the candidate regresses, 2 on bad
+    /// statistical model (--target model). Exit 5 when the candidate regresses, 2 on bad
     /// input, 1 on failure.
     ///
     /// Examples:
