@@ -74,14 +74,18 @@ pub enum Commands {
     /// candidate table set, compared against the suite's tolerances (efficiency versus peak
     /// flux, false alerts per hour, localisation against the flight law, latency, every alert
     /// that changes). Writes report.json, report.html (offline, plots inline), junit.xml.
-    /// Exit 3 when the candidate regresses, 2 on bad input, 1 on failure.
+    /// Runs on the trigger in this process (default), on a unit with --on DEVICE, or on a
+    /// statistical model (--target model). Exit 5 when the candidate regresses, 2 on bad
+    /// input, 1 on failure.
     ///
     /// Examples:
-    ///   eic-bench regress examples/regress/suite.toml --baseline examples/workplan-tables \
+    ///   eic-bench regress examples/regress/smoke.toml --baseline examples/workplan-tables \
     ///       --candidate examples/regress/candidate-raised-imt -o out
     ///   eic-bench regress examples/regress/suite.toml --baseline examples/workplan-tables \
-    ///       --sweep 'imt.accumulations[*].snr=5.5:8:0.5' -o sweep
-    ///   eic-bench regress examples/regress/suite.toml --baseline examples/workplan-tables \
+    ///       --candidate examples/regress/candidate-raised-imt --target model -o quick
+    ///   eic-bench regress examples/regress/smoke.toml --baseline examples/workplan-tables \
+    ///       --sweep crt.image_snr=6:8:1 -o sweep
+    ///   eic-bench regress examples/regress/smoke.toml --baseline examples/workplan-tables \
     ///       --candidate examples/regress/candidate-raised-imt --shard 2/3 -o out
     ///   eic-bench regress merge out/shard-*-of-3.json -o out
     #[command(verbatim_doc_comment)]

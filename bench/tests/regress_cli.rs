@@ -53,7 +53,7 @@ fn raised_imt_threshold_is_a_regression_naming_the_lost_bursts() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_example(dir.path(), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("on host: the on-board trigger"), "{stdout}");
     assert!(stdout.contains("verdict: REGRESSION"), "{stdout}");
     let r = json(&dir.path().join("report.json"));
@@ -111,7 +111,7 @@ fn model_target_runs_the_full_example_suite() {
         "-o",
         same.path().to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("on model (statistical model"));
 }
 
@@ -119,7 +119,7 @@ fn model_target_runs_the_full_example_suite() {
 fn shards_merged_give_exactly_the_unsharded_report() {
     let whole = tempfile::tempdir().unwrap();
     let out = run_example(whole.path(), &[]);
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(5));
     let shards = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for k in 1..=3 {
@@ -134,7 +134,7 @@ fn shards_merged_give_exactly_the_unsharded_report() {
     args.extend(["-o".into(), merged.path().display().to_string()]);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = regress(&refs);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     let a = std::fs::read(whole.path().join("report.json")).unwrap();
     let b = std::fs::read(merged.path().join("report.json")).unwrap();
     assert!(a == b, "merged report.json differs from the single run");
@@ -276,14 +276,14 @@ fn sweep_reports_the_trade_off() {
 fn same_suite_on_the_twin_gives_the_alerts_of_the_host() {
     let host = tempfile::tempdir().unwrap();
     let out = run_example(host.path(), &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
     let twin = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().join("twin");
     let out =
         run_example(twin.path(), &["--on", "twin", "--twin-state", state_dir.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("on device twin (the embedded twin"), "{stdout}");
     // Every alert of every scenario, both table sets: the same over the pseudo-terminals.
     let h = json(&host.path().join("results.json"));

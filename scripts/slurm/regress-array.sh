@@ -9,7 +9,7 @@
 #   SUITE      suite file (TOML)            BASELINE, CANDIDATE  table set directories
 #   OUTDIR     shared directory for the shard results and the report (created)
 #   SHARDS     number of array tasks (shards)
-#   --wait     block until the merge job ends; exit with its code (0 ok, 3 regression)
+#   --wait     block until the merge job ends; exit with its code (0 ok, 5 regression)
 #   SBATCH_ARGS  passed to both sbatch calls (e.g. --partition=long --account=svom)
 #
 # Environment: EIC_BENCH (the eic-bench binary, default: eic-bench on PATH),

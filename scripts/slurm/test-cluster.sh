@@ -99,7 +99,7 @@ EIC_BENCH=$bin scripts/slurm/regress-array.sh --wait examples/regress/smoke.toml
 rc=$?
 set -e
 end=$(date +%s.%N)
-[[ $rc -eq 3 ]] || fail "merge job exit code $rc, expected 3 (the raised IMT candidate regresses)"
+[[ $rc -eq 5 ]] || fail "merge job exit code $rc, expected 5 (the raised IMT candidate regresses)"
 for k in 1 2 3; do [[ -s "$out/shard-$k-of-3.json" ]] || fail "shard $k/3 results missing"; done
 
 echo "== single local run for comparison (same arguments as the array: absolute paths)"

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::BadInput;
+use super::exit::Exit;
 use super::link_args::LinkArgs;
 use crate::regress::host::{DeviceTarget, HostTarget};
 use crate::regress::html::{self, Details, SweepPoint};
@@ -22,8 +23,9 @@ use crate::regress::run::{self, ShardFile};
 use crate::regress::suite::Suite;
 use crate::regress::target::{Tables, Target};
 
-/// Exit code of a campaign whose candidate regresses beyond the suite's tolerances.
-pub const EXIT_REGRESSION: u8 = 3;
+/// Exit status of a campaign whose candidate regresses beyond the suite's tolerances: the
+/// table's "a limit was crossed" (`Exit::Alarm`, 5), as `hk` for a hard limit.
+pub const EXIT_REGRESSION: Exit = Exit::Alarm;
 
 /// Arguments of `regress`: a campaign, or `regress merge`.
 #[derive(Debug, Args)]
@@ -213,7 +215,7 @@ fn write_report(
         println!("report: {}", out.join("report.html").display());
     }
     Ok(if report.verdict.regression || !report.verdict.errors.is_empty() {
-        ExitCode::from(EXIT_REGRESSION)
+        EXIT_REGRESSION.into()
     } else {
         ExitCode::SUCCESS
     })
@@ -273,7 +275,7 @@ fn campaign(a: &RunArgs) -> anyhow::Result<ExitCode> {
                 json!({ "shard": [k, n], "results": p.display().to_string(), "errors": file.errors })
             );
         }
-        return Ok(if file.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        return Ok(if file.errors.is_empty() { ExitCode::SUCCESS } else { Exit::Failed.into() });
     }
     write(&a.output, "results.json", &to_json(&file)?)?;
     write(&a.output, "timing.json", &to_json(&timing)?)?;
