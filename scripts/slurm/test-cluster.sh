@@ -15,7 +15,9 @@ fail() { echo "test-cluster: FAIL: $*" >&2; exit 1; }
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
   [[ $(id -u) -eq 0 ]] || fail "Slurm is not installed and this is not root: apt-get install -y slurmctld slurmd munge"
   echo "== installing slurmctld slurmd munge"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y slurmctld slurmd munge >/dev/null \
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y slurmctld slurmd munge >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y slurmctld slurmd munge >/dev/null; } \
     || fail "apt-get install slurmctld slurmd munge failed"
 fi
 
