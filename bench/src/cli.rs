@@ -80,14 +80,16 @@ pub enum Commands {
     ///
     /// Examples:
     ///   eic-bench regress examples/regress/smoke.toml --baseline examples/workplan-tables \
-    ///       --candidate examples/regress/candidate-raised-imt -o out
+    ///       --candidate examples/regress/candidate-raised-imt -o out   # a regression: exit 5
     ///   eic-bench regress examples/regress/suite.toml --baseline examples/workplan-tables \
-    ///       --candidate examples/regress/candidate-raised-imt --target model -o quick
+    ///       --candidate examples/regress/candidate-raised-imt --target model -o quick   # exit 5
     ///   eic-bench regress examples/regress/smoke.toml --baseline examples/workplan-tables \
     ///       --sweep crt.image_snr=6:8:1 -o sweep
-    ///   eic-bench regress examples/regress/smoke.toml --baseline examples/workplan-tables \
-    ///       --candidate examples/regress/candidate-raised-imt --shard 2/3 -o out
-    ///   eic-bench regress merge out/shard-*-of-3.json -o out
+    ///   eic-bench regress examples/regress/suite.toml --baseline examples/workplan-tables \
+    ///       --candidate examples/regress/candidate-raised-imt --target model --shard 1/2 -o sh
+    ///   eic-bench regress examples/regress/suite.toml --baseline examples/workplan-tables \
+    ///       --candidate examples/regress/candidate-raised-imt --target model --shard 2/2 -o sh
+    ///   eic-bench regress merge sh/shard-*-of-2.json -o sh   # the report of one run: exit 5
     #[command(verbatim_doc_comment)]
     Regress(cmd::regress::RegressArgs),
     /// Simulates detector events from a scenario (background through the mask, bursts,

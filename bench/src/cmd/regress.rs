@@ -46,7 +46,7 @@ pub enum RegressCmd {
     /// gives (same report.json byte for byte), then writes the HTML page and JUnit XML.
     ///
     /// Example:
-    ///   eic-bench regress merge out/shard-*.json -o out
+    ///   eic-bench regress merge sh/shard-*.json -o merged   # a regression: exit 5
     #[command(verbatim_doc_comment)]
     Merge(MergeArgs),
 }
