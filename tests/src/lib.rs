@@ -311,13 +311,21 @@ impl TargetUnit {
         }
     }
 
-    /// Session settings for this unit: [`eic_bench::session::SessionConfig::fast`], with a
-    /// longer FOP-1 timer T1 under QEMU (1 s instead of 300 ms), where the emulated processor
-    /// shares the host with the bench and may answer late on a loaded machine.
+    /// Session settings for this unit: [`eic_bench::session::SessionConfig::fast`] for the
+    /// twin; for the firmware the settings of a real line at 115 200 Bd
+    /// ([`eic_bench::session::SessionConfig::new`]): the emulated UART takes the uplink at
+    /// about 10 kB/s (one octet per emulator I/O round), so FOP-1's timer T1 must cover a
+    /// whole window of CLTUs, as on the spare model's line, or retransmissions congest it.
     pub fn session_config(&self) -> eic_bench::session::SessionConfig {
-        let mut cfg = eic_bench::session::SessionConfig::fast(self.tctm_path());
-        if self.target == Target::Qemu {
-            cfg.t1 = std::time::Duration::from_secs(1);
+        let mut cfg = match self.target {
+            Target::Twin => eic_bench::session::SessionConfig::fast(self.tctm_path()),
+            Target::Qemu => eic_bench::session::SessionConfig::new(
+                self.tctm_path(),
+                eic_bench::link::DEFAULT_BAUD,
+            ),
+        };
+        if let Some(ms) = std::env::var("EIC_TEST_T1_MS").ok().and_then(|v| v.parse().ok()) {
+            cfg.t1 = std::time::Duration::from_millis(ms);
         }
         cfg
     }

@@ -170,7 +170,9 @@ impl LinkArgs {
                     dir.display()
                 );
             }
-            let mut session = Session::open(self.config_for(q.tctm_path().to_path_buf(), true))?;
+            // The emulated UART takes about 10 kB/s: the settings of the real line (T1 covering
+            // a window of CLTUs at --baud), not the full-speed ones of the twin.
+            let mut session = Session::open(self.config_for(q.tctm_path().to_path_buf(), false))?;
             session.connect()?;
             return Ok(Connection { session, twin: None, qemu: Some(q) });
         }
