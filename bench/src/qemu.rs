@@ -61,10 +61,18 @@ pub fn local_qemu() -> PathBuf {
 /// # Errors
 /// None found: the message names the install script.
 pub fn find_qemu() -> anyhow::Result<PathBuf> {
-    if let Some(p) = std::env::var_os("EIC_QEMU") {
+    find_qemu_in(std::env::var_os("EIC_QEMU"), std::env::var_os("PATH"), &local_qemu())
+}
+
+fn find_qemu_in(
+    env: Option<std::ffi::OsString>,
+    path: Option<std::ffi::OsString>,
+    local: &Path,
+) -> anyhow::Result<PathBuf> {
+    if let Some(p) = env.filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    if let Some(path) = std::env::var_os("PATH") {
+    if let Some(path) = path {
         for dir in std::env::split_paths(&path) {
             let p = dir.join("qemu-system-arm");
             if p.is_file() {
@@ -72,9 +80,8 @@ pub fn find_qemu() -> anyhow::Result<PathBuf> {
             }
         }
     }
-    let local = local_qemu();
     if local.is_file() {
-        return Ok(local);
+        return Ok(local.to_path_buf());
     }
     bail!(
         "qemu-system-arm not found (EIC_QEMU, PATH, {}): run scripts/install-qemu.sh to install \
@@ -414,6 +421,19 @@ mod tests {
         assert_eq!(parse_version("2.0.1+7").unwrap(), SwVersion::new(2, 0, 1, 7));
         assert!(parse_version("1.1").is_err());
         assert!(parse_version("1.x.0").is_err());
+    }
+
+    #[test]
+    fn a_missing_emulator_names_the_install_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = dir.path().join("nothing");
+        let e = find_qemu_in(None, Some(dir.path().into()), &none).unwrap_err().to_string();
+        assert!(e.contains("scripts/install-qemu.sh"), "{e}");
+        let exe = dir.path().join("qemu-system-arm");
+        std::fs::write(&exe, b"").unwrap();
+        assert_eq!(find_qemu_in(None, Some(dir.path().into()), &none).unwrap(), exe);
+        let env = Some(std::ffi::OsString::from("/opt/q/qemu-system-arm"));
+        assert_eq!(find_qemu_in(env, None, &none).unwrap(), Path::new("/opt/q/qemu-system-arm"));
     }
 
     #[test]
