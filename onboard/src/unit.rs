@@ -241,7 +241,14 @@ impl<S: Storage> Unit<S> {
     /// The unit comes up in mode `safe` when an application image booted, in mode `boot`
     /// (boot software: ST\[06\], ST\[17\], arm, select-boot-bank, reset) when none did.
     pub fn power_on(storage: S, now: Cuc) -> Self {
-        let mut unit = Unit {
+        let mut unit = Self::fresh(storage, now);
+        unit.boot_application();
+        unit
+    }
+
+    /// The unit before its boot logic ran: the link afresh, the application blank.
+    pub(crate) fn fresh(storage: S, now: Cuc) -> Self {
+        Unit {
             storage,
             now,
             decoder: StreamDecoder::new(false),
@@ -251,9 +258,7 @@ impl<S: Storage> Unit<S> {
             app: App::new(),
             external_restart: false,
             restart_request: false,
-        };
-        unit.boot_application();
-        unit
+        }
     }
 
     /// Feeds uplink octets as they arrive on the serial line (any chunking). Each complete TC
@@ -413,7 +418,7 @@ impl<S: Storage> Unit<S> {
         self.boot_application();
     }
 
-    fn boot_application(&mut self) {
+    pub(crate) fn boot_application(&mut self) {
         self.app.reset();
         let now = self.now.ticks();
         self.app.boot_ticks = now;
