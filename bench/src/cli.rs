@@ -63,6 +63,14 @@ pub enum Commands {
     /// the unit's own parser.
     #[command(subcommand)]
     Image(cmd::image::ImageCmd),
+    /// The instrument geometry and coded-mask pattern the trigger images with (ICD §4, §6),
+    /// for independent simulators: sizes, distances, frame conventions and the 46 x 46 mask.
+    ///
+    /// Examples:
+    ///   eic-bench instrument
+    ///   eic-bench instrument --json > instrument.json
+    #[command(verbatim_doc_comment)]
+    Instrument(cmd::instrument::InstrumentArgs),
 }
 
 /// Runs a parsed command line and maps the outcome to an exit code.
@@ -78,6 +86,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Spare(a) => cmd::spare::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
         Commands::Image(c) => cmd::image::run(c),
+        Commands::Instrument(a) => cmd::instrument::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -19,6 +19,7 @@
 //! | [`services`] | acceptance checks, ST\[01\] verification, one module per PUS service |
 //! | [`failure`] | failure codes and data of the unit's own errors |
 //! | [`handover`] | the link state a restart through the firmware's boot loader carries over |
+//! | [`trigger`] | the science trigger: mask geometry, FFT imaging, count-rate and image triggers |
 //!
 //! The unit is the twin's core: it behaves on its serial link like the spare model
 //! (`docs/icd/unit.md`), with every capacity fixed in [`limits`]; `Unit<FlightStorage>` takes
@@ -94,6 +95,7 @@ pub mod storage;
 pub mod storage_fs;
 pub mod storage_mem;
 pub mod table_store;
+pub mod trigger;
 pub mod unit;
 
 pub use unit::{Counters, ServiceCounters, Unit};

@@ -131,11 +131,63 @@ pub const fn table_max_image_len(id: tables::TableId) -> usize {
     id.max_image_len()
 }
 
+// --- The science trigger (`docs/trigger.md`, "Memory") ---
+
+/// Base bin of the Count-Rate Trigger, in 20 µs ticks: 10 ms (`tables::crt::BASE_BIN_MS`).
+pub const CRT_BIN_TICKS: u64 = 500;
+
+/// Base bins of count history the CRT keeps per (trigger band, zone or whole plane): the
+/// longest timescale the CRT table allows (20.48 s, 2 048 bins) plus one. Saturating `u16`
+/// counts, 36 series × 2 049 × 2 = 144 KiB.
+pub const CRT_HISTORY_BINS: usize = 2_048 + 1;
+
+/// Base bins per background bin of the CRT background fit: 0.64 s. The fit uses coarse bins so
+/// that a 600-s window costs 938 bins of history, not 60 000.
+pub const CRT_BKG_BIN_BINS: u64 = 64;
+
+/// Background bins of history kept for the fit: the table's largest window (600 s) plus its
+/// largest gap (60 s) plus the longest timescale (20.48 s), in 0.64-s bins, rounded up.
+pub const CRT_BKG_HISTORY: usize = 1_072;
+
+/// Events the CRT keeps to image an excess window (pixel and elementary band, 2 octets each,
+/// 256 KiB): 20.48 s at 6 400 counts/s, the expected background plus a quarter. A window
+/// whose oldest events were overwritten (a 20-s window during a bright burst) is imaged with
+/// what remains and counted (`truncated_windows`).
+pub const CRT_EVENT_RING: usize = 1 << 17;
+
+/// Base bins per CRT background shadowgram block: the per-pixel counts of the last complete
+/// 20.48-s block give the spatial shape of the background subtracted from an excess image.
+pub const CRT_SHAPE_BLOCK_BINS: u64 = 2_048;
+
+/// Least spacing of two CRT excess images, in base bins (100 ms): bounds the imaging load
+/// during a long burst to 10 images per second of event time.
+pub const CRT_IMAGE_SPACING_BINS: u64 = 10;
+
+/// Gap of event time after which a new alert starts a new burst, in ticks (120 s). Within it,
+/// alerts continue the current burst with increasing sequence numbers.
+pub const BURST_GAP_TICKS: u64 = 120 * 50_000;
+
+/// A further alert of the same burst is issued only if its image SNR exceeds the best so far
+/// by this factor (10 %): one burst gives a short sequence of improving alerts, not one alert
+/// per image.
+pub const ALERT_IMPROVEMENT: f32 = 1.10;
+
+/// Catalogue sources the trigger masks at once when they are below threshold in an image.
+pub const MAX_MASKED_SOURCES: usize = 8;
+
 /// Static memory of the whole unit, `Unit<FlightStorage>`, on `thumbv7em-none-eabihf`: the
-/// storage ([`STORAGE_FOOTPRINT`]) plus 36 604 octets of unit state (CLTU decoder 1.1 KiB,
-/// TM queues 14 KiB, schedule pool 16 KiB, table store, AOS frame buffer, counters). Checked
-/// by a compile-time assertion in every build for that target.
-pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 845_848;
+/// storage ([`STORAGE_FOOTPRINT`]), the science trigger ([`TRIGGER_FOOTPRINT_THUMBV7EM`]) and
+/// 36 636 octets of unit state (CLTU decoder 1.1 KiB, TM queues 14 KiB, schedule pool 16 KiB,
+/// table store, AOS frame buffer, counters). Checked by a compile-time assertion in every build
+/// for that target.
+pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 3_579_896;
+
+/// Static memory of the science trigger (`onboard::trigger::Trigger`) on
+/// `thumbv7em-none-eabihf`: 2.61 MiB, of which the imager 1.44 MiB, the CRT 0.61 MiB (event
+/// ring 256 KiB, bin counts 144 KiB, background bins 75 KiB, fits 27 KiB, shapes 25 KiB), the
+/// IMT 0.44 MiB (8 accumulations × 4 bands of `u16` sums, 400 KiB), DPIX lookups 106 KiB and
+/// the image-search scratch 81 KiB (`docs/trigger.md`, "Memory"). Checked at compile time.
+pub const TRIGGER_FOOTPRINT_THUMBV7EM: usize = 2_734_016;
 
 // Compile-time checks of the relations between the capacities.
 // ST[06] addresses and lengths are 32-bit: every memory must be addressable.

@@ -38,6 +38,7 @@ use crate::services::schedule::Schedule;
 use crate::services::table::{self as table_service, TableMeta};
 use crate::storage::{Bank, Storage};
 use crate::table_store::TableStore;
+use crate::trigger::{ActiveTables, Trigger};
 
 /// TC counts of one service since power-on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -107,8 +108,19 @@ pub struct Counters {
     /// Frames dropped while a restart through the boot loader was pending
     /// ([`crate::handover`]).
     pub frames_dropped_restarting: u32,
-    /// Stimulus packets refused (the stimulus link comes with a later issue).
+    /// Stimulus octets received.
+    pub stimulus_octets: u64,
+    /// Stimulus packets accepted by the trigger's intake.
+    pub stimulus_accepted: u32,
+    /// Stimulus packets refused (well framed but malformed, out of time order, wrong kind).
     pub stimulus_rejected: u32,
+    /// Stimulus frames found broken (header or CRC) and skipped.
+    pub stimulus_malformed: u32,
+    /// Detector events received while the trigger did not use them (mode other than
+    /// observation, trigger disabled, SAA, tables missing) or DPIX rejected them.
+    pub stimulus_events_ignored: u64,
+    /// Trigger alerts issued (ST\[201,1\] queued or lost).
+    pub alerts: u32,
 }
 
 impl Counters {
@@ -219,8 +231,29 @@ impl App {
     }
 }
 
+/// Where the unit keeps its trigger: inline on the target (the unit is a `static`, its size
+/// is the footprint checked below), on the heap in host builds (a 2.6 MiB value would not fit
+/// the stack of a test thread).
+#[cfg(feature = "std")]
+type TriggerCell = std::boxed::Box<Trigger>;
+#[cfg(not(feature = "std"))]
+type TriggerCell = Trigger;
+
+#[cfg(feature = "std")]
+fn new_trigger() -> TriggerCell {
+    Trigger::boxed()
+}
+#[cfg(not(feature = "std"))]
+fn new_trigger() -> TriggerCell {
+    Trigger::new()
+}
+
+/// Most alerts one call of [`Unit::receive_stimulus`] queues; more are counted as lost VC1
+/// packets (the alert policy issues a few per burst, so this is never reached in practice).
+const MAX_ALERTS_PER_CALL: usize = 16;
+
 /// The UGTS model: owns its storage; heap-free; the big buffers are inside.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Unit<S: Storage> {
     pub(crate) storage: S,
     pub(crate) now: Cuc,
@@ -233,6 +266,8 @@ pub struct Unit<S: Storage> {
     pub(crate) external_restart: bool,
     /// A `reset` TC waits for the target to restart.
     pub(crate) restart_request: bool,
+    /// The science trigger, fed by the stimulus link (`docs/trigger.md`).
+    pub(crate) trigger: TriggerCell,
 }
 
 impl<S: Storage> Unit<S> {
@@ -256,6 +291,7 @@ impl<S: Storage> Unit<S> {
             downlink: Downlink::new(now.ticks()),
             counters: Counters::default(),
             app: App::new(),
+            trigger: new_trigger(),
             external_restart: false,
             restart_request: false,
         }
@@ -288,12 +324,115 @@ impl<S: Storage> Unit<S> {
         }
     }
 
-    /// The stimulus link (ICD §5) comes with a later issue: every packet offered here is
-    /// refused and counted ([`Counters::stimulus_rejected`]), whatever the octets.
+    /// Octets received on the EGSE stimulus link (`docs/icd/stimulus.md`), any chunking.
+    ///
+    /// The trigger's intake finds the frames, checks and consumes the packets and keeps their
+    /// acknowledgement ready for [`Unit::stimulus_output`]. Events feed the trigger only in
+    /// mode observation with a trigger enabled and outside an inhibiting SAA; otherwise they
+    /// are consumed, acknowledged, counted ([`Counters::stimulus_events_ignored`]) and
+    /// ignored. Each alert is queued as ST\[201,1\] on VC 1 and raises `alert-issued`.
     pub fn receive_stimulus(&mut self, octets: &[u8]) {
-        if !octets.is_empty() {
-            self.counters.stimulus_rejected += 1;
+        self.counters.stimulus_octets =
+            self.counters.stimulus_octets.saturating_add(octets.len() as u64);
+        self.sync_trigger();
+        let mut alerts: heapless::Vec<tc_tm::service::trigger::Alert, MAX_ALERTS_PER_CALL> =
+            heapless::Vec::new();
+        let mut lost = 0u32;
+        self.trigger.receive_stimulus(octets, &mut |r| {
+            if alerts.push(r.alert).is_err() {
+                lost += 1;
+            }
+        });
+        for a in alerts {
+            self.issue_alert(a);
         }
+        if lost > 0 {
+            self.counters.alerts += lost;
+            let i = Channel::Alert.index();
+            if let Some(c) = self.counters.tm_lost.get_mut(i) {
+                *c += lost;
+            }
+            if let Some(c) = self.app.tm_lost.get_mut(i) {
+                *c = c.saturating_add(u16::try_from(lost).unwrap_or(u16::MAX));
+            }
+        }
+        let s = self.trigger.stats();
+        self.counters.stimulus_accepted = s.intake.accepted;
+        self.counters.stimulus_rejected = s.intake.refused;
+        self.counters.stimulus_malformed = s.intake.malformed;
+        self.counters.stimulus_events_ignored = s.events_ignored;
+    }
+
+    /// Octets the unit sends back on the stimulus link: the pending acknowledgement frame, if
+    /// any (`out` of at least `tc_tm::stimulus::MAX_FRAME_LEN` octets); 0 when none is due.
+    pub fn stimulus_output(&mut self, out: &mut [u8]) -> usize {
+        self.trigger.take_ack(out)
+    }
+
+    /// The trigger (statistics, housekeeping; read-only).
+    pub fn trigger(&self) -> &Trigger {
+        &self.trigger
+    }
+
+    /// Queues one alert: ST\[201,1\] on VC 1, then the `alert-issued` event.
+    fn issue_alert(&mut self, a: tc_tm::service::trigger::Alert) {
+        self.counters.alerts += 1;
+        let report = Report::Trigger(tc_tm::service::trigger::Report::Alert(a));
+        self.send(Channel::Alert, 0, &report);
+        let [b0, b1, b2, b3] = a.burst_id.to_be_bytes();
+        let [s0, s1] = a.seq_num.to_be_bytes();
+        self.raise(EventId::AlertIssued, &[b0, b1, b2, b3, s0, s1, a.trigger_type.value()]);
+    }
+
+    /// Gives the trigger the unit's mode, enables and parameters (before each stimulus input).
+    fn sync_trigger(&mut self) {
+        let observing = self.app.mode == Mode::Observation;
+        let (crt, imt) = (self.app.crt_enabled, self.app.imt_enabled);
+        let inhibit = self.param(parameter::SAA_INHIBIT) != 0;
+        let min_snr = f32::from_bits(self.param(parameter::ALERT_MIN_SNR));
+        let t = &mut self.trigger;
+        t.set_observing(observing);
+        t.set_enabled(crt, imt);
+        t.set_saa_inhibit(inhibit);
+        if min_snr.is_finite() {
+            t.set_alert_min_snr(min_snr);
+        }
+    }
+
+    /// Configures the trigger from the active tables (at boot and after each activation).
+    /// Returns whether the trigger took them; without a complete valid set the trigger stays
+    /// as it was (unconfigured at boot: events ignored and counted).
+    pub(crate) fn configure_trigger(&mut self) -> bool {
+        use tables::TableId;
+        use tables::image as timage;
+        let Some(store) = self.app.tables.as_ref() else { return false };
+        let storage = &self.storage;
+        let image = |id: TableId| store.active_image(storage, id as u8).ok().map(|(b, _)| b);
+        let Some(pixels) =
+            image(TableId::Pixels).and_then(|b| tables::pixels::PixelImage::new_checked(b).ok())
+        else {
+            return false;
+        };
+        let (Some(bands), Some(crt), Some(imt), Some(catalog), Some(saa), Some(alert)) = (
+            image(TableId::Bands).and_then(|b| timage::parse::<tables::BandTable>(b).ok()),
+            image(TableId::Crt).and_then(|b| timage::parse::<tables::CrtTable>(b).ok()),
+            image(TableId::Imt).and_then(|b| timage::parse::<tables::ImtTable>(b).ok()),
+            image(TableId::Catalog).and_then(|b| timage::parse::<tables::CatalogTable>(b).ok()),
+            image(TableId::Saa).and_then(|b| timage::parse::<tables::SaaTable>(b).ok()),
+            image(TableId::Alert).and_then(|b| timage::parse::<tables::AlertTable>(b).ok()),
+        ) else {
+            return false;
+        };
+        let active = ActiveTables {
+            pixels: &pixels,
+            bands: &bands,
+            crt: &crt,
+            imt: &imt,
+            catalog: &catalog,
+            saa: &saa,
+            alert: &alert,
+        };
+        self.trigger.configure(&active).is_ok()
     }
 
     /// Advances on-board time: periodic HK, schedule releases, arm expiry (the TM flush
@@ -432,6 +571,7 @@ impl<S: Storage> Unit<S> {
         };
         self.app.crt_enabled = self.param(parameter::CRT_ENABLED) != 0;
         self.app.imt_enabled = self.param(parameter::IMT_ENABLED) != 0;
+        self.configure_trigger();
         let wire = |b: Bank| match b {
             Bank::A => WireBank::A.value(),
             Bank::B => WireBank::B.value(),
@@ -576,16 +716,35 @@ mod tests {
         let unit = core::mem::size_of::<Unit<crate::storage::FlightStorage>>();
         let storage = core::mem::size_of::<crate::storage::FlightStorage>();
         std::eprintln!("Unit<FlightStorage>: {unit} octets, of which storage {storage}");
-        // 64-bit host: a little above the thumbv7em figure (wider pointers and usizes).
-        assert!(unit >= crate::limits::UNIT_FOOTPRINT_THUMBV7EM);
+        // 64-bit host: a little above the thumbv7em figure (wider pointers and usizes); the
+        // host keeps the trigger on the heap.
+        let trigger = crate::trigger::TRIGGER_SIZE;
+        assert!(unit + trigger >= crate::limits::UNIT_FOOTPRINT_THUMBV7EM);
         assert!(unit - storage < 40 * 1024, "the unit's own state stays under 40 KiB");
     }
 
     #[test]
-    fn stimulus_is_refused_and_counted() {
+    fn stimulus_outside_observation_is_consumed_acknowledged_and_ignored() {
+        use tc_tm::stimulus::{Body, Event, Events, MAX_FRAME_LEN, Repr};
         let mut unit = Unit::power_on(Tiny::new(), Cuc::EPOCH);
         unit.receive_stimulus(&[1, 2, 3]);
-        assert_eq!(unit.counters().stimulus_rejected, 1);
+        assert_eq!(unit.counters().stimulus_rejected, 0, "line noise is not a packet");
+        let ev = [Event { tick: 5, y: 1, z: 2, pha: 300, multiplicity: 1 }; 3];
+        let mut f = [0u8; MAX_FRAME_LEN];
+        let n = Repr { seq_count: 0, body: Body::Events(Events::Slice(&ev)) }
+            .emit_frame(&mut f)
+            .unwrap();
+        unit.receive_stimulus(&f[..n]);
+        let c = unit.counters();
+        assert_eq!(
+            (c.stimulus_accepted, c.stimulus_events_ignored, c.stimulus_octets),
+            (1, 3, 3 + n as u64)
+        );
+        let mut out = [0u8; MAX_FRAME_LEN];
+        let k = unit.stimulus_output(&mut out);
+        let Body::Ack(a) = Repr::parse(&out[4..k]).unwrap().body else { panic!() };
+        assert_eq!((a.consumed, a.events_ignored), (1, 3));
+        assert_eq!(unit.stimulus_output(&mut out), 0);
     }
 }
 // The static memory footprint recorded in `limits` is the one of this build when it targets
@@ -595,3 +754,5 @@ const _: () = assert!(
     core::mem::size_of::<Unit<crate::storage::FlightStorage>>()
         == crate::limits::UNIT_FOOTPRINT_THUMBV7EM
 );
+#[cfg(all(target_arch = "arm", target_pointer_width = "32"))]
+const _: () = assert!(crate::trigger::TRIGGER_SIZE == crate::limits::TRIGGER_FOOTPRINT_THUMBV7EM);

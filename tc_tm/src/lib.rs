@@ -56,6 +56,7 @@ pub mod pus;
 pub mod randomizer;
 pub mod service;
 pub mod spp;
+pub mod stimulus;
 pub mod sync;
 pub mod tc_frame;
 

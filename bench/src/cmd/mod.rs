@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 pub mod hk;
 pub mod image;
+pub mod instrument;
 pub mod link_args;
 pub mod spare;
 pub mod tables;

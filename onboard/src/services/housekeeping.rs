@@ -116,7 +116,8 @@ impl<S: Storage> Unit<S> {
             };
             table_count += 1;
         }
-        let in_saa = false;
+        let trigger_hk = self.trigger.hk();
+        let in_saa = trigger_hk.in_saa;
         let (armed, arm_remaining_ms) = match app.armed {
             Some(a) => (Some(a.target), link::ticks_to_ms(a.expires.saturating_sub(now))),
             None => (None, 0),
@@ -141,7 +142,7 @@ impl<S: Storage> Unit<S> {
             imt_enabled: app.imt_enabled,
             saa_inhibited: in_saa && self.param(ParamId(0x0012)) != 0,
             in_saa,
-            sector_rates: [0; wire::SECTORS],
+            sector_rates: trigger_hk.sector_rates,
             armed,
             arm_remaining_ms: u32::try_from(arm_remaining_ms).unwrap_or(u32::MAX),
             schedule_enabled: app.schedule.enabled(),

@@ -28,6 +28,10 @@ pub const IDLE_FRAME_PERIOD_MS: ParamId = ParamId(0x0004);
 pub const TIME_CORRECTION_MS: ParamId = ParamId(0x0005);
 /// `crt_enabled`.
 pub const CRT_ENABLED: ParamId = ParamId(0x0010);
+/// `saa_inhibit`.
+pub const SAA_INHIBIT: ParamId = ParamId(0x0012);
+/// `alert_min_snr`.
+pub const ALERT_MIN_SNR: ParamId = ParamId(0x0020);
 /// `imt_enabled`.
 pub const IMT_ENABLED: ParamId = ParamId(0x0011);
 /// `sw_version` (read-only: the running image's version).

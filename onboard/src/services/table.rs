@@ -304,6 +304,8 @@ impl<S: Storage> Unit<S> {
         let [a, b] = u16::try_from(active.version).unwrap_or(u16::MAX).to_be_bytes();
         let [c, d, e, f] = active.crc32.to_be_bytes();
         self.raise(EventId::TableActivated, &[id, a, b, c, d, e, f]);
+        // Every table of the registry drives the trigger: it takes the new set at once.
+        self.configure_trigger();
         Ok(Done::Completed)
     }
 

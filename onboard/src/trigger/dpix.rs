@@ -1,0 +1,338 @@
+//! DPIX: detector-plane event processing with the active pixel and band tables.
+//!
+//! For each event, in this order (the first failing test decides the reason counted):
+//!
+//! 1. **Multiplicity**: multiple events (multiplicity > 1, several pixels hit by one photon
+//!    or a particle) are excluded: their energy is split between pixels and their position is
+//!    ambiguous, so they would blur the shadowgram.
+//! 2. **Status**: a pixel whose status is not `ok` or `noisy` (dead, high threshold, unknown
+//!    code) is excluded from the trigger (X24: HTPs are excluded from the trigger processing).
+//! 3. **Energy**: E = gain · PHA + offset, evaluated in `f32` exactly as written (no fused
+//!    multiply-add), so every platform agrees.
+//! 4. **Low threshold**: E below the pixel's low threshold is dropped; for a noisy pixel the
+//!    threshold is at least [`NOISY_MIN_KEV`] (X24: heat-pipe noise is ignored in 4–8 keV).
+//! 5. **Band**: the elementary band `[low, high)` of the band table containing E; none → dropped.
+//!
+//! An accepted event carries its pixel, its elementary band, and the pixel's precomputed
+//! lookups: zones (bit mask of the CRT zones containing it), sector, and shadowgram weight
+//! 1/efficiency (applied where shadowgrams are built, so low-efficiency pixels do not imprint
+//! their pattern on the image). All lookups are computed once at table activation
+//! ([`Dpix::configure`]); per event the work is a handful of array reads and one multiply-add.
+
+use tables::bands::BandTable;
+use tables::crt::Zone;
+use tables::pixels::{PIXELS, PLANE_SIDE, PixelEntry, PixelStatus};
+
+use super::PixelSource;
+
+/// Low threshold applied at least to noisy pixels, keV.
+pub const NOISY_MIN_KEV: f32 = 8.0;
+/// Detector sectors (ELS boards), 25 XRDPIX modules each.
+pub const SECTORS: usize = 8;
+/// XRDPIX modules (one 32-channel ASIC each).
+pub const MODULES: usize = 200;
+/// Module height along Y, pixels.
+pub const MODULE_Y: usize = 4;
+/// Module width along Z, pixels.
+pub const MODULE_Z: usize = 8;
+
+/// XRDPIX module of pixel (Y, Z): modules are 4 (Y) × 8 (Z) pixels, numbered
+/// `10·(Y/4) + Z/8` (0–199) (`docs/trigger.md`, "Modules and sectors").
+pub const fn module_of(y: usize, z: usize) -> usize {
+    (y / MODULE_Y) * (PLANE_SIDE / MODULE_Z) + z / MODULE_Z
+}
+
+/// Sector of pixel (Y, Z): sectors are 5 × 5 modules = 20 (Y) × 40 (Z) pixels, numbered
+/// `2·(Y/20) + Z/40` (0–7).
+pub const fn sector_of(y: usize, z: usize) -> usize {
+    (y / 20) * 2 + z / 40
+}
+
+/// Why DPIX did not pass an event on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reject {
+    /// Multiplicity above 1.
+    Multiple,
+    /// Pixel excluded by its status.
+    Excluded,
+    /// Energy below the pixel's low threshold.
+    BelowThreshold,
+    /// Energy outside every elementary band.
+    OutOfBand,
+}
+
+/// An event DPIX accepted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Accepted {
+    /// Pixel ID, 80·Y + Z.
+    pub pixel: u16,
+    /// Elementary band index.
+    pub band: u8,
+    /// Bit mask of the CRT zones containing the pixel.
+    pub zones: u8,
+    /// Sector of the pixel.
+    pub sector: u8,
+    /// Energy, keV.
+    pub energy_kev: f32,
+}
+
+/// Counts of DPIX decisions since configuration.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DpixStats {
+    /// Events accepted.
+    pub accepted: u64,
+    /// Multiple events excluded.
+    pub multiple: u64,
+    /// Events on excluded pixels.
+    pub excluded: u64,
+    /// Events below threshold.
+    pub below_threshold: u64,
+    /// Events outside the bands.
+    pub out_of_band: u64,
+}
+
+/// Per-pixel lookups, built from the active pixel, band and CRT tables.
+#[derive(Clone, Debug)]
+pub struct Dpix {
+    gain: [f32; PIXELS],
+    offset: [f32; PIXELS],
+    /// Effective low threshold, keV; +∞ for an excluded pixel.
+    threshold: [f32; PIXELS],
+    /// Shadowgram weight 1/efficiency; 0 for an excluded pixel.
+    weight: [f32; PIXELS],
+    zones: [u8; PIXELS],
+    band_low: [f32; tables::MAX_BANDS],
+    band_high: [f32; tables::MAX_BANDS],
+    bands: usize,
+    stats: DpixStats,
+}
+
+impl Dpix {
+    /// Lookups excluding every pixel (until [`Dpix::configure`]).
+    pub const fn new() -> Self {
+        Dpix {
+            gain: [0.0; PIXELS],
+            offset: [0.0; PIXELS],
+            threshold: [f32::INFINITY; PIXELS],
+            weight: [0.0; PIXELS],
+            zones: [0; PIXELS],
+            band_low: [0.0; tables::MAX_BANDS],
+            band_high: [0.0; tables::MAX_BANDS],
+            bands: 0,
+            stats: DpixStats {
+                accepted: 0,
+                multiple: 0,
+                excluded: 0,
+                below_threshold: 0,
+                out_of_band: 0,
+            },
+        }
+    }
+
+    /// Rebuilds every lookup from the tables and clears the counters.
+    pub fn configure(&mut self, pixels: &dyn PixelSource, bands: &BandTable, zones: &[Zone]) {
+        self.stats = DpixStats::default();
+        self.bands = bands.bands.len().min(tables::MAX_BANDS);
+        for (i, b) in bands.bands.iter().enumerate() {
+            if let (Some(l), Some(h)) = (self.band_low.get_mut(i), self.band_high.get_mut(i)) {
+                *l = b.low_kev;
+                *h = b.high_kev;
+            }
+        }
+        for p in 0..PIXELS {
+            let e = pixels
+                .pixel(p as u16)
+                .unwrap_or(PixelEntry { status: PixelStatus::Dead, ..PixelEntry::NOMINAL });
+            let usable = e.status.in_trigger() && e.efficiency > 0.0 && e.gain > 0.0;
+            let thr = match e.status {
+                PixelStatus::Noisy if e.threshold_kev < NOISY_MIN_KEV => NOISY_MIN_KEV,
+                _ => e.threshold_kev,
+            };
+            let (y, z) = ((p / PLANE_SIDE) as u8, (p % PLANE_SIDE) as u8);
+            let mut mask = 0u8;
+            for (k, zone) in zones.iter().enumerate().take(8) {
+                if zone.contains(y, z) {
+                    mask |= 1 << k;
+                }
+            }
+            if let Some(v) = self.gain.get_mut(p) {
+                *v = e.gain;
+            }
+            if let Some(v) = self.offset.get_mut(p) {
+                *v = e.offset_kev;
+            }
+            if let Some(v) = self.threshold.get_mut(p) {
+                *v = if usable { thr } else { f32::INFINITY };
+            }
+            if let Some(v) = self.weight.get_mut(p) {
+                *v = if usable { 1.0 / e.efficiency } else { 0.0 };
+            }
+            if let Some(v) = self.zones.get_mut(p) {
+                *v = mask;
+            }
+        }
+    }
+
+    /// Shadowgram weight of each pixel: 1/efficiency, 0 for a pixel excluded from the trigger.
+    pub fn weights(&self) -> &[f32; PIXELS] {
+        &self.weight
+    }
+
+    /// Whether the pixel is used by the trigger.
+    pub fn usable(&self, pixel: usize) -> bool {
+        self.weight.get(pixel).is_some_and(|&w| w > 0.0)
+    }
+
+    /// Counters since configuration.
+    pub fn stats(&self) -> DpixStats {
+        self.stats
+    }
+
+    /// Classifies one event (Y and Z already checked below 80 by the stimulus codec).
+    #[inline]
+    pub fn process(
+        &mut self,
+        y: u8,
+        z: u8,
+        pha: u16,
+        multiplicity: u8,
+    ) -> Result<Accepted, Reject> {
+        let r = self.classify(y, z, pha, multiplicity);
+        match r {
+            Ok(_) => self.stats.accepted += 1,
+            Err(Reject::Multiple) => self.stats.multiple += 1,
+            Err(Reject::Excluded) => self.stats.excluded += 1,
+            Err(Reject::BelowThreshold) => self.stats.below_threshold += 1,
+            Err(Reject::OutOfBand) => self.stats.out_of_band += 1,
+        }
+        r
+    }
+
+    /// As [`Dpix::process`], without counting.
+    #[inline]
+    pub fn classify(&self, y: u8, z: u8, pha: u16, multiplicity: u8) -> Result<Accepted, Reject> {
+        if multiplicity > 1 {
+            return Err(Reject::Multiple);
+        }
+        let (y, z) = (usize::from(y), usize::from(z));
+        let p = y * PLANE_SIDE + z;
+        let thr = *self.threshold.get(p).ok_or(Reject::Excluded)?;
+        if thr == f32::INFINITY {
+            return Err(Reject::Excluded);
+        }
+        let (g, o) =
+            (self.gain.get(p).copied().unwrap_or(0.0), self.offset.get(p).copied().unwrap_or(0.0));
+        let e = g * f32::from(pha) + o;
+        if e < thr {
+            return Err(Reject::BelowThreshold);
+        }
+        let lows = self.band_low.get(..self.bands).unwrap_or(&[]);
+        let highs = self.band_high.get(..self.bands).unwrap_or(&[]);
+        for (b, (&lo, &hi)) in lows.iter().zip(highs).enumerate() {
+            if e < lo {
+                break;
+            }
+            if e < hi {
+                return Ok(Accepted {
+                    pixel: p as u16,
+                    band: b as u8,
+                    zones: self.zones.get(p).copied().unwrap_or(0),
+                    sector: sector_of(y, z) as u8,
+                    energy_kev: e,
+                });
+            }
+        }
+        Err(Reject::OutOfBand)
+    }
+}
+
+impl Default for Dpix {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::boxed::Box;
+    use tables::bands::Band;
+    use tables::pixels::PixelTable;
+
+    fn bands() -> BandTable {
+        let mut b = BandTable::default();
+        for (lo, hi) in [(5.0, 8.0), (8.0, 20.0), (20.0, 50.0), (60.0, 120.0)] {
+            b.bands.push(Band { low_kev: lo, high_kev: hi }).unwrap();
+        }
+        b
+    }
+
+    fn dpix(table: &PixelTable) -> Box<Dpix> {
+        let mut d = Box::new(Dpix::new());
+        let zones = [
+            Zone { y_min: 0, y_max: 79, z_min: 0, z_max: 79 },
+            Zone { y_min: 0, y_max: 39, z_min: 0, z_max: 39 },
+        ];
+        d.configure(table, &bands(), &zones);
+        d
+    }
+
+    #[test]
+    fn band_assignment_follows_the_pixel_calibration() {
+        let mut t = Box::new(PixelTable::default());
+        // Pixel 0: nominal 0.145 keV/ch + 3.0 keV. Pixel 1: gain 0.2, offset -1.
+        t.entries[1] = PixelEntry { gain: 0.2, offset_kev: -1.0, ..PixelEntry::NOMINAL };
+        let mut d = dpix(&t);
+        // 0.145 * 20 + 3 = 5.9 keV: band 0.
+        assert_eq!(d.process(0, 0, 20, 1).map(|a| a.band), Ok(0));
+        // 0.145 * 6 + 3 = 3.87 keV < 4 keV threshold.
+        assert_eq!(d.process(0, 0, 6, 1), Err(Reject::BelowThreshold));
+        // 0.145 * 8 + 3 = 4.16 keV: above threshold, below the first band.
+        assert_eq!(d.process(0, 0, 8, 1), Err(Reject::OutOfBand));
+        // Pixel 1: 0.2 * 45 - 1 = 8.0 keV exactly: band 1 (bands are [low, high)).
+        assert_eq!(d.process(0, 1, 45, 1).map(|a| a.band), Ok(1));
+        // 0.2 * 280 - 1 = 55 keV: in the gap between 50 and 60 keV.
+        assert_eq!(d.process(0, 1, 280, 1), Err(Reject::OutOfBand));
+        assert_eq!(d.process(0, 1, 400, 1).map(|a| a.band), Ok(3));
+        assert_eq!(d.process(0, 0, 200, 2), Err(Reject::Multiple));
+        let s = d.stats();
+        assert_eq!((s.accepted, s.below_threshold, s.out_of_band, s.multiple), (3, 1, 2, 1));
+    }
+
+    #[test]
+    fn status_efficiency_and_zones() {
+        let mut t = Box::new(PixelTable::default());
+        t.entries[2] = PixelEntry { status: PixelStatus::Dead, ..PixelEntry::NOMINAL };
+        t.entries[3] = PixelEntry { status: PixelStatus::HighThreshold, ..PixelEntry::NOMINAL };
+        t.entries[4] = PixelEntry { status: PixelStatus::Noisy, ..PixelEntry::NOMINAL };
+        t.entries[5] = PixelEntry { efficiency: 0.5, ..PixelEntry::NOMINAL };
+        let mut d = dpix(&t);
+        assert_eq!(d.process(0, 2, 200, 1), Err(Reject::Excluded));
+        assert_eq!(d.process(0, 3, 200, 1), Err(Reject::Excluded));
+        // Noisy: 0.145 * 20 + 3 = 5.9 keV is below 8 keV; 0.145 * 50 + 3 = 10.25 keV passes.
+        assert_eq!(d.process(0, 4, 20, 1), Err(Reject::BelowThreshold));
+        assert!(d.process(0, 4, 50, 1).is_ok());
+        assert_eq!(d.weights()[5], 2.0);
+        assert_eq!(d.weights()[2], 0.0);
+        assert_eq!(d.weights()[0], 1.0);
+        assert_eq!(d.process(0, 0, 50, 1).unwrap().zones, 0b11);
+        let a = d.process(79, 79, 50, 1).unwrap();
+        assert_eq!((a.zones, a.sector, a.pixel), (0b01, 7, 6399));
+    }
+
+    #[test]
+    fn module_and_sector_map() {
+        let mut per_module = [0; MODULES];
+        let mut modules_per_sector = [[false; MODULES]; SECTORS];
+        for y in 0..80 {
+            for z in 0..80 {
+                per_module[module_of(y, z)] += 1;
+                modules_per_sector[sector_of(y, z)][module_of(y, z)] = true;
+            }
+        }
+        assert!(per_module.iter().all(|&n| n == 32));
+        for s in modules_per_sector {
+            assert_eq!(s.iter().filter(|&&m| m).count(), 25);
+        }
+    }
+}

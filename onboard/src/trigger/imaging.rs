@@ -1,0 +1,1240 @@
+//! Coded-mask imaging: shadowgram → sky image, variance and SNR maps, peak search.
+//!
+//! # How to call it
+//! ```
+//! use onboard::trigger::geometry::{self, DET_PIXELS};
+//! use onboard::trigger::imaging::{ImageOptions, Imager, PeakOptions, Shadowgram};
+//!
+//! // 1.44 MiB: on the firmware it lives in a `static` (`Imager::new()` is a `const fn`); on a
+//! // host, `Imager::boxed()` (feature `std`) builds it on the heap without a large stack copy.
+//! let mut imager = Imager::boxed();
+//! // A source at (5°, −3°) over a flat background: expected counts per pixel.
+//! let mut lit = [0.0f32; DET_PIXELS];
+//! geometry::pixel_illumination(5.0, -3.0, &mut lit);
+//! let counts: Vec<f32> = lit.iter().map(|f| 20.0 * f + 50.0).collect();
+//! let counts: &[f32; DET_PIXELS] = counts.as_slice().try_into().unwrap();
+//! let active = [true; DET_PIXELS];
+//! // Poisson counts: the variance of each pixel is its count.
+//! let sky = imager.image(&Shadowgram::poisson(counts, &active), &ImageOptions::default())?;
+//! let peak = sky.find_peak(&PeakOptions::default()).unwrap();
+//! assert!((peak.y_deg - 5.0).abs() < 0.1 && (peak.z_deg + 3.0).abs() < 0.1);
+//! assert!(peak.snr > 30.0);
+//! # Ok::<(), onboard::trigger::imaging::ImageError>(())
+//! ```
+//! For the count-rate trigger, pass the excess `N − k·B` as `counts` and `N + k²·B` as
+//! `variance` ([`Shadowgram`]): the variance map then stays right. For long image-trigger
+//! exposures, [`ImageOptions::background`] = [`Background::Quadratic`] subtracts a fitted 2-D
+//! quadratic first.
+//!
+//! # Method (details in `docs/trigger.md`, section "Imaging")
+//! The mask is rebinned once to the detector pitch: 120 × 120 cells `G⁺` (open area fraction of
+//! each 4.5 mm cell; the frame is closed) and the coded support `κ` (1 on cells 1..=118, which
+//! overlap the mask). For sky pixel `s`, detector pixel Y sees cell `c = Y + s − 79` (per axis).
+//! The decoding array is balanced **per sky pixel**: `G_s = G⁺ − b(s)·G⁻`, `G⁻ = κ − G⁺`, with
+//! `b(s) = Σ_Y W·G⁺ / Σ_Y W·G⁻` over the active pixels W, so that a flat shadowgram gives
+//! exactly 0 everywhere, in the partially coded field too. Then
+//! - signal `S(s) = Σ W·D·G_s = (1 + b)·D⋆G⁺ − b·D⋆κ`,
+//! - variance `V_S(s) = Σ W·V·G_s² = (1 + b)²·V⋆G⁺² − 2b(1 + b)·V⋆G⁺ + b²·V⋆κ`,
+//! - `SNR = S / √V_S`.
+//!
+//! `⋆G⁺` and `⋆G⁺²` come from one 256 × 256 FFT correlation with the complex kernel
+//! `G⁺ + i·G⁺²`; `⋆κ` is a box sum from a summed-area table. Per image: two FFT correlations
+//! (variance, then signal); one more when the set of active pixels changes (for `b`).
+//!
+//! # Memory
+//! Everything is inside [`Imager`]: [`IMAGER_SIZE`] octets (1.44 MiB), no heap, no large stack
+//! frame.
+
+use super::fft::{self, Complex, N, Twiddles};
+use super::geometry::{
+    DET_N, DET_PIXELS, MASK_HEIGHT_MM, PITCH_MM, REBIN_N, SKY_CENTRE, SKY_N, mask_open_area,
+    sky_to_angles,
+};
+
+/// Grid position of kernel cell 0: the kernel sits at `c + 79`, so that the correlation for sky
+/// pixel `t` lands at grid position `t` (no wrap-around inside the sky image).
+const KERNEL_OFFSET: usize = DET_N - 1;
+/// First and last rebinned cells overlapping the mask (the coded support `κ`).
+const CODED_FIRST: usize = 1;
+const CODED_LAST: usize = REBIN_N - 2;
+/// Least open (and closed) area, in pixels, a sky pixel must see to be imaged.
+const MIN_SEEN_AREA: f32 = 1.0;
+
+/// Largest magnitude of a pixel's signal or variance: far above any real count (the whole
+/// detector collects ~10⁷ counts in the longest image-trigger exposure), low enough that no
+/// sum in the imager overflows `f32`.
+pub const MAX_PIXEL_VALUE: f32 = 1.0e12;
+
+/// Size of an [`Imager`] in octets (the same on every target: `f32`, `f64` and `bool` arrays).
+pub const IMAGER_SIZE: usize = core::mem::size_of::<Imager>();
+const _: () = assert!(IMAGER_SIZE <= 1536 * 1024, "the imager must stay within 1.5 MiB");
+
+/// A shadowgram to image: per-pixel signal, its variance and the active-pixel mask.
+///
+/// Index `80·Y + Z`. The signal is already efficiency-corrected; it may be negative (an excess
+/// minus a scaled background). Inactive pixels are ignored whatever their values.
+#[derive(Debug, Clone, Copy)]
+pub struct Shadowgram<'a> {
+    /// Signal per pixel (counts, or counts divided by efficiency, or an excess).
+    pub counts: &'a [f32; DET_PIXELS],
+    /// Variance of each pixel's signal (≥ 0): the counts for raw Poisson counts, `N/ε²` for
+    /// efficiency-corrected counts, `N + k²·B` for an excess `N − k·B`.
+    pub variance: &'a [f32; DET_PIXELS],
+    /// Pixels that take part (dead, excluded and noisy pixels are `false`).
+    pub active: &'a [bool; DET_PIXELS],
+}
+
+impl<'a> Shadowgram<'a> {
+    /// A shadowgram of raw Poisson counts: each pixel's variance is its count.
+    pub fn poisson(counts: &'a [f32; DET_PIXELS], active: &'a [bool; DET_PIXELS]) -> Self {
+        Shadowgram { counts, variance: counts, active }
+    }
+}
+
+/// Background treatment of the shadowgram before deconvolution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Background {
+    /// None (short timescales, or the caller already subtracted a background shadowgram).
+    #[default]
+    None,
+    /// Fit `a·y² + b·z² + c·y + d·z + e` over the active pixels and subtract it ([`Quadratic`]).
+    Quadratic,
+}
+
+/// Options of [`Imager::image`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImageOptions {
+    /// Background treatment.
+    pub background: Background,
+}
+
+/// Why an image was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// A pixel's signal or variance is NaN or infinite.
+    NonFinite {
+        /// Pixel ID (`80·Y + Z`).
+        pixel: usize,
+    },
+    /// A pixel's signal or variance exceeds [`MAX_PIXEL_VALUE`] in magnitude.
+    TooLarge {
+        /// Pixel ID (`80·Y + Z`).
+        pixel: usize,
+    },
+    /// A pixel's variance is negative.
+    NegativeVariance {
+        /// Pixel ID (`80·Y + Z`).
+        pixel: usize,
+    },
+    /// No pixel is active.
+    NoActivePixels,
+    /// The quadratic background fit is singular (too few active pixels, or all on one line).
+    BackgroundFitSingular,
+}
+
+impl core::fmt::Display for ImageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ImageError::NonFinite { pixel } => write!(
+                f,
+                "pixel {pixel} (Y {}, Z {}) has a non-finite signal or variance",
+                pixel / DET_N,
+                pixel % DET_N
+            ),
+            ImageError::NegativeVariance { pixel } => write!(
+                f,
+                "pixel {pixel} (Y {}, Z {}) has a negative variance",
+                pixel / DET_N,
+                pixel % DET_N
+            ),
+            ImageError::TooLarge { pixel } => write!(
+                f,
+                "pixel {pixel} (Y {}, Z {}) has a signal or variance beyond {MAX_PIXEL_VALUE:e}",
+                pixel / DET_N,
+                pixel % DET_N
+            ),
+            ImageError::NoActivePixels => f.write_str("no active pixel to image"),
+            ImageError::BackgroundFitSingular => {
+                f.write_str("quadratic background fit is singular: too few active pixels")
+            }
+        }
+    }
+}
+
+/// A 2-D quadratic over the detector, `a·y² + b·z² + c·y + d·z + e`, with `y = Y − 39.5` and
+/// `z = Z − 39.5` in pixels from the detector centre.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quadratic {
+    /// Coefficients `[a, b, c, d, e]`.
+    pub coef: [f64; 5],
+}
+
+impl Quadratic {
+    /// The basis `[y², z², y, z, 1]` at pixel (Y, Z).
+    fn basis(y_px: usize, z_px: usize) -> [f64; 5] {
+        let c = 0.5 * (DET_N as f64 - 1.0);
+        let (y, z) = (y_px as f64 - c, z_px as f64 - c);
+        [y * y, z * z, y, z, 1.0]
+    }
+
+    /// The value at pixel (Y, Z).
+    pub fn eval(&self, y_px: usize, z_px: usize) -> f64 {
+        let p = Self::basis(y_px, z_px);
+        p.iter().zip(&self.coef).map(|(p, c)| p * c).sum()
+    }
+
+    /// Least-squares fit (unweighted) of `values` over the active pixels.
+    ///
+    /// Normal equations accumulated in `f64` in pixel order, solved by Gaussian elimination with
+    /// partial pivoting: deterministic. `None` when singular (fewer than 5 active pixels in
+    /// general position).
+    pub fn fit(values: &[f32; DET_PIXELS], active: &[bool; DET_PIXELS]) -> Option<Self> {
+        let mut m = [[0.0f64; 6]; 5];
+        for (k, (&v, _)) in values.iter().zip(active).enumerate().filter(|(_, (_, a))| **a) {
+            let p = Self::basis(k / DET_N, k % DET_N);
+            for (row, &pi) in m.iter_mut().zip(&p) {
+                for (cell, &pj) in row.iter_mut().zip(p.iter().chain(&[v as f64])) {
+                    *cell += pi * pj;
+                }
+            }
+        }
+        solve5(&mut m).map(|coef| Quadratic { coef })
+    }
+}
+
+/// Solves the 5 × 5 system in `m` (augmented with the right-hand side as column 5).
+fn solve5(m: &mut [[f64; 6]; 5]) -> Option<[f64; 5]> {
+    let scale =
+        m.iter().enumerate().map(|(i, r)| r.get(i).map_or(0.0, |v| v.abs())).fold(0.0, f64::max);
+    if scale <= 0.0 {
+        return None;
+    }
+    for col in 0..5 {
+        // Partial pivoting: the largest |m[r][col]| at or below the diagonal.
+        let mut best = col;
+        for r in col..5 {
+            if cell(m, r, col).abs() > cell(m, best, col).abs() {
+                best = r;
+            }
+        }
+        if cell(m, best, col).abs() <= 1e-12 * scale {
+            return None;
+        }
+        m.swap(col, best);
+        let pivot_row = *m.get(col)?;
+        let pivot = cell(m, col, col);
+        for r in 0..5 {
+            if r != col {
+                let f = cell(m, r, col) / pivot;
+                if let Some(row) = m.get_mut(r) {
+                    for (x, &p) in row.iter_mut().zip(&pivot_row) {
+                        *x -= f * p;
+                    }
+                }
+            }
+        }
+    }
+    let mut out = [0.0; 5];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = cell(m, i, 5) / cell(m, i, i);
+    }
+    Some(out)
+}
+
+/// `m[r][c]`, 0 out of range.
+fn cell(m: &[[f64; 6]; 5], r: usize, c: usize) -> f64 {
+    m.get(r).and_then(|row| row.get(c)).copied().unwrap_or(0.0)
+}
+
+/// A circular region of the sky left out of the peak search (a known source, the Earth).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exclusion {
+    /// Centre, projected angle along Y (degrees).
+    pub y_deg: f32,
+    /// Centre, projected angle along Z (degrees).
+    pub z_deg: f32,
+    /// Angular radius (degrees, true angle on the sky).
+    pub radius_deg: f32,
+}
+
+/// Options of the peak search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeakOptions<'a> {
+    /// Sky pixels left out along each edge of the image.
+    pub border: usize,
+    /// Least fraction of the active pixels that must see the mask from a sky pixel for it to be
+    /// searched (0.05 by default: the far partially coded field is left out).
+    pub min_coded_fraction: f32,
+    /// Regions left out.
+    pub exclude: &'a [Exclusion],
+}
+
+impl Default for PeakOptions<'_> {
+    fn default() -> Self {
+        PeakOptions { border: 0, min_coded_fraction: 0.05, exclude: &[] }
+    }
+}
+
+/// The brightest point of a sky image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peak {
+    /// Signal-to-noise ratio of the peak pixel.
+    pub snr: f32,
+    /// Integer sky pixel of the maximum, along Y.
+    pub pixel_y: usize,
+    /// Integer sky pixel of the maximum, along Z.
+    pub pixel_z: usize,
+    /// Refined sub-pixel position along Y (sky pixel units).
+    pub sky_y: f32,
+    /// Refined sub-pixel position along Z (sky pixel units).
+    pub sky_z: f32,
+    /// Projected angle along Y of the refined position (degrees).
+    pub y_deg: f32,
+    /// Projected angle along Z of the refined position (degrees).
+    pub z_deg: f32,
+    /// Decoded signal `S` of the peak pixel.
+    pub signal: f32,
+    /// Its variance.
+    pub variance: f32,
+    /// Estimated source counts on the active detector (same units as the shadowgram), from the
+    /// peak pixel: low by up to ~5 % when the source falls between sky pixels.
+    pub counts: f32,
+    /// Fraction of the active pixels that see the mask from the peak direction.
+    pub coded_fraction: f32,
+}
+
+/// Imaging state: kernels, scratch and the last image, all inline (see [`IMAGER_SIZE`]).
+///
+/// Not `Clone` on purpose: it is 1.44 MiB.
+#[derive(Debug)]
+pub struct Imager {
+    /// Twiddle factors.
+    tw: Twiddles,
+    /// Work grid. After an image: signal `S` of sky pixel (t, u) in `grid[t][u].re`.
+    grid: [[Complex; N]; N],
+    /// Spectrum of the kernel `G⁺ + i·G⁺²` (placed at `c + 79`), scaled by 1/N², bit-reversed.
+    kernel: [[Complex; N]; N],
+    /// Rebinned mask `G⁺`: open area fraction of each 4.5 mm cell.
+    open: [[f32; REBIN_N]; REBIN_N],
+    /// Balance `b(s)` per sky pixel for the active set in `active`; negative: not imaged.
+    balance: [[f32; SKY_N]; SKY_N],
+    /// Variance of the last image.
+    variance: [[f32; SKY_N]; SKY_N],
+    /// The active set `balance` was computed for.
+    active: [bool; DET_PIXELS],
+    /// Summed-area table of `active` (exact: integers below 2²⁴).
+    active_sat: [[f32; DET_N + 1]; DET_N + 1],
+    /// Number of active pixels.
+    active_count: f32,
+    /// Summed-area table scratch for the variance and the signal.
+    sat: [[f64; DET_N + 1]; DET_N + 1],
+    /// Kernel computed.
+    ready: bool,
+    /// `balance` matches `active`.
+    balance_ready: bool,
+    /// `grid` and `variance` hold an image.
+    has_image: bool,
+}
+
+impl Default for Imager {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Detector rows (or columns) `[lo, hi)` whose cells for sky index `t` lie in the coded support.
+fn coded_range(t: usize) -> (usize, usize) {
+    // Cell c = Y + t − 79 ∈ [1, 118]  ⇔  Y ∈ [80 − t, 197 − t].
+    let lo = (CODED_FIRST + KERNEL_OFFSET).saturating_sub(t).min(DET_N);
+    let hi = (CODED_LAST + KERNEL_OFFSET + 1).saturating_sub(t).min(DET_N);
+    (lo, hi.max(lo))
+}
+
+/// Sum over detector rows `[y0, y1)` and columns `[z0, z1)` from a summed-area table.
+fn box_sum<T: Copy + Into<f64>>(
+    sat: &[[T; DET_N + 1]; DET_N + 1],
+    (y0, y1): (usize, usize),
+    (z0, z1): (usize, usize),
+) -> f64 {
+    let at = |y: usize, z: usize| -> f64 {
+        sat.get(y).and_then(|r| r.get(z)).map_or(0.0, |&v| v.into())
+    };
+    at(y1, z1) - at(y0, z1) - at(y1, z0) + at(y0, z0)
+}
+
+/// Fills a summed-area table: `sat[y][z] = Σ_{Y<y, Z<z} value(Y, Z)`.
+fn fill_sat<T>(sat: &mut [[T; DET_N + 1]; DET_N + 1], value: impl Fn(usize) -> T)
+where
+    T: Copy + Default + core::ops::Add<Output = T> + core::ops::Sub<Output = T>,
+{
+    let (first, rest) = sat.split_at_mut(1);
+    let Some(first) = first.first_mut() else { return };
+    first.iter_mut().for_each(|v| *v = T::default());
+    let mut prev: &[T; DET_N + 1] = first;
+    for (y, row) in rest.iter_mut().enumerate() {
+        let mut run = T::default();
+        if let Some(r0) = row.first_mut() {
+            *r0 = T::default();
+        }
+        for (z, (cell, &above)) in row.iter_mut().zip(prev.iter()).enumerate().skip(1) {
+            run = run + value(y * DET_N + z - 1);
+            *cell = above + run;
+        }
+        prev = row;
+    }
+}
+
+/// The detector pixel `(Y, Z)` stored at its flipped grid position `((N − Y) % N, (N − Z) % N)`,
+/// so that the point-wise spectrum product is a correlation with the kernel.
+fn load_flipped(grid: &mut [[Complex; N]; N], value: impl Fn(usize) -> f32) {
+    grid.as_flattened_mut().iter_mut().for_each(|c| *c = Complex::ZERO);
+    for (r, row) in grid.iter_mut().enumerate() {
+        let y = (N - r) % N;
+        if y >= DET_N {
+            continue;
+        }
+        for (c, cell) in row.iter_mut().enumerate() {
+            let z = (N - c) % N;
+            if z < DET_N {
+                cell.re = value(y * DET_N + z);
+            }
+        }
+    }
+}
+
+/// Grid rows holding detector data after [`load_flipped`]: 0 and 177..=255.
+fn detector_row(r: usize) -> bool {
+    r == 0 || r > N - DET_N
+}
+
+impl Imager {
+    /// An imager with nothing computed yet (`const`: put it in a `static` on the firmware). The
+    /// kernel is computed by [`Imager::init`], or by the first [`Imager::image`].
+    pub const fn new() -> Self {
+        Imager {
+            tw: Twiddles::zeroed(),
+            grid: [[Complex::ZERO; N]; N],
+            kernel: [[Complex::ZERO; N]; N],
+            open: [[0.0; REBIN_N]; REBIN_N],
+            balance: [[0.0; SKY_N]; SKY_N],
+            variance: [[0.0; SKY_N]; SKY_N],
+            active: [false; DET_PIXELS],
+            active_sat: [[0.0; DET_N + 1]; DET_N + 1],
+            active_count: 0.0,
+            sat: [[0.0; DET_N + 1]; DET_N + 1],
+            ready: false,
+            balance_ready: false,
+            has_image: false,
+        }
+    }
+
+    /// A boxed, initialised imager for host code (feature `std`).
+    ///
+    /// `Box::new(Imager::new())` builds the 1.44 MiB value on the stack first in debug builds,
+    /// which overflows a 2 MiB test thread; this builds it on a helper thread with a large
+    /// stack and hands the box back (only the pointer moves).
+    ///
+    /// # Panics
+    /// If the helper thread cannot be spawned (out of memory or threads).
+    #[cfg(feature = "std")]
+    #[allow(clippy::expect_used)]
+    pub fn boxed() -> std::boxed::Box<Imager> {
+        std::thread::Builder::new()
+            .name("imager-init".into())
+            .stack_size(4 * IMAGER_SIZE)
+            .spawn(|| {
+                let mut im = std::boxed::Box::new(Imager::new());
+                im.init();
+                im
+            })
+            .expect("spawn the imager construction thread")
+            .join()
+            .expect("imager construction thread")
+    }
+
+    /// Computes the twiddles, the rebinned mask and the kernel spectrum (about one FFT
+    /// correlation's time). Idempotent.
+    pub fn init(&mut self) {
+        if self.ready {
+            return;
+        }
+        self.tw.fill();
+        let cell = |c: usize| (c as f32 - 0.5 * REBIN_N as f32) * PITCH_MM;
+        for (cy, row) in self.open.iter_mut().enumerate() {
+            for (cz, g) in row.iter_mut().enumerate() {
+                let a = mask_open_area(cell(cy), cell(cy + 1), cell(cz), cell(cz + 1));
+                *g = a / (PITCH_MM * PITCH_MM);
+            }
+        }
+        let k = &mut self.kernel;
+        k.as_flattened_mut().iter_mut().for_each(|c| *c = Complex::ZERO);
+        for (row, open) in k.iter_mut().skip(KERNEL_OFFSET).zip(&self.open) {
+            for (c, &g) in row.iter_mut().skip(KERNEL_OFFSET).zip(open) {
+                *c = Complex::new(g, g * g);
+            }
+        }
+        let used = |r: usize| (KERNEL_OFFSET..KERNEL_OFFSET + REBIN_N).contains(&r);
+        // The grid is N × N with N a power of two: the transform cannot refuse it.
+        let _ = fft::forward_2d(k.as_flattened_mut(), N, &self.tw, used);
+        let scale = 1.0 / (N * N) as f32;
+        k.as_flattened_mut().iter_mut().for_each(|c| *c = c.scale(scale));
+        self.ready = true;
+        self.balance_ready = false;
+        self.has_image = false;
+    }
+
+    /// The rebinned mask `G⁺`: open area fraction of cell (cy, cz), each 4.5 mm cell spanning
+    /// `[(c − 60)·4.5, (c − 59)·4.5)` mm in the mask plane (0 before [`Imager::init`]).
+    pub fn rebinned_mask(&self) -> &[[f32; REBIN_N]; REBIN_N] {
+        &self.open
+    }
+
+    /// Correlates the grid (detector data loaded flipped) with the kernel: afterwards grid
+    /// position (t, u), t, u < 199, holds `data⋆G⁺ + i·data⋆G⁺²` for sky pixel (t, u).
+    fn correlate(&mut self) {
+        let g = self.grid.as_flattened_mut();
+        let _ = fft::forward_2d(g, N, &self.tw, detector_row);
+        for (a, &b) in g.iter_mut().zip(self.kernel.as_flattened()) {
+            *a = *a * b;
+        }
+        let _ = fft::inverse_2d(g, N, &self.tw, |r| r < SKY_N);
+    }
+
+    /// Recomputes the balance `b(s)` for a new active set.
+    fn update_balance(&mut self, active: &[bool; DET_PIXELS]) {
+        self.active = *active;
+        self.active_count = active.iter().filter(|&&a| a).count() as f32;
+        fill_sat(&mut self.active_sat, |k| if active.get(k) == Some(&true) { 1.0f32 } else { 0.0 });
+        load_flipped(&mut self.grid, |k| if active.get(k) == Some(&true) { 1.0 } else { 0.0 });
+        self.correlate();
+        for (t, (brow, grow)) in self.balance.iter_mut().zip(&self.grid).enumerate() {
+            let ry = coded_range(t);
+            for (u, (b, g)) in brow.iter_mut().zip(grow).enumerate() {
+                let seen = box_sum(&self.active_sat, ry, coded_range(u)) as f32;
+                let open = g.re;
+                let closed = seen - open;
+                *b = if open >= MIN_SEEN_AREA && closed >= MIN_SEEN_AREA {
+                    open / closed
+                } else {
+                    -1.0
+                };
+            }
+        }
+        self.balance_ready = true;
+    }
+
+    /// Images a shadowgram; the result stays in the imager until the next call.
+    ///
+    /// Runs two FFT correlations (three when the active set changed since the last call, and
+    /// the kernel's on the very first call). Constant time otherwise.
+    ///
+    /// # Errors
+    /// [`ImageError`] when an active pixel's signal or variance is not finite, a variance is
+    /// negative, no pixel is active, or the background fit is singular. The previous image is
+    /// then gone.
+    pub fn image(
+        &mut self,
+        shadow: &Shadowgram<'_>,
+        opts: &ImageOptions,
+    ) -> Result<SkyImage<'_>, ImageError> {
+        self.has_image = false;
+        self.init();
+        for (pixel, ((&c, &v), _)) in shadow
+            .counts
+            .iter()
+            .zip(shadow.variance)
+            .zip(shadow.active)
+            .enumerate()
+            .filter(|(_, (_, a))| **a)
+        {
+            if !c.is_finite() || !v.is_finite() {
+                return Err(ImageError::NonFinite { pixel });
+            }
+            if c.abs() > MAX_PIXEL_VALUE || v > MAX_PIXEL_VALUE {
+                return Err(ImageError::TooLarge { pixel });
+            }
+            if v < 0.0 {
+                return Err(ImageError::NegativeVariance { pixel });
+            }
+        }
+        if !shadow.active.iter().any(|&a| a) {
+            return Err(ImageError::NoActivePixels);
+        }
+        let fit = match opts.background {
+            Background::None => None,
+            Background::Quadratic => Some(
+                Quadratic::fit(shadow.counts, shadow.active)
+                    .ok_or(ImageError::BackgroundFitSingular)?,
+            ),
+        };
+        if !self.balance_ready || self.active != *shadow.active {
+            self.update_balance(shadow.active);
+        }
+        let active = shadow.active;
+        let pick = |values: &[f32; DET_PIXELS], k: usize| -> f32 {
+            match (active.get(k), values.get(k)) {
+                (Some(true), Some(&v)) => v,
+                _ => 0.0,
+            }
+        };
+
+        // Variance: V⋆G⁺ (re), V⋆G⁺² (im), V⋆κ (box sums).
+        let variance = shadow.variance;
+        fill_sat(&mut self.sat, |k| pick(variance, k) as f64);
+        load_flipped(&mut self.grid, |k| pick(variance, k));
+        self.correlate();
+        for (t, ((vrow, brow), grow)) in
+            self.variance.iter_mut().zip(&self.balance).zip(&self.grid).enumerate()
+        {
+            let ry = coded_range(t);
+            for (u, ((v, &b), g)) in vrow.iter_mut().zip(brow).zip(grow).enumerate() {
+                if b < 0.0 {
+                    *v = 0.0;
+                    continue;
+                }
+                let (b, vp, vpp) = (b as f64, g.re as f64, g.im as f64);
+                let vk = box_sum(&self.sat, ry, coded_range(u));
+                let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
+                *v = if var > 0.0 { var as f32 } else { 0.0 };
+            }
+        }
+
+        // Signal: D⋆G⁺ (re), D⋆κ (box sums), the background fit subtracted first.
+        let counts = shadow.counts;
+        let value = |k: usize| -> f32 {
+            let v = pick(counts, k);
+            match &fit {
+                Some(q) if active.get(k) == Some(&true) => {
+                    (v as f64 - q.eval(k / DET_N, k % DET_N)) as f32
+                }
+                _ => v,
+            }
+        };
+        fill_sat(&mut self.sat, |k| value(k) as f64);
+        load_flipped(&mut self.grid, value);
+        self.correlate();
+        for (t, (grow, brow)) in self.grid.iter_mut().zip(&self.balance).enumerate().take(SKY_N) {
+            let ry = coded_range(t);
+            for (u, (g, &b)) in grow.iter_mut().zip(brow).enumerate() {
+                let s = if b < 0.0 {
+                    0.0
+                } else {
+                    let dk = box_sum(&self.sat, ry, coded_range(u));
+                    ((1.0 + b as f64) * g.re as f64 - b as f64 * dk) as f32
+                };
+                *g = Complex::new(s, 0.0);
+            }
+        }
+        self.has_image = true;
+        Ok(SkyImage { im: self })
+    }
+
+    /// The last image, if the last [`Imager::image`] succeeded.
+    pub fn sky(&self) -> Option<SkyImage<'_>> {
+        if self.has_image { Some(SkyImage { im: self }) } else { None }
+    }
+
+    /// Source counts on the active detector and coded fraction for sky pixel (t, u), by direct
+    /// sums over the detector: `counts = S · Σ W·G⁺ / Σ W·G⁺·G_s`.
+    fn source_counts(&self, t: usize, u: usize, signal: f32) -> f32 {
+        let b = self.balance.get(t).and_then(|r| r.get(u)).copied().unwrap_or(-1.0);
+        if b < 0.0 {
+            return 0.0;
+        }
+        let (mut open_sum, mut norm) = (0.0f64, 0.0f64);
+        let (ry, rz) = (coded_range(t), coded_range(u));
+        for y in ry.0..ry.1 {
+            let Some(orow) = self.open.get(y + t - KERNEL_OFFSET) else { continue };
+            for z in rz.0..rz.1 {
+                if self.active.get(y * DET_N + z) != Some(&true) {
+                    continue;
+                }
+                let g = orow.get(z + u - KERNEL_OFFSET).copied().unwrap_or(0.0) as f64;
+                open_sum += g;
+                norm += g * (g - b as f64 * (1.0 - g));
+            }
+        }
+        if norm > 0.0 { (signal as f64 * open_sum / norm) as f32 } else { 0.0 }
+    }
+}
+
+/// A sky image: a view of the imager's last result, valid until the next [`Imager::image`].
+///
+/// Sky pixel (t, u), `t, u < 199`, is the direction [`sky_to_angles`]`(t, u)`. Out-of-range
+/// pixels and pixels that see too little of the mask read as 0.
+#[derive(Debug, Clone, Copy)]
+pub struct SkyImage<'a> {
+    im: &'a Imager,
+}
+
+impl SkyImage<'_> {
+    /// Decoded signal `S` of sky pixel (t, u) (balanced correlation, shadowgram units).
+    pub fn signal(&self, t: usize, u: usize) -> f32 {
+        self.im.grid.get(t).and_then(|r| r.get(u)).map_or(0.0, |c| c.re)
+    }
+
+    /// Variance of the signal of sky pixel (t, u).
+    pub fn variance(&self, t: usize, u: usize) -> f32 {
+        if t >= SKY_N {
+            return 0.0;
+        }
+        self.im.variance.get(t).and_then(|r| r.get(u)).copied().unwrap_or(0.0)
+    }
+
+    /// Signal-to-noise ratio of sky pixel (t, u); 0 where the variance is 0.
+    pub fn snr(&self, t: usize, u: usize) -> f32 {
+        let v = self.variance(t, u);
+        if v > 0.0 { self.signal(t, u) / libm::sqrtf(v) } else { 0.0 }
+    }
+
+    /// Fraction of the active pixels that see the mask's coded area from sky pixel (t, u).
+    pub fn coded_fraction(&self, t: usize, u: usize) -> f32 {
+        if t >= SKY_N || u >= SKY_N || self.im.active_count <= 0.0 {
+            return 0.0;
+        }
+        box_sum(&self.im.active_sat, coded_range(t), coded_range(u)) as f32 / self.im.active_count
+    }
+
+    /// Estimated source counts on the active detector for a source at sky pixel (t, u).
+    pub fn counts(&self, t: usize, u: usize) -> f32 {
+        self.im.source_counts(t, u, self.signal(t, u))
+    }
+
+    /// The highest-SNR sky pixel (see [`find_peak`]).
+    pub fn find_peak(&self, opts: &PeakOptions<'_>) -> Option<Peak> {
+        find_peak(self, opts)
+    }
+}
+
+/// Unit vector of sky pixel (t, u) (exact: tan of the projected angles is linear in t, u).
+fn sky_unit(t: usize, u: usize) -> [f32; 3] {
+    let k = PITCH_MM / MASK_HEIGHT_MM;
+    let ty = (t as f32 - SKY_CENTRE as f32) * k;
+    let tz = (u as f32 - SKY_CENTRE as f32) * k;
+    let x = 1.0 / libm::sqrtf(1.0 + ty * ty + tz * tz);
+    [x, ty * x, tz * x]
+}
+
+/// Sub-pixel offset of a peak from three samples along one axis, assuming a locally
+/// triangular peak (the coded-mask point-spread function is one): `0.5·(f₊ − f₋) / (f₀ −
+/// min(f₋, f₊))`, within ±0.5.
+fn refine(fm: f32, f0: f32, fp: f32) -> f32 {
+    let low = if fm < fp { fm } else { fp };
+    let den = f0 - low;
+    if den <= 0.0 {
+        return 0.0;
+    }
+    let d = 0.5 * (fp - fm) / den;
+    d.clamp(-0.5, 0.5)
+}
+
+/// The highest-SNR sky pixel outside the border and the exclusions, where at least
+/// `min_coded_fraction` of the active pixels see the mask, refined to sub-pixel accuracy.
+///
+/// `None` when no pixel qualifies. Time: one pass over the 199 × 199 pixels; an exclusion is
+/// tested only for pixels that would beat the best so far.
+pub fn find_peak(sky: &SkyImage<'_>, opts: &PeakOptions<'_>) -> Option<Peak> {
+    let excl_cos = |e: &Exclusion| libm::cosf(e.radius_deg.to_radians());
+    let excluded = |t: usize, u: usize| {
+        let p = sky_unit(t, u);
+        opts.exclude.iter().any(|e| {
+            let ty = libm::tanf(e.y_deg.to_radians());
+            let tz = libm::tanf(e.z_deg.to_radians());
+            let x = 1.0 / libm::sqrtf(1.0 + ty * ty + tz * tz);
+            p[0] * x + p[1] * ty * x + p[2] * tz * x >= excl_cos(e)
+        })
+    };
+    let last = SKY_N.saturating_sub(opts.border);
+    let mut best: Option<(f32, usize, usize)> = None;
+    for t in opts.border..last {
+        for u in opts.border..last {
+            let snr = sky.snr(t, u);
+            if !snr.is_finite()
+                || sky.variance(t, u) <= 0.0
+                || best.is_some_and(|(s, _, _)| snr <= s)
+            {
+                continue;
+            }
+            if sky.coded_fraction(t, u) < opts.min_coded_fraction || excluded(t, u) {
+                continue;
+            }
+            best = Some((snr, t, u));
+        }
+    }
+    let (snr, t, u) = best?;
+    let at = |a: Option<usize>, b: Option<usize>| match (a, b) {
+        (Some(a), Some(b)) if sky.variance(a, b) > 0.0 => sky.snr(a, b),
+        _ => snr,
+    };
+    let dy = refine(at(t.checked_sub(1), Some(u)), snr, at(Some(t + 1), Some(u)));
+    let dz = refine(at(Some(t), u.checked_sub(1)), snr, at(Some(t), Some(u + 1)));
+    let (sky_y, sky_z) = (t as f32 + dy, u as f32 + dz);
+    let (y_deg, z_deg) = sky_to_angles(sky_y, sky_z);
+    Some(Peak {
+        snr,
+        pixel_y: t,
+        pixel_z: u,
+        sky_y,
+        sky_z,
+        y_deg,
+        z_deg,
+        signal: sky.signal(t, u),
+        variance: sky.variance(t, u),
+        counts: sky.counts(t, u),
+        coded_fraction: sky.coded_fraction(t, u),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trigger::geometry::{self, MASK_HALF_MM, angles_to_sky, pixel_illumination};
+    use std::boxed::Box;
+    use std::vec::Vec;
+
+    /// Deterministic test data: xorshift32 to [-1, 1).
+    struct Rng(u32);
+    impl Rng {
+        fn next(&mut self) -> f32 {
+            self.0 = geometry::xorshift32(self.0);
+            (self.0 >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        }
+    }
+
+    fn imager() -> Box<Imager> {
+        Imager::boxed()
+    }
+
+    /// Expected counts: a point source of `src` counts per fully lit pixel plus a flat `bkg`.
+    fn point_source(y_deg: f32, z_deg: f32, src: f32, bkg: f32) -> [f32; DET_PIXELS] {
+        let mut lit = [0.0f32; DET_PIXELS];
+        pixel_illumination(y_deg, z_deg, &mut lit);
+        lit.map(|f| src * f + bkg)
+    }
+
+    /// Direct (slow) decoding of one sky pixel, from the definitions.
+    fn direct(
+        im: &Imager,
+        d: &[f32; DET_PIXELS],
+        w: &[bool; DET_PIXELS],
+        t: usize,
+        u: usize,
+    ) -> (f64, f64) {
+        let kappa = |c: isize| (CODED_FIRST as isize..=CODED_LAST as isize).contains(&c);
+        let (mut ap, mut am) = (0.0f64, 0.0f64);
+        let g_at = |y: usize, z: usize| -> Option<f64> {
+            let cy = y as isize + t as isize - 79;
+            let cz = z as isize + u as isize - 79;
+            if kappa(cy) && kappa(cz) {
+                Some(im.open[cy as usize][cz as usize] as f64)
+            } else {
+                None
+            }
+        };
+        for y in 0..DET_N {
+            for z in 0..DET_N {
+                if let (true, Some(g)) = (w[y * DET_N + z], g_at(y, z)) {
+                    ap += g;
+                    am += 1.0 - g;
+                }
+            }
+        }
+        let b = ap / am;
+        let (mut s, mut v) = (0.0f64, 0.0f64);
+        for y in 0..DET_N {
+            for z in 0..DET_N {
+                if let (true, Some(g)) = (w[y * DET_N + z], g_at(y, z)) {
+                    let gs = g - b * (1.0 - g);
+                    s += d[y * DET_N + z] as f64 * gs;
+                    v += d[y * DET_N + z] as f64 * gs * gs;
+                }
+            }
+        }
+        (s, v)
+    }
+
+    #[test]
+    fn fft_decoding_matches_direct_sums() {
+        let mut im = imager();
+        let mut rng = Rng(21);
+        let d: [f32; DET_PIXELS] = core::array::from_fn(|_| 50.0 + 40.0 * rng.next());
+        let mut w = [true; DET_PIXELS];
+        for k in (0..DET_PIXELS).step_by(37) {
+            w[k] = false;
+        }
+        let sky = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+        for &(t, u) in &[(99, 99), (80, 118), (10, 150), (190, 5), (60, 130), (118, 80)] {
+            let (s, v) = direct(sky.im, &d, &w, t, u);
+            let (gs, gv) = (sky.signal(t, u) as f64, sky.variance(t, u) as f64);
+            assert!((gs - s).abs() < 1e-3 * v.sqrt() + 0.05, "S({t},{u}) {gs} vs {s}");
+            assert!((gv - v).abs() < 1e-4 * v + 0.05, "V({t},{u}) {gv} vs {v}");
+        }
+    }
+
+    #[test]
+    fn rebinned_mask_conserves_open_area() {
+        let im = imager();
+        let total: f64 = im.rebinned_mask().iter().flatten().map(|&g| g as f64).sum();
+        let want = geometry::MASK_OPEN as f64 * 11.4 * 11.4 / (4.5 * 4.5);
+        assert!((total - want).abs() < 1e-3 * want, "{total} vs {want}");
+        // Cells 0 and 119 lie outside the mask.
+        assert!(im.open[0].iter().chain(&im.open[119]).all(|&g| g == 0.0));
+        assert!(im.open.iter().all(|r| r[0] == 0.0 && r[119] == 0.0));
+        assert!(im.open.iter().flatten().all(|&g| (0.0..=1.0 + 1e-6).contains(&g)));
+        // Cells 1 and 118 hold the 1.2 mm slivers of the mask's edge elements.
+        let edge = (MASK_HALF_MM - 58.0 * 4.5) / 4.5;
+        let max1 = im.open[1].iter().fold(0.0f32, |a, &g| a.max(g));
+        assert!((max1 - edge).abs() < 1e-5, "{max1} vs {edge}");
+    }
+
+    fn locate(im: &mut Imager, y: f32, z: f32, src: f32, bkg: f32) -> Peak {
+        let d = point_source(y, z, src, bkg);
+        let w = [true; DET_PIXELS];
+        let sky = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+        sky.find_peak(&PeakOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn point_sources_land_on_their_direction() {
+        let mut im = imager();
+        let mut worst = 0.0f32;
+        for &(y, z) in &[
+            (0.0f32, 0.0f32),
+            (0.3, -0.2),
+            (11.0, 0.0),
+            (-7.7, 10.9),
+            (25.0, -3.0),
+            (-12.0, 25.0),
+            (35.0, 0.0),
+            (-30.0, -28.0),
+        ] {
+            let p = locate(&mut im, y, z, 10.0, 20.0);
+            let (ty, tz) = angles_to_sky(y, z);
+            let err = libm::hypotf(p.sky_y - ty, p.sky_z - tz);
+            worst = worst.max(err);
+            assert!(err < 0.1, "({y}, {z}): peak at ({}, {}) vs ({ty}, {tz})", p.sky_y, p.sky_z);
+            assert!(p.snr > 10.0, "({y}, {z}) snr {}", p.snr);
+        }
+        std::eprintln!("worst localisation error: {worst} sky pixels");
+    }
+
+    /// Dead pixels (one in ten at random, plus two noisy rows along a heat pipe) change
+    /// neither the flat-field zero nor the localisation, in the fully and partially coded field.
+    #[test]
+    fn dead_pixels_keep_images_clean() {
+        let mut im = imager();
+        let mut rng = Rng(4242);
+        let mut w: [bool; DET_PIXELS] = core::array::from_fn(|_| rng.next() > -0.8);
+        w[..2 * DET_N].iter_mut().for_each(|a| *a = false);
+        for &(y, z) in &[(1.5f32, -2.5f32), (-18.0, 9.0), (30.0, -20.0)] {
+            let mut d = point_source(y, z, 10.0, 20.0);
+            // Dead pixels read 0 (and are inactive).
+            d.iter_mut().zip(&w).for_each(|(v, &a)| *v = if a { *v } else { 0.0 });
+            let sky = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+            let p = sky.find_peak(&PeakOptions::default()).unwrap();
+            let (ty, tz) = angles_to_sky(y, z);
+            let err = libm::hypotf(p.sky_y - ty, p.sky_z - tz);
+            assert!(err < 0.1, "({y}, {z}): ({}, {}) vs ({ty}, {tz})", p.sky_y, p.sky_z);
+        }
+        let flat: [f32; DET_PIXELS] = core::array::from_fn(|k| if w[k] { 50.0 } else { 0.0 });
+        let sky = im.image(&Shadowgram::poisson(&flat, &w), &ImageOptions::default()).unwrap();
+        let worst = (0..SKY_N)
+            .flat_map(|t| (0..SKY_N).map(move |u| (t, u)))
+            .map(|(t, u)| sky.snr(t, u).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 0.01, "flat field with dead pixels: |SNR| up to {worst}");
+    }
+
+    #[test]
+    fn source_counts_are_recovered() {
+        let mut im = imager();
+        for &(y, z) in &[(0.0f32, 0.0f32), (5.0, -8.0), (-20.0, 30.0)] {
+            let p = locate(&mut im, y, z, 10.0, 20.0);
+            let mut lit = [0.0f32; DET_PIXELS];
+            pixel_illumination(y, z, &mut lit);
+            let want: f32 = lit.iter().map(|f| 10.0 * f).sum();
+            std::eprintln!("counts ({y}, {z}): {} vs {want}", p.counts);
+            assert!((p.counts - want).abs() < 0.1 * want, "({y},{z}) {} vs {want}", p.counts);
+        }
+    }
+
+    #[test]
+    fn flat_shadowgram_images_to_zero() {
+        let mut im = imager();
+        let d = [100.0f32; DET_PIXELS];
+        let mut w = [true; DET_PIXELS];
+        w[..400].iter_mut().for_each(|a| *a = false);
+        let sky = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+        let mut max_snr = 0.0f32;
+        for t in 0..SKY_N {
+            for u in 0..SKY_N {
+                if sky.coded_fraction(t, u) >= PeakOptions::default().min_coded_fraction {
+                    assert!(sky.variance(t, u) > 0.0, "variance at ({t},{u})");
+                }
+                max_snr = max_snr.max(sky.snr(t, u).abs());
+            }
+        }
+        assert!(max_snr < 0.01, "flat image peaks at SNR {max_snr}");
+    }
+
+    /// Deterministic Poisson-like noise (normal approximation; means ≫ 1).
+    fn noisy(mean: &[f32; DET_PIXELS], seed: u32) -> [f32; DET_PIXELS] {
+        let mut rng = Rng(seed);
+        mean.map(|m| {
+            let (a, b) = ((rng.next() + 1.0) * 0.5, (rng.next() + 1.0) * 0.5);
+            let g = (-2.0 * (a.max(1e-7) as f64).ln()).sqrt()
+                * (2.0 * std::f64::consts::PI * b as f64).cos();
+            (m as f64 + g * (m as f64).sqrt()).round().max(0.0) as f32
+        })
+    }
+
+    /// With noise, the SNR map of an empty sky has unit spread and no high peak: the variance
+    /// map is calibrated.
+    #[test]
+    fn noise_only_snr_is_calibrated() {
+        let mut im = imager();
+        let d = noisy(&[200.0; DET_PIXELS], 77);
+        let w = [true; DET_PIXELS];
+        let sky = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+        let (mut n, mut s2) = (0usize, 0.0f64);
+        for t in 80..=118 {
+            for u in 80..=118 {
+                let s = sky.snr(t, u) as f64;
+                n += 1;
+                s2 += s * s;
+            }
+        }
+        let rms = (s2 / n as f64).sqrt();
+        assert!((0.8..1.2).contains(&rms), "SNR rms {rms}");
+        let p = sky.find_peak(&PeakOptions::default()).unwrap();
+        assert!(p.snr < 5.5, "noise peak at SNR {}", p.snr);
+    }
+
+    /// With noise at SNR ≈ 16 the errors follow the flight law r90 = √((77′/SNR)² + (2′)²)
+    /// ≈ 5.2′ (the example `imaging_bench` measures 5.4′ over 60 trials).
+    #[test]
+    fn noisy_sources_are_localised_like_flight() {
+        let mut im = imager();
+        let w = [true; DET_PIXELS];
+        let mut errs = Vec::new();
+        for (k, &(y, z)) in
+            [(0.0f32, 0.0f32), (4.2, -7.9), (-9.5, 3.3), (15.0, 12.0), (-22.0, -5.0), (2.0, 28.0)]
+                .iter()
+                .enumerate()
+        {
+            let d = noisy(&point_source(y, z, 2.0, 13.0), 1000 + k as u32);
+            let sky = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+            let p = sky.find_peak(&PeakOptions::default()).unwrap();
+            assert!(p.snr > 10.0, "({y}, {z}): SNR {}", p.snr);
+            let a = geometry::angles_to_unit(y as f64, z as f64);
+            let b = geometry::angles_to_unit(p.y_deg as f64, p.z_deg as f64);
+            let dot: f64 = a.iter().zip(&b).map(|(a, b)| a * b).sum();
+            errs.push(dot.min(1.0).acos().to_degrees() * 60.0);
+        }
+        let worst = errs.iter().fold(0.0f64, |a, &e| a.max(e));
+        std::eprintln!("localisation errors (arcmin): {errs:?}");
+        assert!(worst < 10.0, "errors (arcmin) {errs:?}");
+    }
+
+    #[test]
+    fn snr_scales_with_square_root_of_counts() {
+        let mut im = imager();
+        let a = locate(&mut im, 3.0, 4.0, 2.0, 10.0);
+        let b = locate(&mut im, 3.0, 4.0, 8.0, 40.0);
+        assert!((b.snr / a.snr - 2.0).abs() < 0.01, "{} / {}", b.snr, a.snr);
+        assert_eq!((a.pixel_y, a.pixel_z), (b.pixel_y, b.pixel_z));
+    }
+
+    #[test]
+    fn excess_with_its_variance() {
+        // CRT style: an interval with a source, minus a scaled background estimate.
+        let mut im = imager();
+        let bkg = [30.0f32; DET_PIXELS];
+        let on = point_source(-4.0, 6.0, 3.0, 30.0);
+        // The background shadowgram was accumulated over twice the interval: scale k = 0.5.
+        let long = bkg.map(|b| 2.0 * b);
+        let k = 0.5f32;
+        let excess: [f32; DET_PIXELS] = core::array::from_fn(|i| on[i] - k * long[i]);
+        let var: [f32; DET_PIXELS] = core::array::from_fn(|i| on[i] + k * k * long[i]);
+        let w = [true; DET_PIXELS];
+        let sh = Shadowgram { counts: &excess, variance: &var, active: &w };
+        let sky = im.image(&sh, &ImageOptions::default()).unwrap();
+        let p = sky.find_peak(&PeakOptions::default()).unwrap();
+        let (ty, tz) = angles_to_sky(-4.0, 6.0);
+        assert!(libm::hypotf(p.sky_y - ty, p.sky_z - tz) < 0.25);
+        // Larger variance than the Poisson image of `on` alone: lower SNR.
+        let plain = locate(&mut im, -4.0, 6.0, 3.0, 30.0);
+        assert!(p.snr < plain.snr && p.snr > 0.5 * plain.snr, "{} vs {}", p.snr, plain.snr);
+    }
+
+    #[test]
+    fn exclusions_and_border_are_honoured() {
+        let mut im = imager();
+        let d: [f32; DET_PIXELS] = {
+            let a = point_source(2.0, 2.0, 10.0, 20.0);
+            let b = point_source(-15.0, 8.0, 5.0, 0.0);
+            core::array::from_fn(|i| a[i] + b[i])
+        };
+        let w = [true; DET_PIXELS];
+        let sky = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+        let p = sky.find_peak(&PeakOptions::default()).unwrap();
+        assert!((p.y_deg - 2.0).abs() < 0.15 && (p.z_deg - 2.0).abs() < 0.15);
+        let ex = [Exclusion { y_deg: 2.0, z_deg: 2.0, radius_deg: 2.0 }];
+        let opts = PeakOptions { exclude: &ex, ..PeakOptions::default() };
+        let q = sky.find_peak(&opts).unwrap();
+        assert!((q.y_deg + 15.0).abs() < 0.15 && (q.z_deg - 8.0).abs() < 0.15, "{q:?}");
+        let opts = PeakOptions { border: 100, ..PeakOptions::default() };
+        assert_eq!(sky.find_peak(&opts), None);
+        let opts = PeakOptions { min_coded_fraction: 1.1, ..PeakOptions::default() };
+        assert_eq!(sky.find_peak(&opts), None);
+    }
+
+    #[test]
+    fn quadratic_fit_recovers_coefficients() {
+        let coef = [0.013, -0.007, 0.25, -0.4, 120.0];
+        let q = Quadratic { coef };
+        let values: [f32; DET_PIXELS] =
+            core::array::from_fn(|k| q.eval(k / DET_N, k % DET_N) as f32);
+        let mut active = [true; DET_PIXELS];
+        for k in (0..DET_PIXELS).step_by(7) {
+            active[k] = false;
+        }
+        let fit = Quadratic::fit(&values, &active).unwrap();
+        for (a, b) in fit.coef.iter().zip(&coef) {
+            assert!((a - b).abs() < 1e-6 * (1.0 + b.abs()), "{:?} vs {coef:?}", fit.coef);
+        }
+        // Too few pixels, or all on one row: singular.
+        let mut few = [false; DET_PIXELS];
+        few[..80].iter_mut().for_each(|a| *a = true);
+        assert_eq!(Quadratic::fit(&values, &few), None);
+        assert_eq!(Quadratic::fit(&values, &[false; DET_PIXELS]), None);
+    }
+
+    #[test]
+    fn background_fit_removes_a_gradient() {
+        let mut im = imager();
+        let src = point_source(6.0, -9.0, 4.0, 0.0);
+        let q = Quadratic { coef: [0.02, 0.01, 1.5, -1.0, 200.0] };
+        let d: [f32; DET_PIXELS] =
+            core::array::from_fn(|k| src[k] + q.eval(k / DET_N, k % DET_N) as f32);
+        let w = [true; DET_PIXELS];
+        let fitted = ImageOptions { background: Background::Quadratic };
+        let sky = im.image(&Shadowgram::poisson(&d, &w), &fitted).unwrap();
+        let p = sky.find_peak(&PeakOptions::default()).unwrap();
+        assert!((p.y_deg - 6.0).abs() < 0.15 && (p.z_deg + 9.0).abs() < 0.15, "{p:?}");
+        // Without the fit the gradient leaves structure: the source's SNR is no higher.
+        let sky = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+        let (t, u) = (p.pixel_y, p.pixel_z);
+        assert!(sky.snr(t, u) <= p.snr + 1e-3);
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        let mut im = imager();
+        let mut d = [1.0f32; DET_PIXELS];
+        let w = [true; DET_PIXELS];
+        d[81] = f32::NAN;
+        let e = im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap_err();
+        assert_eq!(e, ImageError::NonFinite { pixel: 81 });
+        assert!(std::format!("{e}").contains("Y 1, Z 1"));
+        assert!(im.sky().is_none());
+        let mut inactive = w;
+        inactive[81] = false;
+        assert!(im.image(&Shadowgram::poisson(&d, &inactive), &ImageOptions::default()).is_ok());
+        assert!(im.sky().is_some());
+        d[81] = 1.0;
+        let mut v = d;
+        v[5] = -1.0;
+        let sh = Shadowgram { counts: &d, variance: &v, active: &w };
+        assert_eq!(
+            im.image(&sh, &ImageOptions::default()).unwrap_err(),
+            ImageError::NegativeVariance { pixel: 5 }
+        );
+        d[7] = 2.0e12;
+        assert_eq!(
+            im.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap_err(),
+            ImageError::TooLarge { pixel: 7 }
+        );
+        // The largest values accepted image without overflow.
+        d[7] = -MAX_PIXEL_VALUE;
+        v = [MAX_PIXEL_VALUE; DET_PIXELS];
+        let sh = Shadowgram { counts: &d, variance: &v, active: &w };
+        let sky = im.image(&sh, &ImageOptions::default()).unwrap();
+        assert!((0..SKY_N).all(|t| (0..SKY_N).all(|u| sky.snr(t, u).is_finite())));
+        let none = [false; DET_PIXELS];
+        assert_eq!(
+            im.image(&Shadowgram::poisson(&d, &none), &ImageOptions::default()).unwrap_err(),
+            ImageError::NoActivePixels
+        );
+    }
+
+    #[test]
+    fn imaging_is_deterministic_and_independent_of_history() {
+        let d = noisy(&point_source(1.0, 1.0, 3.0, 50.0), 5);
+        let w = [true; DET_PIXELS];
+        let mut a = imager();
+        let first: Vec<f32> = {
+            let s = a.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+            (0..SKY_N)
+                .flat_map(|t| (0..SKY_N).map(move |u| (t, u)))
+                .map(|(t, u)| s.snr(t, u))
+                .collect()
+        };
+        // Another imager that imaged something else first, with another active set.
+        let mut b = imager();
+        let mut w2 = w;
+        w2[10] = false;
+        b.image(&Shadowgram::poisson(&[7.0; DET_PIXELS], &w2), &ImageOptions::default()).unwrap();
+        let s = b.image(&Shadowgram::poisson(&d, &w), &ImageOptions::default()).unwrap();
+        let second: Vec<f32> = (0..SKY_N)
+            .flat_map(|t| (0..SKY_N).map(move |u| (t, u)))
+            .map(|(t, u)| s.snr(t, u))
+            .collect();
+        assert!(first.iter().zip(&second).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(6))]
+        /// Any accepted shadowgram (signs, scales, active sets) images to finite values, and
+        /// the peak, if any, is finite and inside the image.
+        #[test]
+        fn any_shadowgram_images_to_finite_values(
+            seed in 1u32..u32::MAX,
+            scale in -12i32..12,
+            dead in 0.0f32..1.0,
+        ) {
+            let mut rng = Rng(seed);
+            let k = 10f32.powi(scale);
+            let d: [f32; DET_PIXELS] = core::array::from_fn(|_| k * rng.next());
+            let v: [f32; DET_PIXELS] = core::array::from_fn(|_| k.abs() * (rng.next() + 1.0));
+            let w: [bool; DET_PIXELS] = core::array::from_fn(|_| (rng.next() + 1.0) * 0.5 >= dead);
+            let mut im = imager();
+            let sh = Shadowgram { counts: &d, variance: &v, active: &w };
+            match im.image(&sh, &ImageOptions { background: Background::Quadratic }) {
+                Ok(sky) => {
+                    for t in (0..SKY_N).step_by(7) {
+                        for u in (0..SKY_N).step_by(5) {
+                            proptest::prop_assert!(sky.snr(t, u).is_finite());
+                            proptest::prop_assert!(sky.variance(t, u) >= 0.0);
+                        }
+                    }
+                    if let Some(p) = sky.find_peak(&PeakOptions::default()) {
+                        proptest::prop_assert!(p.snr.is_finite() && p.y_deg.is_finite());
+                        proptest::prop_assert!((0.0..SKY_N as f32).contains(&p.sky_y));
+                    }
+                }
+                Err(e) => proptest::prop_assert!(matches!(
+                    e,
+                    ImageError::NoActivePixels | ImageError::BackgroundFitSingular
+                )),
+            }
+        }
+    }
+
+    #[test]
+    fn imager_size_is_as_documented() {
+        assert_eq!(IMAGER_SIZE, 1_509_152);
+        std::eprintln!("Imager: {IMAGER_SIZE} octets");
+    }
+}

@@ -1,0 +1,886 @@
+//! The ECLAIRs on-board science trigger (`docs/trigger.md`): the same code in the firmware, in
+//! the twin and in the bench's `replay --local`.
+//!
+//! ```text
+//! stimulus octets ─► stimulus: frames, packets, time order, acks ──► items, in event time
+//!                                                                      │
+//!     attitude ◄── attitude samples          orbit ─► saa: inhibit? ◄──┤
+//!                                                                      ▼ events
+//!                                 dpix: status, energy, threshold, band, weight
+//!                                   │                               │
+//!                                   ▼                               ▼
+//!            crt: 10-ms bins per (band, zone), rate tests     imt: cycles, aligned sums
+//!                 excess window ─► shadowgram                     block due ─► shadowgram
+//!                                   └──────────────┬────────────────┘
+//!                                                  ▼
+//!                    imaging: sky image, peak (geometry: directions, RA/Dec)
+//!                                                  ▼
+//!                    catalog: known source? flux ≥ threshold? else mask it, search again
+//!                                                  ▼
+//!                    alert: SNR gate, burst ID and sequence, r90, slew ─► sink(AlertReport)
+//! ```
+//!
+//! | file | stage |
+//! |---|---|
+//! | [`stimulus`] | stimulus byte stream → packets → items; counters; acknowledgements |
+//! | [`dpix`] | per-event pixel processing with the pixel and band tables |
+//! | [`crt`] | Count-Rate Trigger: rate tests, background fit, excess shadowgrams |
+//! | [`imt`] | Image Trigger: cycles and accumulations |
+//! | [`geometry`], [`fft`], [`imaging`] | coded-mask geometry and imaging (sky image, peak) |
+//! | [`localise`] | fine localisation of a peak against the exact mask geometry |
+//! | [`catalog`] | known sources, flux estimate, thresholds |
+//! | [`saa`] | SAA polygon and inhibition |
+//! | [`alert`] | alert policy: bursts, sequence numbers, r90, slew requests |
+//!
+//! # Embedding
+//! ```
+//! use onboard::trigger::{ActiveTables, Trigger};
+//! use tc_tm::stimulus::{Body, Event, Events, Repr, MAX_FRAME_LEN};
+//!
+//! let set = tables::defaults::default_set();
+//! let mut trigger = Trigger::boxed(); // ~2.6 MiB: a `static` on the firmware
+//! trigger.configure(&ActiveTables::from_set(&set)).unwrap();
+//! trigger.set_observing(true);
+//! let events = [Event { tick: 1_000, y: 10, z: 20, pha: 100, multiplicity: 1 }];
+//! let mut frame = [0u8; MAX_FRAME_LEN];
+//! let n = Repr { seq_count: 0, body: Body::Events(Events::Slice(&events)) }
+//!     .emit_frame(&mut frame)
+//!     .unwrap();
+//! let mut alerts = 0;
+//! trigger.receive_stimulus(&frame[..n], &mut |_report| alerts += 1);
+//! assert_eq!(trigger.stats().intake.accepted, 1);
+//! let mut ack = [0u8; MAX_FRAME_LEN];
+//! assert!(trigger.take_ack(&mut ack) > 0);
+//! ```
+//!
+//! Results depend on event time only: the same events give the same alerts in one batch or
+//! many, at any replay speed.
+
+pub mod alert;
+pub mod catalog;
+pub mod crt;
+pub mod dpix;
+pub mod fft;
+pub mod geometry;
+pub mod imaging;
+pub mod imt;
+pub mod localise;
+pub mod saa;
+pub mod stimulus;
+
+use tables::TableId;
+use tables::alert::AlertTable;
+use tables::bands::BandTable;
+use tables::catalog::CatalogTable;
+use tables::crt::CrtTable;
+use tables::imt::ImtTable;
+use tables::pixels::{PIXELS, PixelEntry, PixelImage, PixelTable};
+use tables::saa::SaaTable;
+use tc_tm::service::trigger::{Alert, TriggerType};
+use tc_tm::stimulus::Body;
+
+use self::alert::{AlertStats, Alerts, Detection};
+use self::catalog::Catalog;
+use self::crt::{Crt, CrtStats};
+use self::dpix::{Dpix, DpixStats, SECTORS};
+use self::geometry::Attitude;
+use self::imaging::{
+    Background, Exclusion, ImageOptions, Imager, Peak, PeakOptions, Shadowgram, SkyImage,
+};
+use self::imt::{Imt, ImtStats};
+use self::saa::{Saa, Transition};
+use self::stimulus::{Intake, IntakeStats, Refusal};
+use crate::limits::{CRT_BIN_TICKS, MAX_MASKED_SOURCES};
+
+/// Half-width of the point-spread function: the angle of one mask element seen from the
+/// detector, atan(11.4 / 460) = 1.42°.
+pub const PSF_HALF_WIDTH_DEG: f32 = 1.42;
+
+/// A validation problem sink.
+type ProblemSink<'a> = dyn FnMut(tables::problem::Problem) + 'a;
+
+/// Ticks of event time per second.
+pub const TICKS_PER_SECOND: u64 = tc_tm::stimulus::TICKS_PER_SECOND;
+
+/// Where the trigger reads the pixel table from: an owned table on the host, the active image
+/// in place on the unit.
+pub trait PixelSource {
+    /// Entry of pixel `detnum` (80·Y + Z), `None` beyond the table.
+    fn pixel(&self, detnum: u16) -> Option<PixelEntry>;
+}
+
+impl PixelSource for PixelTable {
+    fn pixel(&self, detnum: u16) -> Option<PixelEntry> {
+        self.entry(detnum).copied()
+    }
+}
+
+impl<T: AsRef<[u8]>> PixelSource for PixelImage<T> {
+    fn pixel(&self, detnum: u16) -> Option<PixelEntry> {
+        self.entry(detnum)
+    }
+}
+
+/// The active tables the trigger runs with.
+#[derive(Clone, Copy)]
+pub struct ActiveTables<'a> {
+    /// Pixel configuration.
+    pub pixels: &'a dyn PixelSource,
+    /// Energy bands.
+    pub bands: &'a BandTable,
+    /// Count-Rate Trigger.
+    pub crt: &'a CrtTable,
+    /// Image Trigger.
+    pub imt: &'a ImtTable,
+    /// Known sources.
+    pub catalog: &'a CatalogTable,
+    /// SAA contour.
+    pub saa: &'a SaaTable,
+    /// Alert and slew policy.
+    pub alert: &'a AlertTable,
+}
+
+#[cfg(feature = "std")]
+impl<'a> ActiveTables<'a> {
+    /// The tables of a host table set.
+    pub fn from_set(set: &'a tables::set::TableSet) -> Self {
+        ActiveTables {
+            pixels: &*set.pixels,
+            bands: &set.bands,
+            crt: &set.crt,
+            imt: &set.imt,
+            catalog: &set.catalog,
+            saa: &set.saa,
+            alert: &set.alert,
+        }
+    }
+}
+
+/// Why [`Trigger::configure`] refused the tables (the previous configuration stays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The first table with a problem.
+    pub table: TableId,
+    /// Problems found in it.
+    pub problems: u32,
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:?} table refused by the trigger: {} problem(s)", self.table, self.problems)
+    }
+}
+
+/// What the sink receives with each alert: the ST\[201,1\] content, the detection it came from,
+/// and the sky image and peak (the host replay writes the image to FITS; the unit ignores it).
+#[derive(Clone, Copy, Debug)]
+pub struct AlertReport<'a> {
+    /// The alert as it goes on VC1.
+    pub alert: Alert,
+    /// The detection.
+    pub detection: Detection,
+    /// The peak in the image.
+    pub peak: Peak,
+    /// The sky image (valid during the call).
+    pub sky: SkyImage<'a>,
+    /// Exposure of the image, s.
+    pub exposure_s: f32,
+    /// Estimated flux at the peak, photons cm⁻² s⁻¹ (computed for catalogue sources, else 0).
+    pub flux: f32,
+}
+
+/// Housekeeping of the trigger (HK parameters 90 and 91).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TriggerHk {
+    /// The last orbit position is inside the SAA polygon.
+    pub in_saa: bool,
+    /// The triggers are inhibited by the SAA.
+    pub saa_inhibited: bool,
+    /// Counts per sector in the last complete second of event time (all events received).
+    pub sector_rates: [u16; SECTORS],
+}
+
+/// Every counter of the trigger.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TriggerStats {
+    /// Stimulus intake.
+    pub intake: IntakeStats,
+    /// DPIX decisions.
+    pub dpix: DpixStats,
+    /// CRT.
+    pub crt: CrtStats,
+    /// IMT.
+    pub imt: ImtStats,
+    /// Alert policy.
+    pub alerts: AlertStats,
+    /// Events received and not used (not observing, trigger off, SAA, not configured) plus
+    /// those DPIX rejected.
+    pub events_ignored: u64,
+    /// Images that failed (non-finite input: should not happen).
+    pub image_errors: u32,
+    /// Detections above their image threshold (before the catalogue and the alert policy).
+    pub detections: u32,
+    /// Peaks found to be catalogue sources below their threshold (masked).
+    pub catalogue_below: u32,
+    /// Excess windows imaged after losing events from the event ring.
+    pub truncated_windows: u32,
+    /// Detections made with no attitude received (RA/Dec by the identity attitude).
+    pub no_attitude: u32,
+}
+
+/// Shared scratch of the image searches.
+#[derive(Clone, Debug)]
+struct Scratch {
+    counts: [f32; PIXELS],
+    variance: [f32; PIXELS],
+    illumination: [f32; PIXELS],
+}
+
+/// Everything but the intake.
+#[derive(Debug)]
+struct Core {
+    configured: bool,
+    observing: bool,
+    crt_on: bool,
+    imt_on: bool,
+    crt_live: bool,
+    imt_live: bool,
+    dpix: Dpix,
+    crt: Crt,
+    imt: Imt,
+    catalog: Catalog,
+    saa: Saa,
+    alerts: Alerts,
+    imager: Imager,
+    attitude: Option<Attitude>,
+    active: [bool; PIXELS],
+    scratch: Scratch,
+    crt_image_snr: f32,
+    crt_ts_ms: [u32; tables::MAX_TIMESCALES],
+    crt_bands: [(u8, u8); tables::MAX_TRIGGER_BANDS],
+    imt_bands: [(u8, u8); tables::MAX_TRIGGER_BANDS],
+    band_kev: [(f32, f32); tables::MAX_BANDS],
+    second: u64,
+    /// Earliest event time at which `advance` has work (a second, a bin or a cycle ends).
+    wake: u64,
+    sector_now: [u32; SECTORS],
+    sector_last: [u32; SECTORS],
+    stats: TriggerStats,
+}
+
+/// The trigger: owns every stage (fixed memory, [`TRIGGER_SIZE`] octets).
+#[derive(Debug)]
+pub struct Trigger {
+    intake: Intake,
+    core: Core,
+}
+
+/// Size of a [`Trigger`] in octets.
+pub const TRIGGER_SIZE: usize = core::mem::size_of::<Trigger>();
+
+impl Default for Trigger {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Trigger {
+    /// An unconfigured trigger (`const`: a `static` on the firmware). It consumes and
+    /// acknowledges stimulus but ignores events until configured and observing.
+    pub const fn new() -> Self {
+        Trigger {
+            intake: Intake::new(),
+            core: Core {
+                configured: false,
+                observing: false,
+                crt_on: true,
+                imt_on: true,
+                crt_live: false,
+                imt_live: false,
+                dpix: Dpix::new(),
+                crt: Crt::new(),
+                imt: Imt::new(),
+                catalog: Catalog::new(),
+                saa: Saa::new(),
+                alerts: Alerts::new(),
+                imager: Imager::new(),
+                attitude: None,
+                active: [false; PIXELS],
+                scratch: Scratch {
+                    counts: [0.0; PIXELS],
+                    variance: [0.0; PIXELS],
+                    illumination: [0.0; PIXELS],
+                },
+                crt_image_snr: 0.0,
+                crt_ts_ms: [0; tables::MAX_TIMESCALES],
+                crt_bands: [(0, 0); tables::MAX_TRIGGER_BANDS],
+                imt_bands: [(0, 0); tables::MAX_TRIGGER_BANDS],
+                band_kev: [(0.0, 0.0); tables::MAX_BANDS],
+                second: 0,
+                wake: 0,
+                sector_now: [0; SECTORS],
+                sector_last: [0; SECTORS],
+                stats: TriggerStats {
+                    intake: Intake::new().stats_const(),
+                    dpix: DpixStats {
+                        accepted: 0,
+                        multiple: 0,
+                        excluded: 0,
+                        below_threshold: 0,
+                        out_of_band: 0,
+                    },
+                    crt: CrtStats {
+                        bins: 0,
+                        tests: 0,
+                        excesses: 0,
+                        images: 0,
+                        truncated_windows: 0,
+                    },
+                    imt: ImtStats { cycles: 0, images: 0, partial_blocks: 0 },
+                    alerts: AlertStats {
+                        alerts: 0,
+                        bursts: 0,
+                        below_snr: 0,
+                        not_improving: 0,
+                        slews: 0,
+                    },
+                    events_ignored: 0,
+                    image_errors: 0,
+                    detections: 0,
+                    catalogue_below: 0,
+                    truncated_windows: 0,
+                    no_attitude: 0,
+                },
+            },
+        }
+    }
+
+    /// A trigger on the heap, built on a helper thread with a stack large enough for it (a
+    /// debug build would otherwise build the 2.6 MiB value on the caller's stack).
+    ///
+    /// # Panics
+    /// If the helper thread cannot be spawned.
+    #[cfg(feature = "std")]
+    #[allow(clippy::expect_used)]
+    pub fn boxed() -> std::boxed::Box<Trigger> {
+        std::thread::Builder::new()
+            .name("trigger-init".into())
+            .stack_size(4 * TRIGGER_SIZE)
+            .spawn(|| {
+                let mut t = std::boxed::Box::new(Trigger::new());
+                t.core.imager.init();
+                t
+            })
+            .expect("spawn the trigger construction thread")
+            .join()
+            .expect("trigger construction thread")
+    }
+
+    /// Validates and takes the active tables; every stage restarts (histories, accumulations;
+    /// the burst counter and the intake go on). On error nothing changes.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first table with a validation problem.
+    pub fn configure(&mut self, t: &ActiveTables<'_>) -> Result<(), ConfigError> {
+        let mut problems = 0u32;
+        let mut first: Option<TableId> = None;
+        let mut check = |id: TableId, f: &mut dyn FnMut(&mut ProblemSink<'_>)| {
+            let mut n = 0u32;
+            f(&mut |_| n += 1);
+            if n > 0 && first.is_none() {
+                first = Some(id);
+                problems = n;
+            }
+        };
+        check(TableId::Pixels, &mut |sink| {
+            for d in 0..PIXELS as u16 {
+                match t.pixels.pixel(d) {
+                    Some(e) => tables::pixels::validate_entry(d, &e, sink),
+                    None => sink(tables::problem::Problem {
+                        table: TableId::Pixels,
+                        entry: None,
+                        field: tables::problem::Field::Status,
+                        kind: tables::problem::ProblemKind::Count {
+                            found: d,
+                            min: PIXELS as u16,
+                            max: PIXELS as u16,
+                        },
+                    }),
+                }
+            }
+        });
+        check(TableId::Bands, &mut |sink| t.bands.validate(sink));
+        check(TableId::Crt, &mut |sink| t.crt.validate(t.bands, sink));
+        check(TableId::Imt, &mut |sink| t.imt.validate(t.bands, sink));
+        check(TableId::Catalog, &mut |sink| t.catalog.validate(t.bands, sink));
+        check(TableId::Saa, &mut |sink| t.saa.validate(sink));
+        check(TableId::Alert, &mut |sink| t.alert.validate(sink));
+        if let Some(table) = first {
+            return Err(ConfigError { table, problems });
+        }
+        let c = &mut self.core;
+        c.dpix.configure(t.pixels, t.bands, &t.crt.zones);
+        for (a, &w) in c.active.iter_mut().zip(c.dpix.weights()) {
+            *a = w > 0.0;
+        }
+        c.crt.configure(t.crt);
+        c.imt.configure(t.imt);
+        c.catalog.configure(t.catalog);
+        if c.saa.configure(t.saa) == Some(Transition::Entered) {
+            c.crt.reset();
+            c.imt.reset();
+        }
+        c.alerts.configure(t.alert);
+        c.crt_image_snr = t.crt.image_snr;
+        c.band_kev = [(0.0, 0.0); tables::MAX_BANDS];
+        for (k, b) in c.band_kev.iter_mut().zip(&t.bands.bands) {
+            *k = (b.low_kev, b.high_kev);
+        }
+        for (d, s) in c.crt_ts_ms.iter_mut().zip(&t.crt.timescales) {
+            *d = s.duration_ms;
+        }
+        for (d, b) in c.crt_bands.iter_mut().zip(&t.crt.bands) {
+            *d = (b.first, b.last);
+        }
+        for (d, b) in c.imt_bands.iter_mut().zip(&t.imt.bands) {
+            *d = (b.first, b.last);
+        }
+        c.configured = true;
+        c.crt_live = false;
+        c.imt_live = false;
+        c.wake = 0;
+        Ok(())
+    }
+
+    /// Enables or disables each trigger (ST\[08\] trigger-enable/disable, parameters
+    /// `crt_enabled`/`imt_enabled`). A disabled trigger forgets its history.
+    pub fn set_enabled(&mut self, crt: bool, imt: bool) {
+        self.core.crt_on = crt;
+        self.core.imt_on = imt;
+        self.core.sync_live();
+    }
+
+    /// Whether the unit observes (mode observation): otherwise events are consumed, counted
+    /// and ignored.
+    pub fn set_observing(&mut self, on: bool) {
+        self.core.observing = on;
+        self.core.sync_live();
+    }
+
+    /// The `saa_inhibit` parameter.
+    pub fn set_saa_inhibit(&mut self, on: bool) {
+        self.core.saa.set_inhibit(on);
+        self.core.sync_live();
+    }
+
+    /// The `alert_min_snr` parameter, σ.
+    pub fn set_alert_min_snr(&mut self, snr: f32) {
+        self.core.alerts.set_min_snr(snr);
+    }
+
+    /// Feeds stimulus octets (any chunking); alerts go to `sink` as they are decided.
+    pub fn receive_stimulus(&mut self, octets: &[u8], sink: &mut dyn FnMut(&AlertReport<'_>)) {
+        let Trigger { intake, core } = self;
+        intake.push(octets, &mut |body| core.item(body, sink));
+        intake.set_events_ignored(u32::try_from(core.stats.events_ignored).unwrap_or(u32::MAX));
+    }
+
+    /// Feeds one stimulus packet (header through CRC, no sync marker), with the same checks
+    /// and counters as [`Trigger::receive_stimulus`].
+    ///
+    /// # Errors
+    /// The [`Refusal`] of a packet refused (also counted).
+    pub fn feed_packet(
+        &mut self,
+        packet: &[u8],
+        sink: &mut dyn FnMut(&AlertReport<'_>),
+    ) -> Result<(), Refusal> {
+        let Trigger { intake, core } = self;
+        let r = intake.push_packet(packet, &mut |body| core.item(body, sink));
+        intake.set_events_ignored(u32::try_from(core.stats.events_ignored).unwrap_or(u32::MAX));
+        r
+    }
+
+    /// Writes the pending stimulus acknowledgement frame into `out`; 0 if none is pending.
+    pub fn take_ack(&mut self, out: &mut [u8]) -> usize {
+        self.intake.take_ack(out)
+    }
+
+    /// Every counter.
+    pub fn stats(&self) -> TriggerStats {
+        let c = &self.core;
+        TriggerStats {
+            intake: self.intake.stats(),
+            dpix: c.dpix.stats(),
+            crt: c.crt.stats(),
+            imt: c.imt.stats(),
+            alerts: c.alerts.stats(),
+            ..c.stats
+        }
+    }
+
+    /// Housekeeping flags and sector rates.
+    pub fn hk(&self) -> TriggerHk {
+        let c = &self.core;
+        TriggerHk {
+            in_saa: c.saa.inside(),
+            saa_inhibited: c.saa.inhibited(),
+            sector_rates: c.sector_last.map(|n| u16::try_from(n).unwrap_or(u16::MAX)),
+        }
+    }
+
+    /// Latest event time consumed, ticks since the epoch.
+    pub fn now_tick(&self) -> u64 {
+        self.intake.now()
+    }
+
+    /// Whether tables were taken.
+    pub fn configured(&self) -> bool {
+        self.core.configured
+    }
+}
+
+impl Intake {
+    /// Zero counters, in a `const` context.
+    const fn stats_const(&self) -> IntakeStats {
+        IntakeStats {
+            octets: 0,
+            skipped_octets: 0,
+            malformed: 0,
+            consumed: 0,
+            accepted: 0,
+            refused: 0,
+            time_order: 0,
+            seq_gaps: 0,
+            events: 0,
+            last_refusal: None,
+        }
+    }
+}
+
+/// One image search: what the CRT and the IMT share.
+struct Search<'a> {
+    trigger: TriggerType,
+    timescale_ms: u32,
+    start_tick: u64,
+    end_tick: u64,
+    band: (u8, u8),
+    rate_snr: f32,
+    threshold: f32,
+    background: Background,
+    _marker: core::marker::PhantomData<&'a ()>,
+}
+
+impl Core {
+    fn running(&self) -> bool {
+        self.configured && self.observing && !self.saa.inhibited()
+    }
+
+    /// Brings the live flags in line with the settings; a trigger that stops forgets its
+    /// history, one that starts begins afresh.
+    fn sync_live(&mut self) {
+        let run = self.running();
+        let crt = run && self.crt_on;
+        let imt = run && self.imt_on;
+        if self.crt_live && !crt {
+            self.crt.reset();
+        }
+        if self.imt_live && !imt {
+            self.imt.reset();
+        }
+        self.crt_live = crt;
+        self.imt_live = imt;
+        self.wake = 0;
+    }
+
+    fn item(&mut self, body: &Body<'_>, sink: &mut dyn FnMut(&AlertReport<'_>)) {
+        match body {
+            Body::Events(events) => {
+                for e in events.iter() {
+                    self.advance(e.tick, sink);
+                    let s = dpix::sector_of(usize::from(e.y), usize::from(e.z)) % SECTORS;
+                    if let Some(n) = self.sector_now.get_mut(s) {
+                        *n = n.saturating_add(1);
+                    }
+                    if !(self.crt_live || self.imt_live) {
+                        self.stats.events_ignored += 1;
+                        continue;
+                    }
+                    match self.dpix.process(e.y, e.z, e.pha, e.multiplicity) {
+                        Ok(a) => {
+                            if self.crt_live {
+                                self.crt.add(&a);
+                            }
+                            if self.imt_live {
+                                self.imt.add(a.pixel, a.band);
+                            }
+                        }
+                        Err(_) => self.stats.events_ignored += 1,
+                    }
+                }
+            }
+            Body::Attitude(a) => {
+                self.advance(a.tick, sink);
+                if let Some(att) = Attitude::new(a.q) {
+                    self.attitude = Some(att);
+                }
+            }
+            Body::Orbit(o) => {
+                self.advance(o.tick, sink);
+                if self.saa.update(o.lon_deg, o.lat_deg).is_some() {
+                    self.sync_live();
+                }
+            }
+            Body::TimeTick { tick } | Body::Flush { tick } => self.advance(*tick, sink),
+            Body::Ack(_) => {}
+        }
+    }
+
+    /// Advances event time: sector-rate seconds, CRT bins, IMT cycles.
+    fn advance(&mut self, tick: u64, sink: &mut dyn FnMut(&AlertReport<'_>)) {
+        if tick < self.wake {
+            return;
+        }
+        self.advance_now(tick, sink);
+        let mut wake = (self.second + 1) * TICKS_PER_SECOND;
+        if self.crt_live {
+            wake = wake.min(self.crt.next_boundary());
+        }
+        if self.imt_live {
+            wake = wake.min(self.imt.next_boundary());
+        }
+        self.wake = wake;
+    }
+
+    fn advance_now(&mut self, tick: u64, sink: &mut dyn FnMut(&AlertReport<'_>)) {
+        let second = tick / TICKS_PER_SECOND;
+        if second != self.second {
+            self.sector_last =
+                if second == self.second + 1 { self.sector_now } else { [0; SECTORS] };
+            self.sector_now = [0; SECTORS];
+            self.second = second;
+        }
+        if self.crt_live {
+            let Core {
+                crt,
+                dpix,
+                imager,
+                catalog,
+                alerts,
+                attitude,
+                active,
+                scratch,
+                stats,
+                crt_image_snr,
+                crt_ts_ms,
+                crt_bands,
+                band_kev,
+                ..
+            } = self;
+            crt.advance(tick, &mut |crt, cand| {
+                let (_, truncated) = crt.excess_shadowgram(
+                    &cand,
+                    dpix.weights(),
+                    &mut scratch.counts,
+                    &mut scratch.variance,
+                );
+                if truncated {
+                    stats.truncated_windows += 1;
+                }
+                let band = crt_bands.get(cand.band).copied().unwrap_or((0, 0));
+                let s = Search {
+                    trigger: TriggerType::Crt,
+                    timescale_ms: crt_ts_ms
+                        .get(cand.timescale)
+                        .copied()
+                        .unwrap_or((cand.bins * 10) as u32),
+                    start_tick: cand.start_tick(),
+                    end_tick: cand.end_tick(),
+                    band,
+                    rate_snr: cand.rate_snr,
+                    threshold: *crt_image_snr,
+                    background: Background::None,
+                    _marker: core::marker::PhantomData,
+                };
+                search(
+                    &s,
+                    imager,
+                    dpix,
+                    catalog,
+                    alerts,
+                    attitude.as_ref(),
+                    active,
+                    scratch,
+                    stats,
+                    band_kev,
+                    sink,
+                );
+            });
+        }
+        if self.imt_live {
+            let Core {
+                imt,
+                dpix,
+                imager,
+                catalog,
+                alerts,
+                attitude,
+                active,
+                scratch,
+                stats,
+                imt_bands,
+                band_kev,
+                ..
+            } = self;
+            imt.advance(tick, &mut |imt, due| {
+                imt.shadowgram(&due, dpix.weights(), &mut scratch.counts, &mut scratch.variance);
+                let s = Search {
+                    trigger: TriggerType::Imt,
+                    timescale_ms: ((due.end_tick - due.start_tick) / (CRT_BIN_TICKS / 10)) as u32,
+                    start_tick: due.start_tick,
+                    end_tick: due.end_tick,
+                    band: imt_bands.get(due.band).copied().unwrap_or((0, 0)),
+                    rate_snr: 0.0,
+                    threshold: due.snr,
+                    background: imt.background(&due),
+                    _marker: core::marker::PhantomData,
+                };
+                search(
+                    &s,
+                    imager,
+                    dpix,
+                    catalog,
+                    alerts,
+                    attitude.as_ref(),
+                    active,
+                    scratch,
+                    stats,
+                    band_kev,
+                    sink,
+                );
+            });
+        }
+    }
+}
+
+/// Images the shadowgram in `scratch`, looks for a peak above the threshold that is not a
+/// catalogue source below its flux threshold, and applies the alert policy.
+///
+/// A catalogue source below its threshold is **cleaned**: its modelled shadow (the estimated
+/// source counts spread over the pixels in use like `geometry::pixel_illumination` at its
+/// refined position) is subtracted from the shadowgram, its disc widened by the point-spread
+/// function is excluded, and the image is made again, so that neither the source nor its
+/// coding sidelobes elsewhere in the field pose as a new source. At most
+/// [`MAX_MASKED_SOURCES`] sources are cleaned per image.
+#[allow(clippy::too_many_arguments)]
+fn search(
+    s: &Search<'_>,
+    imager: &mut Imager,
+    dpix: &Dpix,
+    catalog: &Catalog,
+    alerts: &mut Alerts,
+    attitude: Option<&Attitude>,
+    active: &[bool; PIXELS],
+    scratch: &mut Scratch,
+    stats: &mut TriggerStats,
+    band_kev: &[(f32, f32); tables::MAX_BANDS],
+    sink: &mut dyn FnMut(&AlertReport<'_>),
+) {
+    let att = attitude.copied().unwrap_or(Attitude::IDENTITY);
+    let exposure_s = (s.end_tick - s.start_tick) as f32 / TICKS_PER_SECOND as f32;
+    let mut exclude: heapless::Vec<Exclusion, MAX_MASKED_SOURCES> = heapless::Vec::new();
+    loop {
+        let Scratch { counts, variance, illumination } = &mut *scratch;
+        let shadow = Shadowgram { counts, variance, active };
+        let sky = match imager.image(&shadow, &ImageOptions { background: s.background }) {
+            Ok(sky) => sky,
+            Err(_) => {
+                stats.image_errors += 1;
+                return;
+            }
+        };
+        let Some(mut peak) =
+            sky.find_peak(&PeakOptions { exclude: &exclude, ..PeakOptions::default() })
+        else {
+            return;
+        };
+        if peak.snr < s.threshold {
+            return;
+        }
+        stats.detections += 1;
+        let (ra0, dec0) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
+        let mut flux = 0.0;
+        let mut catalogue_id = 0;
+        if let Some(m) = catalog.find(ra0, dec0, s.band.0, s.band.1) {
+            // A known source: its catalogue position is better than the peak's; the shadow
+            // there gives the effective area for the flux and the model to clean it.
+            let src = catalog.sources().get(m.index);
+            let (sy, sz) = src
+                .and_then(|src| {
+                    geometry::from_radec(&att, f64::from(src.ra_deg), f64::from(src.dec_deg))
+                })
+                .map_or((peak.y_deg, peak.z_deg), |(y, z)| (y as f32, z as f32));
+            let area = catalog::effective_area_cm2(sy, sz, dpix.weights(), illumination);
+            flux = catalog::flux(peak.counts, exposure_s, area);
+            if flux < m.threshold {
+                stats.catalogue_below += 1;
+                let radius = src.map_or(0.5, |src| src.radius_deg);
+                let e = Exclusion { y_deg: sy, z_deg: sz, radius_deg: radius + PSF_HALF_WIDTH_DEG };
+                if exclude.push(e).is_err() {
+                    return;
+                }
+                // `illumination` holds the shadow at the source (the effective area was
+                // computed from it): subtract the source's modelled counts.
+                let lit: f32 =
+                    illumination.iter().zip(active).filter(|(_, a)| **a).map(|(f, _)| *f).sum();
+                if lit > 0.0 {
+                    let k = peak.counts / lit;
+                    for ((c, &f), &a) in counts.iter_mut().zip(illumination.iter()).zip(active) {
+                        if a {
+                            *c -= k * f;
+                        }
+                    }
+                }
+                continue;
+            }
+            catalogue_id = m.id;
+        }
+        if alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.start_tick) {
+            let (y, z, _) =
+                localise::refine(peak.y_deg, peak.z_deg, counts, variance, active, illumination);
+            peak.y_deg = y;
+            peak.z_deg = z;
+        }
+        let (ra, dec) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
+        if attitude.is_none() {
+            stats.no_attitude += 1;
+        }
+        let lo = band_kev.get(usize::from(s.band.0)).map_or(0.0, |b| b.0);
+        let hi = band_kev.get(usize::from(s.band.1)).map_or(0.0, |b| b.1);
+        let detection = Detection {
+            trigger: s.trigger,
+            timescale_ms: s.timescale_ms,
+            start_tick: s.start_tick,
+            end_tick: s.end_tick,
+            band_kev: (lo, hi),
+            rate_snr: s.rate_snr,
+            image_snr: peak.snr,
+            y_deg: peak.y_deg,
+            z_deg: peak.z_deg,
+            ra_deg: ra,
+            dec_deg: dec,
+            catalogue_id,
+        };
+        if let Some(alert) = alerts.decide(&detection) {
+            sink(&AlertReport { alert, detection, peak, sky, exposure_s, flux });
+        }
+        return;
+    }
+}
+
+/// Runs a test body on a thread with a 64 MiB stack: debug builds build the large trigger
+/// structures on the stack before boxing them.
+#[cfg(test)]
+pub(crate) fn big_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new().stack_size(64 << 20).spawn(f).unwrap().join().unwrap();
+}
