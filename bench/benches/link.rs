@@ -92,9 +92,9 @@ fn qemu() {
         pct(90),
         pct(100)
     );
-    // The emulated UART takes the uplink at about 10 kB/s: the session settings of the real
-    // line (T1 covering a window of CLTUs), as `eic-bench` uses for DEVICE `qemu`.
-    let mut s = Session::open(SessionConfig::new(q.tctm_path(), BAUD)).expect("open");
+    // The emulated UART takes the uplink at about 10 kB/s: paced session settings, as
+    // `eic-bench` uses for DEVICE `qemu`.
+    let mut s = Session::open(eic_bench::qemu::session_config(q.tctm_path())).expect("open");
     s.connect().expect("connect");
     // The provisioned firmware runs in safe mode: memory loads need maintenance.
     let mut data = [0u8; tc_tm::service::MAX_TC_APP_DATA_LEN];

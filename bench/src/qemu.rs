@@ -44,6 +44,21 @@ pub const TIME_SEED_ADDR: u32 = 0x203F_FF00;
 /// The factory software version of the firmware.
 pub const FACTORY_VERSION: &str = "1.0.0";
 
+/// The line rate that paces a session with the firmware under QEMU: the emulated UART takes the
+/// uplink one octet per emulator I/O round, about 7–10 kB/s on the shared bench host and less
+/// under load, so the session is set up as for a 57 600 Bd line (FOP-1's T1 covers a window of
+/// CLTUs at that rate, 3.6 s) rather than for the twin's full speed. With the twin's T1 of
+/// 300 ms, FOP-1 retransmitted whole windows faster than the unit could take them.
+pub const SESSION_BAUD: u32 = 57_600;
+
+/// Session settings for the firmware under QEMU (see [`SESSION_BAUD`]); acceptance may also
+/// wait behind a window of queued CLTUs, hence 15 s instead of 5 s.
+pub fn session_config(device: impl Into<PathBuf>) -> crate::session::SessionConfig {
+    let mut cfg = crate::session::SessionConfig::new(device, SESSION_BAUD);
+    cfg.stage_timeouts.acceptance = Duration::from_secs(15);
+    cfg
+}
+
 /// The firmware's source directory: `EIC_FIRMWARE_DIR`, else `firmware/` of this checkout.
 pub fn firmware_dir() -> PathBuf {
     std::env::var_os("EIC_FIRMWARE_DIR")

@@ -312,17 +312,12 @@ impl TargetUnit {
     }
 
     /// Session settings for this unit: [`eic_bench::session::SessionConfig::fast`] for the
-    /// twin; for the firmware the settings of a real line at 115 200 Bd
-    /// ([`eic_bench::session::SessionConfig::new`]): the emulated UART takes the uplink at
-    /// about 10 kB/s (one octet per emulator I/O round), so FOP-1's timer T1 must cover a
-    /// whole window of CLTUs, as on the spare model's line, or retransmissions congest it.
+    /// twin, [`eic_bench::qemu::session_config`] for the firmware (paced as the emulated UART
+    /// takes the uplink, about 10 kB/s).
     pub fn session_config(&self) -> eic_bench::session::SessionConfig {
         let mut cfg = match self.target {
             Target::Twin => eic_bench::session::SessionConfig::fast(self.tctm_path()),
-            Target::Qemu => eic_bench::session::SessionConfig::new(
-                self.tctm_path(),
-                eic_bench::link::DEFAULT_BAUD,
-            ),
+            Target::Qemu => eic_bench::qemu::session_config(self.tctm_path()),
         };
         if let Some(ms) = std::env::var("EIC_TEST_T1_MS").ok().and_then(|v| v.parse().ok()) {
             cfg.t1 = std::time::Duration::from_millis(ms);
