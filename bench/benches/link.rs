@@ -37,7 +37,7 @@ fn twin(dir: &std::path::Path, baud: Option<u32>) -> Twin<Unit<FsStorage>> {
 fn round_trip() {
     let dir = tempfile::tempdir().expect("tempdir");
     let t = twin(dir.path(), None);
-    let rt = round_trips(t.tctm_path(), 300);
+    let rt = round_trips(SessionConfig::fast(t.tctm_path()), 300);
     let pct = |p: usize| rt[(rt.len() - 1) * p / 100].as_secs_f64() * 1e3;
     println!(
         "round trip (17,1 sent -> 1,7 received, twin at full speed, {} TCs): median {:.3} ms, \
@@ -51,8 +51,8 @@ fn round_trip() {
 }
 
 /// `n` round trips after 20 warm-up TCs, sorted.
-fn round_trips(path: &std::path::Path, n: usize) -> Vec<Duration> {
-    let mut s = Session::open(SessionConfig::fast(path)).expect("open");
+fn round_trips(cfg: SessionConfig, n: usize) -> Vec<Duration> {
+    let mut s = Session::open(cfg).expect("open");
     s.connect().expect("connect");
     let mut rt = Vec::new();
     for i in 0..n + 20 {
@@ -79,7 +79,9 @@ fn qemu() {
     let dir = tempfile::tempdir().expect("tempdir");
     let q =
         QemuUnit::start(dir.path(), QemuConfig { firmware: Some(fw), blank: false }).expect("QEMU");
-    let rt = round_trips(q.tctm_path(), 100);
+    // Single TCs, one at a time: the full-speed settings, as for the twin (a window of
+    // pipelined loads below needs the line's).
+    let rt = round_trips(SessionConfig::fast(q.tctm_path()), 100);
     let pct = |p: usize| rt[(rt.len() - 1) * p / 100].as_secs_f64() * 1e3;
     println!(
         "round trip (17,1 sent -> 1,7 received, firmware under QEMU mps2-an386, {} TCs): \
@@ -90,7 +92,9 @@ fn qemu() {
         pct(90),
         pct(100)
     );
-    let mut s = Session::open(SessionConfig::fast(q.tctm_path())).expect("open");
+    // The emulated UART takes the uplink at about 10 kB/s: paced session settings, as
+    // `eic-bench` uses for DEVICE `qemu`.
+    let mut s = Session::open(eic_bench::qemu::session_config(q.tctm_path())).expect("open");
     s.connect().expect("connect");
     // The provisioned firmware runs in safe mode: memory loads need maintenance.
     let mut data = [0u8; tc_tm::service::MAX_TC_APP_DATA_LEN];

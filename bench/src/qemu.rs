@@ -44,6 +44,21 @@ pub const TIME_SEED_ADDR: u32 = 0x203F_FF00;
 /// The factory software version of the firmware.
 pub const FACTORY_VERSION: &str = "1.0.0";
 
+/// The line rate that paces a session with the firmware under QEMU: the emulated UART takes the
+/// uplink one octet per emulator I/O round, about 7–10 kB/s on the shared bench host and less
+/// under load, so the session is set up as for a 57 600 Bd line (FOP-1's T1 covers a window of
+/// CLTUs at that rate, 3.6 s) rather than for the twin's full speed. With the twin's T1 of
+/// 300 ms, FOP-1 retransmitted whole windows faster than the unit could take them.
+pub const SESSION_BAUD: u32 = 57_600;
+
+/// Session settings for the firmware under QEMU (see [`SESSION_BAUD`]); acceptance may also
+/// wait behind a window of queued CLTUs, hence 15 s instead of 5 s.
+pub fn session_config(device: impl Into<PathBuf>) -> crate::session::SessionConfig {
+    let mut cfg = crate::session::SessionConfig::new(device, SESSION_BAUD);
+    cfg.stage_timeouts.acceptance = Duration::from_secs(15);
+    cfg
+}
+
 /// The firmware's source directory: `EIC_FIRMWARE_DIR`, else `firmware/` of this checkout.
 pub fn firmware_dir() -> PathBuf {
     std::env::var_os("EIC_FIRMWARE_DIR")
@@ -61,10 +76,18 @@ pub fn local_qemu() -> PathBuf {
 /// # Errors
 /// None found: the message names the install script.
 pub fn find_qemu() -> anyhow::Result<PathBuf> {
-    if let Some(p) = std::env::var_os("EIC_QEMU") {
+    find_qemu_in(std::env::var_os("EIC_QEMU"), std::env::var_os("PATH"), &local_qemu())
+}
+
+fn find_qemu_in(
+    env: Option<std::ffi::OsString>,
+    path: Option<std::ffi::OsString>,
+    local: &Path,
+) -> anyhow::Result<PathBuf> {
+    if let Some(p) = env.filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    if let Some(path) = std::env::var_os("PATH") {
+    if let Some(path) = path {
         for dir in std::env::split_paths(&path) {
             let p = dir.join("qemu-system-arm");
             if p.is_file() {
@@ -72,9 +95,8 @@ pub fn find_qemu() -> anyhow::Result<PathBuf> {
             }
         }
     }
-    let local = local_qemu();
     if local.is_file() {
-        return Ok(local);
+        return Ok(local.to_path_buf());
     }
     bail!(
         "qemu-system-arm not found (EIC_QEMU, PATH, {}): run scripts/install-qemu.sh to install \
@@ -414,6 +436,19 @@ mod tests {
         assert_eq!(parse_version("2.0.1+7").unwrap(), SwVersion::new(2, 0, 1, 7));
         assert!(parse_version("1.1").is_err());
         assert!(parse_version("1.x.0").is_err());
+    }
+
+    #[test]
+    fn a_missing_emulator_names_the_install_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = dir.path().join("nothing");
+        let e = find_qemu_in(None, Some(dir.path().into()), &none).unwrap_err().to_string();
+        assert!(e.contains("scripts/install-qemu.sh"), "{e}");
+        let exe = dir.path().join("qemu-system-arm");
+        std::fs::write(&exe, b"").unwrap();
+        assert_eq!(find_qemu_in(None, Some(dir.path().into()), &none).unwrap(), exe);
+        let env = Some(std::ffi::OsString::from("/opt/q/qemu-system-arm"));
+        assert_eq!(find_qemu_in(env, None, &none).unwrap(), Path::new("/opt/q/qemu-system-arm"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `eic-bench tables pull/push` as subprocesses on the embedded `twin` device, and the shipped
+//! `eic-bench tables pull/push` as subprocesses on the embedded `twin` device (and the same
+//! test on the `qemu` device: the firmware under QEMU, `docs/firmware.md`), and the shipped
 //! workplan example.
 
 use std::path::Path;
@@ -14,13 +15,9 @@ fn root() -> &'static Path {
 }
 
 fn run(args: &[&str], state: &Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--twin-state")
-        .arg(state)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    // The state option of the device word the command uses.
+    let option = if args.contains(&"qemu") { "--qemu-state" } else { "--twin-state" };
+    Command::new(BIN).args(args).arg(option).arg(state).stdin(Stdio::null()).output().unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -43,18 +40,28 @@ fn workplan_example_is_valid_and_changes_exactly_what_it_says() {
 
 #[test]
 fn push_then_pull_on_the_twin_device() {
+    push_then_pull("twin");
+}
+
+#[test]
+#[ignore = "needs QEMU (scripts/install-qemu.sh) and the firmware build; .ci/run runs it"]
+fn push_then_pull_on_the_qemu_device() {
+    push_then_pull("qemu");
+}
+
+fn push_then_pull(device: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("twin");
+    let state = dir.path().join(device);
     let example = root().join("examples/workplan-tables");
     let example = example.to_str().unwrap();
 
     // Without a terminal and without --yes: refused, nothing sent.
-    let o = run(&["tables", "push", "twin", example], &state);
+    let o = run(&["tables", "push", device, example], &state);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("--yes") && text(&o).contains("--dry-run"), "{}", text(&o));
 
     // Dry run: the diff and the TCs, nothing changed.
-    let o = run(&["tables", "push", "twin", example, "--dry-run"], &state);
+    let o = run(&["tables", "push", device, example, "--dry-run"], &state);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("STATUS: ok -> noisy"), "{out}");
@@ -62,18 +69,18 @@ fn push_then_pull_on_the_twin_device() {
     assert!(out.contains("function mode mode=maintenance") && out.contains("table activate id=5"));
 
     let pulled = dir.path().join("pulled");
-    let o = run(&["tables", "pull", "twin", "-o", pulled.to_str().unwrap()], &state);
+    let o = run(&["tables", "pull", device, "-o", pulled.to_str().unwrap()], &state);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(TableSet::load_dir(&pulled).unwrap(), tables::defaults::default_set());
 
     // The main job.
-    let o = run(&["tables", "push", "twin", example, "--yes", "--json"], &state);
+    let o = run(&["tables", "push", device, example, "--yes", "--json"], &state);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["changed"], serde_json::json!(["crt", "catalog", "pixels"]));
     assert_eq!(v["verified"], true);
 
-    let o = run(&["tables", "pull", "twin", "-o", pulled.to_str().unwrap(), "--json"], &state);
+    let o = run(&["tables", "pull", device, "-o", pulled.to_str().unwrap(), "--json"], &state);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["tables"].as_array().unwrap().len(), 7);
@@ -83,7 +90,7 @@ fn push_then_pull_on_the_twin_device() {
     );
 
     // Again: nothing to do.
-    let o = run(&["tables", "push", "twin", example, "--yes"], &state);
+    let o = run(&["tables", "push", device, example, "--yes"], &state);
     assert!(o.status.success() && text(&o).contains("nothing to push"), "{}", text(&o));
 
     // An invalid directory is refused before the unit is touched.
@@ -91,7 +98,7 @@ fn push_then_pull_on_the_twin_device() {
     let mut set = tables::defaults::default_set();
     set.alert.min_alert_snr = 1000.0;
     set.save_dir(&bad).unwrap();
-    let o = run(&["tables", "push", "twin", bad.to_str().unwrap(), "--yes"], &state);
+    let o = run(&["tables", "push", device, bad.to_str().unwrap(), "--yes"], &state);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("problem"), "{}", text(&o));
 }

@@ -12,11 +12,12 @@ fn main() {
 }
 
 /// The application runs from the execution region the loader copies it to (a bank's payload:
-/// 256 KiB minus the 32-octet image header); its RAM is the board RAM minus the 4 KiB hand-off
-/// area at its top.
+/// 256 KiB minus the 32-octet image header); its RAM is the PSRAM above the 1 MiB of storage:
+/// the unit with its trigger (2.7 MiB) is built on the stack before it moves into its static,
+/// which the 4 MiB SSRAM could not hold twice.
 const MEMORY: &str = "MEMORY
 {
   FLASH : ORIGIN = 0x00010000, LENGTH = 262112
-  RAM   : ORIGIN = 0x20000000, LENGTH = 4092K
+  RAM   : ORIGIN = 0x21100000, LENGTH = 15M
 }
 ";

@@ -174,7 +174,8 @@ impl<S: Storage> Unit<S> {
     /// Powers on after a restart through the boot loader: as [`Unit::power_on`] (boot logic,
     /// boot event), with the link state of `handover` restored.
     pub fn resume(storage: S, now: Cuc, handover: &LinkHandover) -> Self {
-        let mut unit = Unit::power_on(storage, now);
+        // The link first, so that the boot event already carries the next counts.
+        let mut unit = Unit::fresh(storage, now);
         unit.farm.frame(tc_tm::cop1::farm::FrameInput::SetVr(handover.v_r), true);
         let mut counters = LinearMap::new();
         for &(service, subtype, c) in &handover.msg_counters {
@@ -186,6 +187,7 @@ impl<S: Storage> Unit<S> {
             counters,
         );
         unit.counters.resets = 1;
+        unit.boot_application();
         unit
     }
 }

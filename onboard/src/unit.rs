@@ -278,7 +278,14 @@ impl<S: Storage> Unit<S> {
     /// The unit comes up in mode `safe` when an application image booted, in mode `boot`
     /// (boot software: ST\[06\], ST\[17\], arm, select-boot-bank, reset) when none did.
     pub fn power_on(storage: S, now: Cuc) -> Self {
-        let mut unit = Unit {
+        let mut unit = Self::fresh(storage, now);
+        unit.boot_application();
+        unit
+    }
+
+    /// The unit before its boot logic ran: the link afresh, the application blank.
+    pub(crate) fn fresh(storage: S, now: Cuc) -> Self {
+        Unit {
             storage,
             now,
             decoder: StreamDecoder::new(false),
@@ -286,13 +293,11 @@ impl<S: Storage> Unit<S> {
             downlink: Downlink::new(now.ticks()),
             counters: Counters::default(),
             app: App::new(),
+            trigger: new_trigger(),
             external_restart: false,
             restart_request: false,
             history: crate::history::History::new(now.ticks()),
-            trigger: new_trigger(),
-        };
-        unit.boot_application();
-        unit
+        }
     }
 
     /// Feeds uplink octets as they arrive on the serial line (any chunking). Each complete TC
@@ -555,7 +560,7 @@ impl<S: Storage> Unit<S> {
         self.boot_application();
     }
 
-    fn boot_application(&mut self) {
+    pub(crate) fn boot_application(&mut self) {
         self.app.reset();
         let now = self.now.ticks();
         self.app.boot_ticks = now;

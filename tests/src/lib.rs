@@ -311,13 +311,16 @@ impl TargetUnit {
         }
     }
 
-    /// Session settings for this unit: [`eic_bench::session::SessionConfig::fast`], with a
-    /// longer FOP-1 timer T1 under QEMU (1 s instead of 300 ms), where the emulated processor
-    /// shares the host with the bench and may answer late on a loaded machine.
+    /// Session settings for this unit: [`eic_bench::session::SessionConfig::fast`] for the
+    /// twin, [`eic_bench::qemu::session_config`] for the firmware (paced as the emulated UART
+    /// takes the uplink, about 10 kB/s).
     pub fn session_config(&self) -> eic_bench::session::SessionConfig {
-        let mut cfg = eic_bench::session::SessionConfig::fast(self.tctm_path());
-        if self.target == Target::Qemu {
-            cfg.t1 = std::time::Duration::from_secs(1);
+        let mut cfg = match self.target {
+            Target::Twin => eic_bench::session::SessionConfig::fast(self.tctm_path()),
+            Target::Qemu => eic_bench::qemu::session_config(self.tctm_path()),
+        };
+        if let Some(ms) = std::env::var("EIC_TEST_T1_MS").ok().and_then(|v| v.parse().ok()) {
+            cfg.t1 = std::time::Duration::from_millis(ms);
         }
         cfg
     }

@@ -101,7 +101,14 @@ fn upload(s: &mut Session, mem: &str, image: &[u8]) -> u32 {
     for (text, id) in ids {
         let o = s.wait(id).unwrap();
         if !matches!(o.verdict, Verdict::Completed { .. }) {
-            eprintln!("session: {:?}", s.stats());
+            let before = s.stats().clcws;
+            let p = collect(s, Duration::from_secs(3));
+            eprintln!(
+                "session: {:?}; then {} CLCWs and {} packets in 3 s",
+                s.stats(),
+                s.stats().clcws - before,
+                p.len()
+            );
         }
         assert_completed(&text[..40], &o);
     }

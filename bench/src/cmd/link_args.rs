@@ -263,7 +263,14 @@ impl LinkArgs {
                     dir.display()
                 );
             }
-            let mut session = Session::open(self.config_for(q.tctm_path().to_path_buf(), true))?;
+            // The emulated UART takes about 10 kB/s: paced settings, not the twin's full speed.
+            let mut cfg = crate::qemu::session_config(q.tctm_path());
+            cfg.archive.clone_from(&self.archive);
+            cfg.clcw_timeout = Duration::from_secs_f64(self.clcw_timeout_s.clamp(0.1, 3600.0));
+            if let Some(ms) = self.t1_ms {
+                cfg.t1 = Duration::from_millis(ms.max(1));
+            }
+            let mut session = Session::open(cfg)?;
             session.connect()?;
             return Ok(Connection { session, twin: None, qemu: Some(q) });
         }

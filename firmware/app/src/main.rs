@@ -4,7 +4,8 @@
 //! - UART0 octets → [`Unit::receive_uplink`]; [`Unit::next_cadu`] → UART0, without ever
 //!   blocking on a busy transmitter (a bench that does not read only delays TM, which the
 //!   unit's queues count as lost when they overflow);
-//! - UART1 octets → [`Unit::receive_stimulus`];
+//! - UART1 octets → [`Unit::receive_stimulus`], [`Unit::stimulus_output`] → UART1 (the
+//!   trigger's acknowledgements);
 //! - on-board time from the board's timer 0 counter, started from the link hand-over after a restart, else
 //!   from the time seed the host wrote, else from the CUC epoch;
 //! - the storage is the flash-like PSRAM area (`onboard::storage_mem`);
@@ -84,6 +85,8 @@ fn main() -> ! {
     let mut cadu = [0u8; CADU_LEN];
     let mut sent = CADU_LEN;
     let mut rx = [0u8; RX_BATCH];
+    let mut stim_out = [0u8; tc_tm::stimulus::MAX_FRAME_LEN];
+    let (mut stim_len, mut stim_sent) = (0usize, 0usize);
     let mut last_rx: Option<u64> = None;
     loop {
         // Uplink: gather what arrives back to back, then hand it over.
@@ -116,6 +119,17 @@ fn main() -> ! {
         }
         if m > 0 {
             unit.receive_stimulus(stim_buf.get(..m).unwrap_or_default());
+        }
+        // The trigger's acknowledgements go back on the stimulus link, never blocking.
+        if stim_sent == stim_len {
+            stim_len = unit.stimulus_output(&mut stim_out);
+            stim_sent = 0;
+        }
+        while let Some(&b) = stim_out.get(stim_sent).filter(|_| stim_sent < stim_len) {
+            if !stim.try_write(b) {
+                break;
+            }
+            stim_sent += 1;
         }
         // 1 ms of uplink silence: partial TM frames may leave at once.
         let ms = clock.millis();

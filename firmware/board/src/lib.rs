@@ -5,11 +5,14 @@
 //! 0x0000_0000  32 KiB   loader ("boot EEPROM"): vector table + code, from QEMU -kernel
 //! 0x0001_0000  256 KiB  application execution region: the loader copies the booted bank's
 //!                       payload here (the image format: onboard::image)
-//! 0x2000_0000  4 MiB-4K RAM of the running binary (.data, .bss, stack)
+//! 0x2000_0000  4 MiB-4K RAM of the loader (.bss, stack)
 //! 0x203F_F000  4 KiB    hand-off (never zeroed by either binary): boot info, link hand-over,
 //!                       time seed written by the host (QEMU -device loader)
-//! 0x2100_0000  16 MiB   PSRAM: the flash-like storage (onboard::storage_mem layout), backed
-//!                       by a file on the host, so it survives resets and QEMU restarts
+//! 0x2100_0000  1 MiB    PSRAM: the flash-like storage (onboard::storage_mem layout); the whole
+//!                       PSRAM is backed by a file on the host, so it survives resets and runs
+//! 0x2110_0000  15 MiB   PSRAM: RAM of the application (.data, .bss with the Unit and its
+//!                       2.7 MiB trigger, stack from the top: the Unit is built on the stack
+//!                       before it moves into its static)
 //! 0x4000_4000           UART0: TC/TM link      0x4000_5000  UART1: stimulus link
 //! ```
 //!
@@ -33,8 +36,10 @@ pub const APP_LEN: usize = 256 * 1024;
 pub const HANDOFF_BASE: usize = 0x203F_F000;
 /// Base of the flash-like storage (PSRAM).
 pub const STORAGE_BASE: usize = 0x2100_0000;
-/// Length of the flash-like storage.
-pub const STORAGE_LEN: usize = 16 * 1024 * 1024;
+/// End of the PSRAM (exclusive): the application's initial stack pointer.
+pub const PSRAM_END: usize = 0x2200_0000;
+/// Length of the flash-like storage (the flight layout needs 809 622 octets).
+pub const STORAGE_LEN: usize = 1024 * 1024;
 /// Offset in the hand-off area of the boot information the loader writes.
 pub const BOOT_INFO_OFFSET: usize = 0;
 /// Offset in the hand-off area of the link hand-over.
@@ -121,8 +126,8 @@ pub fn storage_area() -> &'static mut [u8] {
             cortex_m::asm::wfi();
         }
     }
-    // SAFETY: 0x2100_0000..+16 MiB is the board's PSRAM, always mapped RAM that neither
-    // linker script gives to any section, so no other Rust object lives there; `TAKEN` makes
+    // SAFETY: 0x2100_0000..+1 MiB is the start of the board's PSRAM, always mapped RAM that
+    // neither linker script gives to any section (the application's RAM starts above it), so no other Rust object lives there; `TAKEN` makes
     // this the only reference for the life of the binary. Every bit pattern is a valid `u8`.
     unsafe { core::slice::from_raw_parts_mut(STORAGE_BASE as *mut u8, STORAGE_LEN) }
 }

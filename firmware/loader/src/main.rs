@@ -54,7 +54,7 @@ fn main() -> ! {
     let Some(dst) = exec.get_mut(..payload.len()) else { halt() };
     dst.copy_from_slice(payload);
     // The copy is what runs: check it again, and that it starts with a vector table of this
-    // board (stack in RAM, reset vector a Thumb address inside the copy).
+    // board (stack in RAM outside the storage, reset vector a Thumb address inside the copy).
     let copy = exec.get(..payload.len()).unwrap_or_default();
     let word = |i: usize| {
         copy.get(4 * i..4 * i + 4).and_then(|w| w.try_into().ok()).map_or(0, u32::from_le_bytes)
@@ -62,7 +62,8 @@ fn main() -> ! {
     };
     let (sp, reset) = (word(0), word(1));
     let sane = tc_tm::crc::crc32(copy) == image.payload_crc
-        && (0x2000_0000..=board::HANDOFF_BASE).contains(&sp)
+        && ((0x2000_0000..=board::HANDOFF_BASE).contains(&sp)
+            || (board::STORAGE_BASE + board::STORAGE_LEN..=board::PSRAM_END).contains(&sp))
         && reset & 1 == 1
         && (APP_BASE..APP_BASE + copy.len()).contains(&(reset & !1));
     if !sane {
