@@ -44,7 +44,7 @@ fn push_then_pull_on_the_twin_device() {
 }
 
 #[test]
-#[ignore = "needs QEMU (scripts/install-qemu.sh) and the firmware build; .ci/run runs it"]
+#[ignore = "needs QEMU (scripts/install-qemu.sh) and the firmware build; scripts/test runs it"]
 fn push_then_pull_on_the_qemu_device() {
     push_then_pull("qemu");
 }

@@ -88,7 +88,7 @@ fn every_service_end_to_end_on_the_provisioned_twin() {
 }
 
 #[test]
-#[ignore = "needs QEMU (scripts/install-qemu.sh) and the firmware build; .ci/run runs it"]
+#[ignore = "needs QEMU (scripts/install-qemu.sh) and the firmware build; scripts/test runs it"]
 fn every_service_end_to_end_on_the_firmware_under_qemu() {
     every_service(Target::Qemu);
 }

@@ -174,7 +174,7 @@ fn software_update_boots_the_new_image_and_falls_back_from_a_damaged_one_on_the_
 }
 
 #[test]
-#[ignore = "needs QEMU (scripts/install-qemu.sh) and the firmware build; .ci/run runs it"]
+#[ignore = "needs QEMU (scripts/install-qemu.sh) and the firmware build; scripts/test runs it"]
 fn software_update_boots_the_new_binary_and_falls_back_from_a_damaged_one_under_qemu() {
     software_update(Target::Qemu);
 }
