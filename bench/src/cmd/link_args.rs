@@ -44,11 +44,14 @@ pub struct LinkArgs {
     /// baud rate plus 500 ms; 300 for the embedded twin).
     #[arg(long)]
     pub t1_ms: Option<u64>,
-    /// Seconds without any valid telemetry frame (while octets arrive) before the line is
-    /// declared unusable; without any octet at all, the line is declared dead after this plus
-    /// two octet times (--silence-timeout-s), at any baud rate.
-    #[arg(long, default_value_t = 3.0)]
-    pub clcw_timeout_s: f64,
+    /// A fixed limit: seconds without any valid telemetry frame (while octets arrive) before
+    /// the line is declared unusable. Default: derived from the line (at least 3 s, and then
+    /// only once the CADUs lost in a row since the last valid one are a one-in-a-million
+    /// run at the loss rate seen so far, or none was found at all; at most 62 frame periods:
+    /// docs/bench.md), so a live but lossy line is never declared dead. Without any octet at
+    /// all the line is dead after 3 s plus two octet times (--silence-timeout-s).
+    #[arg(long)]
+    pub clcw_timeout_s: Option<f64>,
     /// Seconds without one octet from the unit before the line is declared dead (default: the
     /// CLCW timeout plus two octet times at the baud rate).
     #[arg(long)]
@@ -167,7 +170,7 @@ impl LinkArgs {
             baud: crate::link::DEFAULT_BAUD,
             archive: None,
             t1_ms: None,
-            clcw_timeout_s: 3.0,
+            clcw_timeout_s: None,
             silence_timeout_s: None,
             report_timeout_s: None,
             completion_timeout_s: None,
@@ -199,7 +202,9 @@ impl LinkArgs {
         if let Some(ms) = self.t1_ms {
             cfg.t1 = Duration::from_millis(ms.max(1));
         }
-        cfg.set_clcw_timeout(Duration::from_secs_f64(self.clcw_timeout_s.clamp(0.1, 3600.0)));
+        if let Some(v) = self.clcw_timeout_s {
+            cfg.set_clcw_timeout(Duration::from_secs_f64(v.clamp(0.1, 3600.0)));
+        }
         let secs = |v: f64| Duration::from_secs_f64(v.clamp(0.001, 86_400.0));
         if let Some(v) = self.silence_timeout_s {
             cfg.silence_timeout = secs(v);
@@ -266,7 +271,9 @@ impl LinkArgs {
             // The emulated UART takes about 10 kB/s: paced settings, not the twin's full speed.
             let mut cfg = crate::qemu::session_config(q.tctm_path());
             cfg.archive.clone_from(&self.archive);
-            cfg.clcw_timeout = Duration::from_secs_f64(self.clcw_timeout_s.clamp(0.1, 3600.0));
+            if let Some(v) = self.clcw_timeout_s {
+                cfg.set_clcw_timeout(Duration::from_secs_f64(v.clamp(0.1, 3600.0)));
+            }
             if let Some(ms) = self.t1_ms {
                 cfg.t1 = Duration::from_millis(ms.max(1));
             }

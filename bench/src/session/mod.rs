@@ -100,9 +100,21 @@ pub struct SessionConfig {
     pub window: u8,
     /// Stage timeouts of the verification tracker.
     pub stage_timeouts: StageTimeouts,
-    /// How long to wait for a CLCW (any frame) before declaring the unit silent. The unit sends
-    /// a frame at least every second (ICD §1).
+    /// How long to wait for a CLCW (any valid frame) before declaring the line unusable: with
+    /// [`SessionConfig::clcw_adaptive`] (the default) the *least* wait, after which the verdict
+    /// also needs the lost-frame run of [`lost_run_limit`]; otherwise a fixed limit. The unit
+    /// sends a frame at least every [`SessionConfig::idle_period`] (ICD §1).
     pub clcw_timeout: Duration,
+    /// Derive the "no valid frame" verdict from what the line carries (the default): the line
+    /// is declared unusable only when, besides [`SessionConfig::clcw_timeout`], the CADUs
+    /// found since the last valid frame are a run of losses that the loss rate seen so far
+    /// makes a one-in-a-million event ([`lost_run_limit`]), or no CADU was found at all while
+    /// octets arrive (wrong baud rate), or the bound [`SessionConfig::dead_line_bound`] passed.
+    /// `false` (set by [`SessionConfig::set_clcw_timeout`], `--clcw-timeout-s`): the fixed
+    /// limit of earlier versions.
+    pub clcw_adaptive: bool,
+    /// The unit's idle-frame period: it sends at least one frame this often (ICD §1: 1 s).
+    pub idle_period: Duration,
     /// Quiet time after the last uplink octet before a CLCW is trusted for recovery: at least
     /// the time the unit may take to read what was written plus the age of the oldest CADU
     /// that can still be in the downlink queue.
@@ -146,6 +158,8 @@ impl SessionConfig {
             window: mission::FOP_WINDOW,
             stage_timeouts: StageTimeouts::for_baud(baud),
             clcw_timeout,
+            clcw_adaptive: true,
+            idle_period: IDLE_PERIOD,
             settle: cadu * 3 + Duration::from_millis(250),
             max_recoveries: 5,
             max_queries: 8,
@@ -168,11 +182,50 @@ impl SessionConfig {
         }
     }
 
-    /// Sets the CLCW timeout and the silence timeout that follows from it.
+    /// Sets a fixed CLCW timeout (no adaptive verdict) and the silence timeout that follows
+    /// from it.
     pub fn set_clcw_timeout(&mut self, t: Duration) {
         self.clcw_timeout = t;
+        self.clcw_adaptive = false;
         self.silence_timeout = t + line_time(2, self.baud);
     }
+
+    /// The longest the adaptive verdict waits without a valid frame (while CADUs arrive but
+    /// all are damaged) once the session needs one: [`MAX_LOST_RUN`] frame periods (the idle
+    /// period, or a CADU's line time when longer) plus the settle time. 63 s at 115 200 Bd,
+    /// 75 s at 9 600 Bd. A fixed CLCW timeout is its own bound.
+    pub fn dead_line_bound(&self) -> Duration {
+        if !self.clcw_adaptive {
+            return self.clcw_timeout + self.settle;
+        }
+        let period = self.idle_period.max(line_time(mission::CADU_LEN, self.baud));
+        (period * MAX_LOST_RUN).max(self.clcw_timeout) + self.settle
+    }
+}
+
+/// The unit's idle-frame period (ICD §1: at least one frame every second).
+pub const IDLE_PERIOD: Duration = Duration::from_secs(1);
+
+/// Probability, on a live line, of the run of lost frames that makes the adaptive verdict
+/// declare it unusable ([`lost_run_limit`]).
+pub const FALSE_DEAD_PROBABILITY: f64 = 1e-6;
+
+/// The largest frame-loss rate the adaptive verdict assumes: a line losing more than this is
+/// judged by the run this rate gives ([`MAX_LOST_RUN`]).
+pub const MAX_LOSS_RATE: f64 = 0.8;
+
+/// The longest run of lost CADUs the adaptive verdict waits for: ⌈ln 10⁻⁶ / ln 0.8⌉.
+pub const MAX_LOST_RUN: u32 = 62;
+
+/// The run of lost CADUs in a row (none valid) after which a line that lost `lost` of the
+/// `found` CADUs so far is declared unusable: the smallest n with p̂ⁿ ≤
+/// [`FALSE_DEAD_PROBABILITY`], p̂ = (lost + 1) / (found + 2) (the loss rate so far, starting
+/// from an even guess), at most [`MAX_LOSS_RATE`]. On a line losing two CADUs in three
+/// (`bitflip=1e-5,drop=0.001`) that is 35; at most [`MAX_LOST_RUN`].
+pub fn lost_run_limit(lost: u64, found: u64) -> u32 {
+    let p = ((lost.min(found) as f64 + 1.0) / (found as f64 + 2.0)).min(MAX_LOSS_RATE);
+    let n = (FALSE_DEAD_PROBABILITY.ln() / p.ln()).ceil();
+    if n.is_finite() && n >= 1.0 { (n as u32).min(MAX_LOST_RUN) } else { 1 }
 }
 
 /// Time `octets` take on an 8N1 line at `baud`.
@@ -202,6 +255,12 @@ pub enum SessionError {
         /// The configured CLCW timeout (`--clcw-timeout-s`); `waited` also covers the time the
         /// last TC frames took on the line.
         timeout: Duration,
+        /// CADUs found since the last valid frame, all damaged.
+        lost_run: u64,
+        /// CADUs found during the session.
+        found: u64,
+        /// Valid frames among them.
+        valid: u64,
     },
     /// Not one octet arrived from the unit for the silence timeout: the line is dead.
     Silent {
@@ -228,10 +287,11 @@ impl fmt::Display for SessionError {
             SessionError::Archive(e) => write!(f, "TM archive: {e}"),
             SessionError::Encode(e) => write!(f, "cannot encode the TC: {e}"),
             SessionError::Request(e) => write!(f, "cannot encode the request: {e}"),
-            SessionError::NoClcw { device, waited, timeout } => write!(
+            SessionError::NoClcw { device, waited, timeout, lost_run, found, valid } => write!(
                 f,
-                "no valid telemetry frame from the unit on {device} for {:.1} s (limit \
-                 --clcw-timeout-s {}, counted once the TC frames sent were on the line) \
+                "no valid telemetry frame from the unit on {device} for {:.1} s (at least \
+                 --clcw-timeout-s {}, counted once the TC frames sent were on the line; \
+                 {lost_run} CADUs in a row damaged, {valid} of {found} valid in this session) \
                  although octets arrive: the line is too noisy for any frame to pass, or the \
                  baud rate does not match; check the line quality and `--baud`",
                 waited.as_secs_f64(),
@@ -419,6 +479,8 @@ pub struct Session {
     read_buf: Vec<u8>,
     /// When the last octet arrived from the unit.
     last_octet: Instant,
+    /// CADUs the downlink had found when the last valid frame (CLCW) arrived.
+    frames_at_clcw: u64,
     /// When the last octet written will have left on the line (8N1 at the baud rate).
     uplink_done: Instant,
     /// The status query in flight, if any.
@@ -502,6 +564,7 @@ impl Session {
             events: Vec::new(),
             read_buf: vec![0u8; 16 * 1024],
             last_octet: now,
+            frames_at_clcw: 0,
             uplink_done: now,
             query: None,
             queries: HashMap::new(),
@@ -934,6 +997,7 @@ impl Session {
                 DownlinkEvent::Clcw(clcw) if clcw.vcid == mission::TC_VCID => {
                     self.stats.clcws += 1;
                     self.last_clcw = Some((clcw, now));
+                    self.frames_at_clcw = self.downlink.stats().frames;
                     self.on_clcw(&clcw, now)?;
                 }
                 DownlinkEvent::Packet(p) => {
@@ -1044,12 +1108,28 @@ impl Session {
         };
         let waiting_since = waiting_since.max(self.uplink_done);
         let waited = now.saturating_duration_since(waiting_since);
-        if waited >= self.cfg.clcw_timeout + self.cfg.settle {
+        if waited < self.cfg.clcw_timeout + self.cfg.settle {
+            return Ok(());
+        }
+        let st = self.downlink.stats();
+        let found = st.frames;
+        let valid = st.frames.saturating_sub(st.bad_frames);
+        let run = found.saturating_sub(self.frames_at_clcw);
+        let limit = lost_run_limit(found.saturating_sub(valid), found);
+        let dead = !self.cfg.clcw_adaptive
+            // Octets arrive, none of them a CADU: the baud rate does not match, or noise.
+            || run == 0
+            || run >= u64::from(limit)
+            || waited >= self.cfg.dead_line_bound();
+        if dead {
             self.fail_all(DeliveryFailure::NotSent);
             return Err(SessionError::NoClcw {
                 device: self.link.device().to_owned(),
                 waited,
                 timeout: self.cfg.clcw_timeout,
+                lost_run: run,
+                found,
+                valid,
             });
         }
         Ok(())

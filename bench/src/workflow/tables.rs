@@ -544,6 +544,12 @@ pub fn read_directory(s: &mut Session) -> Result<Vec<DirectoryEntry>, WorkflowEr
     })
 }
 
+/// How long dump segments may trail the request's completion report at `baud`: three CADU
+/// line times (VC 2 leaves after VC 0) plus the unit's 200 ms flush timeout.
+pub fn segment_grace(baud: u32) -> Duration {
+    crate::session::line_time(3 * tc_tm::mission::CADU_LEN, baud) + Duration::from_millis(200)
+}
+
 /// Dump requests in a row that bring no new octet before the pull reports the dump
 /// incomplete (the retry budget: a dump goes on as long as each few requests bring something).
 pub const DUMP_STALLS: u32 = 30;
@@ -594,9 +600,13 @@ struct Placed<'a> {
 }
 
 impl Placed<'_> {
-    /// Places every dump segment received until `until` (at least those already queued).
+    /// Places every dump segment received until `until` (at least those already queued), and
+    /// returns as soon as the image is complete: waiting on would only delay the next table
+    /// (before, every table of a pull on the firmware under QEMU waited the whole 15 s grace).
     fn place(&mut self, s: &mut Session, until: Instant) -> Result<(), WorkflowError> {
-        while let Some(p) = s.next_packet(until)? {
+        while *self.received < self.have.len()
+            && let Some(p) = s.next_packet(until)?
+        {
             let Ok(Report::Table(st200::Report::DumpSegment(seg))) = p.report() else {
                 continue;
             };
@@ -657,8 +667,9 @@ pub fn dump_active(
     let mut received = 0usize;
     let mut rounds = 0u32;
     let mut stalls = 0u32;
-    // Segments trail the completion report (VC 2 after VC 0) by a CADU or two.
-    let grace = s.config().stage_timeouts.acceptance;
+    // Segments trail the completion report (VC 2 after VC 0) by a CADU or two and the unit's
+    // flush timeout; waiting the whole report timeout cost every round of a lossy dump a second.
+    let grace = segment_grace(s.config().baud).min(s.config().stage_timeouts.acceptance);
     while received < total {
         if stalls >= DUMP_STALLS {
             return Err(WorkflowError::DumpIncomplete { table, received, total, rounds });
