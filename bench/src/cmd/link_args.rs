@@ -40,8 +40,9 @@ pub struct LinkArgs {
     /// Append every received CADU, time-stamped, to this archive file before decoding it.
     #[arg(long, env = "EIC_ARCHIVE")]
     pub archive: Option<PathBuf>,
-    /// FOP-1 timer T1 in milliseconds (default: a full window of the largest CLTUs at the
-    /// baud rate plus 500 ms; 300 for the embedded twin).
+    /// A fixed FOP-1 timer T1 in milliseconds (default: adaptive, the line time of what is
+    /// outstanding and still to leave plus a CLCW's round trip, 0.58 s for one frame at
+    /// 115 200 Bd; 300 fixed for the embedded twin).
     #[arg(long)]
     pub t1_ms: Option<u64>,
     /// A fixed limit: seconds without any valid telemetry frame (while octets arrive) before
@@ -57,22 +58,24 @@ pub struct LinkArgs {
     #[arg(long)]
     pub silence_timeout_s: Option<f64>,
     /// Seconds a missing verification report may trail FARM-1's acknowledgement of a TC before the
-    /// unit is asked (17,128 request status) instead (default: 1 s plus four CADU line times;
-    /// 0.15 for the embedded twin).
+    /// unit is asked (17,128 request status) instead (default: 0.3 s plus four CADU line times,
+    /// 0.69 s at 115 200 Bd; 0.15 for the embedded twin).
     #[arg(long)]
     pub report_timeout_s: Option<f64>,
     /// Seconds a TC may execute, with no report, before its outcome is reported in doubt
     /// (default 30).
     #[arg(long)]
     pub completion_timeout_s: Option<f64>,
-    /// Status queries about one TC left unanswered before its outcome is reported in doubt
-    /// (default 8).
+    /// A fixed number of status queries about one TC left unanswered before its outcome is
+    /// reported in doubt (default: 8, raised on a lossy downlink to the run of lost answers
+    /// its loss rate makes a one-in-a-million event, e.g. 35 when two CADUs in three are lost).
     #[arg(long)]
     pub max_queries: Option<u32>,
     /// FOP-1 sliding window K, 1..=15 (default 15).
     #[arg(long)]
     pub window: Option<u8>,
-    /// FOP-1 transmission limit: transmissions of a frame before recovery (default 20).
+    /// FOP-1 transmission limit: transmissions of a frame before recovery (default 100 with
+    /// the adaptive T1, 20 for the embedded twin).
     #[arg(long)]
     pub transmission_limit: Option<u8>,
     /// Milliseconds the uplink must have been quiet before a CLCW is trusted for recovery
@@ -201,6 +204,7 @@ impl LinkArgs {
         cfg.archive.clone_from(&self.archive);
         if let Some(ms) = self.t1_ms {
             cfg.t1 = Duration::from_millis(ms.max(1));
+            cfg.t1_adaptive = false;
         }
         if let Some(v) = self.clcw_timeout_s {
             cfg.set_clcw_timeout(Duration::from_secs_f64(v.clamp(0.1, 3600.0)));
@@ -217,6 +221,7 @@ impl LinkArgs {
         }
         if let Some(v) = self.max_queries {
             cfg.max_queries = v.max(1);
+            cfg.max_queries_adaptive = false;
         }
         if let Some(v) = self.window {
             cfg.window = v.clamp(1, tc_tm::mission::FOP_WINDOW);
@@ -276,6 +281,7 @@ impl LinkArgs {
             }
             if let Some(ms) = self.t1_ms {
                 cfg.t1 = Duration::from_millis(ms.max(1));
+                cfg.t1_adaptive = false;
             }
             let mut session = Session::open(cfg)?;
             session.connect()?;

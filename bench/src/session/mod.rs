@@ -91,8 +91,15 @@ pub struct SessionConfig {
     pub link_timeouts: Timeouts,
     /// TM archive file (appended to), if any.
     pub archive: Option<PathBuf>,
-    /// FOP-1 timer T1.
+    /// FOP-1 timer T1 (with [`SessionConfig::t1_adaptive`], the value before anything is
+    /// outstanding).
     pub t1: Duration,
+    /// Derive T1 from what is on the line (the default of [`SessionConfig::new`]): the line
+    /// time of the octets still to leave and of the frames outstanding, plus a CLCW's round
+    /// trip ([`adaptive_t1`]); a lost frame is sent again as soon as its acknowledgement is
+    /// overdue, instead of after a whole window's line time. `false` with `--t1-ms` and in
+    /// [`SessionConfig::fast`].
+    pub t1_adaptive: bool,
     /// FOP-1 transmission limit.
     pub transmission_limit: u8,
     /// FOP-1 sliding window K (`--window`, 1..=15): on a line that loses many uplink frames
@@ -124,6 +131,11 @@ pub struct SessionConfig {
     /// Status queries (17,128) about one TC before it is reported in doubt
     /// (`--max-queries`).
     pub max_queries: u32,
+    /// Raise [`SessionConfig::max_queries`] to the run of lost answers the downlink's loss
+    /// rate so far makes a one-in-a-million event ([`lost_run_limit`]: 35 when two CADUs in
+    /// three are lost), so a live lossy line does not leave TCs in doubt (the default;
+    /// `false` with `--max-queries`).
+    pub max_queries_adaptive: bool,
     /// No octet at all from the unit for this long means a dead line (`--silence-timeout-s`,
     /// default the CLCW timeout plus two octet times): detected in bounded time at any baud
     /// rate, whatever else the session waits for.
@@ -133,9 +145,11 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// Defaults for `device` at `baud`: T1 covers a full window of the largest CLTUs at that
-    /// rate plus 500 ms, transmission limit 20 (on a lossy line CLCWs are sparse: a frame may
-    /// wait several idle-frame periods for its acknowledgement); the settle time three CADU
+    /// Defaults for `device` at `baud`: T1 adaptive ([`adaptive_t1`]; before anything is
+    /// outstanding, a full window of the largest CLTUs at that rate plus 500 ms),
+    /// transmission limit 100 (on a lossy line CLCWs are sparse: a frame may wait several
+    /// idle-frame periods for its acknowledgement, and the adaptive T1 is short; 100 T1s
+    /// cover the dead-line bound); the settle time three CADU
     /// line times plus 250 ms after the last
     /// uplink octet left (the session tracks when its own octets are on the line);
     /// 3 s CLCW timeout; reports expected 1 s plus four CADU line times after FARM-1
@@ -154,7 +168,8 @@ impl SessionConfig {
             link_timeouts: Timeouts { read: Duration::from_secs(1), write: window + window },
             archive: None,
             t1: window + Duration::from_millis(500),
-            transmission_limit: 20,
+            t1_adaptive: true,
+            transmission_limit: 100,
             window: mission::FOP_WINDOW,
             stage_timeouts: StageTimeouts::for_baud(baud),
             clcw_timeout,
@@ -163,6 +178,7 @@ impl SessionConfig {
             settle: cadu * 3 + Duration::from_millis(250),
             max_recoveries: 5,
             max_queries: 8,
+            max_queries_adaptive: true,
             silence_timeout: clcw_timeout + line_time(2, baud),
             randomise_tc: false,
         }
@@ -173,6 +189,8 @@ impl SessionConfig {
     pub fn fast(device: impl Into<PathBuf>) -> Self {
         Self {
             t1: Duration::from_millis(300),
+            t1_adaptive: false,
+            transmission_limit: 20,
             settle: Duration::from_millis(100),
             stage_timeouts: StageTimeouts {
                 acceptance: Duration::from_millis(150),
@@ -226,6 +244,18 @@ pub fn lost_run_limit(lost: u64, found: u64) -> u32 {
     let p = ((lost.min(found) as f64 + 1.0) / (found as f64 + 2.0)).min(MAX_LOSS_RATE);
     let n = (FALSE_DEAD_PROBABILITY.ln() / p.ln()).ceil();
     if n.is_finite() && n >= 1.0 { (n as u32).min(MAX_LOST_RUN) } else { 1 }
+}
+
+/// The adaptive T1 ([`SessionConfig::t1_adaptive`]) at `baud` when `pending` of the octets
+/// written are still to leave and `outstanding` line octets of frames wait for their
+/// acknowledgement: the line time of both plus one largest CLTU (the frame being sent), two
+/// CADU line times (the CLCW's frame may wait behind one), the unit's 200 ms flush timeout and
+/// 100 ms. 0.58 s for one frame at 115 200 Bd, 1.9 s for a full window.
+pub fn adaptive_t1(pending: Duration, outstanding: usize, baud: u32) -> Duration {
+    pending
+        + line_time(outstanding + uplink::line_len(mission::MAX_TC_FRAME_LEN), baud)
+        + line_time(2 * mission::CADU_LEN, baud)
+        + Duration::from_millis(300)
 }
 
 /// Time `octets` take on an 8N1 line at `baud`.
@@ -795,12 +825,13 @@ impl Session {
                 return Ok(());
             }
             let asked = self.queries.get(&id).copied().unwrap_or(0);
-            if asked >= self.cfg.max_queries {
+            if asked >= self.query_budget() {
                 self.tracker.set_in_doubt(&id, Doubt::NoAnswer { queries: asked });
                 return Ok(());
             }
         }
         // Ask about every overdue TC at once (the one waited for first).
+        let budget = self.query_budget();
         let mut about = vec![id];
         let others: Vec<RequestId> = self
             .delivery
@@ -811,7 +842,7 @@ impl Session {
                         d,
                         Delivery::Delivered | Delivery::Failed(DeliveryFailure::InDoubt(_))
                     )
-                    && self.queries.get(o).copied().unwrap_or(0) < self.cfg.max_queries
+                    && self.queries.get(o).copied().unwrap_or(0) < budget
             })
             .map(|(o, _)| *o)
             .collect();
@@ -1037,6 +1068,7 @@ impl Session {
             }
             return self.finish_resync(clcw);
         }
+        self.adapt_t1();
         let mut actions = Vec::new();
         self.fop.clcw(clcw, self.now_ms(), |a| actions.push(a));
         self.handle_actions(actions)
@@ -1135,8 +1167,34 @@ impl Session {
         Ok(())
     }
 
+    /// Unanswered status queries about one TC before it is in doubt: the configured number,
+    /// raised on a lossy downlink when adaptive ([`SessionConfig::max_queries_adaptive`]).
+    fn query_budget(&self) -> u32 {
+        if !self.cfg.max_queries_adaptive {
+            return self.cfg.max_queries;
+        }
+        let st = self.downlink.stats();
+        let lost = st.bad_frames.min(st.frames);
+        if lost == 0 {
+            return self.cfg.max_queries;
+        }
+        self.cfg.max_queries.max(lost_run_limit(lost, st.frames))
+    }
+
+    /// Sets FOP-1's T1 from what is on the line now ([`adaptive_t1`]), when adaptive.
+    fn adapt_t1(&mut self) {
+        if !self.cfg.t1_adaptive {
+            return;
+        }
+        let pending = self.uplink_done.saturating_duration_since(Instant::now());
+        let outstanding: usize = self.in_fop.values().map(|f| f.line.len()).sum();
+        let t1 = adaptive_t1(pending, outstanding, self.cfg.baud);
+        let _ = self.fop.set_t1_ms(u64::try_from(t1.as_millis()).unwrap_or(u64::MAX).max(1));
+    }
+
     /// Runs timers, feeds the FOP-1 window and writes what it asks.
     fn service(&mut self) -> Result<(), SessionError> {
+        self.adapt_t1();
         let mut actions = Vec::new();
         self.fop.tick(self.now_ms(), |a| actions.push(a));
         self.handle_actions(actions)?;
@@ -1145,6 +1203,7 @@ impl Session {
         {
             let Some(tc) = self.queue.pop_front() else { break };
             let handle = self.next_handle;
+            self.adapt_t1();
             let mut actions = Vec::new();
             match self.fop.transmit_ad(handle, self.now_ms(), |a| actions.push(a)) {
                 Ok(_) => {
@@ -1278,5 +1337,53 @@ impl Session {
             self.stats.delivery_failed += 1;
             self.delivery.insert(tc.id, Delivery::Failed(why));
         }
+    }
+}
+
+#[cfg(test)]
+mod dead_line_tests {
+    use super::*;
+
+    #[test]
+    fn the_lost_run_limit_follows_the_loss_rate() {
+        // Two CADUs in three lost: 35 in a row happen once in a million.
+        assert_eq!(lost_run_limit(2000, 3000), 35);
+        // An even first guess, then the cap: 62 at most, however bad the line.
+        assert_eq!(lost_run_limit(0, 0), 20);
+        assert_eq!(lost_run_limit(1000, 1000), MAX_LOST_RUN);
+        // A clean line: a few lost frames in a row already mean something.
+        assert!(lost_run_limit(0, 10_000) <= 2);
+        // Monotonic in the loss.
+        let mut last = 0;
+        for lost in (0..=1000).step_by(50) {
+            let n = lost_run_limit(lost, 1000);
+            assert!(n >= last, "{lost}: {n} < {last}");
+            last = n;
+        }
+    }
+
+    #[test]
+    fn the_dead_line_bound_is_62_frame_periods_plus_settle() {
+        let fast = SessionConfig::new("/dev/null", 115_200);
+        let b = fast.dead_line_bound();
+        assert!(b > Duration::from_secs(62) && b < Duration::from_secs(64), "{b:?}");
+        let slow = SessionConfig::new("/dev/null", 9_600);
+        let b = slow.dead_line_bound();
+        assert!(b > Duration::from_secs(70) && b < Duration::from_secs(80), "{b:?}");
+        let mut fixed = SessionConfig::new("/dev/null", 115_200);
+        fixed.set_clcw_timeout(Duration::from_secs(20));
+        assert!(!fixed.clcw_adaptive);
+        assert_eq!(fixed.dead_line_bound(), Duration::from_secs(20) + fixed.settle);
+    }
+
+    #[test]
+    fn the_adaptive_t1_covers_what_is_on_the_line() {
+        let one = adaptive_t1(Duration::ZERO, 0, 115_200);
+        assert!(one > Duration::from_millis(550) && one < Duration::from_millis(600), "{one:?}");
+        let window = 15 * uplink::line_len(mission::MAX_TC_FRAME_LEN);
+        let full = adaptive_t1(Duration::ZERO, window, 115_200);
+        assert!(full > one + line_time(window, 115_200) - Duration::from_millis(1), "{full:?}");
+        // Octets still queued count in full.
+        assert_eq!(adaptive_t1(Duration::from_secs(2), 0, 115_200), one + Duration::from_secs(2));
     }
 }

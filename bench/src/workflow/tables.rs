@@ -550,6 +550,28 @@ pub fn segment_grace(baud: u32) -> Duration {
     crate::session::line_time(3 * tc_tm::mission::CADU_LEN, baud) + Duration::from_millis(200)
 }
 
+/// Most octets one dump request asks for when it repeats pieces ([`dump_copies`]): 16 KiB,
+/// 1.4 s of downlink at 115 200 Bd.
+pub const COPIES_BUDGET: usize = 16 * 1024;
+/// Most copies of a piece in one dump request.
+pub const MAX_COPIES: usize = 8;
+
+/// How many times one dump request asks for each of `octets` missing octets, on a downlink
+/// that lost `lost` of the `found` CADUs so far: enough copies that a piece is lost by all
+/// with probability ≤ 5 % at that loss rate (one copy on a clean line, 8 when two CADUs in
+/// three are lost), at most [`MAX_COPIES`] and [`COPIES_BUDGET`] octets in all; one copy when
+/// the pass is shorter than a frame (the copies would share its fate).
+pub fn dump_copies(lost: u64, found: u64, octets: usize) -> usize {
+    // Copies of a pass shorter than a frame travel in the same frames and are lost with them.
+    if found == 0 || lost == 0 || octets < tc_tm::mission::AOS_FRAME_LEN {
+        return 1;
+    }
+    let loss = (lost.min(found) as f64 / found as f64).min(0.9);
+    let n = (0.05f64.ln() / loss.ln()).ceil();
+    let n = if n.is_finite() && n >= 1.0 { n as usize } else { 1 };
+    n.min(MAX_COPIES).min((COPIES_BUDGET / octets.max(1)).max(1))
+}
+
 /// Dump requests in a row that bring no new octet before the pull reports the dump
 /// incomplete (the retry budget: a dump goes on as long as each few requests bring something).
 pub const DUMP_STALLS: u32 = 30;
@@ -597,6 +619,8 @@ struct Placed<'a> {
     have: &'a mut Vec<bool>,
     received: &'a mut usize,
     progress: &'a ProgressBar,
+    /// When the last new octet was placed.
+    last_new: Option<Instant>,
 }
 
 impl Placed<'_> {
@@ -630,6 +654,9 @@ impl Placed<'_> {
                 }
                 *self.received += new as usize;
                 self.progress.inc(new);
+                if new > 0 {
+                    self.last_new = Some(Instant::now());
+                }
             }
         }
         Ok(())
@@ -677,7 +704,7 @@ pub fn dump_active(
         rounds += 1;
         let before = received;
         let missing = missing_ranges(&have);
-        let ranges: Vec<st200::DumpRange> = missing
+        let first: Vec<st200::DumpRange> = missing
             .iter()
             .take(st200::MAX_DUMP_RANGES)
             .map(|&(o, n)| st200::DumpRange {
@@ -685,8 +712,18 @@ pub fn dump_active(
                 length: u32::try_from(n).unwrap_or(u32::MAX),
             })
             .collect();
+        // On a lossy downlink, ask for each missing piece several times in one request (the
+        // copies spaced a whole pass apart): one round then brings what several would.
+        let dl = s.downlink_stats();
+        let asked: usize = missing.iter().take(st200::MAX_DUMP_RANGES).map(|&(_, n)| n).sum();
+        let copies = dump_copies(dl.bad_frames, dl.frames, asked)
+            .min(st200::MAX_DUMP_RANGES / first.len().max(1))
+            .max(1);
+        let ranges: Vec<st200::DumpRange> =
+            (0..copies).flat_map(|_| first.iter().copied()).collect();
         let mut items = vec![0u8; ranges.len() * 8];
-        let req = if received == 0 && rounds == 1 {
+        let whole = missing.len() > st200::MAX_DUMP_RANGES || copies == 1;
+        let req = if received == 0 && rounds == 1 && whole {
             Request::Table(st200::Request::Dump {
                 table_id: table as u8,
                 buffer: BufferSel::Active,
@@ -709,19 +746,40 @@ pub fn dump_active(
             have: &mut have,
             received: &mut received,
             progress,
+            last_new: None,
         };
+        // The round ends with the request's verdict, or, once FARM-1 acknowledged it, when
+        // its segments have stopped coming for the grace time (or none came): the unit's dump
+        // job has ended (its queue drains at line rate) and waiting for a lost completion
+        // report, which costs status queries, would only delay the next request. A request
+        // sent while the job still runs is refused `busy`, which costs one round; a refusal
+        // for any other reason is seen when a round ends with its verdict.
+        let mut acknowledged: Option<Instant> = None;
         let o = loop {
             let o = s.poll(id)?;
             acc.place(s, Instant::now())?;
             if o.verdict.is_settled() {
-                break o;
+                break Some(o);
+            }
+            if *acc.received >= total {
+                break None;
+            }
+            if acknowledged.is_none() && o.delivery == Delivery::Delivered {
+                acknowledged = Some(Instant::now());
+            }
+            if let Some(ack) = acknowledged {
+                let quiet_since = acc.last_new.map_or(ack, |t| t.max(ack));
+                if quiet_since.elapsed() >= grace {
+                    break None;
+                }
             }
         };
-        if *acc.received < total {
+        if o.is_some() && *acc.received < total {
             acc.place(s, Instant::now() + grace)?;
         }
         s.forget(id);
         stalls = if received > before { 0 } else { stalls + 1 };
+        let Some(o) = o else { continue };
         match o.verdict {
             Verdict::Failed(f)
                 if matches!(f.code, FailureCode::Busy | FailureCode::DumpInterrupted) =>
@@ -1335,6 +1393,20 @@ pub fn push(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dump_copies_follow_the_loss_rate_and_the_frame_size() {
+        use super::{COPIES_BUDGET, MAX_COPIES, dump_copies};
+        // A clean line: one copy.
+        assert_eq!(dump_copies(0, 1000, 8192), 1);
+        assert_eq!(dump_copies(0, 0, 8192), 1);
+        // Two CADUs in three lost: 8 copies of a pass of several frames.
+        assert_eq!(dump_copies(2000, 3000, 2048), MAX_COPIES);
+        // Within the octet budget.
+        assert_eq!(dump_copies(2000, 3000, COPIES_BUDGET / 2), 2);
+        // A pass shorter than a frame: its copies would share its frames.
+        assert_eq!(dump_copies(2000, 3000, 512), 1);
+    }
     use super::*;
 
     fn unit_with(set: &TableSet) -> UnitTables {
