@@ -43,7 +43,8 @@ fn start_twin(state: &Path, faults: &str, baud: Option<u32>) -> Twin {
     Twin { dev: v["tctm"].as_str().unwrap().to_owned(), child }
 }
 
-/// `eic-bench ARGS` with the environment's link options removed (the defaults are tested).
+/// `eic-bench ARGS` with the environment's link options removed (the defaults are tested) and
+/// the progress journals in `journal`.
 fn bench(args: &[&str], journal: &Path) -> Output {
     let mut cmd = Command::new(BIN);
     for (k, _) in std::env::vars() {
@@ -51,7 +52,7 @@ fn bench(args: &[&str], journal: &Path) -> Output {
             cmd.env_remove(k);
         }
     }
-    cmd.args(args).arg("--journal-dir").arg(journal).stdin(Stdio::null()).output().unwrap()
+    cmd.env("EIC_JOURNAL_DIR", journal).args(args).stdin(Stdio::null()).output().unwrap()
 }
 
 fn text(o: &Output) -> String {

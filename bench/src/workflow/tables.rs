@@ -889,6 +889,44 @@ fn leave_maintenance(to: Mode) -> Vec<Mode> {
 /// [`WorkflowError::Invalid`] if the target set has problems, [`WorkflowError::Encode`],
 /// [`WorkflowError::BootMode`].
 pub fn plan(unit: &UnitTables, target: &TableSet, mode: Mode) -> Result<Plan, WorkflowError> {
+    plan_with_segments(unit, target, mode, MAX_LOAD_SEGMENT_LEN)
+}
+
+/// The load segment length for a line whose downlink lost `lost` of the `found` CADUs: the
+/// largest power of two (at least 64, at most [`MAX_LOAD_SEGMENT_LEN`]) whose TC frame gets
+/// through with probability ≥ 0.7 when the uplink loses octets as the downlink does. On a
+/// line losing two CADUs in three a 1 000-octet load gets through one time in four, and
+/// FOP-1's go-back-N resends the window after each loss; 256-octet loads get through seven
+/// times in ten. A clean line keeps the largest segments.
+pub fn segment_len_for(lost: u64, found: u64) -> usize {
+    if found == 0 || lost == 0 {
+        return MAX_LOAD_SEGMENT_LEN;
+    }
+    let loss = (lost.min(found) as f64 / found as f64).min(0.95);
+    // ln of one octet's survival; a CLTU is about 1.15 × (segment + 40 octets of headers).
+    let per_octet = (1.0 - loss).ln() / tc_tm::mission::CADU_LEN as f64;
+    let len = 0.7f64.ln() / per_octet / 1.15 - 40.0;
+    if !len.is_finite() || len >= MAX_LOAD_SEGMENT_LEN as f64 {
+        return MAX_LOAD_SEGMENT_LEN;
+    }
+    let mut seg = 64usize;
+    while seg * 2 <= MAX_LOAD_SEGMENT_LEN && (seg * 2) as f64 <= len {
+        seg *= 2;
+    }
+    seg
+}
+
+/// [`plan`] with load segments of at most `segment_len` octets ([`segment_len_for`]).
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_with_segments(
+    unit: &UnitTables,
+    target: &TableSet,
+    mode: Mode,
+    segment_len: usize,
+) -> Result<Plan, WorkflowError> {
+    let segment_len = segment_len.clamp(1, MAX_LOAD_SEGMENT_LEN);
     let problems = target.problems();
     if !problems.is_empty() {
         return Err(WorkflowError::Invalid(problems));
@@ -922,8 +960,8 @@ pub fn plan(unit: &UnitTables, target: &TableSet, mode: Mode) -> Result<Plan, Wo
             let img = images.get(&t).map(Vec::as_slice).unwrap_or(&[]);
             let total_len = u32::try_from(img.len()).unwrap_or(u32::MAX);
             let version = target.version(t);
-            for (i, chunk) in img.chunks(MAX_LOAD_SEGMENT_LEN).enumerate() {
-                let offset = u32::try_from(i * MAX_LOAD_SEGMENT_LEN).unwrap_or(u32::MAX);
+            for (i, chunk) in img.chunks(segment_len).enumerate() {
+                let offset = u32::try_from(i * segment_len).unwrap_or(u32::MAX);
                 let seg =
                     LoadSegment { table_id: t as u8, version, total_len, offset, data: chunk };
                 tcs.push(PlannedTc::from_request(
@@ -961,7 +999,9 @@ pub fn prepare(
     }
     let mode = read_mode(s)?;
     let unit = pull(s, progress)?;
-    let p = plan(&unit, target, mode)?;
+    // The pull measured the line: shorter loads where it loses frames.
+    let dl = s.downlink_stats();
+    let p = plan_with_segments(&unit, target, mode, segment_len_for(dl.bad_frames, dl.frames))?;
     Ok((unit, p))
 }
 
@@ -1393,6 +1433,19 @@ pub fn push(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn load_segments_shrink_on_a_lossy_line_only() {
+        use super::{MAX_LOAD_SEGMENT_LEN, segment_len_for};
+        assert_eq!(segment_len_for(0, 0), MAX_LOAD_SEGMENT_LEN);
+        assert_eq!(segment_len_for(0, 5000), MAX_LOAD_SEGMENT_LEN);
+        // 1e-6 / 1e-4: one CADU in ten lost, the largest segments still pass.
+        assert_eq!(segment_len_for(100, 1000), MAX_LOAD_SEGMENT_LEN);
+        // Two CADUs in three lost.
+        assert_eq!(segment_len_for(2000, 3000), 256);
+        // Almost everything lost: the smallest.
+        assert_eq!(segment_len_for(999, 1000), 64);
+    }
 
     #[test]
     fn dump_copies_follow_the_loss_rate_and_the_frame_size() {
