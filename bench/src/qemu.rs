@@ -56,6 +56,10 @@ pub const SESSION_BAUD: u32 = 57_600;
 pub fn session_config(device: impl Into<PathBuf>) -> crate::session::SessionConfig {
     let mut cfg = crate::session::SessionConfig::new(device, SESSION_BAUD);
     cfg.stage_timeouts.acceptance = Duration::from_secs(15);
+    // The emulated UART's rate varies with the host's load: keep the fixed T1 of a whole
+    // window at the paced rate rather than the adaptive one a real line allows.
+    cfg.t1_adaptive = false;
+    cfg.transmission_limit = 20;
     cfg
 }
 

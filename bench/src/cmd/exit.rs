@@ -254,6 +254,9 @@ mod tests {
                     device: dev(),
                     waited: Duration::from_secs(3),
                     timeout: Duration::from_secs(3),
+                    lost_run: 0,
+                    found: 0,
+                    valid: 0,
                 }
                 .into(),
                 Exit::Unreachable,

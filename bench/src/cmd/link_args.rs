@@ -40,36 +40,42 @@ pub struct LinkArgs {
     /// Append every received CADU, time-stamped, to this archive file before decoding it.
     #[arg(long, env = "EIC_ARCHIVE")]
     pub archive: Option<PathBuf>,
-    /// FOP-1 timer T1 in milliseconds (default: a full window of the largest CLTUs at the
-    /// baud rate plus 500 ms; 300 for the embedded twin).
+    /// A fixed FOP-1 timer T1 in milliseconds (default: adaptive, the line time of what is
+    /// outstanding and still to leave plus a CLCW's round trip, 0.58 s for one frame at
+    /// 115 200 Bd; 300 fixed for the embedded twin).
     #[arg(long)]
     pub t1_ms: Option<u64>,
-    /// Seconds without any valid telemetry frame (while octets arrive) before the line is
-    /// declared unusable; without any octet at all, the line is declared dead after this plus
-    /// two octet times (--silence-timeout-s), at any baud rate.
-    #[arg(long, default_value_t = 3.0)]
-    pub clcw_timeout_s: f64,
+    /// A fixed limit: seconds without any valid telemetry frame (while octets arrive) before
+    /// the line is declared unusable. Default: derived from the line (at least 3 s, and then
+    /// only once the CADUs lost in a row since the last valid one are a one-in-a-million
+    /// run at the loss rate seen so far, or none was found at all; at most 62 frame periods:
+    /// docs/bench.md), so a live but lossy line is never declared dead. Without any octet at
+    /// all the line is dead after 3 s plus two octet times (--silence-timeout-s).
+    #[arg(long)]
+    pub clcw_timeout_s: Option<f64>,
     /// Seconds without one octet from the unit before the line is declared dead (default: the
     /// CLCW timeout plus two octet times at the baud rate).
     #[arg(long)]
     pub silence_timeout_s: Option<f64>,
     /// Seconds a missing verification report may trail FARM-1's acknowledgement of a TC before the
-    /// unit is asked (17,128 request status) instead (default: 1 s plus four CADU line times;
-    /// 0.15 for the embedded twin).
+    /// unit is asked (17,128 request status) instead (default: 0.3 s plus four CADU line times,
+    /// 0.69 s at 115 200 Bd; 0.15 for the embedded twin).
     #[arg(long)]
     pub report_timeout_s: Option<f64>,
     /// Seconds a TC may execute, with no report, before its outcome is reported in doubt
     /// (default 30).
     #[arg(long)]
     pub completion_timeout_s: Option<f64>,
-    /// Status queries about one TC left unanswered before its outcome is reported in doubt
-    /// (default 8).
+    /// A fixed number of status queries about one TC left unanswered before its outcome is
+    /// reported in doubt (default: 8, raised on a lossy downlink to the run of lost answers
+    /// its loss rate makes a one-in-a-million event, e.g. 35 when two CADUs in three are lost).
     #[arg(long)]
     pub max_queries: Option<u32>,
     /// FOP-1 sliding window K, 1..=15 (default 15).
     #[arg(long)]
     pub window: Option<u8>,
-    /// FOP-1 transmission limit: transmissions of a frame before recovery (default 20).
+    /// FOP-1 transmission limit: transmissions of a frame before recovery (default 100 with
+    /// the adaptive T1, 20 for the embedded twin).
     #[arg(long)]
     pub transmission_limit: Option<u8>,
     /// Milliseconds the uplink must have been quiet before a CLCW is trusted for recovery
@@ -167,7 +173,7 @@ impl LinkArgs {
             baud: crate::link::DEFAULT_BAUD,
             archive: None,
             t1_ms: None,
-            clcw_timeout_s: 3.0,
+            clcw_timeout_s: None,
             silence_timeout_s: None,
             report_timeout_s: None,
             completion_timeout_s: None,
@@ -198,8 +204,11 @@ impl LinkArgs {
         cfg.archive.clone_from(&self.archive);
         if let Some(ms) = self.t1_ms {
             cfg.t1 = Duration::from_millis(ms.max(1));
+            cfg.t1_adaptive = false;
         }
-        cfg.set_clcw_timeout(Duration::from_secs_f64(self.clcw_timeout_s.clamp(0.1, 3600.0)));
+        if let Some(v) = self.clcw_timeout_s {
+            cfg.set_clcw_timeout(Duration::from_secs_f64(v.clamp(0.1, 3600.0)));
+        }
         let secs = |v: f64| Duration::from_secs_f64(v.clamp(0.001, 86_400.0));
         if let Some(v) = self.silence_timeout_s {
             cfg.silence_timeout = secs(v);
@@ -212,6 +221,7 @@ impl LinkArgs {
         }
         if let Some(v) = self.max_queries {
             cfg.max_queries = v.max(1);
+            cfg.max_queries_adaptive = false;
         }
         if let Some(v) = self.window {
             cfg.window = v.clamp(1, tc_tm::mission::FOP_WINDOW);
@@ -266,9 +276,12 @@ impl LinkArgs {
             // The emulated UART takes about 10 kB/s: paced settings, not the twin's full speed.
             let mut cfg = crate::qemu::session_config(q.tctm_path());
             cfg.archive.clone_from(&self.archive);
-            cfg.clcw_timeout = Duration::from_secs_f64(self.clcw_timeout_s.clamp(0.1, 3600.0));
+            if let Some(v) = self.clcw_timeout_s {
+                cfg.set_clcw_timeout(Duration::from_secs_f64(v.clamp(0.1, 3600.0)));
+            }
             if let Some(ms) = self.t1_ms {
                 cfg.t1 = Duration::from_millis(ms.max(1));
+                cfg.t1_adaptive = false;
             }
             let mut session = Session::open(cfg)?;
             session.connect()?;

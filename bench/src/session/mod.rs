@@ -91,8 +91,15 @@ pub struct SessionConfig {
     pub link_timeouts: Timeouts,
     /// TM archive file (appended to), if any.
     pub archive: Option<PathBuf>,
-    /// FOP-1 timer T1.
+    /// FOP-1 timer T1 (with [`SessionConfig::t1_adaptive`], the value before anything is
+    /// outstanding).
     pub t1: Duration,
+    /// Derive T1 from what is on the line (the default of [`SessionConfig::new`]): the line
+    /// time of the octets still to leave and of the frames outstanding, plus a CLCW's round
+    /// trip ([`adaptive_t1`]); a lost frame is sent again as soon as its acknowledgement is
+    /// overdue, instead of after a whole window's line time. `false` with `--t1-ms` and in
+    /// [`SessionConfig::fast`].
+    pub t1_adaptive: bool,
     /// FOP-1 transmission limit.
     pub transmission_limit: u8,
     /// FOP-1 sliding window K (`--window`, 1..=15): on a line that loses many uplink frames
@@ -100,9 +107,21 @@ pub struct SessionConfig {
     pub window: u8,
     /// Stage timeouts of the verification tracker.
     pub stage_timeouts: StageTimeouts,
-    /// How long to wait for a CLCW (any frame) before declaring the unit silent. The unit sends
-    /// a frame at least every second (ICD §1).
+    /// How long to wait for a CLCW (any valid frame) before declaring the line unusable: with
+    /// [`SessionConfig::clcw_adaptive`] (the default) the *least* wait, after which the verdict
+    /// also needs the lost-frame run of [`lost_run_limit`]; otherwise a fixed limit. The unit
+    /// sends a frame at least every [`SessionConfig::idle_period`] (ICD §1).
     pub clcw_timeout: Duration,
+    /// Derive the "no valid frame" verdict from what the line carries (the default): the line
+    /// is declared unusable only when, besides [`SessionConfig::clcw_timeout`], the CADUs
+    /// found since the last valid frame are a run of losses that the loss rate seen so far
+    /// makes a one-in-a-million event ([`lost_run_limit`]), or no CADU was found at all while
+    /// octets arrive (wrong baud rate), or the bound [`SessionConfig::dead_line_bound`] passed.
+    /// `false` (set by [`SessionConfig::set_clcw_timeout`], `--clcw-timeout-s`): the fixed
+    /// limit of earlier versions.
+    pub clcw_adaptive: bool,
+    /// The unit's idle-frame period: it sends at least one frame this often (ICD §1: 1 s).
+    pub idle_period: Duration,
     /// Quiet time after the last uplink octet before a CLCW is trusted for recovery: at least
     /// the time the unit may take to read what was written plus the age of the oldest CADU
     /// that can still be in the downlink queue.
@@ -112,6 +131,11 @@ pub struct SessionConfig {
     /// Status queries (17,128) about one TC before it is reported in doubt
     /// (`--max-queries`).
     pub max_queries: u32,
+    /// Raise [`SessionConfig::max_queries`] to the run of lost answers the downlink's loss
+    /// rate so far makes a one-in-a-million event ([`lost_run_limit`]: 35 when two CADUs in
+    /// three are lost), so a live lossy line does not leave TCs in doubt (the default;
+    /// `false` with `--max-queries`).
+    pub max_queries_adaptive: bool,
     /// No octet at all from the unit for this long means a dead line (`--silence-timeout-s`,
     /// default the CLCW timeout plus two octet times): detected in bounded time at any baud
     /// rate, whatever else the session waits for.
@@ -121,9 +145,11 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// Defaults for `device` at `baud`: T1 covers a full window of the largest CLTUs at that
-    /// rate plus 500 ms, transmission limit 20 (on a lossy line CLCWs are sparse: a frame may
-    /// wait several idle-frame periods for its acknowledgement); the settle time three CADU
+    /// Defaults for `device` at `baud`: T1 adaptive ([`adaptive_t1`]; before anything is
+    /// outstanding, a full window of the largest CLTUs at that rate plus 500 ms),
+    /// transmission limit 100 (on a lossy line CLCWs are sparse: a frame may wait several
+    /// idle-frame periods for its acknowledgement, and the adaptive T1 is short; 100 T1s
+    /// cover the dead-line bound); the settle time three CADU
     /// line times plus 250 ms after the last
     /// uplink octet left (the session tracks when its own octets are on the line);
     /// 3 s CLCW timeout; reports expected 1 s plus four CADU line times after FARM-1
@@ -142,13 +168,17 @@ impl SessionConfig {
             link_timeouts: Timeouts { read: Duration::from_secs(1), write: window + window },
             archive: None,
             t1: window + Duration::from_millis(500),
-            transmission_limit: 20,
+            t1_adaptive: true,
+            transmission_limit: 100,
             window: mission::FOP_WINDOW,
             stage_timeouts: StageTimeouts::for_baud(baud),
             clcw_timeout,
+            clcw_adaptive: true,
+            idle_period: IDLE_PERIOD,
             settle: cadu * 3 + Duration::from_millis(250),
             max_recoveries: 5,
             max_queries: 8,
+            max_queries_adaptive: true,
             silence_timeout: clcw_timeout + line_time(2, baud),
             randomise_tc: false,
         }
@@ -159,6 +189,8 @@ impl SessionConfig {
     pub fn fast(device: impl Into<PathBuf>) -> Self {
         Self {
             t1: Duration::from_millis(300),
+            t1_adaptive: false,
+            transmission_limit: 20,
             settle: Duration::from_millis(100),
             stage_timeouts: StageTimeouts {
                 acceptance: Duration::from_millis(150),
@@ -168,11 +200,62 @@ impl SessionConfig {
         }
     }
 
-    /// Sets the CLCW timeout and the silence timeout that follows from it.
+    /// Sets a fixed CLCW timeout (no adaptive verdict) and the silence timeout that follows
+    /// from it.
     pub fn set_clcw_timeout(&mut self, t: Duration) {
         self.clcw_timeout = t;
+        self.clcw_adaptive = false;
         self.silence_timeout = t + line_time(2, self.baud);
     }
+
+    /// The longest the adaptive verdict waits without a valid frame (while CADUs arrive but
+    /// all are damaged) once the session needs one: [`MAX_LOST_RUN`] frame periods (the idle
+    /// period, or a CADU's line time when longer) plus the settle time. 63 s at 115 200 Bd,
+    /// 75 s at 9 600 Bd. A fixed CLCW timeout is its own bound.
+    pub fn dead_line_bound(&self) -> Duration {
+        if !self.clcw_adaptive {
+            return self.clcw_timeout + self.settle;
+        }
+        let period = self.idle_period.max(line_time(mission::CADU_LEN, self.baud));
+        (period * MAX_LOST_RUN).max(self.clcw_timeout) + self.settle
+    }
+}
+
+/// The unit's idle-frame period (ICD §1: at least one frame every second).
+pub const IDLE_PERIOD: Duration = Duration::from_secs(1);
+
+/// Probability, on a live line, of the run of lost frames that makes the adaptive verdict
+/// declare it unusable ([`lost_run_limit`]).
+pub const FALSE_DEAD_PROBABILITY: f64 = 1e-6;
+
+/// The largest frame-loss rate the adaptive verdict assumes: a line losing more than this is
+/// judged by the run this rate gives ([`MAX_LOST_RUN`]).
+pub const MAX_LOSS_RATE: f64 = 0.8;
+
+/// The longest run of lost CADUs the adaptive verdict waits for: ⌈ln 10⁻⁶ / ln 0.8⌉.
+pub const MAX_LOST_RUN: u32 = 62;
+
+/// The run of lost CADUs in a row (none valid) after which a line that lost `lost` of the
+/// `found` CADUs so far is declared unusable: the smallest n with p̂ⁿ ≤
+/// [`FALSE_DEAD_PROBABILITY`], p̂ = (lost + 1) / (found + 2) (the loss rate so far, starting
+/// from an even guess), at most [`MAX_LOSS_RATE`]. On a line losing two CADUs in three
+/// (`bitflip=1e-5,drop=0.001`) that is 35; at most [`MAX_LOST_RUN`].
+pub fn lost_run_limit(lost: u64, found: u64) -> u32 {
+    let p = ((lost.min(found) as f64 + 1.0) / (found as f64 + 2.0)).min(MAX_LOSS_RATE);
+    let n = (FALSE_DEAD_PROBABILITY.ln() / p.ln()).ceil();
+    if n.is_finite() && n >= 1.0 { (n as u32).min(MAX_LOST_RUN) } else { 1 }
+}
+
+/// The adaptive T1 ([`SessionConfig::t1_adaptive`]) at `baud` when `pending` of the octets
+/// written are still to leave and `outstanding` line octets of frames wait for their
+/// acknowledgement: the line time of both plus one largest CLTU (the frame being sent), two
+/// CADU line times (the CLCW's frame may wait behind one), the unit's 200 ms flush timeout and
+/// 100 ms. 0.58 s for one frame at 115 200 Bd, 1.9 s for a full window.
+pub fn adaptive_t1(pending: Duration, outstanding: usize, baud: u32) -> Duration {
+    pending
+        + line_time(outstanding + uplink::line_len(mission::MAX_TC_FRAME_LEN), baud)
+        + line_time(2 * mission::CADU_LEN, baud)
+        + Duration::from_millis(300)
 }
 
 /// Time `octets` take on an 8N1 line at `baud`.
@@ -202,6 +285,12 @@ pub enum SessionError {
         /// The configured CLCW timeout (`--clcw-timeout-s`); `waited` also covers the time the
         /// last TC frames took on the line.
         timeout: Duration,
+        /// CADUs found since the last valid frame, all damaged.
+        lost_run: u64,
+        /// CADUs found during the session.
+        found: u64,
+        /// Valid frames among them.
+        valid: u64,
     },
     /// Not one octet arrived from the unit for the silence timeout: the line is dead.
     Silent {
@@ -228,10 +317,11 @@ impl fmt::Display for SessionError {
             SessionError::Archive(e) => write!(f, "TM archive: {e}"),
             SessionError::Encode(e) => write!(f, "cannot encode the TC: {e}"),
             SessionError::Request(e) => write!(f, "cannot encode the request: {e}"),
-            SessionError::NoClcw { device, waited, timeout } => write!(
+            SessionError::NoClcw { device, waited, timeout, lost_run, found, valid } => write!(
                 f,
-                "no valid telemetry frame from the unit on {device} for {:.1} s (limit \
-                 --clcw-timeout-s {}, counted once the TC frames sent were on the line) \
+                "no valid telemetry frame from the unit on {device} for {:.1} s (at least \
+                 --clcw-timeout-s {}, counted once the TC frames sent were on the line; \
+                 {lost_run} CADUs in a row damaged, {valid} of {found} valid in this session) \
                  although octets arrive: the line is too noisy for any frame to pass, or the \
                  baud rate does not match; check the line quality and `--baud`",
                 waited.as_secs_f64(),
@@ -419,6 +509,8 @@ pub struct Session {
     read_buf: Vec<u8>,
     /// When the last octet arrived from the unit.
     last_octet: Instant,
+    /// CADUs the downlink had found when the last valid frame (CLCW) arrived.
+    frames_at_clcw: u64,
     /// When the last octet written will have left on the line (8N1 at the baud rate).
     uplink_done: Instant,
     /// The status query in flight, if any.
@@ -502,6 +594,7 @@ impl Session {
             events: Vec::new(),
             read_buf: vec![0u8; 16 * 1024],
             last_octet: now,
+            frames_at_clcw: 0,
             uplink_done: now,
             query: None,
             queries: HashMap::new(),
@@ -732,12 +825,13 @@ impl Session {
                 return Ok(());
             }
             let asked = self.queries.get(&id).copied().unwrap_or(0);
-            if asked >= self.cfg.max_queries {
+            if asked >= self.query_budget() {
                 self.tracker.set_in_doubt(&id, Doubt::NoAnswer { queries: asked });
                 return Ok(());
             }
         }
         // Ask about every overdue TC at once (the one waited for first).
+        let budget = self.query_budget();
         let mut about = vec![id];
         let others: Vec<RequestId> = self
             .delivery
@@ -748,7 +842,7 @@ impl Session {
                         d,
                         Delivery::Delivered | Delivery::Failed(DeliveryFailure::InDoubt(_))
                     )
-                    && self.queries.get(o).copied().unwrap_or(0) < self.cfg.max_queries
+                    && self.queries.get(o).copied().unwrap_or(0) < budget
             })
             .map(|(o, _)| *o)
             .collect();
@@ -934,6 +1028,7 @@ impl Session {
                 DownlinkEvent::Clcw(clcw) if clcw.vcid == mission::TC_VCID => {
                     self.stats.clcws += 1;
                     self.last_clcw = Some((clcw, now));
+                    self.frames_at_clcw = self.downlink.stats().frames;
                     self.on_clcw(&clcw, now)?;
                 }
                 DownlinkEvent::Packet(p) => {
@@ -973,6 +1068,7 @@ impl Session {
             }
             return self.finish_resync(clcw);
         }
+        self.adapt_t1();
         let mut actions = Vec::new();
         self.fop.clcw(clcw, self.now_ms(), |a| actions.push(a));
         self.handle_actions(actions)
@@ -1044,19 +1140,61 @@ impl Session {
         };
         let waiting_since = waiting_since.max(self.uplink_done);
         let waited = now.saturating_duration_since(waiting_since);
-        if waited >= self.cfg.clcw_timeout + self.cfg.settle {
+        if waited < self.cfg.clcw_timeout + self.cfg.settle {
+            return Ok(());
+        }
+        let st = self.downlink.stats();
+        let found = st.frames;
+        let valid = st.frames.saturating_sub(st.bad_frames);
+        let run = found.saturating_sub(self.frames_at_clcw);
+        let limit = lost_run_limit(found.saturating_sub(valid), found);
+        let dead = !self.cfg.clcw_adaptive
+            // Octets arrive, none of them a CADU: the baud rate does not match, or noise.
+            || run == 0
+            || run >= u64::from(limit)
+            || waited >= self.cfg.dead_line_bound();
+        if dead {
             self.fail_all(DeliveryFailure::NotSent);
             return Err(SessionError::NoClcw {
                 device: self.link.device().to_owned(),
                 waited,
                 timeout: self.cfg.clcw_timeout,
+                lost_run: run,
+                found,
+                valid,
             });
         }
         Ok(())
     }
 
+    /// Unanswered status queries about one TC before it is in doubt: the configured number,
+    /// raised on a lossy downlink when adaptive ([`SessionConfig::max_queries_adaptive`]).
+    fn query_budget(&self) -> u32 {
+        if !self.cfg.max_queries_adaptive {
+            return self.cfg.max_queries;
+        }
+        let st = self.downlink.stats();
+        let lost = st.bad_frames.min(st.frames);
+        if lost == 0 {
+            return self.cfg.max_queries;
+        }
+        self.cfg.max_queries.max(lost_run_limit(lost, st.frames))
+    }
+
+    /// Sets FOP-1's T1 from what is on the line now ([`adaptive_t1`]), when adaptive.
+    fn adapt_t1(&mut self) {
+        if !self.cfg.t1_adaptive {
+            return;
+        }
+        let pending = self.uplink_done.saturating_duration_since(Instant::now());
+        let outstanding: usize = self.in_fop.values().map(|f| f.line.len()).sum();
+        let t1 = adaptive_t1(pending, outstanding, self.cfg.baud);
+        let _ = self.fop.set_t1_ms(u64::try_from(t1.as_millis()).unwrap_or(u64::MAX).max(1));
+    }
+
     /// Runs timers, feeds the FOP-1 window and writes what it asks.
     fn service(&mut self) -> Result<(), SessionError> {
+        self.adapt_t1();
         let mut actions = Vec::new();
         self.fop.tick(self.now_ms(), |a| actions.push(a));
         self.handle_actions(actions)?;
@@ -1065,6 +1203,7 @@ impl Session {
         {
             let Some(tc) = self.queue.pop_front() else { break };
             let handle = self.next_handle;
+            self.adapt_t1();
             let mut actions = Vec::new();
             match self.fop.transmit_ad(handle, self.now_ms(), |a| actions.push(a)) {
                 Ok(_) => {
@@ -1198,5 +1337,53 @@ impl Session {
             self.stats.delivery_failed += 1;
             self.delivery.insert(tc.id, Delivery::Failed(why));
         }
+    }
+}
+
+#[cfg(test)]
+mod dead_line_tests {
+    use super::*;
+
+    #[test]
+    fn the_lost_run_limit_follows_the_loss_rate() {
+        // Two CADUs in three lost: 35 in a row happen once in a million.
+        assert_eq!(lost_run_limit(2000, 3000), 35);
+        // An even first guess, then the cap: 62 at most, however bad the line.
+        assert_eq!(lost_run_limit(0, 0), 20);
+        assert_eq!(lost_run_limit(1000, 1000), MAX_LOST_RUN);
+        // A clean line: a few lost frames in a row already mean something.
+        assert!(lost_run_limit(0, 10_000) <= 2);
+        // Monotonic in the loss.
+        let mut last = 0;
+        for lost in (0..=1000).step_by(50) {
+            let n = lost_run_limit(lost, 1000);
+            assert!(n >= last, "{lost}: {n} < {last}");
+            last = n;
+        }
+    }
+
+    #[test]
+    fn the_dead_line_bound_is_62_frame_periods_plus_settle() {
+        let fast = SessionConfig::new("/dev/null", 115_200);
+        let b = fast.dead_line_bound();
+        assert!(b > Duration::from_secs(62) && b < Duration::from_secs(64), "{b:?}");
+        let slow = SessionConfig::new("/dev/null", 9_600);
+        let b = slow.dead_line_bound();
+        assert!(b > Duration::from_secs(70) && b < Duration::from_secs(80), "{b:?}");
+        let mut fixed = SessionConfig::new("/dev/null", 115_200);
+        fixed.set_clcw_timeout(Duration::from_secs(20));
+        assert!(!fixed.clcw_adaptive);
+        assert_eq!(fixed.dead_line_bound(), Duration::from_secs(20) + fixed.settle);
+    }
+
+    #[test]
+    fn the_adaptive_t1_covers_what_is_on_the_line() {
+        let one = adaptive_t1(Duration::ZERO, 0, 115_200);
+        assert!(one > Duration::from_millis(550) && one < Duration::from_millis(600), "{one:?}");
+        let window = 15 * uplink::line_len(mission::MAX_TC_FRAME_LEN);
+        let full = adaptive_t1(Duration::ZERO, window, 115_200);
+        assert!(full > one + line_time(window, 115_200) - Duration::from_millis(1), "{full:?}");
+        // Octets still queued count in full.
+        assert_eq!(adaptive_t1(Duration::from_secs(2), 0, 115_200), one + Duration::from_secs(2));
     }
 }

@@ -48,11 +48,16 @@ impl Default for StageTimeouts {
 }
 
 impl StageTimeouts {
-    /// The session's defaults at `baud`: reports 1 s plus four CADU line times after the
-    /// acknowledgement, 30 s of execution.
+    /// The session's defaults at `baud`: reports 300 ms (the unit's 200 ms flush timeout and
+    /// 100 ms) plus four CADU line times after the acknowledgement (0.69 s at 115 200 Bd; it
+    /// was 1 s plus four, which on a lossy line made every lost report cost a second more),
+    /// 30 s of execution.
     pub fn for_baud(baud: u32) -> Self {
         let cadu = super::line_time(tc_tm::mission::CADU_LEN, baud);
-        Self { acceptance: Duration::from_secs(1) + cadu * 4, completion: Duration::from_secs(30) }
+        Self {
+            acceptance: Duration::from_millis(300) + cadu * 4,
+            completion: Duration::from_secs(30),
+        }
     }
 }
 

@@ -544,6 +544,34 @@ pub fn read_directory(s: &mut Session) -> Result<Vec<DirectoryEntry>, WorkflowEr
     })
 }
 
+/// How long dump segments may trail the request's completion report at `baud`: three CADU
+/// line times (VC 2 leaves after VC 0) plus the unit's 200 ms flush timeout.
+pub fn segment_grace(baud: u32) -> Duration {
+    crate::session::line_time(3 * tc_tm::mission::CADU_LEN, baud) + Duration::from_millis(200)
+}
+
+/// Most octets one dump request asks for when it repeats pieces ([`dump_copies`]): 16 KiB,
+/// 1.4 s of downlink at 115 200 Bd.
+pub const COPIES_BUDGET: usize = 16 * 1024;
+/// Most copies of a piece in one dump request.
+pub const MAX_COPIES: usize = 8;
+
+/// How many times one dump request asks for each of `octets` missing octets, on a downlink
+/// that lost `lost` of the `found` CADUs so far: enough copies that a piece is lost by all
+/// with probability ≤ 5 % at that loss rate (one copy on a clean line, 8 when two CADUs in
+/// three are lost), at most [`MAX_COPIES`] and [`COPIES_BUDGET`] octets in all; one copy when
+/// the pass is shorter than a frame (the copies would share its fate).
+pub fn dump_copies(lost: u64, found: u64, octets: usize) -> usize {
+    // Copies of a pass shorter than a frame travel in the same frames and are lost with them.
+    if found == 0 || lost == 0 || octets < tc_tm::mission::AOS_FRAME_LEN {
+        return 1;
+    }
+    let loss = (lost.min(found) as f64 / found as f64).min(0.9);
+    let n = (0.05f64.ln() / loss.ln()).ceil();
+    let n = if n.is_finite() && n >= 1.0 { n as usize } else { 1 };
+    n.min(MAX_COPIES).min((COPIES_BUDGET / octets.max(1)).max(1))
+}
+
 /// Dump requests in a row that bring no new octet before the pull reports the dump
 /// incomplete (the retry budget: a dump goes on as long as each few requests bring something).
 pub const DUMP_STALLS: u32 = 30;
@@ -591,12 +619,18 @@ struct Placed<'a> {
     have: &'a mut Vec<bool>,
     received: &'a mut usize,
     progress: &'a ProgressBar,
+    /// When the last new octet was placed.
+    last_new: Option<Instant>,
 }
 
 impl Placed<'_> {
-    /// Places every dump segment received until `until` (at least those already queued).
+    /// Places every dump segment received until `until` (at least those already queued), and
+    /// returns as soon as the image is complete: waiting on would only delay the next table
+    /// (before, every table of a pull on the firmware under QEMU waited the whole 15 s grace).
     fn place(&mut self, s: &mut Session, until: Instant) -> Result<(), WorkflowError> {
-        while let Some(p) = s.next_packet(until)? {
+        while *self.received < self.have.len()
+            && let Some(p) = s.next_packet(until)?
+        {
             let Ok(Report::Table(st200::Report::DumpSegment(seg))) = p.report() else {
                 continue;
             };
@@ -620,6 +654,9 @@ impl Placed<'_> {
                 }
                 *self.received += new as usize;
                 self.progress.inc(new);
+                if new > 0 {
+                    self.last_new = Some(Instant::now());
+                }
             }
         }
         Ok(())
@@ -657,8 +694,9 @@ pub fn dump_active(
     let mut received = 0usize;
     let mut rounds = 0u32;
     let mut stalls = 0u32;
-    // Segments trail the completion report (VC 2 after VC 0) by a CADU or two.
-    let grace = s.config().stage_timeouts.acceptance;
+    // Segments trail the completion report (VC 2 after VC 0) by a CADU or two and the unit's
+    // flush timeout; waiting the whole report timeout cost every round of a lossy dump a second.
+    let grace = segment_grace(s.config().baud).min(s.config().stage_timeouts.acceptance);
     while received < total {
         if stalls >= DUMP_STALLS {
             return Err(WorkflowError::DumpIncomplete { table, received, total, rounds });
@@ -666,7 +704,7 @@ pub fn dump_active(
         rounds += 1;
         let before = received;
         let missing = missing_ranges(&have);
-        let ranges: Vec<st200::DumpRange> = missing
+        let first: Vec<st200::DumpRange> = missing
             .iter()
             .take(st200::MAX_DUMP_RANGES)
             .map(|&(o, n)| st200::DumpRange {
@@ -674,8 +712,18 @@ pub fn dump_active(
                 length: u32::try_from(n).unwrap_or(u32::MAX),
             })
             .collect();
+        // On a lossy downlink, ask for each missing piece several times in one request (the
+        // copies spaced a whole pass apart): one round then brings what several would.
+        let dl = s.downlink_stats();
+        let asked: usize = missing.iter().take(st200::MAX_DUMP_RANGES).map(|&(_, n)| n).sum();
+        let copies = dump_copies(dl.bad_frames, dl.frames, asked)
+            .min(st200::MAX_DUMP_RANGES / first.len().max(1))
+            .max(1);
+        let ranges: Vec<st200::DumpRange> =
+            (0..copies).flat_map(|_| first.iter().copied()).collect();
         let mut items = vec![0u8; ranges.len() * 8];
-        let req = if received == 0 && rounds == 1 {
+        let whole = missing.len() > st200::MAX_DUMP_RANGES || copies == 1;
+        let req = if received == 0 && rounds == 1 && whole {
             Request::Table(st200::Request::Dump {
                 table_id: table as u8,
                 buffer: BufferSel::Active,
@@ -698,19 +746,40 @@ pub fn dump_active(
             have: &mut have,
             received: &mut received,
             progress,
+            last_new: None,
         };
+        // The round ends with the request's verdict, or, once FARM-1 acknowledged it, when
+        // its segments have stopped coming for the grace time (or none came): the unit's dump
+        // job has ended (its queue drains at line rate) and waiting for a lost completion
+        // report, which costs status queries, would only delay the next request. A request
+        // sent while the job still runs is refused `busy`, which costs one round; a refusal
+        // for any other reason is seen when a round ends with its verdict.
+        let mut acknowledged: Option<Instant> = None;
         let o = loop {
             let o = s.poll(id)?;
             acc.place(s, Instant::now())?;
             if o.verdict.is_settled() {
-                break o;
+                break Some(o);
+            }
+            if *acc.received >= total {
+                break None;
+            }
+            if acknowledged.is_none() && o.delivery == Delivery::Delivered {
+                acknowledged = Some(Instant::now());
+            }
+            if let Some(ack) = acknowledged {
+                let quiet_since = acc.last_new.map_or(ack, |t| t.max(ack));
+                if quiet_since.elapsed() >= grace {
+                    break None;
+                }
             }
         };
-        if *acc.received < total {
+        if o.is_some() && *acc.received < total {
             acc.place(s, Instant::now() + grace)?;
         }
         s.forget(id);
         stalls = if received > before { 0 } else { stalls + 1 };
+        let Some(o) = o else { continue };
         match o.verdict {
             Verdict::Failed(f)
                 if matches!(f.code, FailureCode::Busy | FailureCode::DumpInterrupted) =>
@@ -820,6 +889,44 @@ fn leave_maintenance(to: Mode) -> Vec<Mode> {
 /// [`WorkflowError::Invalid`] if the target set has problems, [`WorkflowError::Encode`],
 /// [`WorkflowError::BootMode`].
 pub fn plan(unit: &UnitTables, target: &TableSet, mode: Mode) -> Result<Plan, WorkflowError> {
+    plan_with_segments(unit, target, mode, MAX_LOAD_SEGMENT_LEN)
+}
+
+/// The load segment length for a line whose downlink lost `lost` of the `found` CADUs: the
+/// largest power of two (at least 64, at most [`MAX_LOAD_SEGMENT_LEN`]) whose TC frame gets
+/// through with probability ≥ 0.7 when the uplink loses octets as the downlink does. On a
+/// line losing two CADUs in three a 1 000-octet load gets through one time in four, and
+/// FOP-1's go-back-N resends the window after each loss; 256-octet loads get through seven
+/// times in ten. A clean line keeps the largest segments.
+pub fn segment_len_for(lost: u64, found: u64) -> usize {
+    if found == 0 || lost == 0 {
+        return MAX_LOAD_SEGMENT_LEN;
+    }
+    let loss = (lost.min(found) as f64 / found as f64).min(0.95);
+    // ln of one octet's survival; a CLTU is about 1.15 × (segment + 40 octets of headers).
+    let per_octet = (1.0 - loss).ln() / tc_tm::mission::CADU_LEN as f64;
+    let len = 0.7f64.ln() / per_octet / 1.15 - 40.0;
+    if !len.is_finite() || len >= MAX_LOAD_SEGMENT_LEN as f64 {
+        return MAX_LOAD_SEGMENT_LEN;
+    }
+    let mut seg = 64usize;
+    while seg * 2 <= MAX_LOAD_SEGMENT_LEN && (seg * 2) as f64 <= len {
+        seg *= 2;
+    }
+    seg
+}
+
+/// [`plan`] with load segments of at most `segment_len` octets ([`segment_len_for`]).
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_with_segments(
+    unit: &UnitTables,
+    target: &TableSet,
+    mode: Mode,
+    segment_len: usize,
+) -> Result<Plan, WorkflowError> {
+    let segment_len = segment_len.clamp(1, MAX_LOAD_SEGMENT_LEN);
     let problems = target.problems();
     if !problems.is_empty() {
         return Err(WorkflowError::Invalid(problems));
@@ -853,8 +960,8 @@ pub fn plan(unit: &UnitTables, target: &TableSet, mode: Mode) -> Result<Plan, Wo
             let img = images.get(&t).map(Vec::as_slice).unwrap_or(&[]);
             let total_len = u32::try_from(img.len()).unwrap_or(u32::MAX);
             let version = target.version(t);
-            for (i, chunk) in img.chunks(MAX_LOAD_SEGMENT_LEN).enumerate() {
-                let offset = u32::try_from(i * MAX_LOAD_SEGMENT_LEN).unwrap_or(u32::MAX);
+            for (i, chunk) in img.chunks(segment_len).enumerate() {
+                let offset = u32::try_from(i * segment_len).unwrap_or(u32::MAX);
                 let seg =
                     LoadSegment { table_id: t as u8, version, total_len, offset, data: chunk };
                 tcs.push(PlannedTc::from_request(
@@ -892,7 +999,9 @@ pub fn prepare(
     }
     let mode = read_mode(s)?;
     let unit = pull(s, progress)?;
-    let p = plan(&unit, target, mode)?;
+    // The pull measured the line: shorter loads where it loses frames.
+    let dl = s.downlink_stats();
+    let p = plan_with_segments(&unit, target, mode, segment_len_for(dl.bad_frames, dl.frames))?;
     Ok((unit, p))
 }
 
@@ -1324,6 +1433,33 @@ pub fn push(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn load_segments_shrink_on_a_lossy_line_only() {
+        use super::{MAX_LOAD_SEGMENT_LEN, segment_len_for};
+        assert_eq!(segment_len_for(0, 0), MAX_LOAD_SEGMENT_LEN);
+        assert_eq!(segment_len_for(0, 5000), MAX_LOAD_SEGMENT_LEN);
+        // 1e-6 / 1e-4: one CADU in ten lost, the largest segments still pass.
+        assert_eq!(segment_len_for(100, 1000), MAX_LOAD_SEGMENT_LEN);
+        // Two CADUs in three lost.
+        assert_eq!(segment_len_for(2000, 3000), 256);
+        // Almost everything lost: the smallest.
+        assert_eq!(segment_len_for(999, 1000), 64);
+    }
+
+    #[test]
+    fn dump_copies_follow_the_loss_rate_and_the_frame_size() {
+        use super::{COPIES_BUDGET, MAX_COPIES, dump_copies};
+        // A clean line: one copy.
+        assert_eq!(dump_copies(0, 1000, 8192), 1);
+        assert_eq!(dump_copies(0, 0, 8192), 1);
+        // Two CADUs in three lost: 8 copies of a pass of several frames.
+        assert_eq!(dump_copies(2000, 3000, 2048), MAX_COPIES);
+        // Within the octet budget.
+        assert_eq!(dump_copies(2000, 3000, COPIES_BUDGET / 2), 2);
+        // A pass shorter than a frame: its copies would share its frames.
+        assert_eq!(dump_copies(2000, 3000, 512), 1);
+    }
     use super::*;
 
     fn unit_with(set: &TableSet) -> UnitTables {
