@@ -263,6 +263,40 @@ impl Evidence {
         Ok((json, html))
     }
 
+    /// Checks, before any work, that [`Evidence::write`] can write at `path`: creates its
+    /// directory, and refuses a directory or an unwritable place where the files go.
+    ///
+    /// # Errors
+    /// The directory cannot be created, or `path.json`/`path.html` is a directory.
+    pub fn check_output(path: &Path) -> anyhow::Result<()> {
+        let base = match path.extension().and_then(|e| e.to_str()) {
+            Some("json" | "html") => path.with_extension(""),
+            _ => path.to_path_buf(),
+        };
+        let usage = |m: String| crate::cmd::exit::Exit::Usage.error(m);
+        if let Some(dir) = base.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                usage(format!(
+                    "--evidence {}: cannot create the directory {}: {e}",
+                    path.display(),
+                    dir.display()
+                ))
+            })?;
+        }
+        for ext in ["json", "html"] {
+            let f = base.with_extension(ext);
+            if f.is_dir() {
+                return Err(usage(format!(
+                    "--evidence {}: {} is a directory; give a file name without extension \
+                     (PATH.json and PATH.html are written)",
+                    path.display(),
+                    f.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The report as one self-contained HTML page (no script, no external resource).
     pub fn html(&self) -> String {
         let mut h = String::new();
