@@ -232,6 +232,16 @@ fn regress_sweep_path_and_values() {
 }
 
 #[test]
+fn regress_on_a_device_path_without_its_stimulus_device() {
+    let d = Scratch::new();
+    let out = d.s("out");
+    let (code, err, _) =
+        d.run(&regress_args("examples/regress/smoke.toml", &out, &["--on", "/dev/null"]));
+    assert_refused(code, &err, 3, &["--on /dev/null", "--stimulus"]);
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
 fn simulate_scenario_tables_missing() {
     let d = Scratch::new();
     let sc = d.write(
@@ -257,6 +267,9 @@ fn replay_tables_and_images_checked_before_the_unit_starts() {
     let (code, err, _) = d.run(&["replay", bad.to_str().unwrap(), "--on", "twin"]);
     assert_refused(code, &err, 2, &["bad.csv"]);
     d.assert_no_unit_started();
+    // A device path without its stimulus device: said at once, not after connecting.
+    let (code, err, _) = d.run(&["replay", ev, "--on", "/dev/null"]);
+    assert_refused(code, &err, 3, &["--on /dev/null", "--stimulus"]);
     // --images where a file is: refused before the replay, not after it.
     let f = d.write("img", "");
     let (code, err, _) = d.run(&["replay", ev, "--local", "--images", f.to_str().unwrap()]);

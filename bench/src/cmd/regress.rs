@@ -263,6 +263,16 @@ fn campaign(a: &RunArgs) -> anyhow::Result<ExitCode> {
         Some(sw) => Some((sweep_sets(&sw, &candidate)?, sw)),
         None => None,
     };
+    if let Some(dev) = &a.on {
+        let known = [super::link_args::TWIN_DEVICE, crate::qemu::QEMU_DEVICE];
+        if a.stimulus.is_none() && !known.iter().any(|w| dev.as_os_str() == *w) {
+            return Err(Exit::Usage.error(format!(
+                "--on {}: give the unit's stimulus device with --stimulus (a running twin \
+                 prints it as \"stimulus\"); only the words twin and qemu know their own",
+                dev.display()
+            )));
+        }
+    }
     let target = make_target(a, &baseline)?;
     let workers =
         a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

@@ -161,6 +161,14 @@ pub fn run(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
         if a.images.is_some() {
             eprintln!("note: --images needs --local (alerts from a unit carry no image)");
         }
+        let link = a.link.link_args(device);
+        if a.stimulus.is_none() && !link.is_twin() && !link.is_qemu() {
+            return Err(Exit::Usage.error(format!(
+                "--on {}: give the unit's stimulus device with --stimulus (a running twin \
+                 prints it as \"stimulus\"); only the words twin and qemu know their own",
+                device.display()
+            )));
+        }
         let out = replay::remote::run_on(
             &a.input,
             &a.link.link_args(device),
