@@ -247,12 +247,7 @@ impl Evidence {
     /// # Errors
     /// File errors.
     pub fn write(&self, path: &Path) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
-        let base = match path.extension().and_then(|e| e.to_str()) {
-            Some("json" | "html") => path.with_extension(""),
-            _ => path.to_path_buf(),
-        };
-        let json = base.with_extension("json");
-        let html = base.with_extension("html");
+        let (json, html) = evidence_paths(path);
         if let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -269,12 +264,9 @@ impl Evidence {
     /// # Errors
     /// The directory cannot be created, or `path.json`/`path.html` is a directory.
     pub fn check_output(path: &Path) -> anyhow::Result<()> {
-        let base = match path.extension().and_then(|e| e.to_str()) {
-            Some("json" | "html") => path.with_extension(""),
-            _ => path.to_path_buf(),
-        };
+        let (json, html) = evidence_paths(path);
         let usage = |m: String| crate::cmd::exit::Exit::Usage.error(m);
-        if let Some(dir) = base.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 usage(format!(
                     "--evidence {}: cannot create the directory {}: {e}",
@@ -283,8 +275,7 @@ impl Evidence {
                 ))
             })?;
         }
-        for ext in ["json", "html"] {
-            let f = base.with_extension(ext);
+        for f in [json, html] {
             if f.is_dir() {
                 return Err(usage(format!(
                     "--evidence {}: {} is a directory; give a file name without extension \
@@ -462,6 +453,22 @@ pre{background:#f4f4f4;padding:6px;overflow-x:auto;white-space:pre;}\
 .hex{font-family:monospace;overflow-wrap:anywhere;}details>summary{cursor:pointer;\
 color:#446;font-size:90%;}details .hex{display:block;max-height:12em;overflow-y:auto;\
 background:#f4f4f4;}ul.failures li{margin-bottom:.3em;}";
+
+/// `PATH.json` and `PATH.html` for `--evidence PATH`: a `.json` or `.html` ending is replaced,
+/// anything else kept whole (`reports/update-1.1.0` gives `reports/update-1.1.0.json`).
+pub fn evidence_paths(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let base = match path.extension().and_then(|e| e.to_str()) {
+        Some("json" | "html") => path.with_extension(""),
+        _ => path.to_path_buf(),
+    };
+    let with = |ext: &str| {
+        let mut name = base.as_os_str().to_owned();
+        name.push(".");
+        name.push(ext);
+        std::path::PathBuf::from(name)
+    };
+    (with("json"), with("html"))
+}
 
 /// Hex strings up to this many characters are shown whole; longer ones are folded.
 pub const FOLD_HEX_CHARS: usize = 64;
@@ -953,6 +960,18 @@ mod tests {
         assert!(h.starts_with("a&lt;b data=<span class=\"hex\">"), "{h}");
         assert!(h.contains("200 octets, CRC-32") && h.contains("<details class=\"octets\">"));
         assert!(h.contains(&hex), "the whole string is in the page");
+    }
+
+    #[test]
+    fn evidence_paths_keep_dotted_names() {
+        let p = |s: &str| {
+            let (j, h) = evidence_paths(Path::new(s));
+            (j.display().to_string(), h.display().to_string())
+        };
+        assert_eq!(p("reports/update-1.1.0").0, "reports/update-1.1.0.json");
+        assert_eq!(p("reports/week49").1, "reports/week49.html");
+        assert_eq!(p("ev.json"), ("ev.json".into(), "ev.html".into()));
+        assert_eq!(p("ev.html").0, "ev.json");
     }
 
     #[test]
