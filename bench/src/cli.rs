@@ -42,7 +42,9 @@ pub enum Commands {
     #[command(subcommand)]
     Tables(cmd::tables::TablesCmd),
     /// Runs the digital twin: the on-board unit behind two pseudo-terminals (TC/TM and
-    /// stimulus). Prints one JSON line with the device paths, then runs until Ctrl-C/SIGTERM.
+    /// stimulus). Prints one JSON line with the device paths, then runs until Ctrl-C/SIGTERM;
+    /// with --detach it returns once the twin runs (and --print-paths is written), leaving it
+    /// in the background until `kill PID`.
     ///
     /// Without --state (or EIC_TWIN_STATE) the state is temporary and deleted at exit; DEVICE
     /// `twin` of the other commands keeps its state in ~/.local/state/eic-bench/twin.
@@ -50,6 +52,7 @@ pub enum Commands {
     /// Examples:
     ///   eic-bench twin --state ./twin-state
     ///   eic-bench twin --baud 115200 --print-paths twin.json &
+    ///   eic-bench twin --print-paths twin.json --detach   # then: kill $(jq .pid twin.json)
     ///   eic-bench twin --faults bitflip=1e-5,drop=0.001,seed=1 --until-stdin-eof
     #[command(verbatim_doc_comment)]
     Twin(cmd::twin::TwinArgs),

@@ -82,8 +82,14 @@ fn readme_examples(readme: &str) -> Vec<String> {
             pending = format!("{} ", cont.trim_end());
             continue;
         }
-        let cmd = pending
+        // `eic` is the README's alias (Job 1) of the release build.
+        let line = match pending.strip_prefix("eic ") {
+            Some(rest) => format!("eic-bench {rest}"),
+            None => pending.clone(),
+        };
+        let cmd = line
             .replace("cargo run --release -p eic-bench --", "eic-bench")
+            .replace("cargo run -q --release -p eic-bench --", "eic-bench")
             .replace("cargo run -q -p eic-bench --", "eic-bench");
         out.push(cmd);
         pending.clear();
@@ -137,6 +143,9 @@ impl Env {
             line = line.replace(p, device);
         }
         let want = expected_exit(&line);
+        if line.starts_with("eic-bench twin") && line.contains("--detach") {
+            return self.run_detached(&line, want);
+        }
         if line.starts_with("eic-bench twin") {
             return self.run_service(line.trim_end_matches('&').trim(), want);
         }
@@ -164,6 +173,47 @@ impl Env {
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             ));
+        }
+        Ok(())
+    }
+
+    /// Runs a `twin --detach` example: it must return at once with the JSON line printed and
+    /// the twin running (its --print-paths file complete), which this stops with SIGTERM.
+    fn run_detached(&self, line: &str, want: i32) -> Result<(), String> {
+        let cmd = line.split_once(" # ").map_or(line, |(c, _)| c).trim();
+        let out = self
+            .bash(&format!("timeout 30 {cmd}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let code = out.status.code().unwrap_or(-1);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let v: serde_json::Value = serde_json::from_str(text.trim()).map_err(|e| {
+            format!("exit {code}: stdout {text:?}: {e}: {}", String::from_utf8_lossy(&out.stderr))
+        })?;
+        let pid = v["pid"].as_u64().ok_or(format!("no pid in {text}"))?.to_string();
+        let alive = || running(&pid);
+        let running = alive();
+        let file = cmd
+            .split_whitespace()
+            .skip_while(|w| *w != "--print-paths")
+            .nth(1)
+            .map(|f| std::fs::read_to_string(self.work.path().join(f)).unwrap_or_default());
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let start = Instant::now();
+        while alive() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if alive() {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            return Err("the detached twin did not stop on SIGTERM".into());
+        }
+        if code != want || !running || !v["tctm"].is_string() {
+            return Err(format!("exit {code} (documented {want}), running: {running}: {text}"));
+        }
+        if file.is_some_and(|f| f.trim() != text.trim()) {
+            return Err("--print-paths file differs from the printed line".into());
         }
         Ok(())
     }
@@ -203,6 +253,13 @@ impl Env {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Whether process `pid` runs (exists and is not a zombie waiting for its reaper).
+fn running(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z")
+    })
 }
 
 /// Whether the firmware examples can run: QEMU on PATH or installed into the project.
@@ -280,7 +337,7 @@ fn every_help_and_readme_example_runs_as_documented() {
     for e in readme_examples(&readme) {
         examples.push(("README.md".to_owned(), e));
     }
-    assert!(examples.len() >= help_count + 8, "README runnable blocks not found");
+    assert!(examples.len() >= help_count + 14, "README runnable blocks not found");
 
     let twin = RunningTwin::start();
     let env = Env::new();
@@ -291,4 +348,58 @@ fn every_help_and_readme_example_runs_as_documented() {
         }
     }
     assert!(failures.is_empty(), "{} examples fail:\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// The README's Job 1 walk-through (the block fenced ```` ```sh walkthrough ```` under "Job 1"),
+/// run as written as one bash script (`set -e`): `eic` stands for this build of `eic-bench`
+/// (the alias line is the README's), the twin's state goes to a scratch directory instead of
+/// `/tmp/st`. Then: the evidence page written, the slots' tables active on the unit, the second
+/// plan empty, the twin stopped by the block's last line.
+#[test]
+#[ignore = "about two minutes (the walk-through sleeps while the twin's clock reaches the \
+            slots): cargo test -p eic-bench --test help_examples -- --ignored readme_job1"]
+fn readme_job1_walkthrough_runs_as_written() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let job1 = &readme[readme.find("### Job 1").expect("README has Job 1")..];
+    let start = job1.find("```sh walkthrough\n").expect("Job 1 has its walk-through block");
+    let block = &job1[start + "```sh walkthrough\n".len()..];
+    let block = &block[..block.find("```").unwrap()];
+    let env = Env::new();
+    let state = env.work.path().join("st");
+    assert!(block.contains("/tmp/st") && block.contains("--detach"), "{block}");
+    let script = format!(
+        "set -e\nshopt -s expand_aliases\n{}",
+        block
+            .replace("cargo run -q --release -p eic-bench --", "eic-bench")
+            .replace("/tmp/st", state.to_str().unwrap())
+    );
+    let out = env.bash(&script).output().unwrap();
+    let twin_json = std::fs::read_to_string(env.work.path().join("twin.json")).unwrap_or_default();
+    // Whatever happened, no twin is left running.
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&twin_json)
+        && let Some(pid) = v["pid"].as_u64()
+    {
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    }
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the walk-through failed:\n{stdout}\n{stderr}");
+    let w = env.work.path();
+    assert!(w.join("reports/week49.html").is_file() && w.join("reports/week49.json").is_file());
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.join("reports/week49.json")).unwrap())
+            .unwrap();
+    assert_eq!(ev["ok"], true, "{}", ev["outcome"]);
+    let catalog = std::fs::read_to_string(w.join("on-board/catalog.toml")).unwrap();
+    let alert = std::fs::read_to_string(w.join("on-board/alert.toml")).unwrap();
+    assert!(catalog.contains("version = 4"), "catalogue v4 active after the two slots");
+    assert!(alert.contains("version = 2"), "alert v2 active after the survey slot");
+    let again = std::fs::read_to_string(w.join("again.stack")).unwrap();
+    assert!(!again.lines().any(|l| l.trim() == "[[tc]]"), "the second plan is empty:\n{again}");
+    let pid = serde_json::from_str::<serde_json::Value>(&twin_json).unwrap()["pid"].to_string();
+    let start = Instant::now();
+    while running(&pid) && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!running(&pid), "the block's `kill` stopped the twin");
 }

@@ -67,6 +67,14 @@ fn push_then_pull(device: &str) {
     assert!(out.contains("STATUS: ok -> noisy"), "{out}");
     assert_eq!(out.lines().filter(|l| l.starts_with("table load id=1 ")).count(), 110);
     assert!(out.contains("function mode mode=maintenance") && out.contains("table activate id=5"));
+    // Folded: the loads' octets as first octets, length and CRC-32; whole with --verbose.
+    let longest = out.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 200, "a dry-run line of {longest} characters");
+    assert!(out.contains("990 octets, CRC-32 0x"), "{out}");
+    let o = run(&["tables", "push", device, example, "--dry-run", "--verbose"], &state);
+    assert!(o.status.success(), "{}", text(&o));
+    let whole = String::from_utf8_lossy(&o.stdout);
+    assert!(whole.lines().any(|l| l.starts_with("table load id=1 ") && l.len() > 1980));
 
     let pulled = dir.path().join("pulled");
     let o = run(&["tables", "pull", device, "-o", pulled.to_str().unwrap()], &state);

@@ -34,6 +34,85 @@ fn session(path: &Path) -> Session {
     s
 }
 
+/// What headless Chromium measures on an evidence page at a 1 280-pixel window.
+#[derive(Debug, serde::Deserialize)]
+struct PageMeasure {
+    /// The page's scroll width, px.
+    width: f64,
+    /// TC rows (`tr` with an `id="tc-N"`), and their indices.
+    rows: Vec<usize>,
+    /// The tallest TC row, px, and its text (its start).
+    max_row_px: f64,
+    tallest: String,
+    /// Folded octet strings (`details.octets`) and the octets they hold whole.
+    folded: usize,
+    folded_hex_chars: usize,
+    /// Failures listed in the summary, and where the summary is (px from the top) relative
+    /// to the TC table.
+    failures: usize,
+    summary_before_tcs: bool,
+}
+
+/// Renders an evidence page in headless Chromium at 1 280 × 900 and measures it with a
+/// script added to a copy of the page (the page itself has none), as the regression report's
+/// test renders its page. Needs `chromium` (Debian `chromium`; scripts/test installs it).
+fn measure_in_chromium(html: &str) -> PageMeasure {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .expect(
+            "chromium is required by this test: apt-get install -y chromium (scripts/test does)",
+        );
+    let probe = r#"<script>
+const rows = [...document.querySelectorAll('table.tcs tr[id^="tc-"]')];
+const tcs = document.querySelector('table.tcs').getBoundingClientRect().top;
+const summary = document.getElementById('summary').getBoundingClientRect().top;
+const m = {
+  width: document.documentElement.scrollWidth,
+  rows: rows.map(r => parseInt(r.id.slice(3))),
+  max_row_px: Math.max(0, ...rows.map(r => r.getBoundingClientRect().height)),
+  tallest: rows.reduce((a, r) => (a && a.getBoundingClientRect().height >=
+    r.getBoundingClientRect().height) ? a : r, null)?.textContent.slice(0, 300) ?? '',
+  folded: document.querySelectorAll('details.octets').length,
+  folded_hex_chars: [...document.querySelectorAll('details.octets .hex')]
+    .reduce((n, e) => n + e.textContent.length, 0),
+  failures: document.querySelectorAll('li.failure').length,
+  summary_before_tcs: summary < tcs,
+};
+const out = document.createElement('pre');
+out.id = 'measure';
+out.textContent = JSON.stringify(m);
+document.body.appendChild(out);
+</script></body>"#;
+    assert!(!html.contains("<script"), "the evidence page itself has no script");
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("evidence.html");
+    std::fs::write(&page, html.replace("</body>", probe)).unwrap();
+    let profile = dir.path().join("profile");
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--window-size=1280,900",
+            &format!("--user-data-dir={}", profile.display()),
+            "--dump-dom",
+            &format!("file://{}", page.display()),
+        ])
+        .output()
+        .expect("runs chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let at = dom.find("<pre id=\"measure\">").unwrap_or_else(|| {
+        panic!("chromium rendered no page:\n{}", String::from_utf8_lossy(&out.stderr))
+    });
+    let json = &dom[at + "<pre id=\"measure\">".len()..];
+    let json = &json[..json.find("</pre>").unwrap()];
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }
@@ -128,6 +207,27 @@ fn workplan_to_stack_to_run_slots_happen_on_the_units_clock_then_nothing_left() 
     );
     let html = rec.evidence.html();
     assert!(html.contains("table activate id=1") && html.contains("schedule insert"));
+    // The page a reviewer opens: fits a 1 280-pixel screen, every TC a row of modest height,
+    // every long octet string (the table loads' data) folded with the whole kept.
+    let m = measure_in_chromium(&html);
+    eprintln!(
+        "evidence page: {} px wide, {} TC rows, tallest {} px, {} octet strings folded",
+        m.width,
+        m.rows.len(),
+        m.max_row_px,
+        m.folded
+    );
+    assert!(m.width <= 1280.0, "the page is {} px wide at a 1 280-pixel window", m.width);
+    let indices: Vec<usize> = rec.evidence.tcs.iter().map(|t| t.index).collect();
+    assert_eq!(m.rows, indices, "every TC has its row, in order");
+    assert!(m.max_row_px < 200.0, "a TC row is {} px tall: {}", m.max_row_px, m.tallest);
+    let long = rec.evidence.tcs.iter().filter(|t| t.app_data.len() > 64).count();
+    assert!(long >= 110, "the pixel table loads carry long data: {long}");
+    assert!(m.folded >= 2 * long, "request and application data folded: {m:?}");
+    let all_hex: usize =
+        rec.evidence.tcs.iter().filter(|t| t.app_data.len() > 64).map(|t| t.app_data.len()).sum();
+    assert!(m.folded_hex_chars >= all_hex, "the whole octets are in the page: {m:?}");
+    assert_eq!((m.failures, m.summary_before_tcs), (0, true), "{m:?}");
 
     // Now: the past slot's tables are active.
     wait_for_tables(&mut s, &cfgs[0].set, "slot noisy-pixels");
@@ -433,6 +533,12 @@ fn run_stops_at_the_first_failure_unless_the_stack_says_continue() {
         "failure code explained: {first:?}"
     );
     assert!(rec.evidence.html().contains("parameter_out_of_range"));
+    // The failures come first, in the summary above the tables.
+    rec.evidence.finish(false, format!("{e:#}"));
+    let m = measure_in_chromium(&rec.evidence.html());
+    assert!(m.summary_before_tcs && m.failures >= 2, "{m:?}");
+    assert_eq!(m.rows.len(), rec.evidence.tcs.len());
+    assert!(m.width <= 1280.0, "{m:?}");
     drop(s);
     t.stop().unwrap();
 }

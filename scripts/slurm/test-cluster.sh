@@ -111,5 +111,11 @@ set +e
 set -e
 cmp "$out/report.json" "$tmp/single/report.json" || fail "merged report.json differs from the single run"
 cmp "$out/report.html" "$tmp/single/report.html" || fail "merged report.html differs from the single run"
+# The cluster's scratch ($tmp) is deleted at exit, the merge job's "report:" path with it:
+# keep the merged report where it can be opened (out/ is ignored by git).
+kept=$repo/out/slurm-test
+rm -rf "$kept" && mkdir -p "$kept"
+cp "$out/report.html" "$out/report.json" "$out/junit.xml" "$kept/"
 printf 'test-cluster: OK: 3-task array + merge on Slurm in %.1f s; merged report identical to the single run\n' \
   "$(echo "$end - $start" | bc)"
+echo "test-cluster: the merged report is kept in $kept/report.html ($tmp, the cluster's scratch, is deleted now)"

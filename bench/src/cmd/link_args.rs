@@ -133,6 +133,17 @@ impl Connection {
     pub fn twin(&self) -> Option<&UnitTwin> {
         self.twin.as_ref()
     }
+
+    /// The stimulus device of the unit this connection started (DEVICE `twin`: the twin's
+    /// stimulus pseudo-terminal; DEVICE `qemu`: the firmware's second UART), `None` for a
+    /// unit on a device path (then `--stimulus` names it).
+    pub fn stimulus_path(&self) -> Option<&std::path::Path> {
+        match (&self.twin, &self.qemu) {
+            (Some(t), _) => Some(t.twin.paths().stimulus.as_path()),
+            (None, Some(q)) => Some(q.paths().stimulus.as_path()),
+            (None, None) => None,
+        }
+    }
 }
 
 impl Deref for Connection {

@@ -38,6 +38,12 @@ impl std::fmt::Display for BadInput {
 
 impl std::error::Error for BadInput {}
 
+/// `n` and the noun in agreement: `count(1, "problem")` is "1 problem", `count(2, ...)` "2
+/// problems" (regular plurals only).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// Exit code for an error ([`exit::Exit::of`]).
 pub fn exit_code_for(e: &anyhow::Error) -> ExitCode {
     exit::Exit::of(e).exit_code()

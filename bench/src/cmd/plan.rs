@@ -110,16 +110,32 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         if e.is_unreadable() { Exit::Usage.error(e.0) } else { BadInput(e.0).into() }
     })?;
     // Every slot is validated before the unit is even contacted.
-    crate::workflow::plan::configurations(&wp)
-        .map_err(|e| BadInput(format!("workplan refused, nothing written: {}", e.0)))?;
+    crate::workflow::plan::configurations(&wp).map_err(|e| {
+        BadInput(format!("{}: workplan refused, nothing written: {}", a.workplan.display(), e.0))
+    })?;
+    // ... and so is every other input: the mode of --against DIR and the stack's directory.
+    let mode = Mode::from_name(&a.mode).ok_or_else(|| {
+        Exit::Usage
+            .error(format!("--mode {:?}: use safe, standby, observation or maintenance", a.mode))
+    })?;
+    if let Some(dir) = a.output.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(Exit::Usage.error(format!(
+            "-o {}: the directory {} does not exist: create it, or write the stack elsewhere",
+            a.output.display(),
+            dir.display()
+        )));
+    }
+    if a.output.is_dir() {
+        return Err(Exit::Usage.error(format!(
+            "-o {}: is a directory; give the stack's file name (e.g. week49.stack)",
+            a.output.display()
+        )));
+    }
     let unit = if is_dir(&a.against) {
-        let set = TableSet::load_dir(&a.against).map_err(|e| BadInput(e.to_string()))?;
-        let mode = Mode::from_name(&a.mode).ok_or_else(|| {
-            Exit::Usage.error(format!(
-                "--mode {:?}: use safe, standby, observation or maintenance",
-                a.mode
-            ))
-        })?;
+        let set =
+            TableSet::load_dir(&a.against).map_err(|e| BadInput(format!("--against: {e}")))?;
         UnitState { set, directory: vec![], mode, now_unix: unix_now().0, params: BTreeMap::new() }
     } else {
         let link = LinkArgs {

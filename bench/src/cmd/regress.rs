@@ -82,12 +82,13 @@ pub struct RunArgs {
     /// What runs the scenarios (ignored with --on).
     #[arg(long, value_enum, default_value = "local")]
     pub target: TargetKind,
-    /// Run the suite on a unit through the stimulus link (the twin's stimulus pseudo-terminal
-    /// or the spare model's EGSE port), loading each table set with the table push workflow
+    /// Run the suite on a unit through the stimulus link (`twin`, `qemu`, a running twin's or
+    /// the spare model's TC/TM device with --stimulus), loading each table set with the table push workflow
     /// first.
     #[arg(long, value_name = "DEVICE")]
     pub on: Option<PathBuf>,
-    /// Stimulus device of the unit for --on (default: the embedded twin's).
+    /// Stimulus device of the unit for --on (default: that of the unit the word `twin` or
+    /// `qemu` starts).
     #[arg(long, value_name = "DEVICE")]
     pub stimulus: Option<PathBuf>,
     /// State directory of the embedded twin (--on twin).
@@ -226,14 +227,51 @@ fn campaign(a: &RunArgs) -> anyhow::Result<ExitCode> {
     let (Some(suite_path), Some(base_dir)) = (&a.suite, &a.baseline) else {
         return Err(BadInput("a campaign needs SUITE and --baseline".into()).into());
     };
+    // Every input is checked before anything runs (exit 2, the file and the key named): the
+    // suite and the files it names, both table sets, the shard and the sweep with each of its
+    // values applied and validated.
     let suite = Suite::load(suite_path).map_err(|e| BadInput(e.to_string()))?;
-    let baseline = Tables::load("baseline", base_dir).map_err(BadInput)?;
+    suite.check_files().map_err(|e| BadInput(format!("{}: {e}", suite_path.display())))?;
+    if a.on.is_none()
+        && a.target == TargetKind::Model
+        && let Some(r) = suite.recorded.first()
+    {
+        return Err(BadInput(format!(
+            "{}: [[recorded]] {:?}: a recorded event file needs the trigger itself; \
+             --target model only simulates: run with --target local or --on DEVICE",
+            suite_path.display(),
+            r.name
+        ))
+        .into());
+    }
+    let baseline =
+        Tables::load("baseline", base_dir).map_err(|e| BadInput(format!("--baseline: {e}")))?;
     let cand_dir = a.candidate.as_ref().unwrap_or(base_dir);
-    let candidate = Tables::load("candidate", cand_dir).map_err(BadInput)?;
+    let candidate =
+        Tables::load("candidate", cand_dir).map_err(|e| BadInput(format!("--candidate: {e}")))?;
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
-    let sweep: Option<Sweep> = a.sweep.as_deref().map(str::parse).transpose().map_err(BadInput)?;
+    let sweep: Option<Sweep> = a
+        .sweep
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| BadInput(format!("--sweep: {e}")))?;
     if sweep.is_some() && shard.is_some() {
         return Err(BadInput("--sweep runs whole suites; it does not take --shard".into()).into());
+    }
+    let sweep = match sweep {
+        Some(sw) => Some((sweep_sets(&sw, &candidate)?, sw)),
+        None => None,
+    };
+    if let Some(dev) = &a.on {
+        let known = [super::link_args::TWIN_DEVICE, crate::qemu::QEMU_DEVICE];
+        if a.stimulus.is_none() && !known.iter().any(|w| dev.as_os_str() == *w) {
+            return Err(Exit::Usage.error(format!(
+                "--on {}: give the unit's stimulus device with --stimulus (a running twin \
+                 prints it as \"stimulus\"); only the words twin and qemu know their own",
+                dev.display()
+            )));
+        }
     }
     let target = make_target(a, &baseline)?;
     let workers =
@@ -243,10 +281,9 @@ fn campaign(a: &RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("creating {}", a.output.display()))?;
     let bar = progress(a.json);
 
-    if let Some(sw) = sweep {
-        return pool.install(|| {
-            run_sweep(a, &suite, &baseline, &candidate, &sw, target.as_ref(), &bar, start)
-        });
+    if let Some((sets, sw)) = sweep {
+        return pool
+            .install(|| run_sweep(a, &suite, &baseline, &sw, sets, target.as_ref(), &bar, start));
     }
     let (k, n) = shard.unwrap_or((1, 1));
     let file = pool
@@ -283,27 +320,33 @@ fn campaign(a: &RunArgs) -> anyhow::Result<ExitCode> {
     write_report(&a.output, &report, &file.details, &RunMeta::now(elapsed), a.json)
 }
 
+/// The candidate table set at every value of a sweep, each validated (before anything runs).
+fn sweep_sets(sw: &Sweep, candidate: &Tables) -> Result<Vec<(f64, Tables)>, BadInput> {
+    let mut sets = Vec::new();
+    for &v in &sw.values {
+        let bad = |e: String| BadInput(format!("--sweep {}={v}: {e}", sw.path));
+        let mut set = candidate.set.clone();
+        sw.path.set(&mut set, v).map_err(bad)?;
+        let mut t = Tables::from_set(&format!("{}={v}", sw.path), set).map_err(bad)?;
+        t.dir = candidate.dir.clone();
+        sets.push((v, t));
+    }
+    Ok(sets)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_sweep(
     a: &RunArgs,
     suite: &Suite,
     baseline: &Tables,
-    candidate: &Tables,
     sw: &Sweep,
+    sets: Vec<(f64, Tables)>,
     target: &dyn Target,
     bar: &ProgressBar,
     start: Instant,
 ) -> anyhow::Result<ExitCode> {
     let mut points = Vec::new();
     let mut details = Vec::new();
-    let mut sets = Vec::new();
-    for &v in &sw.values {
-        let mut set = candidate.set.clone();
-        sw.path.set(&mut set, v).map_err(BadInput)?;
-        let mut t = Tables::from_set(&format!("{}={v}", sw.path), set).map_err(BadInput)?;
-        t.dir = candidate.dir.clone();
-        sets.push((v, t));
-    }
     let instances = suite.instances();
     for (i, (v, t)) in sets.iter().enumerate() {
         bar.set_message(format!("point {}/{}", i + 1, sets.len()));

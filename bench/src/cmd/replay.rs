@@ -27,12 +27,14 @@ pub struct ReplayArgs {
     /// the unit).
     #[arg(long)]
     pub local: bool,
-    /// Stream the stimulus to a unit: the word `twin`, or the TC/TM device of a running twin or
-    /// of the spare model (give its stimulus device with --stimulus).
+    /// Stream the stimulus to a unit: the word `twin` (embedded twin) or `qemu` (the firmware
+    /// under QEMU), or the TC/TM device of a running twin or of the spare model (give its
+    /// stimulus device with --stimulus).
     #[arg(long, value_name = "DEVICE")]
     pub on: Option<PathBuf>,
     /// Stimulus device of the unit: required with a real device or a running twin (its
-    /// `stimulus` path, printed by `eic-bench twin`); the embedded twin's by default.
+    /// `stimulus` path, printed by `eic-bench twin`); that of the unit `twin` or `qemu` starts
+    /// by default.
     #[arg(long, value_name = "DEVICE")]
     pub stimulus: Option<PathBuf>,
     /// Table directory: the trigger's tables (local) or tables pushed to the unit first
@@ -121,6 +123,12 @@ fn print_alert(r: &AlertRecord, json: bool) -> std::io::Result<()> {
 /// Bad input or tables (exit 2), link failures.
 pub fn run(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let hint = crate::events::Input::open(&a.input).map_err(|e| replay_err(e.into()))?;
+    if let Some(dir) = &a.images {
+        // Checked before the replay, not after it.
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Exit::Usage.error(format!("--images {}: cannot create it: {e}", dir.display()))
+        })?;
+    }
     let bar = progress_bar(hint.len_hint(), false);
     drop(hint);
     let started = Instant::now();
@@ -152,6 +160,14 @@ pub fn run(a: &ReplayArgs) -> anyhow::Result<ExitCode> {
         };
         if a.images.is_some() {
             eprintln!("note: --images needs --local (alerts from a unit carry no image)");
+        }
+        let link = a.link.link_args(device);
+        if a.stimulus.is_none() && !link.is_twin() && !link.is_qemu() {
+            return Err(Exit::Usage.error(format!(
+                "--on {}: give the unit's stimulus device with --stimulus (a running twin \
+                 prints it as \"stimulus\"); only the words twin and qemu know their own",
+                device.display()
+            )));
         }
         let out = replay::remote::run_on(
             &a.input,

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::link_args::LinkArgs;
 use crate::workflow::evidence::{Evidence, JournalSpec, Recorder};
 use crate::workflow::run::{RunOptions, execute};
-use crate::workflow::stack::Stack;
+use crate::workflow::stack::{Stack, check};
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
@@ -41,13 +41,39 @@ pub fn state_known<T>(r: &anyhow::Result<T>) -> bool {
     }
 }
 
+/// Refuses a stack with errors (exit 2, the file and each TC named), before any contact.
+///
+/// # Errors
+/// A [`BadInput`](super::BadInput) listing the errors of [`check`].
+pub fn refuse_unchecked(path: &std::path::Path, stack: &Stack) -> anyhow::Result<()> {
+    let errors: Vec<String> = check(stack, crate::workflow::evidence::unix_now().0)
+        .into_iter()
+        .filter(|f| f.error)
+        .map(|f| if f.tc == 0 { f.message } else { format!("TC {}: {}", f.tc, f.message) })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(super::BadInput(format!(
+        "{}: the stack does not check (nothing was sent; `eic-bench stack check` lists the \
+         findings):\n  {}",
+        path.display(),
+        errors.join("\n  ")
+    ))
+    .into())
+}
+
 /// Runs `run`.
 ///
 /// # Errors
 /// A stack that does not load or check (exit 2, nothing sent), link and unit failures (exit 1,
 /// the evidence written first).
 pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
+    // Every input is checked before the unit is contacted: the stack as `stack check` does
+    // (its errors do not depend on the time) and the place of the evidence.
     let stack = Stack::load(&a.stack)?;
+    refuse_unchecked(&a.stack, &stack)?;
+    Evidence::check_output(&a.evidence)?;
     let mut s = a.link.connect()?;
     let device = a.link.device.display().to_string();
     let recovered = super::tables_unit::recover_interrupted(&a.link, &mut s)?;

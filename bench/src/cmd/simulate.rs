@@ -77,7 +77,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let bad = |e: SimError| -> anyhow::Error {
         match e {
             SimError::Io(e) => Exit::Usage.error(e.to_string()),
-            e => BadInput(e.to_string()).into(),
+            e => BadInput(format!("{}: {e}", a.scenario.display())).into(),
         }
     };
     let mut sim = sim::Simulator::new(&sc).map_err(bad)?;

@@ -54,11 +54,12 @@ pub fn run(c: StackCmd) -> anyhow::Result<ExitCode> {
                     println!("{}: {at}: {}", if f.error { "error" } else { "warning" }, f.message);
                 }
                 println!(
-                    "{}: {} TCs ({} time-tagged), {errors} errors, {} warnings",
+                    "{}: {} ({} time-tagged), {}, {}",
                     stack.display(),
-                    s.tc.len(),
+                    super::count(s.tc.len(), "TC"),
                     s.tc.iter().filter(|t| !t.is_now()).count(),
-                    findings.len() - errors
+                    super::count(errors, "error"),
+                    super::count(findings.len() - errors, "warning")
                 );
             }
             Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })

@@ -321,9 +321,9 @@ fn build(dir: &Path, output: &Path) -> anyhow::Result<ExitCode> {
             eprintln!("{}: {p}", dir.join(file_name(p.table)).display());
         }
         return Err(BadInput(format!(
-            "{}: {} problem(s), no image written",
+            "{}: {}, no image written",
             dir.display(),
-            problems.len()
+            super::count(problems.len(), "problem")
         ))
         .into());
     }

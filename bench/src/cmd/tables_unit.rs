@@ -48,9 +48,13 @@ pub struct PushArgs {
     #[arg(long, short)]
     pub yes: bool,
     /// Print the diff and the TCs that would be sent, in the readable syntax, and change
-    /// nothing.
+    /// nothing. Long octet strings are folded (first octets, length, CRC-32); --verbose or
+    /// --json gives them whole.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: print every TC's octets whole instead of folded.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Print the outcome as one JSON object (the diff included).
     #[arg(long)]
     pub json: bool,
@@ -270,7 +274,14 @@ pub fn push(a: &PushArgs) -> anyhow::Result<ExitCode> {
                 plan.mode
             );
             for tc in &plan.tcs {
-                println!("{}", tc.text);
+                if a.verbose {
+                    println!("{}", tc.text);
+                } else {
+                    println!("{}", crate::workflow::evidence::fold_text(&tc.text));
+                }
+            }
+            if !a.verbose {
+                println!("# (long octet strings folded: --verbose or --json prints them whole)");
             }
         }
         return Ok(ExitCode::SUCCESS);

@@ -38,9 +38,15 @@ pub struct TwinArgs {
     /// (keys: bitflip, drop, `garbage=P[:LEN]`, frame-drop, seed).
     #[arg(long)]
     pub faults: Option<String>,
-    /// Also write the JSON line with the device paths to this file.
+    /// Also write the JSON line with the device paths to this file (written before the line
+    /// is printed, so it exists once the line is seen).
     #[arg(long)]
     pub print_paths: Option<PathBuf>,
+    /// Run in the background: return once the twin runs and its paths are printed (and
+    /// written to --print-paths), leaving it running; stop it with `kill PID` (the `pid` of
+    /// the JSON line). Its messages go to the log file named on standard error.
+    #[arg(long, conflicts_with = "until_stdin_eof")]
+    pub detach: bool,
     /// Stop at end of standard input as well as on SIGINT/SIGTERM (for scripts and tests
     /// that hold a pipe to the twin).
     #[arg(long)]
@@ -65,6 +71,59 @@ pub fn busy_hint(e: StateError, option: &str) -> anyhow::Error {
     }
 }
 
+/// `--detach`: starts this command again without `--detach` in its own process group, its
+/// standard error in a log file, and returns once it printed its JSON line (the paths exist
+/// and --print-paths is written), printing that line.
+fn detach() -> anyhow::Result<ExitCode> {
+    use std::io::BufRead as _;
+    use std::os::unix::process::CommandExt as _;
+    let exe = std::env::current_exe().context("finding this program to start the twin")?;
+    let args: Vec<std::ffi::OsString> =
+        std::env::args_os().skip(1).filter(|a| a != "--detach").collect();
+    let log = tempfile::Builder::new()
+        .prefix("eic-twin-")
+        .suffix(".log")
+        .tempfile()
+        .context("creating the detached twin's log file")?;
+    let (file, log_path) = log.keep().context("keeping the detached twin's log file")?;
+    let mut child = std::process::Command::new(exe)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(file)
+        .process_group(0)
+        .spawn()
+        .context("starting the twin in the background")?;
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        std::io::BufReader::new(out).read_line(&mut line).context("reading the twin's paths")?;
+    }
+    if serde_json::from_str::<serde_json::Value>(&line).is_err() {
+        let _ = child.kill();
+        let status = child.wait().ok().and_then(|s| s.code()).unwrap_or(-1);
+        let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let _ = std::fs::remove_file(&log_path);
+        // The twin's own error and exit code (its usage errors are 3, like the others).
+        let exit = match status {
+            3 => Exit::Usage,
+            2 => Exit::Invalid,
+            _ => Exit::Failed,
+        };
+        return Err(exit.error(format!(
+            "the twin did not start (exit {status}): {}",
+            said.trim().trim_start_matches("error: ")
+        )));
+    }
+    print!("{line}");
+    eprintln!(
+        "twin running in the background (pid {}): stop it with `kill {}`; its messages go to {}",
+        child.id(),
+        child.id(),
+        log_path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 enum Stop {
     Signal(Signal),
     StdinEof,
@@ -81,6 +140,9 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
     };
     if a.baud == Some(0) {
         return Err(Exit::Usage.error("--baud 0: give a positive rate, or omit it for full speed"));
+    }
+    if a.detach {
+        return detach();
     }
     // Block the stop signals in every thread (the twin's inherit the mask); one thread waits.
     let mut signals = SigSet::empty();
@@ -127,10 +189,11 @@ pub fn run(a: &TwinArgs) -> anyhow::Result<ExitCode> {
         "clock_offset_s": clock_offset_ms as f64 / 1000.0,
     })
     .to_string();
-    println!("{line}");
+    // The file first: whoever saw the line (a --detach parent) finds the file complete.
     if let Some(p) = &a.print_paths {
         std::fs::write(p, format!("{line}\n")).with_context(|| format!("{}", p.display()))?;
     }
+    println!("{line}");
     eprintln!(
         "twin running ({mode} mode{}): TC/TM on {}, stimulus on {}; state in {}{}. Stop with \
          Ctrl-C{}.",

@@ -134,6 +134,17 @@ fn finish(
 pub fn run_update(a: &UpdateArgs) -> anyhow::Result<ExitCode> {
     // Refuse a bad image before anything is sent.
     let (image, info) = super::image::load_checked(&a.image)?;
+    // ... and every other input: the acceptance stack (checked as `stack check` does) and the
+    // place of the evidence.
+    let acceptance = match &a.acceptance {
+        Some(p) => {
+            let st = crate::workflow::stack::Stack::load(p)?;
+            super::run::refuse_unchecked(p, &st)?;
+            Some(st)
+        }
+        None => None,
+    };
+    Evidence::check_output(&a.evidence)?;
     let mut s = a.link.connect()?;
     let device = a.link.device.display().to_string();
     let recovered = super::tables_unit::recover_interrupted(&a.link, &mut s)?;
@@ -155,9 +166,8 @@ pub fn run_update(a: &UpdateArgs) -> anyhow::Result<ExitCode> {
     let mut figures = None;
     let result = wf::update(&mut s, &mut rec, &image, &info, opts, &bar).and_then(|f| {
         figures = Some(f);
-        if let (Some(stack), true) = (&a.acceptance, opts.switch) {
-            let st = crate::workflow::stack::Stack::load(stack)?;
-            crate::workflow::run::execute(&mut s, &mut rec, &st, &Default::default())?;
+        if let (Some(st), true) = (&acceptance, opts.switch) {
+            crate::workflow::run::execute(&mut s, &mut rec, st, &Default::default())?;
         }
         Ok(if opts.switch {
             format!("bank {:?} loaded and running {}", a.bank, info.sw_version)
@@ -187,6 +197,7 @@ pub fn run_update(a: &UpdateArgs) -> anyhow::Result<ExitCode> {
 /// # Errors
 /// Link and unit failures (exit 1, the evidence written first).
 pub fn run_rollback(a: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    Evidence::check_output(&a.evidence)?;
     let mut s = a.link.connect()?;
     let device = a.link.device.display().to_string();
     let recovered = super::tables_unit::recover_interrupted(&a.link, &mut s)?;

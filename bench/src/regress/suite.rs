@@ -419,6 +419,46 @@ impl Suite {
         Ok(())
     }
 
+    /// Checks every file the suite names, before anything runs: each `[[recorded]]` event
+    /// file opens as an event list (FITS `EVENTS` table or CSV with its columns), and its
+    /// `context`, when given, opens as an ICD §6 triplet (or event file) whose attitude and
+    /// orbit files read, with the triplet's event file the one `events` names (the replay
+    /// reads the context's triplet). The rows are read by the run itself.
+    ///
+    /// # Errors
+    /// The first bad file, with the family and the key that names it and the place in the file.
+    pub fn check_files(&self) -> Result<(), String> {
+        for r in &self.recorded {
+            let at = |key: &str, value: &Path, why: &dyn fmt::Display| {
+                format!("[[recorded]] {:?}, {key} = {:?}: {why}", r.name, value.display())
+            };
+            let events = self.dir.join(&r.events);
+            crate::events::EventReader::open(&events).map_err(|e| at("events", &r.events, &e))?;
+            if let Some(c) = &r.context {
+                let context = self.dir.join(c);
+                let input =
+                    crate::events::Input::open(&context).map_err(|e| at("context", c, &e))?;
+                let same = match (input.files.events.canonicalize(), events.canonicalize()) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => false,
+                };
+                if !same {
+                    return Err(at(
+                        "context",
+                        c,
+                        &format!(
+                            "its event file is {}, not the `events` file {}: the replay reads \
+                             the context's triplet, so name the same events in both",
+                            input.files.events.display(),
+                            events.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every scenario instance, in the suite's canonical order (sorted by ID).
     pub fn instances(&self) -> Vec<ScenarioInstance> {
         let mut out = Vec::new();

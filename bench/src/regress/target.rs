@@ -86,7 +86,7 @@ impl Tables {
     /// Unreadable or invalid tables (every problem listed).
     pub fn load(label: &str, dir: &Path) -> Result<Tables, String> {
         let set = TableSet::load_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut t = Tables::from_set(label, set)?;
+        let mut t = Tables::from_set(label, set).map_err(|e| format!("{}: {e}", dir.display()))?;
         t.dir = Some(dir.to_path_buf());
         Ok(t)
     }

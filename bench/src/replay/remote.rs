@@ -1,8 +1,9 @@
 //! `replay --on DEVICE`: the stimulus frames over the unit's stimulus link, with the ack/window
 //! flow control of `docs/icd/stimulus.md`, and the ST\[201,1\] alerts from its TM link.
 //!
-//! 1. Connect the TC/TM session (DEVICE `twin` starts the embedded twin, whose stimulus
-//!    pseudo-terminal is then known; any other DEVICE needs `--stimulus`).
+//! 1. Connect the TC/TM session (DEVICE `twin` starts the embedded twin, DEVICE `qemu` the
+//!    firmware under QEMU, whose stimulus device is then known; any other DEVICE needs
+//!    `--stimulus`).
 //! 2. With `--tables DIR`, push the tables (the `tables push` workflow: diff, maintenance,
 //!    load/validate/activate what differs, verified).
 //! 3. Bring the unit to `observation` (ST\[08\] mode changes: safe → standby → observation).
@@ -206,9 +207,9 @@ pub fn run_on(
         None => None,
     };
     let mut conn = link.connect().map_err(|e| ReplayError::Link(format!("{e:#}")))?;
-    let stim_path: PathBuf = match (stimulus_device, conn.twin()) {
+    let stim_path: PathBuf = match (stimulus_device, conn.stimulus_path()) {
         (Some(p), _) => p.to_path_buf(),
-        (None, Some(t)) => t.twin.paths().stimulus.clone(),
+        (None, Some(p)) => p.to_path_buf(),
         (None, None) => {
             return Err(ReplayError::Link(
                 "give the unit's stimulus device with --stimulus (a running twin prints it as \
@@ -229,7 +230,7 @@ pub fn run_on(
     }
     conn.clear_packets();
 
-    let baud = if link.is_twin() { crate::link::DEFAULT_BAUD } else { link.baud };
+    let baud = if link.is_twin() || link.is_qemu() { crate::link::DEFAULT_BAUD } else { link.baud };
     let stim = SerialLink::open(&stim_path, baud, Timeouts::default())
         .map_err(|e| ReplayError::Link(e.to_string()))?;
     let mut sender = Sender {

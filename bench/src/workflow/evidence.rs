@@ -247,12 +247,7 @@ impl Evidence {
     /// # Errors
     /// File errors.
     pub fn write(&self, path: &Path) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
-        let base = match path.extension().and_then(|e| e.to_str()) {
-            Some("json" | "html") => path.with_extension(""),
-            _ => path.to_path_buf(),
-        };
-        let json = base.with_extension("json");
-        let html = base.with_extension("html");
+        let (json, html) = evidence_paths(path);
         if let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -263,19 +258,48 @@ impl Evidence {
         Ok((json, html))
     }
 
-    /// The report as one self-contained HTML page (no script, no external resource).
+    /// Checks, before any work, that [`Evidence::write`] can write at `path`: creates its
+    /// directory, and refuses a directory or an unwritable place where the files go.
+    ///
+    /// # Errors
+    /// The directory cannot be created, or `path.json`/`path.html` is a directory.
+    pub fn check_output(path: &Path) -> anyhow::Result<()> {
+        let (json, html) = evidence_paths(path);
+        let usage = |m: String| crate::cmd::exit::Exit::Usage.error(m);
+        if let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                usage(format!(
+                    "--evidence {}: cannot create the directory {}: {e}",
+                    path.display(),
+                    dir.display()
+                ))
+            })?;
+        }
+        for f in [json, html] {
+            if f.is_dir() {
+                return Err(usage(format!(
+                    "--evidence {}: {} is a directory; give a file name without extension \
+                     (PATH.json and PATH.html are written)",
+                    path.display(),
+                    f.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The report as one self-contained HTML page (no script, no external resource) that
+    /// fits a 1 280-pixel screen: a summary with the failures first, then the steps, every TC
+    /// (long octet strings folded: first octets, length and CRC-32, the whole in a
+    /// `<details>`), and the sections.
     pub fn html(&self) -> String {
         let mut h = String::new();
         let title = format!("eic-bench {} evidence: {}", self.kind, self.subject);
         let _ = write!(
             h,
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
-             <style>body{{font-family:sans-serif;margin:1.5em;}}table{{border-collapse:collapse;\
-             margin-bottom:1em;}}td,th{{border:1px solid #aaa;padding:2px 6px;vertical-align:top;\
-             font-size:90%;}}code,pre{{font-size:85%;}}.ok{{color:#060;}}.bad{{color:#b00;\
-             font-weight:bold;}}pre{{background:#f4f4f4;padding:6px;overflow-x:auto;}}\
-             td.hex{{font-family:monospace;word-break:break-all;max-width:40em;}}</style></head>\
-             <body>\n<h1>{}</h1>\n",
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\"><title>{}</title>\
+             <style>{STYLE}</style></head><body>\n<h1>{}</h1>\n",
             esc(&title),
             esc(&title)
         );
@@ -284,9 +308,11 @@ impl Evidence {
         } else {
             "<span class=\"bad\">FAILED</span>"
         };
-        let _ = write!(
+        let completed = self.tcs.iter().filter(|t| t.ok()).count();
+        let _ = writeln!(
             h,
-            "<table><tr><th>device</th><td>{}</td></tr><tr><th>started (UTC)</th><td>{}</td></tr>\
+            "<table class=\"head\"><tr><th>device</th><td>{}</td></tr>\
+             <tr><th>started (UTC)</th><td>{}</td></tr>\
              <tr><th>finished (UTC)</th><td>{}</td></tr><tr><th>result</th><td>{} {}</td></tr>\
              <tr><th>TCs</th><td>{} ({} verified)</td></tr></table>",
             esc(&self.device),
@@ -295,13 +321,69 @@ impl Evidence {
             verdict,
             esc(&self.outcome),
             self.tcs.len(),
-            self.tcs.iter().filter(|t| t.ok()).count()
+            completed
         );
-        h.push_str("\n<h2>Steps</h2>\n<table><tr><th>step</th><th>started (UTC)</th><th>s</th><th></th><th>what happened</th><th>data</th></tr>\n");
+        // Summary: failures first (steps, then TCs, linked to their rows), then the counts.
+        h.push_str("<h2 id=\"summary\">Summary</h2>\n");
+        let failed_steps: Vec<&StepRecord> = self.steps.iter().filter(|s| !s.ok).collect();
+        let failed_tcs: Vec<&TcRecord> = self.tcs.iter().filter(|t| !t.ok()).collect();
+        if failed_steps.is_empty() && failed_tcs.is_empty() {
+            h.push_str(
+                "<p class=\"ok\">No failure: every step succeeded, every TC completed.</p>\n",
+            );
+        } else {
+            let _ = writeln!(h, "<h3 class=\"bad\">Failures</h3>\n<ul class=\"failures\">");
+            for s in &failed_steps {
+                let _ = writeln!(
+                    h,
+                    "<li class=\"failure\">step <b>{}</b>: {}</li>",
+                    esc(&s.name),
+                    esc(&s.detail)
+                );
+            }
+            for t in &failed_tcs {
+                let _ = writeln!(
+                    h,
+                    "<li class=\"failure\"><a href=\"#tc-{}\">TC {}</a> <code>{}</code>: \
+                     <span class=\"bad\">{}</span>{}{} {}</li>",
+                    t.index,
+                    t.index,
+                    fold_html(&t.text),
+                    esc(&t.outcome),
+                    t.stage.as_deref().map(|s| format!(" at {}", esc(s))).unwrap_or_default(),
+                    t.failure_code.as_deref().map(|c| format!(" ({})", esc(c))).unwrap_or_default(),
+                    esc(t.failure.as_deref().unwrap_or(""))
+                );
+            }
+            h.push_str("</ul>\n");
+        }
+        let mut outcomes: Vec<(&str, usize)> = Vec::new();
+        for t in &self.tcs {
+            match outcomes.iter_mut().find(|(o, _)| *o == t.outcome) {
+                Some((_, n)) => *n += 1,
+                None => outcomes.push((&t.outcome, 1)),
+            }
+        }
+        let counts: Vec<String> = outcomes.iter().map(|(o, n)| format!("{n} {}", esc(o))).collect();
+        let _ = writeln!(
+            h,
+            "<p>{} ({}); {} of {}.</p>",
+            crate::cmd::count(self.tcs.len(), "TC"),
+            if counts.is_empty() { "none sent".to_owned() } else { counts.join(", ") },
+            crate::cmd::count(self.steps.len() - failed_steps.len(), "step"),
+            self.steps.len()
+        );
+
+        h.push_str(
+            "\n<h2>Steps</h2>\n<table class=\"steps\"><colgroup><col style=\"width:7em\">\
+             <col style=\"width:12em\"><col style=\"width:4em\"><col style=\"width:4em\"><col>\
+             <col style=\"width:35%\"></colgroup>\n<tr><th>step</th><th>started (UTC)</th>\
+             <th>s</th><th></th><th>what happened</th><th>data</th></tr>\n",
+        );
         for s in &self.steps {
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&s.name),
                 esc(&s.started_utc),
                 s.duration_s,
@@ -311,10 +393,17 @@ impl Evidence {
                     "<span class=\"bad\">failed</span>"
                 },
                 esc(&s.detail),
-                esc(&s.data.to_string())
+                fold_long(&s.data.to_string(), 240)
             );
         }
-        h.push_str("</table>\n<h2>Telecommands</h2>\n<table><tr><th>#</th><th>request</th><th>purpose</th><th>ST</th><th>sent (UTC)</th><th>done (UTC)</th><th>ms</th><th>outcome</th><th>application data (hex)</th></tr>\n");
+        h.push_str(
+            "</table>\n<h2>Telecommands</h2>\n<table class=\"tcs\"><colgroup>\
+             <col style=\"width:3em\"><col style=\"width:26%\"><col style=\"width:17%\">\
+             <col style=\"width:3.5em\"><col style=\"width:11.5em\"><col style=\"width:4em\">\
+             <col><col style=\"width:17%\"></colgroup>\n<tr><th>#</th><th>request</th><th>purpose</th>\
+             <th>ST</th><th>sent / done (UTC)</th><th>ms</th><th>outcome</th>\
+             <th>application data</th></tr>\n",
+        );
         for t in &self.tcs {
             let outcome = if t.ok() {
                 "<span class=\"ok\">completed</span>".to_owned()
@@ -327,17 +416,20 @@ impl Evidence {
             };
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{},{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"hex\">{}</td></tr>",
+                "<tr class=\"tc{}\" id=\"tc-{}\"><td>{}</td><td><code>{}</code></td><td>{}</td>\
+                 <td>{},{}</td><td>{}<br>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if t.ok() { "" } else { " failed" },
                 t.index,
-                esc(&abbreviate(&t.text, 160)),
-                esc(&t.purpose),
+                t.index,
+                fold_request_html(&t.text),
+                fold_words_html(&t.purpose, 160, "whole purpose"),
                 t.service,
                 t.subtype,
                 esc(&t.sent_utc),
                 esc(&t.done_utc),
                 t.round_trip_ms.map_or(String::new(), |m| format!("{m:.1}")),
                 outcome,
-                esc(&t.app_data)
+                fold_hex_html(&t.app_data)
             );
         }
         h.push_str("</table>\n");
@@ -350,6 +442,175 @@ impl Evidence {
     }
 }
 
+/// The evidence page's style: at most 1 240 px wide, fixed table layouts that wrap long
+/// words instead of widening the page.
+const STYLE: &str = "body{font-family:sans-serif;margin:1em auto;padding:0 1em;max-width:1240px;}\
+table{border-collapse:collapse;margin-bottom:1em;}table.steps,table.tcs{width:100%;\
+table-layout:fixed;}td,th{border:1px solid #aaa;padding:2px 5px;vertical-align:top;\
+font-size:88%;overflow-wrap:anywhere;text-align:left;}code,pre{font-size:90%;}\
+.ok{color:#060;}.bad{color:#b00;font-weight:bold;}tr.failed{background:#fff0f0;}\
+pre{background:#f4f4f4;padding:6px;overflow-x:auto;white-space:pre;}\
+.hex{font-family:monospace;overflow-wrap:anywhere;}details>summary{cursor:pointer;\
+color:#446;font-size:90%;}details .hex{display:block;max-height:12em;overflow-y:auto;\
+background:#f4f4f4;}ul.failures li{margin-bottom:.3em;}";
+
+/// `PATH.json` and `PATH.html` for `--evidence PATH`: a `.json` or `.html` ending is replaced,
+/// anything else kept whole (`reports/update-1.1.0` gives `reports/update-1.1.0.json`).
+pub fn evidence_paths(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let base = match path.extension().and_then(|e| e.to_str()) {
+        Some("json" | "html") => path.with_extension(""),
+        _ => path.to_path_buf(),
+    };
+    let with = |ext: &str| {
+        let mut name = base.as_os_str().to_owned();
+        name.push(".");
+        name.push(ext);
+        std::path::PathBuf::from(name)
+    };
+    (with("json"), with("html"))
+}
+
+/// Hex strings up to this many characters are shown whole; longer ones are folded.
+pub const FOLD_HEX_CHARS: usize = 64;
+/// Octets shown at the head of a folded hex string.
+pub const FOLD_HEAD_OCTETS: usize = 16;
+
+/// A long octet string in short: its first octets (hex), its length and its CRC-32.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folded {
+    /// The first [`FOLD_HEAD_OCTETS`] octets, hex as written.
+    pub head: String,
+    /// Octets in all.
+    pub octets: usize,
+    /// CRC-32 (ISO-HDLC, `tc_tm::crc::crc32`) of the octets.
+    pub crc32: u32,
+}
+
+impl Folded {
+    /// Folds `hex` (an even number of hex digits, optionally `0x`-prefixed) longer than
+    /// [`FOLD_HEX_CHARS`]; `None` for a short string or one that is not hex.
+    pub fn of(hex: &str) -> Option<Folded> {
+        let digits = hex.strip_prefix("0x").or_else(|| hex.strip_prefix("0X")).unwrap_or(hex);
+        if digits.len() <= FOLD_HEX_CHARS
+            || !digits.len().is_multiple_of(2)
+            || !digits.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return None;
+        }
+        let octets: Vec<u8> = digits
+            .as_bytes()
+            .chunks(2)
+            .filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+            .collect();
+        Some(Folded {
+            head: digits.get(..2 * FOLD_HEAD_OCTETS).unwrap_or(digits).to_owned(),
+            octets: octets.len(),
+            crc32: tc_tm::crc::crc32(&octets),
+        })
+    }
+
+    /// `0A0B…  [1234 octets, CRC-32 0x89ABCDEF]`.
+    pub fn text(&self) -> String {
+        format!("{}… [{} octets, CRC-32 0x{:08X}]", self.head, self.octets, self.crc32)
+    }
+}
+
+/// A request (or any text) with every long hex value (`data=…`, or a whole hex word) folded
+/// ([`Folded::text`]), for a terminal.
+pub fn fold_text(text: &str) -> String {
+    map_words(text, str::to_owned, |value| Folded::of(value).map(|f| f.text()))
+}
+
+/// Rebuilds `text` word by word (words split at whitespace, a `key=` prefix kept apart):
+/// `fold` replaces a value when it gives `Some`, everything else goes through `plain`.
+fn map_words(
+    text: &str,
+    plain: impl Fn(&str) -> String,
+    fold: impl Fn(&str) -> Option<String>,
+) -> String {
+    let mut out = String::with_capacity(text.len().min(512));
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ws = rest.len() - rest.trim_start().len();
+        out.push_str(&plain(rest.get(..ws).unwrap_or("")));
+        rest = rest.get(ws..).unwrap_or("");
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = rest.get(..end).unwrap_or("");
+        rest = rest.get(end..).unwrap_or("");
+        let (prefix, value) = match word.find('=') {
+            Some(i) => (word.get(..=i).unwrap_or(""), word.get(i + 1..).unwrap_or("")),
+            None => ("", word),
+        };
+        match fold(value) {
+            Some(v) => {
+                out.push_str(&plain(prefix));
+                out.push_str(&v);
+            }
+            None => out.push_str(&plain(word)),
+        }
+    }
+    out
+}
+
+/// A hex string as HTML, folded when long: the head, the length and CRC-32, and the whole
+/// in a `<details>` (class `octets`).
+pub fn fold_hex_html(hex: &str) -> String {
+    match Folded::of(hex) {
+        None => format!("<span class=\"hex\">{}</span>", esc(hex)),
+        Some(f) => format!(
+            "<span class=\"hex\">{}…</span> <span class=\"fold\">{} octets, CRC-32 0x{:08X}\
+             </span><details class=\"octets\"><summary>all {} octets</summary>\
+             <span class=\"hex\">{}</span></details>",
+            esc(&f.head),
+            f.octets,
+            f.crc32,
+            f.octets,
+            esc(hex)
+        ),
+    }
+}
+
+/// A request as HTML with its long hex values folded ([`fold_hex_html`]).
+pub fn fold_html(text: &str) -> String {
+    map_words(text, esc, |value| Folded::of(value).map(|_| fold_hex_html(value)))
+}
+
+/// Requests whose folded text is longer than this many characters show their first words
+/// and the whole in a `<details>` (a schedule insert carries dozens of TCs).
+pub const FOLD_REQUEST_CHARS: usize = 240;
+
+/// A request as HTML: long hex values folded ([`fold_html`]), and a long request (over
+/// [`FOLD_REQUEST_CHARS`] once folded) cut after its first words, whole in a `<details>`.
+pub fn fold_request_html(text: &str) -> String {
+    fold_words_html(text, FOLD_REQUEST_CHARS, "whole request")
+}
+
+/// Text as HTML with long hex values folded, cut after its first words when longer than
+/// `limit` characters once folded, the whole in a `<details>` whose summary says `what`.
+fn fold_words_html(text: &str, limit: usize, what: &str) -> String {
+    let folded_len = fold_text(text).chars().count();
+    if folded_len <= limit {
+        return fold_html(text);
+    }
+    // Whole words only, so that a hex value is never cut (its CRC is of the whole).
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if fold_text(text.get(..i).unwrap_or("")).chars().count() > limit / 2 {
+                break;
+            }
+            end = i;
+        }
+    }
+    format!(
+        "{}… <details class=\"request\"><summary>{what} ({} characters)</summary>{}\
+         </details>",
+        fold_html(text.get(..end).unwrap_or("")),
+        text.chars().count(),
+        fold_html(text)
+    )
+}
+
 fn abbreviate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         return s.to_owned();
@@ -358,20 +619,24 @@ fn abbreviate(s: &str, n: usize) -> String {
     format!("{head}… ({} characters)", s.chars().count())
 }
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
+/// Long text (over `n` characters) as its first `n` characters and the whole in a
+/// `<details>`; short text escaped as is.
+fn fold_long(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return format!("<code>{}</code>", esc(s));
     }
-    o
+    let head: String = s.chars().take(n).collect();
+    format!(
+        "<code>{}…</code><details><summary>all {} characters</summary><code>{}</code></details>",
+        esc(&head),
+        s.chars().count(),
+        esc(s)
+    )
+}
+
+/// Escapes text for HTML (the one escaper of the reports: [`crate::regress::junit::xml_escape`]).
+pub fn esc(s: &str) -> String {
+    crate::regress::junit::xml_escape(s)
 }
 
 /// A TC encoded from its text.
@@ -665,6 +930,78 @@ mod tests {
         assert!(h.contains("&lt;stack&gt;") && h.contains("done &amp; dusted"));
         assert!(!h.contains("<script") && !h.contains("http"));
         assert!(e.json()["sections"]["before"]["a"] == "<b>");
+    }
+
+    #[test]
+    fn long_octet_strings_are_folded_with_length_and_crc() {
+        let hex: String = (0..200u32).map(|i| format!("{:02X}", i % 256)).collect();
+        let octets: Vec<u8> = (0..200u32).map(|i| (i % 256) as u8).collect();
+        let f = Folded::of(&hex).unwrap();
+        assert_eq!(f.octets, 200);
+        assert_eq!(f.crc32, tc_tm::crc::crc32(&octets));
+        assert_eq!(f.head, hex[..32]);
+        // Short, odd-length or non-hex strings stay whole.
+        assert!(Folded::of(&hex[..64]).is_none());
+        assert!(Folded::of(&hex[..99]).is_none());
+        assert!(Folded::of(&format!("{}zz", &hex[..98])).is_none());
+        let req = format!("table load id=1 version=2 total=200 offset=0 data={hex}");
+        let t = fold_text(&req);
+        assert_eq!(
+            t,
+            format!(
+                "table load id=1 version=2 total=200 offset=0 data={}… [200 octets, CRC-32 0x{:08X}]",
+                &hex[..32],
+                f.crc32
+            )
+        );
+        assert_eq!(fold_text("test  are-you-alive"), "test  are-you-alive");
+        // HTML: escaped text, the head and the whole octets in a <details>.
+        let h = fold_html(&format!("a<b data={hex}"));
+        assert!(h.starts_with("a&lt;b data=<span class=\"hex\">"), "{h}");
+        assert!(h.contains("200 octets, CRC-32") && h.contains("<details class=\"octets\">"));
+        assert!(h.contains(&hex), "the whole string is in the page");
+    }
+
+    #[test]
+    fn evidence_paths_keep_dotted_names() {
+        let p = |s: &str| {
+            let (j, h) = evidence_paths(Path::new(s));
+            (j.display().to_string(), h.display().to_string())
+        };
+        assert_eq!(p("reports/update-1.1.0").0, "reports/update-1.1.0.json");
+        assert_eq!(p("reports/week49").1, "reports/week49.html");
+        assert_eq!(p("ev.json"), ("ev.json".into(), "ev.html".into()));
+        assert_eq!(p("ev.html").0, "ev.json");
+    }
+
+    #[test]
+    fn html_puts_failures_first() {
+        let mut e = Evidence::new("run", "s", "twin");
+        let tc = |index: usize, outcome: &str| TcRecord {
+            index,
+            text: format!("test are-you-alive {index}"),
+            purpose: "p".into(),
+            service: 17,
+            subtype: 1,
+            app_data: String::new(),
+            request_id: String::new(),
+            sent_utc: String::new(),
+            done_utc: String::new(),
+            round_trip_ms: None,
+            outcome: outcome.into(),
+            stage: (outcome != "completed").then(|| "completion".into()),
+            failure_code: None,
+            failure: (outcome != "completed").then(|| "why it failed".into()),
+        };
+        e.tcs = vec![tc(0, "completed"), tc(1, "failed"), tc(2, "completed")];
+        e.finish(false, "TC 1 failed");
+        let h = e.html();
+        let summary = h.find("id=\"summary\"").unwrap();
+        let failure = h.find("<li class=\"failure\"><a href=\"#tc-1\">").unwrap();
+        let table = h.find("<h2>Telecommands</h2>").unwrap();
+        assert!(summary < failure && failure < table, "failures summarised before the tables");
+        assert!(h.contains("3 TCs (2 completed, 1 failed)"), "{h}");
+        assert!(h.contains("id=\"tc-0\"") && h.contains("id=\"tc-2\""));
     }
 
     #[test]

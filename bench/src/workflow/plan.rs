@@ -437,10 +437,10 @@ pub fn configurations(wp: &LoadedWorkplan) -> Result<Vec<SlotConfig>, PlanError>
         if !problems.is_empty() {
             let list: Vec<String> = problems.iter().take(10).map(|p| format!("  {p}")).collect();
             return perr(format!(
-                "slot {:?} (start {}): the configuration does not validate ({} problems):\n{}",
+                "slot {:?} (start {}): the configuration does not validate ({}):\n{}",
                 slot.name,
                 utc_text(start, 0),
-                problems.len(),
+                crate::cmd::count(problems.len(), "problem"),
                 list.join("\n")
             ));
         }

@@ -267,9 +267,13 @@ pub fn execute(
         st,
         errors.is_empty(),
         if errors.is_empty() {
-            format!("{} TCs check ({} warnings)", stack.tc.len(), findings.len())
+            format!(
+                "{} check ({})",
+                crate::cmd::count(stack.tc.len(), "TC"),
+                crate::cmd::count(findings.len(), "warning")
+            )
         } else {
-            format!("{} errors: nothing sent", errors.len())
+            format!("{}: nothing sent", crate::cmd::count(errors.len(), "error"))
         },
         json!(findings),
     );

@@ -219,8 +219,8 @@ impl fmt::Display for WorkflowError {
             WorkflowError::Invalid(problems) => {
                 write!(
                     f,
-                    "the table directory has {} problem(s), the unit would refuse it",
-                    problems.len()
+                    "the table directory has {}, the unit would refuse it",
+                    crate::cmd::count(problems.len(), "problem")
                 )?;
                 for p in problems.iter().take(10) {
                     write!(f, "\n  {p}")?;
