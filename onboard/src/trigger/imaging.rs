@@ -801,11 +801,18 @@ pub fn find_peak(sky: &SkyImage<'_>, opts: &PeakOptions<'_>) -> Option<Peak> {
     let mut best: Option<(f32, usize, usize)> = None;
     for t in opts.border..last {
         for u in opts.border..last {
-            let snr = sky.snr(t, u);
-            if !snr.is_finite()
-                || sky.variance(t, u) <= 0.0
-                || best.is_some_and(|(s, _, _)| snr <= s)
-            {
+            let v = sky.variance(t, u);
+            if v <= 0.0 {
+                continue;
+            }
+            // A signal ≤ 0 has an SNR ≤ 0: it cannot beat a best SNR ≥ 0 (skipped before the
+            // square root; the same pixels are chosen).
+            let signal = sky.signal(t, u);
+            if signal <= 0.0 && best.is_some_and(|(s, _, _)| s >= 0.0) {
+                continue;
+            }
+            let snr = signal / libm::sqrtf(v);
+            if !snr.is_finite() || best.is_some_and(|(s, _, _)| snr <= s) {
                 continue;
             }
             if sky.coded_fraction(t, u) < opts.min_coded_fraction || excluded(t, u) {

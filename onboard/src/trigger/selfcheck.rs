@@ -165,7 +165,7 @@ pub fn reference_shadowgram(counts: &mut [f32; DET_PIXELS], active: &mut [bool; 
         // 13 ± 6 counts; one pixel in 32 dead.
         let source = libm::floorf(40.0 * *c);
         *c = source + 13.0 + (x % 13) as f32 - 6.0;
-        *a = (x >> 8) % 32 != 0;
+        *a = !(x >> 8).is_multiple_of(32);
     }
 }
 
