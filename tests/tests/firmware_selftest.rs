@@ -18,7 +18,6 @@
 //! ```
 
 #[path = "../../onboard/tests/trigger_sim/mod.rs"]
-#[allow(dead_code)]
 mod trigger_sim;
 
 use std::io::{BufRead, BufReader};
