@@ -50,3 +50,67 @@ fn a_flaring_catalogue_source_is_named_at_its_position() {
         assert!(a.window_s[1] > out.alerts[0].window_s[0]);
     }
 }
+
+/// 45 s (one whole 20.48-s IMT cycle) of a steady new source over background: the IMT alerts.
+const BRIGHT: &str = r#"
+name = "bright"
+seed = 5
+start = 2026-06-15T06:00:00Z
+duration_s = 45
+[background]
+rate_cps = 1000
+[attitude]
+mode = "fixed"
+ra_deg = 89.0
+dec_deg = 19.0
+roll_deg = 30.0
+[[source]]
+name = "new"
+ra_deg = 95.0
+dec_deg = 15.0
+flux = 1.0
+index = 2.0
+"#;
+
+/// `replay --local` reads and encodes on one thread and runs the trigger on another: the
+/// alerts, attitudes and counters equal those of the frames fed one by one on one thread.
+#[test]
+#[ignore = "5 s outside the CI budget: cargo test -p eic-bench --test sim_replay -- --ignored threaded"]
+fn threaded_replay_equals_the_frames_fed_one_by_one() {
+    use eic_bench::replay::encode::Encoder;
+    use eic_bench::replay::local::trigger_for;
+    use eic_bench::replay::{AlertRecord, items};
+
+    let sc = Scenario::parse(BRIGHT, "bright.toml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    simulate_to_dir(&sc, dir.path(), false, |_| {}).unwrap();
+    let set = tables::defaults::default_set();
+    let threaded = run_local_with(dir.path(), &set, LocalOptions::default(), |_| {}).unwrap();
+
+    let mut input = eic_bench::events::Input::open(dir.path()).unwrap();
+    let mut trigger = trigger_for(&set).unwrap();
+    let mut enc = Encoder::new();
+    let (mut alerts, mut attitudes) = (Vec::new(), Vec::new());
+    let mut ack = vec![0u8; tc_tm::stimulus::MAX_FRAME_LEN];
+    let att = std::cell::Cell::new(onboard::trigger::geometry::Attitude::IDENTITY.quaternion());
+    let mut feed = |frame: &[u8]| -> std::io::Result<()> {
+        let current = att.get();
+        trigger.receive_stimulus(frame, &mut |r| {
+            alerts.push(AlertRecord::new(&r.alert, None));
+            attitudes.push(current);
+        });
+        while trigger.take_ack(&mut ack) > 0 {}
+        Ok(())
+    };
+    let mut on_item = |item: &eic_bench::events::Item| {
+        if let eic_bench::events::Item::Attitude(a) = item {
+            att.set(a.q);
+        }
+    };
+    items(&mut input, &mut enc, &mut feed, &mut on_item, &mut |_| {}).unwrap();
+    assert!(!alerts.is_empty(), "the source alerts: {:?}", trigger.stats());
+    assert_eq!(threaded.alerts, alerts);
+    assert_eq!(threaded.attitudes, attitudes);
+    assert_eq!(threaded.stats, trigger.stats());
+    assert_eq!((threaded.events, threaded.packets), (enc.events, enc.packets));
+}

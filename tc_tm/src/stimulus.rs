@@ -532,6 +532,19 @@ impl<'a> Repr<'a> {
     /// # Errors
     /// Every [`Error`] but [`Error::BufferTooSmall`].
     pub fn parse(packet: &'a [u8]) -> Result<Repr<'a>, Error> {
+        Self::parse_inner(packet, true)
+    }
+
+    /// [`Repr::parse`] for a packet a [`Deframer`] delivered, whose CRC it has just checked:
+    /// every other check, without computing the CRC a second time.
+    ///
+    /// # Errors
+    /// As [`Repr::parse`], except [`Error::BadCrc`].
+    pub fn parse_deframed(packet: &'a [u8]) -> Result<Repr<'a>, Error> {
+        Self::parse_inner(packet, false)
+    }
+
+    fn parse_inner(packet: &'a [u8], check_crc: bool) -> Result<Repr<'a>, Error> {
         let view = spp::Packet::new_checked(packet)?;
         let header = spp::Repr::parse(&view)?;
         if header.apid.value() != APID {
@@ -542,9 +555,11 @@ impl<'a> Repr<'a> {
             .split_last_chunk::<CRC_LEN>()
             .ok_or(Error::Packet(spp::Error::Truncated { found: bytes.len(), expected: 9 }))?;
         let found = u16::from_be_bytes(*crc);
-        let computed = crc16(content);
-        if found != computed {
-            return Err(Error::BadCrc { found, computed });
+        if check_crc {
+            let computed = crc16(content);
+            if found != computed {
+                return Err(Error::BadCrc { found, computed });
+            }
         }
         let data = content.get(spp::HEADER_LEN..).unwrap_or(&[]);
         let (&kind_code, body) =
@@ -962,6 +977,13 @@ mod tests {
         let mut b = p.to_vec();
         b[12] ^= 1;
         assert!(matches!(Repr::parse(&b), Err(Error::BadCrc { .. })));
+        // After a deframer (which checked the CRC) the CRC is not computed again; every other
+        // check still applies.
+        assert_eq!(Repr::parse_deframed(p), Repr::parse(p));
+        assert!(Repr::parse_deframed(&b).is_ok());
+        let mut c = p.to_vec();
+        c[1] = 0x51;
+        assert_eq!(Repr::parse_deframed(&c), Err(Error::BadApid(0x251)));
         let mut b = p.to_vec();
         b[1] = 0x51;
         assert_eq!(Repr::parse(&reseal(b)), Err(Error::BadApid(0x251)));

@@ -68,7 +68,25 @@ fn image_of(r: &AlertReport<'_>) -> SkyImage {
     SkyImage { n: SKY_N, data }
 }
 
+/// Frames encoded ahead by the reader thread, sent together: their octets back to back and,
+/// per frame, its end offset and the attitude in force when it was encoded.
+#[derive(Default)]
+struct Batch {
+    octets: Vec<u8>,
+    frames: Vec<(usize, [f64; 4])>,
+    progress: Option<u64>,
+}
+
+/// Frames per [`Batch`] and batches in flight between the reader and the trigger.
+const BATCH_FRAMES: usize = 64;
+const BATCHES_AHEAD: usize = 16;
+
 /// Replays an input (file or triplet directory) through the trigger in this process.
+///
+/// Two threads: one reads the input and encodes the stimulus frames, the other (this one)
+/// feeds them to the trigger, frame by frame and in order, each with the attitude that was in
+/// force when it was encoded, exactly as a single thread would: the alerts and counters do not
+/// depend on it (test `threaded_replay_equals_the_frames_fed_one_by_one`).
 ///
 /// # Errors
 /// Input, tables and trigger configuration errors.
@@ -82,32 +100,60 @@ pub fn run_local_with(
     let mut trigger = trigger_for(set)?;
     let mut enc = Encoder::new();
     let mut out = LocalOutcome::default();
-    let attitude = Attitude::IDENTITY.quaternion();
     let mut ack = vec![0u8; tc_tm::stimulus::MAX_FRAME_LEN];
     let mut octets = 0u64;
-    {
-        let alerts = &mut out.alerts;
-        let attitudes = &mut out.attitudes;
-        let att = std::cell::Cell::new(attitude);
-        let mut feed = |frame: &[u8]| -> std::io::Result<()> {
-            octets += frame.len() as u64;
-            let current = att.get();
-            trigger.receive_stimulus(frame, &mut |r| {
-                let image = opts.images.then(|| image_of(r));
-                alerts.push(AlertRecord::new(&r.alert, image));
-                attitudes.push(current);
-            });
-            // Drain acknowledgements as the link would (the window never blocks in-process).
-            while trigger.take_ack(&mut ack) > 0 {}
-            Ok(())
-        };
-        let mut on_item = |item: &crate::events::Item| {
-            if let crate::events::Item::Attitude(a) = item {
-                att.set(a.q);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
+    std::thread::scope(|scope| -> Result<(), ReplayError> {
+        let (input, enc) = (&mut input, &mut enc);
+        let reader = scope.spawn(move || -> Result<(), ReplayError> {
+            let batch = std::cell::RefCell::new(Batch::default());
+            let att = std::cell::Cell::new(Attitude::IDENTITY.quaternion());
+            let send = |b: &std::cell::RefCell<Batch>| -> std::io::Result<()> {
+                let full = std::mem::take(&mut *b.borrow_mut());
+                tx.send(full).map_err(|_| std::io::Error::other("the trigger thread stopped"))
+            };
+            let mut feed = |frame: &[u8]| -> std::io::Result<()> {
+                let n = {
+                    let mut b = batch.borrow_mut();
+                    b.octets.extend_from_slice(frame);
+                    let end = b.octets.len();
+                    b.frames.push((end, att.get()));
+                    b.frames.len()
+                };
+                if n >= BATCH_FRAMES { send(&batch) } else { Ok(()) }
+            };
+            let mut on_item = |item: &crate::events::Item| {
+                if let crate::events::Item::Attitude(a) = item {
+                    att.set(a.q);
+                }
+            };
+            let mut on_progress = |n: u64| batch.borrow_mut().progress = Some(n);
+            items(input, enc, &mut feed, &mut on_item, &mut on_progress)?;
+            send(&batch).map_err(ReplayError::Io)
+        });
+        for b in rx {
+            let mut start = 0;
+            for &(end, current) in &b.frames {
+                let frame = b.octets.get(start..end).unwrap_or_default();
+                start = end;
+                octets += frame.len() as u64;
+                trigger.receive_stimulus(frame, &mut |r| {
+                    let image = opts.images.then(|| image_of(r));
+                    out.alerts.push(AlertRecord::new(&r.alert, image));
+                    out.attitudes.push(current);
+                });
+                // Drain acknowledgements as the link would (the window never blocks in-process).
+                while trigger.take_ack(&mut ack) > 0 {}
             }
-        };
-        items(&mut input, &mut enc, &mut feed, &mut on_item, &mut progress)?;
-    }
+            if let Some(n) = b.progress {
+                progress(n);
+            }
+        }
+        match reader.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })?;
     out.events = enc.events;
     out.packets = enc.packets;
     out.octets = octets;

@@ -132,6 +132,22 @@ pub fn storage_area() -> &'static mut [u8] {
     unsafe { core::slice::from_raw_parts_mut(STORAGE_BASE as *mut u8, STORAGE_LEN) }
 }
 
+/// Start of the self-test's input area (`firmware/selftest`): the host writes the input blob
+/// there with QEMU's `-device loader` before the start.
+pub const SELFTEST_INPUT_BASE: usize = STORAGE_BASE;
+/// Length of the self-test's input area: 6 MiB (the self-test's RAM starts above it).
+pub const SELFTEST_INPUT_LEN: usize = 6 * 1024 * 1024;
+
+/// The self-test's input area, read-only. Only for the self-test binary, which never calls
+/// [`storage_area`] (the two overlap).
+pub fn selftest_input() -> &'static [u8] {
+    // SAFETY: 0x2100_0000..+6 MiB is PSRAM, always mapped RAM; the self-test's linker script
+    // starts its RAM region above it, so no Rust object lives there, and the self-test never
+    // takes the storage area, so nothing writes it while this shared slice lives. Every bit
+    // pattern is a valid `u8`.
+    unsafe { core::slice::from_raw_parts(SELFTEST_INPUT_BASE as *const u8, SELFTEST_INPUT_LEN) }
+}
+
 /// The hand-off area (see the module documentation). Call it once per binary.
 pub fn handoff_area() -> &'static mut [u8; HANDOFF_LEN] {
     static TAKEN: AtomicU32 = AtomicU32::new(0);
@@ -256,6 +272,11 @@ impl Clock {
     pub fn now(&mut self) -> u64 {
         let cycles = self.update();
         self.base.saturating_add(((u128::from(cycles) << 16) / u128::from(SYSCLK_HZ)) as u64)
+    }
+
+    /// Timer cycles (25 MHz) since [`Clock::start`].
+    pub fn cycles(&mut self) -> u64 {
+        self.update()
     }
 
     /// Milliseconds since [`Clock::start`].

@@ -60,6 +60,9 @@ use crate::limits::{
 
 /// Series per trigger band: the zones and the hidden whole plane.
 const ZONE_SLOTS: usize = MAX_ZONES + 1;
+/// (Elementary band, zone mask) cells counted per event: 256 zone masks per band.
+const CELLS: usize = MAX_BANDS * 256;
+const _: () = assert!(CELLS <= u16::MAX as usize, "cell indices are u16");
 /// Count series: (trigger band, zone or whole plane).
 pub const SERIES: usize = MAX_TRIGGER_BANDS * ZONE_SLOTS;
 const _: () = assert!(SERIES <= 64 && MAX_ZONES <= 8, "series masks are u64, zone masks u8");
@@ -158,6 +161,12 @@ pub struct Crt {
     /// First bin fully seen.
     first_bin: u64,
     current: [u32; SERIES],
+    /// Events of the bin being filled per (elementary band, zone mask) cell, index
+    /// `band·256 + zones`: counted per event, spread over the series once per bin.
+    cells: [u32; CELLS],
+    /// The cells of `cells` not zero, in the order they were first hit, and how many.
+    touched: [u16; CELLS],
+    n_touched: u16,
     /// Counts of each bin (saturating), ring indexed by bin.
     bins: [[u16; SERIES]; CRT_HISTORY_BINS],
     /// Running sums of the last L bins, per timescale.
@@ -278,6 +287,9 @@ impl Crt {
             bin: None,
             first_bin: 0,
             current: [0; SERIES],
+            cells: [0; CELLS],
+            touched: [0; CELLS],
+            n_touched: 0,
             bins: [[0; SERIES]; CRT_HISTORY_BINS],
             window_sums: [[0; SERIES]; MAX_TIMESCALES],
             coarse: [0; SERIES],
@@ -342,6 +354,8 @@ impl Crt {
     pub fn reset(&mut self) {
         self.bin = None;
         self.current = [0; SERIES];
+        self.cells = [0; CELLS];
+        self.n_touched = 0;
         self.bins = [[0; SERIES]; CRT_HISTORY_BINS];
         self.window_sums = [[0; SERIES]; MAX_TIMESCALES];
         self.coarse = [0; SERIES];
@@ -377,14 +391,18 @@ impl Crt {
         if self.bin.is_none() {
             return;
         }
-        // One bit per series the event counts in: its zones and the whole plane of every
-        // trigger band containing its band.
-        let mut series = self.series_of_band[usize::from(e.band) % MAX_BANDS]
-            & ((u64::from(e.zones) * ZONE_SPREAD) | PLANE_SERIES);
-        while series != 0 {
-            let s = series.trailing_zeros() as usize;
-            series &= series - 1;
-            self.current[s % SERIES] += 1;
+        // Counted in its (band, zones) cell; the cell's series (its zones and the whole
+        // plane of every trigger band containing its band) get the cell's count when the bin
+        // closes (`spread_cells`): the same sums, one increment per event.
+        let cell = (usize::from(e.band) % MAX_BANDS) * 256 + usize::from(e.zones);
+        if let Some(c) = self.cells.get_mut(cell) {
+            if *c == 0
+                && let Some(t) = self.touched.get_mut(usize::from(self.n_touched))
+            {
+                *t = cell as u16;
+                self.n_touched += 1;
+            }
+            *c += 1;
         }
         self.events[(self.events_in % CRT_EVENT_RING as u64) as usize] =
             (e.pixel & 0x1FFF) | (u16::from(e.band) << 13);
@@ -431,8 +449,28 @@ impl Crt {
         }
     }
 
+    /// Adds the bin's per-cell counts to its series counts and clears the cells.
+    fn spread_cells(&mut self) {
+        let n = usize::from(self.n_touched);
+        for &cell in self.touched.iter().take(n) {
+            let cell = usize::from(cell);
+            let Some(c) = self.cells.get_mut(cell) else { continue };
+            let count = core::mem::take(c);
+            let (band, zones) = (cell / 256, (cell % 256) as u64);
+            let mut series =
+                self.series_of_band[band % MAX_BANDS] & ((zones * ZONE_SPREAD) | PLANE_SERIES);
+            while series != 0 {
+                let s = series.trailing_zeros() as usize;
+                series &= series - 1;
+                self.current[s % SERIES] += count;
+            }
+        }
+        self.n_touched = 0;
+    }
+
     fn close_bin(&mut self, k: u64) -> Option<Candidate> {
         self.stats.bins += 1;
+        self.spread_cells();
         let slot = (k % CRT_HISTORY_BINS as u64) as usize;
         // Running window sums: the bin entering, the bin L back leaving (zero before the
         // first bin: `reset` clears the ring).

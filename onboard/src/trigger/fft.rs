@@ -380,6 +380,266 @@ pub fn inverse_2d(
     Ok(())
 }
 
+/// A square `N × N` complex grid in split layout (real parts and imaginary parts in two
+/// row-major arrays), for the vectorised 2-D transforms [`forward_2d_t`] and [`inverse_2d_t`].
+///
+/// Every pass of those transforms combines two whole rows element by element, so each
+/// butterfly loop runs over contiguous `f32` lanes of both arrays (four or eight per
+/// instruction); the second axis is done the same way after an in-place transpose.
+#[derive(Debug, Clone)]
+pub struct SplitGrid {
+    /// Real parts, `re[row][column]`.
+    pub re: [[f32; N]; N],
+    /// Imaginary parts, `im[row][column]`.
+    pub im: [[f32; N]; N],
+}
+
+impl SplitGrid {
+    /// A zero grid (`const`: usable in a `static`).
+    pub const fn zeroed() -> Self {
+        SplitGrid { re: [[0.0; N]; N], im: [[0.0; N]; N] }
+    }
+
+    /// Sets every value to zero.
+    pub fn clear(&mut self) {
+        self.re.as_flattened_mut().fill(0.0);
+        self.im.as_flattened_mut().fill(0.0);
+    }
+
+    /// Transposes the grid in place (`[r][c] ↔ [c][r]`).
+    pub fn transpose(&mut self) {
+        transpose(&mut self.re);
+        transpose(&mut self.im);
+    }
+
+    /// Multiplies point-wise by `k` (complex product, the same operations as [`Complex`]'s `*`).
+    pub fn mul_assign(&mut self, k: &SplitGrid) {
+        let a = self.re.as_flattened_mut().iter_mut().zip(self.im.as_flattened_mut());
+        let b = k.re.as_flattened().iter().zip(k.im.as_flattened());
+        for ((ar, ai), (&br, &bi)) in a.zip(b) {
+            let (xr, xi) = (*ar, *ai);
+            *ar = xr * br - xi * bi;
+            *ai = xr * bi + xi * br;
+        }
+    }
+}
+
+/// Side of the tiles [`transpose`] moves.
+const TILE: usize = 8;
+
+/// In-place transpose of a square `N × N` array, tile by tile: each pair of mirrored 8 × 8
+/// tiles is read into registers and written back crossed.
+fn transpose(a: &mut [[f32; N]; N]) {
+    for bi in 0..N / TILE {
+        let (upper, lower) = a.split_at_mut((bi + 1) * TILE);
+        let Some(rows_i) = upper.get_mut(bi * TILE..) else { continue };
+        let x = read_tile(rows_i, bi);
+        write_tile_transposed(rows_i, bi, &x);
+        for (k, rows_j) in lower.chunks_exact_mut(TILE).enumerate() {
+            let bj = bi + 1 + k;
+            let x = read_tile(rows_i, bj);
+            let y = read_tile(rows_j, bi);
+            write_tile_transposed(rows_i, bj, &y);
+            write_tile_transposed(rows_j, bi, &x);
+        }
+    }
+}
+
+/// The tile in columns `[b·8, b·8 + 8)` of `rows` (8 rows).
+#[inline(always)]
+fn read_tile(rows: &[[f32; N]], b: usize) -> [[f32; TILE]; TILE] {
+    let mut t = [[0.0; TILE]; TILE];
+    for (d, r) in t.iter_mut().zip(rows) {
+        if let Some(s) = r.get(b * TILE..).and_then(|s| s.first_chunk::<TILE>()) {
+            *d = *s;
+        }
+    }
+    t
+}
+
+/// Writes the transpose of `t` into columns `[b·8, b·8 + 8)` of `rows` (8 rows).
+#[inline(always)]
+fn write_tile_transposed(rows: &mut [[f32; N]], b: usize, t: &[[f32; TILE]; TILE]) {
+    for (i, r) in rows.iter_mut().enumerate() {
+        if let Some(d) = r.get_mut(b * TILE..).and_then(|d| d.first_chunk_mut::<TILE>()) {
+            for (v, row) in d.iter_mut().zip(t) {
+                if let Some(&x) = row.get(i) {
+                    *v = x;
+                }
+            }
+        }
+    }
+}
+
+/// Which lanes of a row a pass works on: one or two ranges of columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lanes {
+    /// First range `[start, end)`.
+    pub first: (usize, usize),
+    /// Second range `[start, end)` (empty when `start == end`).
+    pub second: (usize, usize),
+}
+
+impl Lanes {
+    /// Every lane.
+    pub const ALL: Lanes = Lanes { first: (0, N), second: (0, 0) };
+
+    /// Lanes `[0, n)`.
+    pub const fn below(n: usize) -> Lanes {
+        Lanes { first: (0, n), second: (0, 0) }
+    }
+}
+
+/// Four split rows (real, imaginary) of one radix-2² group.
+type Quad<'a> = [(&'a mut [f32], &'a mut [f32]); 4];
+
+/// Two decimation-in-frequency stages fused over four rows `x0..x3` (one load and one store
+/// per value instead of two), with the operations of the two separate stages, in their order,
+/// for each lane: stage one `(x0, x2)·w1`, `(x1, x3)·w2`, stage two `(x0, x1)·w3`,
+/// `(x2, x3)·w3`.
+#[inline(never)]
+fn quad_dif([(a0r, a0i), (a1r, a1i), (a2r, a2i), (a3r, a3i)]: Quad<'_>, w: [Complex; 3]) {
+    let [w1, w2, w3] = w;
+    let x0 = a0r.iter_mut().zip(a0i.iter_mut());
+    let x1 = a1r.iter_mut().zip(a1i.iter_mut());
+    let x2 = a2r.iter_mut().zip(a2i.iter_mut());
+    let x3 = a3r.iter_mut().zip(a3i.iter_mut());
+    for (((x0, x1), x2), x3) in x0.zip(x1).zip(x2).zip(x3) {
+        let (mut r0, mut i0, mut r1, mut i1) = (*x0.0, *x0.1, *x1.0, *x1.1);
+        let (mut r2, mut i2, mut r3, mut i3) = (*x2.0, *x2.1, *x3.0, *x3.1);
+        // Stage one.
+        let (dr, di) = (r0 - r2, i0 - i2);
+        (r0, i0) = (r0 + r2, i0 + i2);
+        (r2, i2) = (dr * w1.re - di * w1.im, dr * w1.im + di * w1.re);
+        let (dr, di) = (r1 - r3, i1 - i3);
+        (r1, i1) = (r1 + r3, i1 + i3);
+        (r3, i3) = (dr * w2.re - di * w2.im, dr * w2.im + di * w2.re);
+        // Stage two.
+        let (dr, di) = (r0 - r1, i0 - i1);
+        (*x0.0, *x0.1) = (r0 + r1, i0 + i1);
+        (*x1.0, *x1.1) = (dr * w3.re - di * w3.im, dr * w3.im + di * w3.re);
+        let (dr, di) = (r2 - r3, i2 - i3);
+        (*x2.0, *x2.1) = (r2 + r3, i2 + i3);
+        (*x3.0, *x3.1) = (dr * w3.re - di * w3.im, dr * w3.im + di * w3.re);
+    }
+}
+
+/// Two decimation-in-time stages fused over four rows `x0..x3`, conjugated twiddles given:
+/// stage one `(x0, x1)·w1`, `(x2, x3)·w1`, stage two `(x0, x2)·w2`, `(x1, x3)·w3`, each
+/// butterfly `t = b·w`, `a ← a + t`, `b ← a − t`, as [`inverse`] makes them.
+#[inline(never)]
+fn quad_dit([(a0r, a0i), (a1r, a1i), (a2r, a2i), (a3r, a3i)]: Quad<'_>, w: [Complex; 3]) {
+    let [w1, w2, w3] = w;
+    let x0 = a0r.iter_mut().zip(a0i.iter_mut());
+    let x1 = a1r.iter_mut().zip(a1i.iter_mut());
+    let x2 = a2r.iter_mut().zip(a2i.iter_mut());
+    let x3 = a3r.iter_mut().zip(a3i.iter_mut());
+    for (((x0, x1), x2), x3) in x0.zip(x1).zip(x2).zip(x3) {
+        let (r0, i0, r1, i1) = (*x0.0, *x0.1, *x1.0, *x1.1);
+        let (r2, i2, r3, i3) = (*x2.0, *x2.1, *x3.0, *x3.1);
+        // Stage one.
+        let (tr, ti) = (r1 * w1.re - i1 * w1.im, r1 * w1.im + i1 * w1.re);
+        let (r0, i0, r1, i1) = (r0 + tr, i0 + ti, r0 - tr, i0 - ti);
+        let (tr, ti) = (r3 * w1.re - i3 * w1.im, r3 * w1.im + i3 * w1.re);
+        let (r2, i2, r3, i3) = (r2 + tr, i2 + ti, r2 - tr, i2 - ti);
+        // Stage two.
+        let (tr, ti) = (r2 * w2.re - i2 * w2.im, r2 * w2.im + i2 * w2.re);
+        (*x0.0, *x0.1, *x2.0, *x2.1) = (r0 + tr, i0 + ti, r0 - tr, i0 - ti);
+        let (tr, ti) = (r3 * w3.re - i3 * w3.im, r3 * w3.im + i3 * w3.re);
+        (*x1.0, *x1.1, *x3.0, *x3.1) = (r1 + tr, i1 + ti, r1 - tr, i1 - ti);
+    }
+}
+
+/// The lanes `[lo, hi)` of four rows of both arrays, if in range.
+fn quad_lanes<'a>(
+    re: [&'a mut [f32; N]; 4],
+    im: [&'a mut [f32; N]; 4],
+    (lo, hi): (usize, usize),
+) -> Option<Quad<'a>> {
+    let [r0, r1, r2, r3] = re;
+    let [i0, i1, i2, i3] = im;
+    Some([
+        (r0.get_mut(lo..hi)?, i0.get_mut(lo..hi)?),
+        (r1.get_mut(lo..hi)?, i1.get_mut(lo..hi)?),
+        (r2.get_mut(lo..hi)?, i2.get_mut(lo..hi)?),
+        (r3.get_mut(lo..hi)?, i3.get_mut(lo..hi)?),
+    ])
+}
+
+/// Splits a block of `4q` rows into its four quarters' `j`-th rows.
+fn quarter_rows(block: &mut [[f32; N]], q: usize, j: usize) -> Option<[&mut [f32; N]; 4]> {
+    let (a, rest) = block.split_at_mut(q);
+    let (b, rest) = rest.split_at_mut(q);
+    let (c, d) = rest.split_at_mut(q);
+    Some([a.get_mut(j)?, b.get_mut(j)?, c.get_mut(j)?, d.get_mut(j)?])
+}
+
+/// A transform along the first axis (between rows) of a split grid, every group of rows
+/// combined over `lanes`: decimation in frequency (`inverse == false`) or in time (twiddles
+/// conjugated). The eight radix-2 stages run as four fused radix-2² passes; each lane sees the
+/// operations of [`forward`] (or [`inverse`]) in the same order, so the results are the same
+/// bit for bit.
+fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, inverse: bool) {
+    // Stage pairs: (h, h/2) for the forward, (h, 2h) for the inverse; q = rows per quarter.
+    let mut h = if inverse { 1 } else { N / 2 };
+    while (1..N).contains(&h) {
+        let q = if inverse { h } else { h / 2 };
+        let block = 4 * q;
+        let re = g.re.chunks_exact_mut(block);
+        let im = g.im.chunks_exact_mut(block);
+        for (bre, bim) in re.zip(im) {
+            for j in 0..q {
+                let w = if inverse {
+                    let at = |h: usize, k: usize| tw.block(h).get(k).copied().unwrap_or_default();
+                    [at(h, j).conj(), at(2 * h, j).conj(), at(2 * h, j + h).conj()]
+                } else {
+                    let at = |h: usize, k: usize| tw.block(h).get(k).copied().unwrap_or_default();
+                    [at(h, j), at(h, j + q), at(q, j)]
+                };
+                let (Some(re4), Some(im4)) = (quarter_rows(bre, q, j), quarter_rows(bim, q, j))
+                else {
+                    continue;
+                };
+                let [r0, r1, r2, r3] = re4;
+                let [i0, i1, i2, i3] = im4;
+                for range in [lanes.first, lanes.second] {
+                    if range.0 >= range.1 {
+                        continue;
+                    }
+                    let quad = quad_lanes(
+                        [&mut *r0, &mut *r1, &mut *r2, &mut *r3],
+                        [&mut *i0, &mut *i1, &mut *i2, &mut *i3],
+                        range,
+                    );
+                    if let Some(quad) = quad {
+                        if inverse { quad_dit(quad, w) } else { quad_dif(quad, w) }
+                    }
+                }
+            }
+        }
+        h = if inverse { h * 4 } else { h / 4 };
+    }
+}
+
+/// Forward 2-D DFT of `x`, given **transposed** (`g[c][r] = x[r][c]`) with only the rows of `x`
+/// in `rows_used` non-zero; the result is left as [`forward_2d`] leaves it (`g[kr][kc]`, both
+/// axes bit-reversed), bit for bit: each 1-D transform makes the same operations in the same
+/// order, only many at once.
+pub fn forward_2d_t(g: &mut SplitGrid, tw: &Twiddles, rows_used: Lanes) {
+    split_pass(g, tw, rows_used, false);
+    g.transpose();
+    split_pass(g, tw, Lanes::ALL, false);
+}
+
+/// Inverse 2-D DFT (unscaled) of a grid as [`forward_2d_t`] leaves it; afterwards `g[c][r] =
+/// x[r][c]` (**transposed**) for `r, c < wanted`, equal bit for bit to [`inverse_2d`]'s
+/// result there. The other cells hold partial results.
+pub fn inverse_2d_t(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
+    split_pass(g, tw, Lanes::ALL, true);
+    g.transpose();
+    split_pass(g, tw, Lanes::below(wanted.min(N)), true);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,6 +799,69 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The split, transposed transforms give the per-row transforms' results bit for bit: the
+    /// imager's layout (80 used rows at 0 and 177..=255, a complex kernel, 199 rows and columns
+    /// wanted).
+    #[test]
+    fn split_transforms_equal_the_row_transforms_bit_for_bit() {
+        let tw = Twiddles::new();
+        let mut rng = Rng(21);
+        let used = |r: usize| r == 0 || r > N - 80;
+        let x: Vec<Complex> = (0..N * N)
+            .map(|i| {
+                if used(i / N) && used(i % N) {
+                    Complex::new(rng.next(), 0.0)
+                } else {
+                    Complex::ZERO
+                }
+            })
+            .collect();
+        let k: Vec<Complex> = (0..N * N).map(|_| Complex::new(rng.next(), rng.next())).collect();
+        let mut split = std::boxed::Box::new(SplitGrid::zeroed());
+        for (i, v) in x.iter().enumerate() {
+            split.re[i % N][i / N] = v.re;
+            split.im[i % N][i / N] = v.im;
+        }
+        let mut kk = std::boxed::Box::new(SplitGrid::zeroed());
+        for (i, v) in k.iter().enumerate() {
+            kk.re[i / N][i % N] = v.re;
+            kk.im[i / N][i % N] = v.im;
+        }
+        let mut y = x.clone();
+        forward_2d(&mut y, N, &tw, used).unwrap();
+        let lanes = Lanes { first: (0, 1), second: (N - 79, N) };
+        forward_2d_t(&mut split, &tw, lanes);
+        for (i, v) in y.iter().enumerate() {
+            let (r, c) = (i / N, i % N);
+            assert_eq!(
+                (v.re.to_bits(), v.im.to_bits()),
+                (split.re[r][c].to_bits(), split.im[r][c].to_bits()),
+                "forward ({r}, {c})"
+            );
+        }
+        for (a, b) in y.iter_mut().zip(&k) {
+            *a = *a * *b;
+        }
+        split.mul_assign(&kk);
+        inverse_2d(&mut y, N, &tw, |r| r < 199).unwrap();
+        inverse_2d_t(&mut split, &tw, 199);
+        for r in 0..199 {
+            for c in 0..199 {
+                let v = y[r * N + c];
+                assert_eq!(
+                    (v.re.to_bits(), v.im.to_bits()),
+                    (split.re[c][r].to_bits(), split.im[c][r].to_bits()),
+                    "inverse ({r}, {c})"
+                );
+            }
+        }
+        let mut t = std::boxed::Box::new(SplitGrid::zeroed());
+        t.re[3][200] = 1.0;
+        t.im[255][0] = 2.0;
+        t.transpose();
+        assert_eq!((t.re[200][3], t.im[0][255], t.re[3][200]), (1.0, 2.0, 0.0));
     }
 
     #[test]

@@ -45,7 +45,7 @@
 //! Everything is inside [`Imager`]: [`IMAGER_SIZE`] octets (1.46 MiB), no heap, no large stack
 //! frame.
 
-use super::fft::{self, Complex, N, Twiddles};
+use super::fft::{self, Lanes, N, SplitGrid, Twiddles};
 use super::geometry::{
     DET_N, DET_PIXELS, MASK_HEIGHT_MM, PITCH_MM, REBIN_N, SKY_CENTRE, SKY_N, mask_open_area,
     sky_to_angles,
@@ -311,10 +311,11 @@ pub struct Peak {
 pub struct Imager {
     /// Twiddle factors.
     tw: Twiddles,
-    /// Work grid. After an image: signal `S` of sky pixel (t, u) in `grid[t][u].re`.
-    grid: [[Complex; N]; N],
+    /// Work grid (split real and imaginary parts). After a correlation: sky pixel (t, u) in
+    /// `[u][t]` (transposed); after an image: its signal `S` in `grid.re[u][t]`.
+    grid: SplitGrid,
     /// Spectrum of the kernel `G⁺ + i·G⁺²` (placed at `c + 79`), scaled by 1/N², bit-reversed.
-    kernel: [[Complex; N]; N],
+    kernel: SplitGrid,
     /// Rebinned mask `G⁺`: open area fraction of each 4.5 mm cell.
     open: [[f32; REBIN_N]; REBIN_N],
     /// Balance `b(s)` per sky pixel for the active set in `active`; negative: not imaged.
@@ -392,27 +393,32 @@ where
 }
 
 /// The detector pixel `(Y, Z)` stored at its flipped grid position `((N − Y) % N, (N − Z) % N)`,
-/// so that the point-wise spectrum product is a correlation with the kernel.
-fn load_flipped(grid: &mut [[Complex; N]; N], value: impl Fn(usize) -> f32) {
-    grid.as_flattened_mut().iter_mut().for_each(|c| *c = Complex::ZERO);
-    for (r, row) in grid.iter_mut().enumerate() {
-        let y = (N - r) % N;
-        if y >= DET_N {
+/// so that the point-wise spectrum product is a correlation with the kernel; **transposed**
+/// (`re[column][row]`), as [`fft::forward_2d_t`] takes it.
+fn load_flipped(grid: &mut SplitGrid, value: impl Fn(usize) -> f32) {
+    grid.clear();
+    for (c, col) in grid.re.iter_mut().enumerate() {
+        let z = (N - c) % N;
+        if z >= DET_N {
             continue;
         }
-        for (c, cell) in row.iter_mut().enumerate() {
-            let z = (N - c) % N;
-            if z < DET_N {
-                cell.re = value(y * DET_N + z);
+        for (r, cell) in col.iter_mut().enumerate() {
+            let y = (N - r) % N;
+            if y < DET_N {
+                *cell = value(y * DET_N + z);
             }
         }
     }
 }
 
-/// Grid rows holding detector data after [`load_flipped`]: 0 and 177..=255.
-fn detector_row(r: usize) -> bool {
-    r == 0 || r > N - DET_N
+/// Sky pixel (t, u) of a grid holding it transposed (`[u][t]`); 0 out of range.
+#[inline(always)]
+fn at_t(grid: &[[f32; N]; N], t: usize, u: usize) -> f32 {
+    grid.get(u).and_then(|r| r.get(t)).copied().unwrap_or(0.0)
 }
+
+/// Grid rows holding detector data after [`load_flipped`]: 0 and 177..=255.
+const DETECTOR_ROWS: Lanes = Lanes { first: (0, 1), second: (N + 1 - DET_N, N) };
 
 impl Imager {
     /// An imager with nothing computed yet (`const`: put it in a `static` on the firmware). The
@@ -420,8 +426,8 @@ impl Imager {
     pub const fn new() -> Self {
         Imager {
             tw: Twiddles::zeroed(),
-            grid: [[Complex::ZERO; N]; N],
-            kernel: [[Complex::ZERO; N]; N],
+            grid: SplitGrid::zeroed(),
+            kernel: SplitGrid::zeroed(),
             open: [[0.0; REBIN_N]; REBIN_N],
             balance: [[0.0; SKY_N]; SKY_N],
             variance: [[0.0; SKY_N]; SKY_N],
@@ -476,17 +482,24 @@ impl Imager {
             }
         }
         let k = &mut self.kernel;
-        k.as_flattened_mut().iter_mut().for_each(|c| *c = Complex::ZERO);
-        for (row, open) in k.iter_mut().skip(KERNEL_OFFSET).zip(&self.open) {
-            for (c, &g) in row.iter_mut().skip(KERNEL_OFFSET).zip(open) {
-                *c = Complex::new(g, g * g);
+        k.clear();
+        // Loaded transposed (`[column][row]`), as `forward_2d_t` takes it.
+        for (cy, open) in self.open.iter().enumerate() {
+            for (cz, &g) in open.iter().enumerate() {
+                let (r, c) = (cy + KERNEL_OFFSET, cz + KERNEL_OFFSET);
+                if let (Some(re), Some(im)) = (
+                    k.re.get_mut(c).and_then(|x| x.get_mut(r)),
+                    k.im.get_mut(c).and_then(|x| x.get_mut(r)),
+                ) {
+                    (*re, *im) = (g, g * g);
+                }
             }
         }
-        let used = |r: usize| (KERNEL_OFFSET..KERNEL_OFFSET + REBIN_N).contains(&r);
-        // The grid is N × N with N a power of two: the transform cannot refuse it.
-        let _ = fft::forward_2d(k.as_flattened_mut(), N, &self.tw, used);
+        let used = Lanes { first: (KERNEL_OFFSET, KERNEL_OFFSET + REBIN_N), second: (0, 0) };
+        fft::forward_2d_t(k, &self.tw, used);
         let scale = 1.0 / (N * N) as f32;
-        k.as_flattened_mut().iter_mut().for_each(|c| *c = c.scale(scale));
+        k.re.as_flattened_mut().iter_mut().for_each(|c| *c *= scale);
+        k.im.as_flattened_mut().iter_mut().for_each(|c| *c *= scale);
         self.ready = true;
         self.balance_ready = false;
         self.variance_ready = false;
@@ -500,14 +513,13 @@ impl Imager {
     }
 
     /// Correlates the grid (detector data loaded flipped) with the kernel: afterwards grid
-    /// position (t, u), t, u < 199, holds `data⋆G⁺ + i·data⋆G⁺²` for sky pixel (t, u).
+    /// position `[u][t]`, t, u < 199, holds `data⋆G⁺ + i·data⋆G⁺²` for sky pixel (t, u)
+    /// (transposed: the last pass leaves it so, and the combinations read it in place).
     fn correlate(&mut self) {
-        let g = self.grid.as_flattened_mut();
-        let _ = fft::forward_2d(g, N, &self.tw, detector_row);
-        for (a, &b) in g.iter_mut().zip(self.kernel.as_flattened()) {
-            *a = *a * b;
-        }
-        let _ = fft::inverse_2d(g, N, &self.tw, |r| r < SKY_N);
+        let g = &mut self.grid;
+        fft::forward_2d_t(g, &self.tw, DETECTOR_ROWS);
+        g.mul_assign(&self.kernel);
+        fft::inverse_2d_t(g, &self.tw, SKY_N);
     }
 
     /// Recomputes the balance `b(s)` for a new active set.
@@ -518,11 +530,12 @@ impl Imager {
         fill_sat(&mut self.active_sat, |k| if active.get(k) == Some(&true) { 1.0f32 } else { 0.0 });
         load_flipped(&mut self.grid, |k| if active.get(k) == Some(&true) { 1.0 } else { 0.0 });
         self.correlate();
-        for (t, (brow, grow)) in self.balance.iter_mut().zip(&self.grid).enumerate() {
+        let grid = &self.grid.re;
+        for (t, brow) in self.balance.iter_mut().enumerate() {
             let ry = coded_range(t);
-            for (u, (b, g)) in brow.iter_mut().zip(grow).enumerate() {
+            for (u, b) in brow.iter_mut().enumerate() {
+                let open = at_t(grid, t, u);
                 let seen = box_sum(&self.active_sat, ry, coded_range(u)) as f32;
-                let open = g.re;
                 let closed = seen - open;
                 *b = if open >= MIN_SEEN_AREA && closed >= MIN_SEEN_AREA {
                     open / closed
@@ -616,21 +629,17 @@ impl Imager {
             self.correlate();
             self.variance_ready = true;
         }
-        for (t, ((vrow, brow), grow)) in self
-            .variance
-            .iter_mut()
-            .zip(&self.balance)
-            .zip(&self.grid)
-            .enumerate()
-            .filter(|_| compute_variance)
+        for (t, (vrow, brow)) in
+            self.variance.iter_mut().zip(&self.balance).enumerate().filter(|_| compute_variance)
         {
             let ry = coded_range(t);
-            for (u, ((v, &b), g)) in vrow.iter_mut().zip(brow).zip(grow).enumerate() {
+            for (u, (v, &b)) in vrow.iter_mut().zip(brow).enumerate() {
                 if b < 0.0 {
                     *v = 0.0;
                     continue;
                 }
-                let (b, vp, vpp) = (b as f64, g.re as f64, g.im as f64);
+                let (gre, gim) = (at_t(&self.grid.re, t, u), at_t(&self.grid.im, t, u));
+                let (b, vp, vpp) = (b as f64, gre as f64, gim as f64);
                 let vk = box_sum(&self.sat, ry, coded_range(u));
                 let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
                 *v = if var > 0.0 { var as f32 } else { 0.0 };
@@ -653,16 +662,17 @@ impl Imager {
             load_flipped(&mut self.grid, value);
             self.correlate();
         }
-        for (t, (grow, brow)) in self.grid.iter_mut().zip(&self.balance).enumerate().take(SKY_N) {
-            let ry = coded_range(t);
-            for (u, (g, &b)) in grow.iter_mut().zip(brow).enumerate() {
-                let s = if b < 0.0 {
+        // In place, transposed: sky pixel (t, u) at `[u][t]`.
+        for (u, grow) in self.grid.re.iter_mut().enumerate().take(SKY_N) {
+            let rz = coded_range(u);
+            for (t, g) in grow.iter_mut().enumerate().take(SKY_N) {
+                let b = self.balance.get(t).and_then(|r| r.get(u)).copied().unwrap_or(-1.0);
+                *g = if b < 0.0 {
                     0.0
                 } else {
-                    let dk = box_sum(&self.sat, ry, coded_range(u));
-                    ((1.0 + b as f64) * g.re as f64 - b as f64 * dk) as f32
+                    let dk = box_sum(&self.sat, coded_range(t), rz);
+                    ((1.0 + b as f64) * *g as f64 - b as f64 * dk) as f32
                 };
-                *g = Complex::new(s, 0.0);
             }
         }
         self.has_image = true;
@@ -710,7 +720,10 @@ pub struct SkyImage<'a> {
 impl SkyImage<'_> {
     /// Decoded signal `S` of sky pixel (t, u) (balanced correlation, shadowgram units).
     pub fn signal(&self, t: usize, u: usize) -> f32 {
-        self.im.grid.get(t).and_then(|r| r.get(u)).map_or(0.0, |c| c.re)
+        if t >= SKY_N || u >= SKY_N {
+            return 0.0;
+        }
+        at_t(&self.im.grid.re, t, u)
     }
 
     /// Variance of the signal of sky pixel (t, u).
@@ -788,11 +801,18 @@ pub fn find_peak(sky: &SkyImage<'_>, opts: &PeakOptions<'_>) -> Option<Peak> {
     let mut best: Option<(f32, usize, usize)> = None;
     for t in opts.border..last {
         for u in opts.border..last {
-            let snr = sky.snr(t, u);
-            if !snr.is_finite()
-                || sky.variance(t, u) <= 0.0
-                || best.is_some_and(|(s, _, _)| snr <= s)
-            {
+            let v = sky.variance(t, u);
+            if v <= 0.0 {
+                continue;
+            }
+            // A signal ≤ 0 has an SNR ≤ 0: it cannot beat a best SNR ≥ 0 (skipped before the
+            // square root; the same pixels are chosen).
+            let signal = sky.signal(t, u);
+            if signal <= 0.0 && best.is_some_and(|(s, _, _)| s >= 0.0) {
+                continue;
+            }
+            let snr = signal / libm::sqrtf(v);
+            if !snr.is_finite() || best.is_some_and(|(s, _, _)| snr <= s) {
                 continue;
             }
             if sky.coded_fraction(t, u) < opts.min_coded_fraction || excluded(t, u) {

@@ -66,6 +66,7 @@ pub mod imaging;
 pub mod imt;
 pub mod localise;
 pub mod saa;
+pub mod selfcheck;
 pub mod stimulus;
 
 use tables::TableId;

@@ -126,8 +126,9 @@ impl Intake {
             stats: &mut self.stats,
             ack: &mut self.ack_pending,
         };
+        // The deframer has checked each packet's CRC: parsing does not compute it again.
         deframer.push(octets, &mut |packet| {
-            let _ = me.consume(packet, on_body);
+            let _ = me.consume(packet, true, on_body);
         });
     }
 
@@ -145,7 +146,7 @@ impl Intake {
             stats: &mut self.stats,
             ack: &mut self.ack_pending,
         };
-        me.consume(packet, on_body)
+        me.consume(packet, false, on_body)
     }
 
     /// Whether an acknowledgement is waiting.
@@ -192,12 +193,14 @@ struct Consumer<'a> {
 }
 
 impl Consumer<'_> {
+    /// `deframed`: the packet comes from the deframer, which checked its CRC.
     fn consume(
         &mut self,
         packet: &[u8],
+        deframed: bool,
         on_body: &mut dyn FnMut(&Body<'_>),
     ) -> Result<(), Refusal> {
-        let result = self.check(packet);
+        let result = self.check(packet, deframed);
         self.stats.consumed += 1;
         *self.ack = true;
         match result {
@@ -223,8 +226,9 @@ impl Consumer<'_> {
         }
     }
 
-    fn check<'p>(&mut self, packet: &'p [u8]) -> Result<Repr<'p>, Refusal> {
-        let repr = Repr::parse(packet).map_err(Refusal::Malformed)?;
+    fn check<'p>(&mut self, packet: &'p [u8], deframed: bool) -> Result<Repr<'p>, Refusal> {
+        let parsed = if deframed { Repr::parse_deframed(packet) } else { Repr::parse(packet) };
+        let repr = parsed.map_err(Refusal::Malformed)?;
         // Sequence: counted on every well-formed packet, refused or not.
         if let Some(prev) = *self.last_seq
             && repr.seq_count != (prev + 1) & 0x3FFF
