@@ -11,7 +11,8 @@
 //! **Expected rate** of pixel k: the median rate of the reference pixels (status `ok` in the
 //! tables, at least one count) in the [`WINDOW`] × [`WINDOW`] square around it (clipped at the
 //! plane's edges) — model-free, it follows the smooth CXB shadowgram and is not moved by a
-//! few noisy pixels or a low-efficiency module.
+//! few noisy pixels or a low-efficiency module. In the low band: that expected rate × the
+//! median over the plane of the reference pixels' low/all ratio.
 //!
 //! **Tests** (α family-wise, Bonferroni over the pixels and tests tried):
 //! - noisy: counts significantly above `min_ratio` × expected, in the whole band or the low
@@ -353,7 +354,17 @@ pub fn analyse(
     }
     let mean_rate_cps = refs.iter().sum::<f64>() / refs.len() as f64;
     let exp_all = local_median(&rate, &reference);
-    let exp_low = local_median(&low, &reference);
+    // The low band's expectation: the pixel's expected rate × the plane's median low/all
+    // ratio (a local median of the low band would follow a cluster of low-efficiency modules).
+    let mut ratios: Vec<f64> = rate
+        .iter()
+        .zip(&low)
+        .zip(&reference)
+        .filter(|((a, _), r)| **r && **a > 0.0)
+        .map(|((a, l), _)| l / a)
+        .collect();
+    let low_ratio = median(&mut ratios).unwrap_or(0.0);
+    let exp_low: Vec<f64> = exp_all.iter().map(|e| e * low_ratio).collect();
     let tested: Vec<usize> = (0..PIXELS)
         .filter(|&k| table.entries.get(k).is_some_and(|e| e.status != PixelStatus::HighThreshold))
         .collect();
