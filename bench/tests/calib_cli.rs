@@ -270,3 +270,108 @@ fn bad_inputs_give_one_clear_error_and_write_nothing() {
     assert!(report["summary"]["untested"].as_array().unwrap().len() > 1000, "{report}");
     assert!(report["summary"]["dead"].as_array().unwrap().is_empty());
 }
+
+/// Streams the simulator straight into the pixel counts (no files: a day is 6.5 GB of FITS).
+struct CountSink<'a> {
+    counts: &'a mut eic_bench::calib::pixels::PixelCounts,
+    run: Option<eic_bench::calib::pixels::CountRun>,
+}
+
+impl eic_bench::sim::EventSink for CountSink<'_> {
+    fn event(&mut self, e: &eic_bench::events::Event) -> std::io::Result<()> {
+        if let Some(r) = self.run.as_mut() {
+            r.event(self.counts, e);
+        }
+        Ok(())
+    }
+    fn attitude(&mut self, _: &eic_bench::events::AttitudeSample) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn orbit(&mut self, o: &eic_bench::events::OrbitSample) -> std::io::Result<()> {
+        if let Some(r) = self.run.as_mut() {
+            r.orbit(*o);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+#[ignore = "a simulated day per seed (4.3e8 events, ~3 min each on 2 cores): cargo test --release -p eic-bench --test calib_cli -- --ignored --nocapture"]
+fn a_day_of_background_gives_exactly_the_injected_noisy_and_dead_pixels() {
+    use eic_bench::calib::pixels::{PixelCounts, PixelOptions, analyse};
+    let set = tables::defaults::default_set();
+    for seed in [11u64, 12] {
+        let picks = ok_pixels(seed * 104_729, 13);
+        let (steady, rest) = picks.split_at(6);
+        let (bursty, dead) = rest.split_at(2);
+        let truth = tmp("truth");
+        // The example truth's detector (scatter, drift, low-efficiency batch, lines), with
+        // noisy pixels at 3 x the mean rate, bursty ones, dead ones; no heat-pipe noise (it is
+        // real noise: calib pixels flags it, which would blur "nothing else").
+        std::fs::write(
+            truth.path().join("truth.toml"),
+            format!(
+                "epoch = 2026-01-15T00:00:00Z\ndead = {dead:?}\n\
+                 [spread]\nseed = {seed}\ngain_rms = 0.01\noffset_rms_kev = 0.1\n\
+                 [drift]\nseed = {seed}\ngain_per_day = 0.0005\ngain_per_day_rms = 0.0002\n\
+                 offset_kev_per_day = 0.005\noffset_kev_per_day_rms = 0.002\n\
+                 [low_efficiency]\nmodule_fraction = 0.15\nseed = {seed}\nfactor = 0.5\n\
+                 [[noisy]]\npixels = {steady:?}\nrate_cps = 1.6\n\
+                 [[noisy]]\npixels = {bursty:?}\n\
+                 telegraph = {{ on_s = 30.0, off_s = 600.0, burst_rate_cps = 40.0 }}\n"
+            ),
+        )
+        .unwrap();
+        let text = format!(
+            "name = \"day\"\nseed = {seed}\nstart = 2026-03-01T00:00:00Z\nduration_s = 86400\n\
+             tables = {:?}\ntruth = {:?}\n",
+            tables_dir().display().to_string(),
+            truth.path().display().to_string()
+        );
+        let sc = Scenario::parse(&text, "day.toml").unwrap();
+        let started = std::time::Instant::now();
+        let mut counts = PixelCounts::new(&set.pixels, 8.0);
+        let run = counts.begin(&set.saa, Vec::new());
+        let mut sink = CountSink { counts: &mut counts, run: Some(run) };
+        Simulator::new(&sc).unwrap().run(&mut sink, |_| {}).unwrap();
+        let run = sink.run.take().unwrap();
+        run.finish(&mut counts, Path::new("day")).unwrap();
+        let (a, _) = analyse(&counts, &set.pixels, &PixelOptions::default()).unwrap();
+        let mut want_noisy: Vec<u16> = steady.iter().chain(bursty).copied().collect();
+        want_noisy.sort_unstable();
+        let mut want_dead = dead.to_vec();
+        want_dead.sort_unstable();
+        let mut got_noisy = a.noisy.clone();
+        got_noisy.sort_unstable();
+        let mut got_dead = a.dead.clone();
+        got_dead.sort_unstable();
+        println!(
+            "seed {seed}: {} events, {} s good, {} s SAA, {} s rate-filtered, mean {:.4} cps, \
+             noisy {got_noisy:?} (want {want_noisy:?}), dead {got_dead:?} (want {want_dead:?}), \
+             {} recovered, {} untested, z thresholds {:.2} / {:.2}, {:.0} s",
+            counts.events,
+            counts.good_s,
+            counts.saa_s,
+            counts.rate_s,
+            a.mean_rate_cps,
+            a.recovered.len(),
+            a.untested.len(),
+            a.z_threshold_rate,
+            a.z_threshold_burst,
+            started.elapsed().as_secs_f64()
+        );
+        // The largest excess among the pixels not injected: how far from a false detection.
+        let worst = a
+            .per_pixel
+            .iter()
+            .filter(|v| !want_noisy.contains(&v.detnum) && v.before == "ok")
+            .map(|v| (v.z_noisy, v.detnum, v.rate_cps / v.expected_cps))
+            .fold((0.0, 0, 0.0), |m, x| if x.0 > m.0 { x } else { m });
+        println!(
+            "  largest excess of a clean pixel: z {:.2} (pixel {}, ratio {:.3})",
+            worst.0, worst.1, worst.2
+        );
+        assert_eq!(got_noisy, want_noisy, "seed {seed}");
+        assert_eq!(got_dead, want_dead, "seed {seed}");
+    }
+}

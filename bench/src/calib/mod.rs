@@ -203,6 +203,7 @@ pub enum BadTime {
 #[derive(Clone, Debug)]
 pub struct SecondFilter {
     saa: Option<SaaTable>,
+    contour: Option<SaaTable>,
     orbit: Vec<OrbitSample>,
     recent: std::collections::VecDeque<u32>,
     /// Seconds judged good.
@@ -219,12 +220,22 @@ impl SecondFilter {
     pub fn new(saa: &SaaTable, orbit: Vec<OrbitSample>) -> Self {
         SecondFilter {
             saa: (!orbit.is_empty()).then(|| saa.clone()),
+            contour: Some(saa.clone()),
             orbit,
             recent: std::collections::VecDeque::with_capacity(FILTER_WINDOW_S),
             good_s: 0,
             saa_s: 0,
             rate_s: 0,
         }
+    }
+
+    /// Adds an orbit sample later than the others (streaming inputs): the SAA test starts
+    /// with the first sample.
+    pub fn push_orbit(&mut self, o: OrbitSample) {
+        if self.saa.is_none() {
+            self.saa = self.contour.clone();
+        }
+        self.orbit.push(o);
     }
 
     /// Whether the orbit at `second` (ticks / [`TICKS_PER_S`]) is inside the SAA contour.

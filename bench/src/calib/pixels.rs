@@ -27,14 +27,14 @@
 //! or `dead` pixel of the tables that passes is *recovered*); `high_threshold` pixels are kept
 //! as they are (their rate is low by design; they are outside the trigger).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use tables::pixels::{PIXELS, PixelStatus, PixelTable};
 
 use super::stats::{ln_cdf, ln_sf, z_of_ln_p};
 use super::{CalibError, FILTER_PIXEL_CAP, Opened, SecondFilter};
-use crate::events::{Item, TICKS_PER_S};
+use crate::events::{Event, Item, OrbitSample, TICKS_PER_S};
 
 /// Side of the square over which a pixel's expected rate is the median, pixels.
 pub const WINDOW: usize = 15;
@@ -148,80 +148,121 @@ impl PixelCounts {
         s.events = 0;
     }
 
+    /// Starts counting one input (its own good-time filter over `saa` and its orbit).
+    pub fn begin(&self, saa: &tables::saa::SaaTable, orbit: Vec<OrbitSample>) -> CountRun {
+        CountRun {
+            with_orbit: !orbit.is_empty(),
+            filter: SecondFilter::new(saa, orbit),
+            s: Second {
+                index: u64::MAX,
+                counts: vec![0; PIXELS],
+                low: vec![0; PIXELS],
+                touched: Vec::with_capacity(8192),
+                events: 0,
+            },
+            first: None,
+            n: 0,
+        }
+    }
+
     /// Streams one input into the counts, with its own good-time filter over `saa`.
     /// `progress` gets the number of events read so far.
     ///
     /// # Errors
-    /// [`CalibError::Invalid`] for an unreadable row (file and place named).
+    /// [`CalibError::Invalid`] for an unreadable row (file and place named), or inputs that
+    /// cover the same time.
     pub fn add_input(
         &mut self,
         mut input: Opened,
         saa: &tables::saa::SaaTable,
         mut progress: impl FnMut(u64),
     ) -> Result<(), CalibError> {
-        if input.orbit.is_empty() {
-            self.without_orbit.push(input.path.clone());
-        }
-        let mut filter = SecondFilter::new(saa, std::mem::take(&mut input.orbit));
-        let mut s = Second {
-            index: u64::MAX,
-            counts: vec![0; PIXELS],
-            low: vec![0; PIXELS],
-            touched: Vec::with_capacity(8192),
-            events: 0,
-        };
-        let mut first = None;
-        let mut n = 0u64;
+        let mut run = self.begin(saa, std::mem::take(&mut input.orbit));
+        let done = self.events;
         while let Some(item) =
             input.input.next_item().map_err(|e| CalibError::Invalid(e.to_string()))?
         {
             let Item::Event(e) = item else { continue };
-            let sec = e.tick / TICKS_PER_S;
-            if sec != s.index {
-                if s.index != u64::MAX {
-                    self.close(&mut s, &mut filter);
-                }
-                s.index = sec;
-                first.get_or_insert(sec);
-            }
-            let k = usize::from(e.y) * 80 + usize::from(e.z);
-            if let (Some(c), Some(l)) = (s.counts.get_mut(k), s.low.get_mut(k)) {
-                if *c == 0 {
-                    s.touched.push(k as u16);
-                }
-                *c += 1;
-                if e.pha <= self.low_max_pha.get(k).copied().unwrap_or(0) {
-                    *l += 1;
-                }
-            }
-            s.events += 1;
-            n += 1;
-            if n.is_multiple_of(1 << 20) {
-                progress(self.events + n);
+            run.event(self, &e);
+            if run.n.is_multiple_of(1 << 20) {
+                progress(done + run.n);
             }
         }
-        if s.index != u64::MAX {
-            self.close(&mut s, &mut filter);
+        progress(done + run.n);
+        run.finish(self, &input.path)
+    }
+}
+
+/// The counting of one input in progress ([`PixelCounts::begin`]): feed its events in time
+/// order ([`CountRun::event`]), then [`CountRun::finish`].
+pub struct CountRun {
+    filter: SecondFilter,
+    s: Second,
+    first: Option<u64>,
+    n: u64,
+    with_orbit: bool,
+}
+
+impl CountRun {
+    /// Adds an orbit sample later than those given (streaming from the simulator).
+    pub fn orbit(&mut self, o: OrbitSample) {
+        self.with_orbit = true;
+        self.filter.push_orbit(o);
+    }
+
+    /// Counts one event (time order).
+    pub fn event(&mut self, c: &mut PixelCounts, e: &Event) {
+        let sec = e.tick / TICKS_PER_S;
+        if sec != self.s.index {
+            if self.s.index != u64::MAX {
+                c.close(&mut self.s, &mut self.filter);
+            }
+            self.s.index = sec;
+            self.first.get_or_insert(sec);
         }
-        self.events += n;
-        progress(self.events);
-        self.good_s += filter.good_s;
-        self.saa_s += filter.saa_s;
-        self.rate_s += filter.rate_s;
-        if let Some(f) = first {
-            let span = (input.path.clone(), f, s.index);
-            if let Some(o) = self.spans.iter().find(|(_, a, b)| f <= *b && s.index >= *a) {
+        let k = usize::from(e.y) * 80 + usize::from(e.z);
+        let s = &mut self.s;
+        if let (Some(n), Some(l)) = (s.counts.get_mut(k), s.low.get_mut(k)) {
+            if *n == 0 {
+                s.touched.push(k as u16);
+            }
+            *n += 1;
+            if e.pha <= c.low_max_pha.get(k).copied().unwrap_or(0) {
+                *l += 1;
+            }
+        }
+        s.events += 1;
+        self.n += 1;
+    }
+
+    /// Ends the input: its last second judged, its time span checked against the others.
+    ///
+    /// # Errors
+    /// [`CalibError::Invalid`] when it covers the time of an input already counted.
+    pub fn finish(mut self, c: &mut PixelCounts, path: &Path) -> Result<(), CalibError> {
+        if self.s.index != u64::MAX {
+            c.close(&mut self.s, &mut self.filter);
+        }
+        if !self.with_orbit {
+            c.without_orbit.push(path.to_path_buf());
+        }
+        c.events += self.n;
+        c.good_s += self.filter.good_s;
+        c.saa_s += self.filter.saa_s;
+        c.rate_s += self.filter.rate_s;
+        if let Some(f) = self.first {
+            let last = self.s.index;
+            if let Some(o) = c.spans.iter().find(|(_, a, b)| f <= *b && last >= *a) {
                 return Err(CalibError::Invalid(format!(
-                    "{} and {} cover the same time (seconds {}..{} and {f}..{}): give each \
+                    "{} and {} cover the same time (seconds {}..{} and {f}..{last}): give each \
                      observation once",
                     o.0.display(),
-                    input.path.display(),
+                    path.display(),
                     o.1,
                     o.2,
-                    s.index
                 )));
             }
-            self.spans.push(span);
+            c.spans.push((path.to_path_buf(), f, last));
         }
         Ok(())
     }
