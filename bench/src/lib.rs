@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod archive;
+pub mod calib;
 pub mod cli;
 pub mod cmd;
 pub mod downlink;
