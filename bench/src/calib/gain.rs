@@ -325,6 +325,22 @@ pub struct PixelFit {
     pub offset_err_kev: f64,
     /// Poisson deviance per degree of freedom (≈ 1 for a good fit).
     pub deviance_per_dof: f64,
+    /// Normalisation `A` of the scaled template.
+    pub norm: f64,
+    /// Continuum shape correction `(b₁, b₂)`.
+    pub shape: (f64, f64),
+}
+
+impl PixelFit {
+    /// Expected counts in channel `k` of a window `lo..=hi` under this fit.
+    pub fn expected(&self, t: &Template, k: usize, lo: usize, hi: usize) -> f64 {
+        let th = [self.norm, self.shape.0, self.gain, self.offset_kev, self.shape.1];
+        let m = Model { n: &[], lo, t };
+        self.norm
+            * self.gain
+            * t.at(self.gain * k as f64 + self.offset_kev).0
+            * Model::tilt(&th, m.u(k, hi))
+    }
 }
 
 /// What happened to one pixel.
@@ -351,6 +367,8 @@ pub struct PixelResult {
     pub previous_gain: f64,
     /// Offset of the previous table.
     pub previous_offset_kev: f64,
+    /// Fit window, channels (inclusive).
+    pub window: (u16, u16),
     /// The outcome.
     pub outcome: Outcome,
 }
@@ -555,7 +573,7 @@ pub fn calibrate(
         .iter()
         .enumerate()
         .map(|(d, e)| {
-            let counts = windows.get(d).map_or(0, |w| w.2);
+            let (lo, hi, counts) = windows.get(d).copied().unwrap_or((0, 0, 0));
             let outcome = if e.status == PixelStatus::Dead {
                 Outcome::Kept { reason: "dead".into() }
             } else if counts < opts.min_counts {
@@ -577,6 +595,7 @@ pub fn calibrate(
                 counts,
                 previous_gain: f64::from(e.gain),
                 previous_offset_kev: f64::from(e.offset_kev),
+                window: (lo as u16, hi as u16),
                 outcome,
             }
         })
@@ -607,8 +626,8 @@ struct Model<'a> {
 
 impl Model<'_> {
     fn u(&self, k: usize, hi: usize) -> f64 {
-        let span = (hi - self.lo).max(1) as f64;
-        2.0 * (k - self.lo) as f64 / span - 1.0
+        let span = hi.saturating_sub(self.lo).max(1) as f64;
+        2.0 * (k as f64 - self.lo as f64) / span - 1.0
     }
 
     /// Profile log-likelihood over A with b = 0 (the coarse grid).
@@ -804,6 +823,8 @@ fn fit_pixel(
         offset_kev: o,
         offset_err_kev: oe,
         deviance_per_dof: dev / dof,
+        norm: th[0],
+        shape: (th[1], th[4]),
     };
     if !(ge.is_finite() && oe.is_finite()) {
         return Err("uncertainty not finite".into());

@@ -4,4 +4,5 @@
 //! - [`saa`]: the SAA contour from the particle rate along the orbit (`calib saa`).
 
 pub mod gain;
+pub mod gain_html;
 pub mod saa;
