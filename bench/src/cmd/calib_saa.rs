@@ -1,0 +1,30 @@
+//! `eic-bench calib saa EVENTS... --tables DIR -o OUT` (written on branch `calib-gain`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::exit::Exit;
+
+/// Arguments of `calib saa`.
+#[derive(Debug, Args)]
+pub struct SaaArgs {
+    /// Event files with their orbit (ICD §6 triplet directories).
+    #[arg(required = true)]
+    pub events: Vec<PathBuf>,
+    /// The current table directory.
+    #[arg(long)]
+    pub tables: PathBuf,
+    /// Output directory.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// Runs `calib saa`.
+///
+/// # Errors
+/// Always, in this build: the command comes with branch `calib-gain`.
+pub fn run(_a: &SaaArgs) -> anyhow::Result<ExitCode> {
+    Err(Exit::Failed.error("calib saa is not in this build (branch calib-gain)"))
+}
