@@ -35,6 +35,7 @@
 //!   steady rate, plus the telegraph bursts.
 
 pub mod gain;
+pub mod gain_html;
 pub mod pixels;
 pub mod saa;
 pub mod stats;
