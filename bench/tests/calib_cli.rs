@@ -296,7 +296,7 @@ impl eic_bench::sim::EventSink for CountSink<'_> {
 }
 
 #[test]
-#[ignore = "a simulated day per seed (4.3e8 events, ~3 min each on 2 cores): cargo test --release -p eic-bench --test calib_cli -- --ignored --nocapture"]
+#[ignore = "a simulated day per seed (5.4e8 events, ~3 min of CPU each): cargo test --release -p eic-bench --test calib_cli -- --ignored --nocapture"]
 fn a_day_of_background_gives_exactly_the_injected_noisy_and_dead_pixels() {
     use eic_bench::calib::pixels::{PixelCounts, PixelOptions, analyse};
     let set = tables::defaults::default_set();
