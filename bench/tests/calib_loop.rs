@@ -5,9 +5,9 @@
 //! current tables on data simulated with the same truth (no regression) → `plan` a workplan
 //! whose slot is the candidate → `run` on the twin → `tables pull` equals the candidate.
 //!
-//! Scaled for CI (~40 s in a debug build): 300 s of data for the pixels, a day at a low rate
-//! (20 counts/s: the orbit's coverage matters, not the counts) for the SAA, a two-scenario
-//! campaign. `calib gain` needs 2 000 counts per pixel in its window at its defaults, about
+//! Scaled for CI (~26 s of CPU in a debug build): 300 s of data for the pixels; for the SAA a
+//! day of particles only at 20 counts/s with the truth's contour (the orbit's coverage
+//! matters, not the counts); a two-scenario campaign. `calib gain` needs 2 000 counts per pixel in its window at its defaults, about
 //! 6 hours of data: it is in the loop of the README and measured on a day in docs/calib.md,
 //! not in this CI test.
 
@@ -27,12 +27,12 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn simulate(dir: &Path, extra: &str, seed: u64, duration_s: f64) {
+fn simulate(dir: &Path, truth: &Path, extra: &str, seed: u64, duration_s: f64) {
     let text = format!(
         "name = \"loop\"\nseed = {seed}\nstart = 2026-03-01T00:00:00Z\nduration_s = {duration_s}\n\
          tables = {:?}\ntruth = {:?}\n{extra}",
         repo().join("tables/defaults").display().to_string(),
-        repo().join("examples/calib/truth").display().to_string()
+        truth.display().to_string()
     );
     let sc = Scenario::parse(&text, "loop.toml").unwrap();
     let sim = Simulator::new(&sc).unwrap();
@@ -70,10 +70,17 @@ fn the_loop_from_data_to_the_unit() {
     copy_dir(&current, &cand);
 
     // 1. Data.
+    let truth = repo().join("examples/calib/truth");
     let dense = w.join("dense");
-    simulate(&dense, "", 1, 300.0);
+    simulate(&dense, &truth, "", 1, 300.0);
+    // For the SAA: the truth's contour, particles only at 20 counts/s (its lines and noise
+    // would be 10 times the events without changing the particle band's contour).
+    let saa_truth = w.join("saa-truth");
+    std::fs::create_dir_all(&saa_truth).unwrap();
+    std::fs::copy(truth.join("saa.toml"), saa_truth.join("saa.toml")).unwrap();
+    std::fs::write(saa_truth.join("truth.toml"), "default_lines = false\n").unwrap();
     let sparse = w.join("sparse");
-    simulate(&sparse, "[background]\nrate_cps = 20\n", 2, 86_400.0);
+    simulate(&sparse, &saa_truth, "[background]\nrate_cps = 20\ncxb_fraction = 0\n", 2, 86_400.0);
 
     // 2. Products into the candidate.
     let o =
@@ -99,6 +106,27 @@ fn the_loop_from_data_to_the_unit() {
     let candidate = TableSet::load_dir(&cand).unwrap();
     assert_ne!(candidate.pixels, before.pixels);
     assert_ne!(candidate.saa, before.saa);
+    // The new contour agrees with the truth's on at least 90 % of a 1° grid over the region
+    // the orbit crosses (the old one on less).
+    let real: tables::saa::SaaTable = tables::text::from_toml(
+        "saa.toml",
+        &std::fs::read_to_string(truth.join("saa.toml")).unwrap(),
+    )
+    .unwrap();
+    let agree = |t: &tables::saa::SaaTable| {
+        let mut n = (0, 0);
+        for lon in -110..60 {
+            for lat in -30..=10 {
+                let (x, y) = (lon as f32 + 0.5, lat as f32 + 0.5);
+                n.0 += usize::from(t.contains(x, y) == real.contains(x, y));
+                n.1 += 1;
+            }
+        }
+        n.0 as f64 / n.1 as f64
+    };
+    let (new, old) = (agree(&candidate.saa), agree(&before.saa));
+    eprintln!("SAA grid agreement with the truth: candidate {new:.3}, current {old:.3}");
+    assert!(new >= 0.9 && new > old, "candidate {new}, current {old}");
 
     // 3. The campaign on data made with the same truth: the candidate must not regress.
     let suite = w.join("suite.toml");
