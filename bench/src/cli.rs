@@ -105,6 +105,10 @@ pub enum Commands {
     ///   eic-bench simulate examples/scenarios/crab-flare.toml -o out/crab --seed 7 --duration-s 30
     #[command(verbatim_doc_comment)]
     Simulate(cmd::simulate::SimulateArgs),
+    /// Calibration products from data: noisy/dead pixels, gain and offset, SAA contour;
+    /// each writes a candidate table and a report (docs/calib.md).
+    #[command(subcommand)]
+    Calib(cmd::calib::CalibCmd),
     /// Replays an event file or triplet through the on-board trigger, in this process
     /// (--local) or over a unit's stimulus link (--on DEVICE), and prints its alerts (one
     /// line each, or GCN-notice JSON lines with --json).
@@ -199,6 +203,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Hk(a) => cmd::hk::run(&a),
         Commands::Regress(a) => cmd::regress::run(a),
         Commands::Simulate(a) => cmd::simulate::run(&a),
+        Commands::Calib(c) => cmd::calib::run(c),
         Commands::Replay(a) => cmd::replay::run(&a),
         Commands::Instrument(a) => cmd::instrument::run(&a),
         Commands::Image(c) => cmd::image::run(c),

@@ -13,6 +13,7 @@
 //! - [`regress`]: regression campaigns of the trigger (suites, targets, reports, shards).
 //! - [`events`]: detector events and platform context (ICD §6) and their file readers.
 //! - [`sim`]: the seeded event simulator behind `eic-bench simulate`.
+//! - [`calib`]: calibration products from data (noisy/dead pixels, gain and offset, SAA).
 //! - [`replay`]: event files through the on-board trigger, locally or over the stimulus link.
 //! - [`hexio`]: hex input/output for the scripting commands.
 //! - [`report`]: every TM report as a readable line and as structured JSON, one file per
@@ -22,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod archive;
+pub mod calib;
 pub mod cli;
 pub mod cmd;
 pub mod downlink;

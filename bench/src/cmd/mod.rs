@@ -3,6 +3,10 @@
 
 use std::process::ExitCode;
 
+pub mod calib;
+pub mod calib_gain;
+pub mod calib_pixels;
+pub mod calib_saa;
 pub mod exit;
 pub mod hk;
 pub mod image;

@@ -161,18 +161,24 @@ fn parse_shard(s: &str) -> Result<(usize, usize), BadInput> {
     if k == 0 || k > n { Err(bad()) } else { Ok((k, n)) }
 }
 
-fn make_target(a: &RunArgs, baseline: &Tables) -> anyhow::Result<Box<dyn Target>> {
+fn make_target(
+    a: &RunArgs,
+    baseline: &Tables,
+    truth: Option<PathBuf>,
+) -> anyhow::Result<Box<dyn Target>> {
     if let Some(dev) = &a.on {
         let link = LinkArgs {
             baud: a.baud,
             twin_state: a.twin_state.clone(),
             ..LinkArgs::with_defaults(dev.clone())
         };
-        return Ok(Box::new(DeviceTarget::new(link, a.stimulus.clone(), baseline)));
+        return Ok(Box::new(
+            DeviceTarget::new(link, a.stimulus.clone(), baseline).with_truth(truth),
+        ));
     }
     match a.target {
         TargetKind::Model => Ok(Box::new(ModelTarget)),
-        TargetKind::Local => Ok(Box::new(HostTarget::new(baseline))),
+        TargetKind::Local => Ok(Box::new(HostTarget::new(baseline).with_truth(truth))),
     }
 }
 
@@ -259,6 +265,17 @@ fn campaign(a: &RunArgs) -> anyhow::Result<ExitCode> {
     if sweep.is_some() && shard.is_some() {
         return Err(BadInput("--sweep runs whole suites; it does not take --shard".into()).into());
     }
+    if let Some(t) = suite.truth_dir()
+        && !t.is_dir()
+    {
+        return Err(BadInput(format!(
+            "{}: truth = {:?}: {} is not a directory",
+            suite_path.display(),
+            suite.truth.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            t.display()
+        ))
+        .into());
+    }
     let sweep = match sweep {
         Some(sw) => Some((sweep_sets(&sw, &candidate)?, sw)),
         None => None,
@@ -273,7 +290,7 @@ fn campaign(a: &RunArgs) -> anyhow::Result<ExitCode> {
             )));
         }
     }
-    let target = make_target(a, &baseline)?;
+    let target = make_target(a, &baseline, suite.truth_dir())?;
     let workers =
         a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(workers.max(1)).build()?;

@@ -84,14 +84,19 @@ struct Prepared {
 }
 
 /// Simulates (once) or locates the input of an instance.
-fn prepare(s: &ScenarioInstance, baseline: &Tables) -> Result<Prepared, TargetError> {
+fn prepare(
+    s: &ScenarioInstance,
+    baseline: &Tables,
+    truth: Option<&Path>,
+) -> Result<Prepared, TargetError> {
     let err = |reason: String| TargetError { scenario: s.id.clone(), reason };
     if let ScenarioKind::Recorded { events, context } = &s.scenario {
         let path = context.clone().unwrap_or_else(|| events.clone());
         return Ok(Prepared { path, start_s: 0.0, _dir: None });
     }
     let text = scenario_toml(s, baseline).map_err(err)?;
-    let sc = Scenario::parse(&text, &s.id).map_err(|e| err(format!("scenario: {e}")))?;
+    let mut sc = Scenario::parse(&text, &s.id).map_err(|e| err(format!("scenario: {e}")))?;
+    sc.truth = truth.map(Path::to_path_buf);
     let sim = Simulator::with_tables(&sc, baseline.set.clone())
         .map_err(|e| err(format!("simulator: {e}")))?
         .threads(1);
@@ -129,19 +134,32 @@ pub struct HostTarget {
     cache: Mutex<HashMap<String, std::sync::Arc<Prepared>>>,
     /// Sky images of the last run per (scenario, side label), for the report details.
     images: Mutex<HashMap<(String, String), AlertImages>>,
+    /// The suite's instrument truth: simulates instead of the baseline tables.
+    truth: Option<PathBuf>,
 }
 
 impl HostTarget {
     /// A host target simulating with `baseline`.
     pub fn new(baseline: &Tables) -> Self {
-        HostTarget { baseline: baseline.clone(), cache: Mutex::default(), images: Mutex::default() }
+        HostTarget {
+            baseline: baseline.clone(),
+            cache: Mutex::default(),
+            images: Mutex::default(),
+            truth: None,
+        }
+    }
+
+    /// Simulates with an instrument truth (`sim::truth`) instead of the baseline tables.
+    pub fn with_truth(mut self, truth: Option<PathBuf>) -> Self {
+        self.truth = truth;
+        self
     }
 
     fn input(&self, s: &ScenarioInstance) -> Result<std::sync::Arc<Prepared>, TargetError> {
         if let Some(p) = self.cache.lock().ok().and_then(|c| c.get(&s.id).cloned()) {
             return Ok(p);
         }
-        let p = std::sync::Arc::new(prepare(s, &self.baseline)?);
+        let p = std::sync::Arc::new(prepare(s, &self.baseline, self.truth.as_deref())?);
         if let Ok(mut c) = self.cache.lock() {
             c.insert(s.id.clone(), p.clone());
         }
@@ -151,7 +169,15 @@ impl HostTarget {
 
 impl Target for HostTarget {
     fn name(&self) -> String {
-        "host: the on-board trigger in this process (simulated with the baseline tables)".into()
+        match &self.truth {
+            Some(t) => format!(
+                "host: the on-board trigger in this process (simulated with the truth {})",
+                t.display()
+            ),
+            None => "host: the on-board trigger in this process (simulated with the baseline \
+                     tables)"
+                .into(),
+        }
     }
 
     fn run(&self, s: &ScenarioInstance, t: &Tables) -> Result<Vec<Alert>, TargetError> {
@@ -244,6 +270,8 @@ pub struct DeviceTarget {
     cache: Mutex<HashMap<String, std::sync::Arc<Prepared>>>,
     /// Table directories of sets without one (sweep points), written once.
     dirs: Mutex<HashMap<u32, tempfile::TempDir>>,
+    /// The suite's instrument truth: simulates instead of the baseline tables.
+    truth: Option<PathBuf>,
 }
 
 impl DeviceTarget {
@@ -259,7 +287,14 @@ impl DeviceTarget {
             baseline: baseline.clone(),
             cache: Mutex::default(),
             dirs: Mutex::default(),
+            truth: None,
         }
+    }
+
+    /// Simulates with an instrument truth (`sim::truth`) instead of the baseline tables.
+    pub fn with_truth(mut self, truth: Option<PathBuf>) -> Self {
+        self.truth = truth;
+        self
     }
 
     fn tables_dir(&self, t: &Tables) -> Result<PathBuf, String> {
@@ -282,8 +317,12 @@ impl Target for DeviceTarget {
     fn name(&self) -> String {
         let what = if self.link.is_twin() { "the embedded twin" } else { "a unit" };
         format!(
-            "device {} ({what}, through the stimulus link; simulated with the baseline tables)",
-            self.link.device.display()
+            "device {} ({what}, through the stimulus link; simulated with {})",
+            self.link.device.display(),
+            self.truth.as_ref().map_or_else(
+                || "the baseline tables".to_owned(),
+                |t| format!("the truth {}", t.display())
+            )
         )
     }
 
@@ -296,7 +335,7 @@ impl Target for DeviceTarget {
         let p = match self.cache.lock().ok().and_then(|c| c.get(&s.id).cloned()) {
             Some(p) => p,
             None => {
-                let p = std::sync::Arc::new(prepare(s, &self.baseline)?);
+                let p = std::sync::Arc::new(prepare(s, &self.baseline, self.truth.as_deref())?);
                 if let Ok(mut c) = self.cache.lock() {
                     c.insert(s.id.clone(), p.clone());
                 }

@@ -48,6 +48,10 @@ pub struct Suite {
     /// Recorded event files (ICD §6).
     #[serde(default)]
     pub recorded: Vec<RecordedScenario>,
+    /// Instrument truth directory (relative to the suite file, `docs/simulate.md`): the
+    /// simulated scenarios are made with it instead of the baseline tables.
+    #[serde(default)]
+    pub truth: Option<PathBuf>,
     /// Directory of the suite file, to resolve relative paths (not in the file).
     #[serde(skip)]
     pub dir: PathBuf,
@@ -457,6 +461,11 @@ impl Suite {
             }
         }
         Ok(())
+    }
+
+    /// The instrument truth directory, resolved against the suite's directory.
+    pub fn truth_dir(&self) -> Option<PathBuf> {
+        self.truth.as_ref().map(|t| self.dir.join(t))
     }
 
     /// Every scenario instance, in the suite's canonical order (sorted by ID).

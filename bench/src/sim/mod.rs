@@ -15,13 +15,15 @@
 //! efficiency, the energy is smeared by the resolution (`detector.fwhm_kev`), events under the
 //! pixel's low threshold are lost, and `PHA = round((E − offset) / gain)` clamped to 0–1023.
 //! Inside the SAA contour of the tables the particle rate is multiplied by
-//! `background.saa_factor`.
+//! `background.saa_factor`. A scenario with `truth = "DIR"` uses the [`truth`] instead (real
+//! pixels and SAA contour, drift, noise, background lines).
 
 pub mod background;
 pub mod orbit;
 pub mod rng;
 pub mod scenario;
 pub mod sky;
+pub mod truth;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -29,6 +31,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use scenario::Scenario;
+pub use truth::Truth;
 pub use writer::{DirSink, EventSink, Outputs, VecSink};
 
 use onboard::trigger::geometry::{Attitude, from_radec};
@@ -55,6 +58,8 @@ pub enum SimError {
     Tables(tables::text::TextError),
     /// The sink failed (disk full, ...).
     Io(std::io::Error),
+    /// The instrument truth directory is not usable.
+    Truth(String),
 }
 
 impl std::fmt::Display for SimError {
@@ -63,6 +68,7 @@ impl std::fmt::Display for SimError {
             SimError::Scenario(m) => write!(f, "scenario: {m}"),
             SimError::Tables(e) => write!(f, "scenario tables: {e}"),
             SimError::Io(e) => write!(f, "writing the simulation output: {e}"),
+            SimError::Truth(m) => write!(f, "scenario truth: {m}"),
         }
     }
 }
@@ -131,6 +137,11 @@ pub struct Simulator {
     /// Shadows per (point, attitude epoch).
     shadows: HashMap<(usize, u64), Arc<Shadow>>,
     threads: usize,
+    /// The instrument truth, when the scenario names one.
+    truth: Option<Arc<Truth>>,
+    noise: truth::NoisePlan,
+    /// Cumulative line rates (truth only).
+    line_cum: Vec<f64>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -223,8 +234,35 @@ impl Simulator {
                 active: (0, u64::MAX),
             });
         }
+        let truth = match &sc.truth {
+            Some(dir) => {
+                Some(Arc::new(Truth::load(dir, &tables, start_s).map_err(SimError::Truth)?))
+            }
+            None => None,
+        };
+        let noise = match &truth {
+            Some(t) => {
+                truth::NoisePlan::new(t, sc.seed, start_tick, stop_tick).map_err(SimError::Truth)?
+            }
+            None => truth::NoisePlan::default(),
+        };
+        let line_cum = truth
+            .as_ref()
+            .map(|t| {
+                t.lines
+                    .iter()
+                    .scan(0.0, |c, l| {
+                        *c += l.rate_cps;
+                        Some(*c)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Simulator {
             sc: sc.clone(),
+            truth,
+            noise,
+            line_cum,
             tables,
             start_s,
             start_tick,
@@ -241,6 +279,16 @@ impl Simulator {
             shadows: HashMap::new(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         })
+    }
+
+    /// The SAA contour that makes the particles: the truth's, else the tables'.
+    fn saa(&self) -> &tables::saa::SaaTable {
+        self.truth.as_ref().map_or(&self.tables.saa, |t| &t.saa)
+    }
+
+    /// The instrument truth, when the scenario names one.
+    pub fn truth(&self) -> Option<&Truth> {
+        self.truth.as_deref()
     }
 
     /// Sets the number of generating threads (the output does not depend on it).
@@ -283,7 +331,7 @@ impl Simulator {
         let t0 = tick_to_s(first);
         let mid = tick_to_s((first + end) / 2);
         let (lon, lat, _) = orbit::position(&self.sc.orbit, self.start_s, mid);
-        let saa = self.tables.saa.contains(lon as f32, lat as f32);
+        let saa = self.saa().contains(lon as f32, lat as f32);
         let epoch = self.epoch(t0);
         let att = self.attitude_at(t0);
         let mut shadows = Vec::with_capacity(self.points.len());
@@ -321,11 +369,16 @@ impl Simulator {
         let cxb = bkg.rate_cps * bkg.cxb_fraction;
         let particle =
             bkg.rate_cps * (1.0 - bkg.cxb_fraction) * if plan.saa { bkg.saa_factor } else { 1.0 };
-        let n = 2 + self.points.len();
-        let mut arrivals = vec![0u64; n];
+        let lines = self.line_cum.last().copied().unwrap_or(0.0);
+        let n = 2 + self.points.len() + usize::from(!self.line_cum.is_empty());
+        let mut arrivals = vec![0u64; n + usize::from(self.truth.is_some())];
         let mut rates = vec![0f64; n];
         rates[0] = cxb;
         rates[1] = particle;
+        if let Some(r) = rates.get_mut(2 + self.points.len()) {
+            let factor = if plan.saa { bkg.saa_factor } else { 1.0 };
+            *r = lines * factor;
+        }
         let mut events = Vec::with_capacity((1.2 * (cxb + particle)) as usize + 16);
         let mut bin = plan.first;
         while bin < plan.end {
@@ -359,6 +412,21 @@ impl Simulator {
                         x -= r;
                     }
                     arrivals[c] += 1;
+                    if c == 2 + self.points.len() {
+                        // A background line: uniform over the plane.
+                        let pixel = self.uniform.sample(&mut rng);
+                        let x = rng.uniform() * lines;
+                        let i = self.line_cum.partition_point(|&v| v <= x);
+                        let energy = self
+                            .truth
+                            .as_ref()
+                            .and_then(|t| t.lines.get(i).or(t.lines.last()))
+                            .map_or(0.0, |l| l.energy_kev);
+                        if let Some(e) = self.detect(&mut rng, tick, pixel, energy) {
+                            events.push(e);
+                        }
+                        continue;
+                    }
                     let (cdf, spectrum) = match c {
                         0 => (Some(&self.cxb_cdf), &self.cxb_spectrum),
                         1 => (Some(&self.uniform), &self.particle_spectrum),
@@ -378,22 +446,55 @@ impl Simulator {
             }
             bin = bin_end;
         }
+        if let Some(t) = &self.truth {
+            // Noise from its own stream: adding noise does not move the photons.
+            let mut rng = rng::stream(self.sc.seed ^ 0x4E4F_4953_455F_5452, plan.index);
+            let mut noise = Vec::new();
+            truth::noise_block(t, &self.noise, &mut rng, plan.first, plan.end, &mut noise);
+            if let Some(a) = arrivals.last_mut() {
+                *a = noise.len() as u64;
+            }
+            for (tick, pixel, e_kev) in noise {
+                if let Some(e) = self.noise_event(t, tick, pixel, e_kev) {
+                    events.push(e);
+                }
+            }
+            events.sort_by_key(|e| e.tick);
+        }
         (events, arrivals)
+    }
+
+    /// A noise event: `e_above_kev` above pixel `pixel`'s threshold, no efficiency.
+    fn noise_event(&self, t: &Truth, tick: u64, pixel: u16, e_above_kev: f64) -> Option<Event> {
+        let p = t.entry_at(usize::from(pixel), truth::tick_s(tick))?;
+        if p.status == PixelStatus::Dead {
+            return None;
+        }
+        let e = f64::from(p.threshold_kev) + e_above_kev;
+        let pha = ((e - f64::from(p.offset_kev)) / f64::from(p.gain)).round().clamp(0.0, 1023.0);
+        Some(Event { tick, y: (pixel / 80) as u8, z: (pixel % 80) as u8, pha: pha as u16, mult: 1 })
     }
 
     /// The detector response to one photon (see the module documentation).
     fn detect(&self, rng: &mut Rng, tick: u64, pixel: usize, energy_kev: f64) -> Option<Event> {
         let d = &self.sc.detector;
-        let p = self.tables.pixels.entries.get(pixel)?;
+        let (p, low) = match &self.truth {
+            Some(t) => (
+                t.entry_at(pixel, truth::tick_s(tick))?,
+                (t.low_below_kev, t.low_factor.get(pixel).copied().unwrap_or(1.0)),
+            ),
+            None => (*self.tables.pixels.entries.get(pixel)?, (0.0, 1.0)),
+        };
         // Draw every variate whatever the outcome, so one pixel's status does not shift the
         // random stream of the events after it.
         let smear = rng.normal() * d.fwhm_kev / 2.354_820_045;
         let keep = rng.uniform();
         let multiple = rng.uniform() < d.multiple_fraction;
-        if p.status == PixelStatus::Dead || keep >= f64::from(p.efficiency) {
+        let e = energy_kev + smear;
+        let efficiency = f64::from(p.efficiency) * if e < low.0 { low.1 } else { 1.0 };
+        if p.status == PixelStatus::Dead || keep >= efficiency {
             return None;
         }
-        let e = energy_kev + smear;
         if e < f64::from(p.threshold_kev) {
             return None;
         }
@@ -438,6 +539,8 @@ impl Simulator {
                 .chain(std::iter::once("particle".to_owned()))
                 .chain((0..self.sc.bursts.len()).map(|i| format!("burst[{i}]")))
                 .chain((0..self.sc.sources.len()).map(|i| format!("source[{i}]")))
+                .chain(self.truth.iter().filter(|t| !t.lines.is_empty()).map(|_| "lines".into()))
+                .chain(self.truth.iter().map(|_| "noise".to_owned()))
                 .map(|n| (n, 0))
                 .collect(),
             duration_s: self.sc.duration_s,
@@ -595,6 +698,50 @@ mod tests {
         // ~8 000 counts/s of burst against 2 000 of background, most on lit pixels.
         assert!(s.arrivals[2].1 > 15_000, "{s:?}");
         assert!(in_lit as f64 > 0.6 * n as f64, "{in_lit} of {n}");
+    }
+
+    #[test]
+    fn a_truth_makes_noise_lines_and_dead_pixels() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("truth.toml"),
+            "dead = [300]\n[[noisy]]\npixels = [77]\nrate_cps = 200\n\
+             [[noisy]]\npixels = [78]\ntelegraph = { on_s = 0.5, off_s = 1, burst_rate_cps = 600 }\n\
+             [[line]]\nname = \"test\"\nenergy_kev = 100\nrate_cps = 3000\n",
+        )
+        .unwrap();
+        let mut sc = scenario("");
+        sc.truth = Some(dir.path().to_path_buf());
+        let mut sink = VecSink::default();
+        let s = simulate(&sc, &mut sink).unwrap();
+        let names: Vec<&str> = s.arrivals.iter().map(|a| a.0.as_str()).collect();
+        assert_eq!(names, ["cxb", "particle", "lines", "noise"]);
+        let mut per_pixel = vec![0u64; 6400];
+        let mut at_line = 0u64;
+        let mut low_pha_77 = 0u64;
+        for i in &sink.items {
+            if let Item::Event(e) = i {
+                let k = usize::from(e.y) * 80 + usize::from(e.z);
+                per_pixel[k] += 1;
+                // 100 keV at the nominal 0.145 keV/ch, 3 keV offset: channel 669 ± 4σ.
+                at_line += u64::from((650..=690).contains(&e.pha));
+                if k == 77 && e.pha < 60 {
+                    low_pha_77 += 1;
+                }
+            }
+        }
+        assert_eq!(per_pixel[300], 0, "a dead pixel records nothing");
+        // 200 counts/s for 3 s above the ~1 background count of a pixel, all just above
+        // threshold (4 keV + ~1 keV: channels ~7-30).
+        assert!(per_pixel[77] > 450 && low_pha_77 > 450, "{} {low_pha_77}", per_pixel[77]);
+        // Telegraph: on a third of the time at 600 counts/s.
+        assert!(per_pixel[78] > 100, "{}", per_pixel[78]);
+        assert!(at_line > 7_000, "{at_line}");
+        // Without the truth: no line, noise only from the background.
+        let mut plain = VecSink::default();
+        let p = simulate(&scenario(""), &mut plain).unwrap();
+        assert_eq!(p.arrivals.len(), 2);
+        assert_eq!(p.stop_tick, s.stop_tick);
     }
 
     #[test]

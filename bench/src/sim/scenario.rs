@@ -26,6 +26,11 @@ pub struct Scenario {
     /// uses (relative to the scenario file); the default table set when absent.
     #[serde(default)]
     pub tables: Option<PathBuf>,
+    /// Instrument truth directory (relative to the scenario file): the detector as it really
+    /// is, which makes the events instead of `tables` (pixels, SAA contour) and adds noise,
+    /// drift and background lines (`sim::truth`). The on-board tables stay the user's.
+    #[serde(default)]
+    pub truth: Option<PathBuf>,
     /// Detector response.
     #[serde(default)]
     pub detector: Detector,
@@ -371,6 +376,11 @@ impl Scenario {
         })?;
         let mut s = Self::parse(&text, &origin)?;
         if let Some(t) = s.tables.as_mut()
+            && t.is_relative()
+        {
+            *t = path.parent().unwrap_or(Path::new(".")).join(&*t);
+        }
+        if let Some(t) = s.truth.as_mut()
             && t.is_relative()
         {
             *t = path.parent().unwrap_or(Path::new(".")).join(&*t);
