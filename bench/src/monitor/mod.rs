@@ -25,6 +25,7 @@ pub mod alarm;
 pub mod db;
 pub mod ingest;
 pub mod report;
+pub mod synth;
 
 use clap::Parser;
 
