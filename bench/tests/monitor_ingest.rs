@@ -69,11 +69,20 @@ fn tally(db: &Path) -> (i64, i64, i64, i64, i64, i64) {
     (c.hk, c.events, c.ingested, c.quarantined, sum, agg)
 }
 
-fn drop_files(dir: &Path) {
-    for k in 0..8 {
-        archive(&dir.join(format!("tm-{k:02}.eica")), 1000 + k * 400, 300, false);
+/// Kill cycles; each drops [`PER_CYCLE`] new archives before the monitor starts.
+const CYCLES: usize = 20;
+const PER_CYCLE: usize = 2;
+const HK_PER_FILE: u64 = 120;
+
+/// The files of cycle `c` (0-based; cycle 0 also drops a file that is not telemetry).
+fn drop_files(dir: &Path, c: usize) {
+    for k in c * PER_CYCLE..(c + 1) * PER_CYCLE {
+        let start = 1000 + k as i64 * 200;
+        archive(&dir.join(format!("tm-{k:03}.eica")), start, HK_PER_FILE, false);
     }
-    fs::write(dir.join("junk.bin"), b"not telemetry at all").unwrap();
+    if c == 0 {
+        fs::write(dir.join("junk.bin"), b"not telemetry at all").unwrap();
+    }
 }
 
 #[test]
@@ -83,15 +92,18 @@ fn kill_9_during_ingestion_loses_and_duplicates_nothing() {
     let clean_dir = tmp.path().join("clean");
     fs::create_dir_all(&clean_dir).unwrap();
     archive(&clean_dir.join("tm-alarm.eica"), 0, 60, true);
-    drop_files(&clean_dir);
+    for c in 0..CYCLES {
+        drop_files(&clean_dir, c);
+    }
     let clean_db = tmp.path().join("clean.db");
     let t = Instant::now();
     let st = monitor(&clean_db, &clean_dir, &[]).status().unwrap();
     let clean_time = t.elapsed();
     assert_eq!(st.code(), Some(2), "a quarantined file: exit 2");
     let clean = tally(&clean_db);
-    assert_eq!(clean.0, 60 + 8 * 300);
-    assert_eq!((clean.2, clean.3), (9, 1));
+    let files = (CYCLES * PER_CYCLE) as i64;
+    assert_eq!(clean.0, 60 + files * HK_PER_FILE as i64);
+    assert_eq!((clean.2, clean.3), (1 + files, 1));
     assert_eq!(clean.4, clean.0);
     assert_eq!(clean.5, clean.0, "aggregates count every report once");
 
@@ -123,13 +135,14 @@ fn kill_9_during_ingestion_loses_and_duplicates_nothing() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    drop_files(&dir);
-    // 20 kills at random moments of a run (seeded: the moments are printed).
-    let span_us = clean_time.as_micros().max(20_000) as u64;
+    // 20 kills at random moments of a run over fresh files (seeded: the moments are
+    // printed), each within the time a clean run takes for one cycle's files.
+    let span_us = (clean_time.as_micros() as u64 / CYCLES as u64).max(20_000) + 10_000;
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut moments = Vec::new();
     let mut interrupted = 0;
-    for _ in 0..20 {
+    for c in 0..CYCLES {
+        drop_files(&dir, c);
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -141,14 +154,14 @@ fn kill_9_during_ingestion_loses_and_duplicates_nothing() {
         let _ = child.wait();
         interrupted += usize::from(!left_in(&dir).is_empty());
     }
-    assert!(interrupted >= 10, "most kills must land before the end: {interrupted}");
-    eprintln!("clean run {clean_time:?}; kills at ms {moments:?}");
+    assert!(interrupted >= CYCLES / 2, "most kills must land before the end: {interrupted}");
+    eprintln!("clean run {clean_time:?}; kills at ms {moments:?}, {interrupted} left files behind");
     let st = monitor(&db, &dir, &[]).output().unwrap();
     assert!(matches!(st.status.code(), Some(0 | 2)), "{}", String::from_utf8_lossy(&st.stderr));
     let crashed = tally(&db);
     assert_eq!(crashed, clean, "(hk, events, ingested, quarantined, hk by source, aggregated)");
     assert!(left_in(&dir).is_empty(), "files left in the drop directory: {:?}", left_in(&dir));
-    assert_eq!(files_in(&dir.join("ingested")), 9);
+    assert_eq!(files_in(&dir.join("ingested")), 1 + CYCLES * PER_CYCLE);
     assert_eq!(files_in(&dir.join("quarantine")), 1);
     let s = Store::open(&db).unwrap();
     let (acked, by): (bool, String) = s
