@@ -18,6 +18,7 @@
 //! - [`hexio`]: hex input/output for the scripting commands.
 //! - [`report`]: every TM report as a readable line and as structured JSON, one file per
 //!   service.
+//! - [`monitor`]: the round-the-clock monitor: SQLite store, ingestion, alarms, reports.
 //! - [`names`]: registry names of the numbers telemetry carries (shared by session and report).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -32,6 +33,7 @@ pub mod hexio;
 pub mod hk_limits;
 pub mod link;
 pub mod locate;
+pub mod monitor;
 pub mod names;
 pub mod provision;
 pub mod qemu;
