@@ -30,6 +30,7 @@ pub mod hexio;
 pub mod hk_limits;
 pub mod link;
 pub mod locate;
+pub mod monitor;
 pub mod names;
 pub mod provision;
 pub mod qemu;
