@@ -137,7 +137,7 @@ pub struct TrendPoint {
 /// Which rows a trend was drawn from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
-    /// Every stored sample.
+    /// Stored samples (binned to min/mean/max when there are more than the page shows).
     Raw,
     /// Hourly aggregates.
     Hourly,
@@ -146,19 +146,6 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    /// For an interval, the resolution the page uses: raw up to 6 hours, hourly up to 30
-    /// days, daily beyond (a few thousand points at most at 1 Hz HK).
-    pub fn for_span_ms(span_ms: i64) -> Resolution {
-        const HOUR: i64 = 3_600_000;
-        if span_ms <= 6 * HOUR {
-            Resolution::Raw
-        } else if span_ms <= 30 * 24 * HOUR {
-            Resolution::Hourly
-        } else {
-            Resolution::Daily
-        }
-    }
-
     /// The word on the page.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -255,14 +242,16 @@ pub trait MonitorData: Send + Sync + 'static {
     fn shelve(&self, id: i64, user: &str, reason: &str, until_ms: i64) -> anyhow::Result<()>;
     /// Names of every parameter that has samples, sorted.
     fn parameters(&self) -> anyhow::Result<Vec<String>>;
-    /// One parameter over `[from_ms, to_ms)` at `resolution`, oldest first.
+    /// One parameter over `[from_ms, to_ms)`, oldest first, at the resolution the store
+    /// chooses for the interval (raw when short, aggregates when long), at most about
+    /// `max_points` points.
     fn trend(
         &self,
         param: &str,
         from_ms: i64,
         to_ms: i64,
-        resolution: Resolution,
-    ) -> anyhow::Result<Vec<TrendPoint>>;
+        max_points: usize,
+    ) -> anyhow::Result<(Resolution, Vec<TrendPoint>)>;
     /// Time of the oldest and newest sample of any parameter, if any.
     fn time_span(&self) -> anyhow::Result<Option<(i64, i64)>>;
     /// The trigger page.

@@ -27,6 +27,7 @@ pub mod auth;
 pub mod data;
 pub mod pages;
 pub mod svg;
+pub mod users;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -545,6 +546,9 @@ pub fn now_ms() -> i64 {
     s * 1000 + i64::from(n / 1_000_000)
 }
 
+/// The most points a trend plot draws (raw samples beyond that are binned by the store).
+pub const TREND_POINTS: usize = 1500;
+
 fn parse_time(s: Option<&String>) -> Result<Option<i64>, String> {
     match s.map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -574,9 +578,11 @@ async fn trends(State(app): State<Shared>, headers: HeaderMap, RawQuery(q): RawQ
         let to = to.unwrap_or_else(|| span.map_or_else(now_ms, |(_, last)| last + 1000));
         let from = from.unwrap_or(to - 3_600_000);
         let (from, to) = if from < to { (from, to) } else { (to - 3_600_000, to) };
-        let resolution = Resolution::for_span_ms(to - from);
-        let points =
-            if param.is_empty() { Vec::new() } else { d.trend(&param, from, to, resolution)? };
+        let (resolution, points) = if param.is_empty() {
+            (Resolution::Raw, Vec::new())
+        } else {
+            d.trend(&param, from, to, TREND_POINTS)?
+        };
         Ok((TrendQuery { param, from_ms: from, to_ms: to, resolution }, params, points))
     })
     .await;
