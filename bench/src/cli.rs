@@ -70,6 +70,19 @@ pub enum Commands {
     ///   eic-bench hk /dev/ttyUSB0 --json --count 2
     #[command(verbatim_doc_comment)]
     Hk(cmd::hk::HkArgs),
+    /// The instrument centre's round-the-clock monitor: ingests live telemetry (--device) and
+    /// files dropped in directories (--watch) into one SQLite database, raises alarms
+    /// (limits with persistence and hysteresis, stale HK, events, trigger alerts), serves the
+    /// web page (--listen), writes state and alarm reports.
+    ///
+    /// Examples:
+    ///   eic-bench monitor --device twin --listen 127.0.0.1:8080
+    ///   eic-bench monitor --watch /srv/drop --on-alarm 'mail -s alarm duty@example.org'
+    ///   eic-bench monitor --watch drop --once --db m.db      # ingest what is there, exit
+    ///   eic-bench monitor alarm list --db m.db
+    ///   eic-bench monitor report --db m.db --last-days 1 -o daily
+    #[command(verbatim_doc_comment)]
+    Monitor(Box<cmd::monitor::MonitorArgs>),
     /// Regression campaign of the trigger: a suite of scenarios through a baseline and a
     /// candidate table set, compared against the suite's tolerances (efficiency versus peak
     /// flux, false alerts per hour, localisation against the flight law, latency, every alert
@@ -194,6 +207,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Commands::Twin(a) => cmd::twin::run(&a),
         Commands::Spare(a) => cmd::spare::run(&a),
         Commands::Hk(a) => cmd::hk::run(&a),
+        Commands::Monitor(a) => cmd::monitor::run(*a),
         Commands::Regress(a) => cmd::regress::run(a),
         Commands::Simulate(a) => cmd::simulate::run(&a),
         Commands::Replay(a) => cmd::replay::run(&a),

@@ -23,6 +23,28 @@
 //!   hard_high`), so that each soft band can actually be entered;
 //! - no unknown key (a misspelt `sof_low` is an error, not a silently missing limit).
 //!
+//! # Alarm settings (read by `eic-bench monitor`, accepted and ignored by `eic-bench hk`)
+//!
+//! Per parameter, two more keys shape the monitor's alarms:
+//! - `persistence = N`: N consecutive samples beyond a limit before the alarm is raised
+//!   (default 1);
+//! - `hysteresis = H`: once raised, the alarm clears only when the value is back inside the
+//!   limits by at least H (in the parameter's unit; default 0).
+//!
+//! The table named `alarms` is reserved (not a parameter):
+//!
+//! ```toml
+//! [alarms]
+//! stale_after_s = 10          # no HK for this long is an alarm (`stale`)
+//! stale_severity = "critical" # "warning" or "critical" (default)
+//! [[alarms.event]]            # an ST[05] event raises an alarm (latched until acknowledged)
+//! id = "fallback-boot"        # event name or number (0x0002)
+//! severity = "critical"
+//! [alarms.alert]              # a trigger alert raises an alarm
+//! severity = "warning"
+//! min_image_snr = 0.0         # only alerts at or above this image SNR
+//! ```
+//!
 //! # Checking
 //!
 //! A value on a limit is within it. Hard limits are checked first: below `hard_low` is
@@ -39,7 +61,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// The limits of one parameter; any subset may be set.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// Below this: soft (yellow) alarm.
     pub soft_low: Option<f64>,
@@ -53,9 +75,41 @@ pub struct Limits {
     pub unit: Option<String>,
     /// Description, for display.
     pub description: Option<String>,
+    /// Consecutive samples beyond a limit before an alarm is raised (≥ 1).
+    pub persistence: u32,
+    /// Band inside the limits a value must reach to clear a raised alarm (≥ 0).
+    pub hysteresis: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            soft_low: None,
+            soft_high: None,
+            hard_low: None,
+            hard_high: None,
+            unit: None,
+            description: None,
+            persistence: 1,
+            hysteresis: 0.0,
+        }
+    }
 }
 
 impl Limits {
+    /// These limits moved inwards by the hysteresis band: where a raised alarm must come back
+    /// to before it clears.
+    pub fn with_hysteresis(&self) -> Limits {
+        let h = self.hysteresis;
+        Limits {
+            soft_low: self.soft_low.map(|l| l + h),
+            soft_high: self.soft_high.map(|l| l - h),
+            hard_low: self.hard_low.map(|l| l + h),
+            hard_high: self.hard_high.map(|l| l - h),
+            ..self.clone()
+        }
+    }
+
     /// Where `value` stands against these limits (never [`LimitState::Unlimited`]).
     pub fn check(&self, value: f64) -> LimitState {
         if value.is_nan() {
@@ -152,7 +206,8 @@ impl fmt::Display for LimitsError {
 
 impl std::error::Error for LimitsError {}
 
-/// One parameter's table as written in the file.
+/// One top-level table as written in the file: a parameter's limits, or (named `alarms`) the
+/// alarm settings. One struct for both keeps every key's position for errors.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
@@ -162,12 +217,106 @@ struct RawLimits {
     hard_high: Option<Spanned<f64>>,
     unit: Option<String>,
     description: Option<String>,
+    persistence: Option<Spanned<i64>>,
+    hysteresis: Option<Spanned<f64>>,
+    // `[alarms]` only:
+    stale_after_s: Option<Spanned<f64>>,
+    stale_severity: Option<Spanned<String>>,
+    event: Option<Vec<Spanned<RawEventRule>>>,
+    alert: Option<Spanned<RawAlertRule>>,
 }
 
-/// The limits of every listed housekeeping parameter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEventRule {
+    id: Spanned<toml::Value>,
+    severity: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlertRule {
+    severity: Option<Spanned<String>>,
+    min_image_snr: Option<Spanned<f64>>,
+}
+
+/// Alarm severity: the monitor's two levels (soft and hard limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Soft limit, notable event: look at it.
+    Warning = 1,
+    /// Hard limit, lost housekeeping, serious event: act.
+    Critical = 2,
+}
+
+impl Severity {
+    /// 1 or 2, as [`LimitState::severity`].
+    pub fn level(self) -> u8 {
+        self as u8
+    }
+
+    /// The severity of a level (1 warning, ≥ 2 critical; 0 none).
+    pub fn of_level(level: u8) -> Option<Self> {
+        match level {
+            0 => None,
+            1 => Some(Self::Warning),
+            _ => Some(Self::Critical),
+        }
+    }
+
+    /// `warning` or `critical`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "warning" => Some(Self::Warning),
+            "critical" => Some(Self::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// An ST\[05\] event that raises an alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRule {
+    /// The event ID (wire value).
+    pub id: u16,
+    /// The alarm's severity.
+    pub severity: Severity,
+}
+
+/// Trigger alerts that raise an alarm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlertRule {
+    /// The alarm's severity.
+    pub severity: Severity,
+    /// Only alerts at or above this image SNR, σ.
+    pub min_image_snr: f64,
+}
+
+/// The `[alarms]` table: staleness, event and alert rules.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlarmRules {
+    /// No HK for this long (s) raises the `stale` alarm; `None`: never.
+    pub stale_after_s: Option<f64>,
+    /// Severity of the `stale` alarm.
+    pub stale_severity: Option<Severity>,
+    /// Events that raise alarms.
+    pub events: Vec<EventRule>,
+    /// Alerts that raise alarms; `None`: none.
+    pub alert: Option<AlertRule>,
+}
+
+/// The limits of every listed housekeeping parameter, and the alarm rules.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LimitSet {
     params: BTreeMap<String, Limits>,
+    alarms: AlarmRules,
 }
 
 impl LimitSet {
@@ -201,13 +350,53 @@ impl LimitSet {
         let raw: BTreeMap<Spanned<String>, Spanned<RawLimits>> =
             toml::from_str(text).map_err(|e| at(e.span(), e.message().trim().to_owned()))?;
         let mut params = BTreeMap::new();
+        let mut alarms = AlarmRules::default();
         for (name, table) in raw {
             let span = name.span();
             let name = name.into_inner();
             if name.is_empty() {
                 return Err(at(Some(span), "empty parameter name".to_owned()));
             }
+            let table_span = table.span();
             let raw = table.into_inner();
+            let alarm_keys = raw.stale_after_s.is_some()
+                || raw.stale_severity.is_some()
+                || raw.event.is_some()
+                || raw.alert.is_some();
+            if name == "alarms" {
+                alarms = parse_alarms(raw, table_span, &at)?;
+                continue;
+            }
+            if alarm_keys {
+                return Err(at(
+                    Some(span),
+                    format!(
+                        "`{name}`: stale_after_s, stale_severity, event and alert belong in the \
+                         [alarms] table"
+                    ),
+                ));
+            }
+            let persistence = match &raw.persistence {
+                None => 1,
+                Some(p) => {
+                    u32::try_from(*p.get_ref()).ok().filter(|&p| p >= 1).ok_or_else(|| {
+                        at(
+                            Some(p.span()),
+                            format!("`{name}`: persistence must be 1 or more samples"),
+                        )
+                    })?
+                }
+            };
+            let hysteresis = match &raw.hysteresis {
+                None => 0.0,
+                Some(h) if h.get_ref().is_finite() && *h.get_ref() >= 0.0 => *h.get_ref(),
+                Some(h) => {
+                    return Err(at(
+                        Some(h.span()),
+                        format!("`{name}`: hysteresis must be a finite number, 0 or more"),
+                    ));
+                }
+            };
             let fields = [
                 ("hard_low", &raw.hard_low),
                 ("soft_low", &raw.soft_low),
@@ -254,10 +443,17 @@ impl LimitSet {
                 hard_high: value(&raw.hard_high),
                 unit: raw.unit,
                 description: raw.description,
+                persistence,
+                hysteresis,
             };
             params.insert(name, limits);
         }
-        Ok(Self { params })
+        Ok(Self { params, alarms })
+    }
+
+    /// The `[alarms]` table (defaults when absent).
+    pub fn alarm_rules(&self) -> &AlarmRules {
+        &self.alarms
     }
 
     /// Where `value` of parameter `name` stands; [`LimitState::Unlimited`] for unknown names.
@@ -284,6 +480,79 @@ impl LimitSet {
     pub fn is_empty(&self) -> bool {
         self.params.is_empty()
     }
+}
+
+fn parse_alarms(
+    raw: RawLimits,
+    span: Range<usize>,
+    at: &dyn Fn(Option<Range<usize>>, String) -> LimitsError,
+) -> Result<AlarmRules, LimitsError> {
+    if raw.soft_low.is_some()
+        || raw.soft_high.is_some()
+        || raw.hard_low.is_some()
+        || raw.hard_high.is_some()
+        || raw.persistence.is_some()
+        || raw.hysteresis.is_some()
+    {
+        return Err(at(
+            Some(span),
+            "[alarms] is reserved for alarm settings (stale_after_s, stale_severity, event, \
+             alert), not limits: no parameter is called `alarms`"
+                .to_owned(),
+        ));
+    }
+    let severity = |s: &Option<Spanned<String>>, default: Severity| match s {
+        None => Ok(default),
+        Some(s) => Severity::parse(s.get_ref()).ok_or_else(|| {
+            at(
+                Some(s.span()),
+                format!("severity `{}`: expected \"warning\" or \"critical\"", s.get_ref()),
+            )
+        }),
+    };
+    let stale_after_s = match raw.stale_after_s {
+        None => None,
+        Some(s) if s.get_ref().is_finite() && *s.get_ref() > 0.0 => Some(*s.get_ref()),
+        Some(s) => {
+            return Err(at(Some(s.span()), "stale_after_s must be a positive number".to_owned()));
+        }
+    };
+    let stale_severity = Some(severity(&raw.stale_severity, Severity::Critical)?);
+    let mut events = Vec::new();
+    for rule in raw.event.unwrap_or_default() {
+        let rule = rule.into_inner();
+        let id = match rule.id.get_ref() {
+            toml::Value::Integer(n) => u16::try_from(*n).ok(),
+            toml::Value::String(name) => tc_tm::service::event::EventId::from_name(name)
+                .filter(|e| !matches!(e, tc_tm::service::event::EventId::Unknown(_)))
+                .map(|e| e.value()),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            at(
+                Some(rule.id.span()),
+                "event id: expected an event name (`eic-bench tc requests` lists them, e.g. \
+                 \"fallback-boot\") or a number 0..=65535"
+                    .to_owned(),
+            )
+        })?;
+        events.push(EventRule { id, severity: severity(&rule.severity, Severity::Warning)? });
+    }
+    let alert = match raw.alert {
+        None => None,
+        Some(a) => {
+            let a = a.into_inner();
+            let min_image_snr = match a.min_image_snr {
+                None => 0.0,
+                Some(v) if v.get_ref().is_finite() => *v.get_ref(),
+                Some(v) => {
+                    return Err(at(Some(v.span()), "min_image_snr must be finite".to_owned()));
+                }
+            };
+            Some(AlertRule { severity: severity(&a.severity, Severity::Warning)?, min_image_snr })
+        }
+    };
+    Ok(AlarmRules { stale_after_s, stale_severity, events, alert })
 }
 
 /// 1-based line and column (in characters) of byte offset `at` in `text`.

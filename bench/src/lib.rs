@@ -17,6 +17,7 @@
 //! - [`hexio`]: hex input/output for the scripting commands.
 //! - [`report`]: every TM report as a readable line and as structured JSON, one file per
 //!   service.
+//! - [`monitor`]: the round-the-clock monitor: SQLite store, ingestion, alarms, reports.
 //! - [`names`]: registry names of the numbers telemetry carries (shared by session and report).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

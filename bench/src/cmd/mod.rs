@@ -8,6 +8,7 @@ pub mod hk;
 pub mod image;
 pub mod instrument;
 pub mod link_args;
+pub mod monitor;
 pub mod plan;
 pub mod regress;
 pub mod replay;
