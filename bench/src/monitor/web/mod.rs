@@ -26,6 +26,7 @@
 pub mod auth;
 pub mod data;
 pub mod pages;
+pub mod store;
 pub mod svg;
 pub mod users;
 

@@ -194,7 +194,7 @@ data-alarm-state=\"{st}\" data-raised-ms=\"{raised}\"><td>{sev}</td><td>{sub}</t
     );
     if actions && v.role >= Role::Operator {
         let csrf = esc(v.csrf);
-        if a.state == "raised" {
+        if a.state == "raised" || a.state == "cleared" {
             let _ = write!(
                 s,
                 "<form method=\"post\" action=\"/alarms/{id}/ack\" class=\"ack\">\
@@ -204,7 +204,7 @@ data-alarm-state=\"{st}\" data-raised-ms=\"{raised}\"><td>{sev}</td><td>{sub}</t
                 id = a.id
             );
         }
-        if a.state == "raised" || a.state == "acknowledged" {
+        if matches!(a.state.as_str(), "raised" | "acknowledged" | "cleared") {
             let _ = write!(
                 s,
                 "<form method=\"post\" action=\"/alarms/{id}/shelve\" class=\"shelve\">\
