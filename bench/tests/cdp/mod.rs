@@ -76,11 +76,15 @@ impl Browser {
                 }
             }
         });
-        let url = rx.recv_timeout(Duration::from_secs(30)).expect("chromium printed its DevTools address");
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("chromium printed its DevTools address");
         let hostport = url.trim_start_matches("ws://").split('/').next().unwrap().to_owned();
         let stream = TcpStream::connect(&hostport).unwrap();
-        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        // Blocking (bounded) for the handshake; short timeouts afterwards so `call` can poll.
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
         let (ws, _) = tungstenite::client(url.as_str(), stream).expect("websocket to chromium");
+        ws.get_ref().set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         Browser { child, ws, next_id: 1, _profile: profile }
     }
 
@@ -112,7 +116,10 @@ impl Browser {
                 }
                 Ok(_) => {}
                 Err(tungstenite::Error::Io(e))
-                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) => panic!("websocket to chromium: {e}"),
             }
         }
@@ -122,9 +129,17 @@ impl Browser {
     pub fn new_page(&mut self) -> Page {
         let ctx = self.call(None, "Target.createBrowserContext", json!({}));
         let ctx = ctx["browserContextId"].as_str().unwrap().to_owned();
-        let t = self.call(None, "Target.createTarget", json!({ "url": "about:blank", "browserContextId": ctx }));
+        let t = self.call(
+            None,
+            "Target.createTarget",
+            json!({ "url": "about:blank", "browserContextId": ctx }),
+        );
         let target = t["targetId"].as_str().unwrap().to_owned();
-        let a = self.call(None, "Target.attachToTarget", json!({ "targetId": target, "flatten": true }));
+        let a = self.call(
+            None,
+            "Target.attachToTarget",
+            json!({ "targetId": target, "flatten": true }),
+        );
         Page { session: a["sessionId"].as_str().unwrap().to_owned() }
     }
 
@@ -142,7 +157,11 @@ impl Browser {
     /// Navigates and waits for the document to be complete.
     pub fn goto(&mut self, p: &Page, url: &str) {
         self.call(Some(&p.session), "Page.navigate", json!({ "url": url }));
-        self.wait_for(p, "document.readyState === 'complete' && location.href !== 'about:blank'", Duration::from_secs(15));
+        self.wait_for(
+            p,
+            "document.readyState === 'complete' && location.href !== 'about:blank'",
+            Duration::from_secs(15),
+        );
     }
 
     /// Polls `js` (every 50 ms) until it is true; returns how long it took.
