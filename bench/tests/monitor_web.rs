@@ -182,12 +182,17 @@ fn monitor_page_in_a_real_browser_on_a_live_twin() {
         bench(dir).args(["monitor", "user", "add", "vic", "--role", "viewer", "--db", db_s]),
         "vi-secret-1\nvi-secret-1\n",
     );
+    // A drop directory with a damaged archive in it (for the files page).
+    std::fs::create_dir_all(dir.join("drop")).unwrap();
+    std::fs::write(dir.join("drop/junk.eica"), b"EICA? not an archive at all").unwrap();
     let monitor = spawn(bench(dir).args([
         "monitor",
         "--db",
         db_s,
         "--device",
         &tctm,
+        "--watch",
+        "drop",
         "--listen",
         "127.0.0.1:0",
     ]));
@@ -324,12 +329,45 @@ fn monitor_page_in_a_real_browser_on_a_live_twin() {
             >= 1
     );
 
+    // Going from page to page does not use up the browser's few connections per server (each
+    // page's event stream is closed when it is hidden, back/forward cache included).
+    for i in 0..12 {
+        let page = ["", "alarms", "trigger", "files"][i % 4];
+        b.goto(&op, &format!("{base}/{page}"));
+        b.wait_for(&op, "document.body.dataset.stamp !== undefined", Duration::from_secs(10));
+    }
+
+    // Trends: raw samples of any parameter; a click on the plot zooms in around that time.
+    b.goto(&op, &format!("{base}/trends?param=rate_sector0"));
+    let n = b.eval(&op, "Number(document.getElementById('trend').dataset.points)");
+    assert!(n.as_u64().unwrap() >= 1, "{n}");
+    assert_eq!(b.eval(&op, "document.getElementById('resolution').textContent"), "raw samples");
+    b.eval(
+        &op,
+        "const t = document.getElementById('trend'), r = t.getBoundingClientRect(); \
+         t.dispatchEvent(new MouseEvent('click', { bubbles: true, clientX: r.left + r.width * 0.9, clientY: r.top + r.height / 2 })); true",
+    );
+    b.wait_for(
+        &op,
+        "location.search.includes('from=') && document.getElementById('trend')",
+        Duration::from_secs(10),
+    );
+
+    // Files: the damaged archive is quarantined, with the reason.
+    b.goto(&op, &format!("{base}/files"));
+    b.wait_for(
+        &op,
+        "Array.from(document.querySelectorAll('tr')).some(r => r.textContent.includes('junk.eica') && r.textContent.includes('quarantined'))",
+        Duration::from_secs(15),
+    );
+
     // EIC_MONITOR_SCREENSHOTS=DIR keeps a picture of each page (to look at them).
     if let Some(shots) = std::env::var_os("EIC_MONITOR_SCREENSHOTS") {
         let shots = PathBuf::from(shots);
         std::fs::create_dir_all(&shots).unwrap();
         b.call(Some(&op.session), "Emulation.setDeviceMetricsOverride", serde_json::json!({ "width": 1280, "height": 1400, "deviceScaleFactor": 1, "mobile": false }));
         for page in ["trigger", "alarms", "", "trends?param=rate_sector0", "files"] {
+            eprintln!("screenshot of /{page}");
             b.goto(&op, &format!("{base}/{page}"));
             let name = if page.is_empty() { "overview" } else { page.split('?').next().unwrap() };
             b.screenshot(&op, &shots.join(format!("{name}.png")));

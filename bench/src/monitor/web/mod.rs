@@ -577,7 +577,11 @@ async fn trends(State(app): State<Shared>, headers: HeaderMap, RawQuery(q): RawQ
             param.filter(|p| !p.is_empty()).or_else(|| params.first().cloned()).unwrap_or_default();
         let span = d.time_span()?;
         let to = to.unwrap_or_else(|| span.map_or_else(now_ms, |(_, last)| last + 1000));
-        let from = from.unwrap_or(to - 3_600_000);
+        // Default: the last hour of data, or all of it when there is less.
+        let from = from.unwrap_or_else(|| {
+            let hour = to - 3_600_000;
+            span.map_or(hour, |(first, _)| hour.max(first.min(to - 60_000)))
+        });
         let (from, to) = if from < to { (from, to) } else { (to - 3_600_000, to) };
         let (resolution, points) = if param.is_empty() {
             (Resolution::Raw, Vec::new())

@@ -19,10 +19,12 @@ const PAD_B: f64 = 40.0;
 /// A trend plot of `param` over `[from_ms, to_ms]`.
 pub fn trend(param: &str, from_ms: i64, to_ms: i64, pts: &[TrendPoint]) -> String {
     let mut s = format!(
-        "<svg class=\"plot\" id=\"trend\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{} trend\" \
-data-points=\"{}\">",
-        esc(param),
-        pts.len()
+        "<svg class=\"plot\" id=\"trend\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{p} trend\" \
+data-points=\"{}\" data-param=\"{p}\" data-from-ms=\"{from_ms}\" data-to-ms=\"{to_ms}\" \
+data-x0=\"{PAD_L}\" data-x1=\"{}\"><title>click to zoom in ×4 around a time</title>",
+        pts.len(),
+        W - PAD_R,
+        p = esc(param),
     );
     let finite: Vec<&TrendPoint> = pts
         .iter()
@@ -88,6 +90,16 @@ data-points=\"{}\">",
             let _ = write!(line, "{:.1},{:.1} ", x(p.t_ms), y(p.mean));
         }
         let _ = write!(s, "<polyline class=\"line\" points=\"{}\"/>", line.trim_end());
+        if !aggregated && finite.len() <= 300 {
+            for p in &finite {
+                let _ = write!(
+                    s,
+                    "<circle class=\"dot\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\"/>",
+                    x(p.t_ms),
+                    y(p.mean)
+                );
+            }
+        }
     } else {
         let _ = write!(
             s,
@@ -201,7 +213,7 @@ pub fn per_day(days: &[(i64, u64)]) -> String {
     let last = days.last().map_or(first, |d| d.0);
     let n_days = ((last - first) / 86_400_000 + 1).max(1) as f64;
     let max = days.iter().map(|d| d.1).max().unwrap_or(1).max(1) as f64;
-    let bw = (W - PAD_L - PAD_R) / n_days;
+    let bw = ((W - PAD_L - PAD_R) / n_days).min(24.0);
     for (t, n) in days {
         let i = ((t - first) / 86_400_000) as f64;
         let h = *n as f64 / max * 110.0;

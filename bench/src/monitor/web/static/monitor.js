@@ -29,13 +29,41 @@
       if (pending) { refresh(); }
     });
   }
-  main.addEventListener("focusout", function () { if (pending) { setTimeout(refresh, 0); } });
-  var es = new EventSource("/events");
-  es.addEventListener("stamp", function (e) {
-    if (dot) { dot.className = "live-on"; }
-    document.body.dataset.stamp = e.data;
-    if (last !== null && e.data !== last) { refresh(); }
-    last = e.data;
+  // Trends: a click on the plot zooms in x4 around the clicked time.
+  main.addEventListener("click", function (e) {
+    var svg = e.target.closest ? e.target.closest("svg#trend") : null;
+    if (!svg) { return; }
+    var box = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+    var vx = (e.clientX - box.left) / box.width * vb.width;
+    var x0 = Number(svg.dataset.x0), x1 = Number(svg.dataset.x1);
+    var from = Number(svg.dataset.fromMs), to = Number(svg.dataset.toMs);
+    var f = Math.min(1, Math.max(0, (vx - x0) / (x1 - x0)));
+    var t = from + f * (to - from), half = Math.max(1000, (to - from) / 8);
+    var iso = function (ms) { return new Date(Math.round(ms / 1000) * 1000).toISOString().replace(".000Z", "Z"); };
+    window.location.href = "/trends?param=" + encodeURIComponent(svg.dataset.param) +
+      "&from=" + iso(t - half) + "&to=" + iso(t + half);
   });
-  es.onerror = function () { if (dot) { dot.className = "live-off"; } };
+  main.addEventListener("focusout", function () { if (pending) { setTimeout(refresh, 0); } });
+  // The stream is closed when the page is hidden (navigation, back/forward cache): a browser
+  // allows few connections per server, and cached pages would otherwise keep theirs open.
+  var es = null;
+  function connect() {
+    es = new EventSource("/events");
+    es.addEventListener("stamp", function (e) {
+      if (dot) { dot.className = "live-on"; }
+      document.body.dataset.stamp = e.data;
+      if (last !== null && e.data !== last) { refresh(); }
+      last = e.data;
+    });
+    es.onerror = function () { if (dot) { dot.className = "live-off"; } };
+  }
+  window.addEventListener("pagehide", function () {
+    if (es) { es.close(); es = null; }
+    if (dot) { dot.className = "live-off"; }
+  });
+  window.addEventListener("pageshow", function (e) {
+    if (!es) { connect(); }
+    if (e.persisted) { refresh(); }
+  });
+  connect();
 })();
