@@ -72,7 +72,7 @@ impl Default for WebConfig {
         WebConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             behind_tls_proxy: false,
-            poll: Duration::from_millis(250),
+            poll: Duration::from_millis(100),
         }
     }
 }
