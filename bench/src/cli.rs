@@ -76,11 +76,13 @@ pub enum Commands {
     /// web page (--listen), writes state and alarm reports.
     ///
     /// Examples:
-    ///   eic-bench monitor --device twin --listen 127.0.0.1:8080
-    ///   eic-bench monitor --watch /srv/drop --on-alarm 'mail -s alarm duty@example.org'
-    ///   eic-bench monitor --watch drop --once --db m.db      # ingest what is there, exit
+    ///   eic-bench monitor --watch drop --once --db m.db   # ingest what is there, then exit
     ///   eic-bench monitor alarm list --db m.db
     ///   eic-bench monitor report --db m.db --last-days 1 -o daily
+    ///
+    /// Round the clock (until Ctrl-C):
+    ///   eic-bench monitor --device twin --listen 127.0.0.1:8080
+    ///   eic-bench monitor --watch /srv/drop --on-alarm 'mail -s alarm duty@example.org'
     #[command(verbatim_doc_comment)]
     Monitor(Box<cmd::monitor::MonitorArgs>),
     /// Regression campaign of the trigger: a suite of scenarios through a baseline and a

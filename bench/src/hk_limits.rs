@@ -678,4 +678,45 @@ mod tests {
         assert_eq!(LimitState::SoftLow.severity(), 1);
         assert_eq!(LimitState::HardHigh.severity(), 2);
     }
+
+    #[test]
+    fn alarm_settings_parse_and_are_checked() {
+        let set = LimitSet::parse(
+            "[r]\nsoft_high = 5\npersistence = 3\nhysteresis = 1.5\n[alarms]\nstale_after_s = 4\n\
+             [[alarms.event]]\nid = \"fallback-boot\"\nseverity = \"critical\"\n\
+             [[alarms.event]]\nid = 4660\n[alarms.alert]\nmin_image_snr = 7\n",
+            "t",
+        )
+        .unwrap();
+        let r = set.get("r").unwrap();
+        assert_eq!((r.persistence, r.hysteresis), (3, 1.5));
+        assert_eq!(r.with_hysteresis().soft_high, Some(3.5));
+        assert_eq!(set.names().collect::<Vec<_>>(), ["r"], "[alarms] is not a parameter");
+        let a = set.alarm_rules();
+        assert_eq!(a.stale_after_s, Some(4.0));
+        assert_eq!(
+            a.events,
+            [
+                EventRule { id: 2, severity: Severity::Critical },
+                EventRule { id: 4660, severity: Severity::Warning }
+            ]
+        );
+        assert_eq!(a.alert, Some(AlertRule { severity: Severity::Warning, min_image_snr: 7.0 }));
+        let e = err("[r]\npersistence = 0\n");
+        assert_eq!(e.line, 2, "{e}");
+        let e = err("[r]\nhysteresis = -1\n");
+        assert_eq!(e.line, 2, "{e}");
+        let e = err("[alarms]\n[[alarms.event]]\nid = \"no-such-event\"\n");
+        assert_eq!(e.line, 3, "{e}");
+        let e = err("[alarms]\nstale_severity = \"loud\"\n");
+        assert_eq!(e.line, 2, "{e}");
+        let e = err("[r]\nstale_after_s = 3\n");
+        assert!(e.message.contains("[alarms]"), "{e}");
+        let e = err("[alarms]\nsoft_high = 3\n");
+        assert!(e.message.contains("reserved"), "{e}");
+        let shipped =
+            LimitSet::load(concat!(env!("CARGO_MANIFEST_DIR"), "/hk-limits.toml")).unwrap();
+        assert_eq!(shipped.alarm_rules().stale_after_s, Some(10.0));
+        assert_eq!(shipped.get("rate_sector3").unwrap().persistence, 3);
+    }
 }

@@ -106,8 +106,8 @@ pub enum MonitorCmd {
     /// and DIR/report.json.
     ///
     /// Examples:
-    ///   eic-bench monitor report --from 2026-12-01T00:00:00Z --to 2026-12-02T00:00:00Z -o rep
-    ///   eic-bench monitor report --db /srv/monitor.db --last-days 7 -o week
+    ///   eic-bench monitor report --db m.db --from 2026-12-01T00:00:00Z --to 2026-12-02T00:00:00Z -o rep
+    ///   eic-bench monitor report --db m.db --last-days 7 -o week
     #[command(verbatim_doc_comment)]
     Report(ReportArgs),
     /// Alarms: list them, acknowledge or shelve one (the web page does the same).
@@ -147,8 +147,8 @@ pub enum AlarmCmd {
     /// Lists open alarms (or --all recent ones), one line each or JSON.
     ///
     /// Examples:
-    ///   eic-bench monitor alarm list
-    ///   eic-bench monitor alarm list --all --json
+    ///   eic-bench monitor alarm list --db m.db
+    ///   eic-bench monitor alarm list --db m.db --all --json
     #[command(verbatim_doc_comment)]
     List {
         /// The database.
@@ -164,7 +164,7 @@ pub enum AlarmCmd {
     /// Acknowledges an alarm.
     ///
     /// Example:
-    ///   eic-bench monitor alarm ack 12 --by alice --comment "HV ramp, expected"
+    ///   eic-bench monitor alarm ack 12 --db m.db --by alice --comment SAA   # no alarm 12: exit 1
     #[command(verbatim_doc_comment)]
     Ack {
         /// The database.
@@ -182,7 +182,7 @@ pub enum AlarmCmd {
     /// Shelves an alarm for a while (it comes back if still active).
     ///
     /// Example:
-    ///   eic-bench monitor alarm shelve 12 --by alice --reason "SAA pass" --hours 2
+    ///   eic-bench monitor alarm shelve 12 --db m.db --by alice --reason SAA --hours 2   # exit 1
     #[command(verbatim_doc_comment)]
     Shelve {
         /// The database.

@@ -728,3 +728,146 @@ pub fn notify_command(cmd: &str, alarm: &Alarm, change: &str, now_ns: i64) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::db::{NewSource, Store};
+
+    const LIMITS: &str = "[rate_sector0]\nsoft_high = 1000\nhard_high = 5000\npersistence = 2\n\
+        hysteresis = 100\n[alarms]\nstale_after_s = 5\n[[alarms.event]]\nid = \"fallback-boot\"\n\
+        severity = \"critical\"\n";
+
+    fn hk(rate: u16) -> HkReport {
+        let mut h = HkReport::default();
+        h.sector_rates[0] = rate;
+        h
+    }
+
+    /// Feeds rates at 1 s steps (from `t0` s) in one committed batch; returns the changes.
+    fn feed(s: &mut Store, ev: &mut Evaluator, t0: i64, rates: &[u16]) -> Vec<String> {
+        let b = s
+            .begin(NewSource {
+                kind: "device",
+                name: "t",
+                sha256: None,
+                size: None,
+                status: "live",
+                reason: None,
+                started_ns: 0,
+            })
+            .unwrap();
+        for (i, r) in rates.iter().enumerate() {
+            ev.on_hk(b.conn(), (t0 + i as i64) * 1_000_000_000, &hk(*r)).unwrap();
+        }
+        ev.save(b.conn()).unwrap();
+        b.commit(None).unwrap();
+        ev.take_changes().into_iter().map(|c| c.kind).collect()
+    }
+
+    #[test]
+    fn persistence_hysteresis_ack_and_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path().join("a.db")).unwrap();
+        let limits = LimitSet::parse(LIMITS, "t").unwrap();
+        let mut ev = Evaluator::load(s.conn(), limits.clone()).unwrap();
+        // One sample beyond is not enough (persistence 2).
+        assert!(feed(&mut s, &mut ev, 0, &[500, 1500, 500]).is_empty());
+        // Two in a row raise a warning; a hard value escalates.
+        assert_eq!(feed(&mut s, &mut ev, 3, &[1500, 1500]), ["raised"]);
+        assert_eq!(feed(&mut s, &mut ev, 5, &[6000, 6000]), ["escalated"]);
+        // Back under the soft limit but inside the hysteresis band: still active.
+        assert!(feed(&mut s, &mut ev, 7, &[950]).is_empty());
+        let open = list(s.conn(), Filter::Open).unwrap();
+        assert_eq!(open.len(), 1);
+        let a = &open[0];
+        assert_eq!(
+            (a.key.as_str(), a.severity, a.active, a.state(0)),
+            ("hk:rate_sector0", 2, true, "raised")
+        );
+        // A new connection (a restart) keeps the counters: acknowledge, then clear → closed.
+        let mut ev = Evaluator::load(s.conn(), limits.clone()).unwrap();
+        let acked = acknowledge(s.conn_mut(), a.id, "alice", "looking", 8_500_000_000).unwrap();
+        assert_eq!(acked.state(8_500_000_000), "acknowledged");
+        assert!(acknowledge(s.conn_mut(), a.id, "bob", "", 9).is_err(), "acked twice");
+        assert_eq!(feed(&mut s, &mut ev, 9, &[800]), ["cleared"]);
+        let a = get(s.conn(), a.id).unwrap().unwrap();
+        assert!(a.closed);
+        let kinds: Vec<_> =
+            transitions(s.conn(), a.id).unwrap().into_iter().map(|t| (t.kind, t.author)).collect();
+        let k = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(
+            kinds,
+            [
+                k("raised", MONITOR),
+                k("escalated", MONITOR),
+                k("acknowledged", "alice"),
+                k("cleared", MONITOR),
+                k("closed", MONITOR)
+            ]
+        );
+        // The next excursion opens a new alarm.
+        assert_eq!(feed(&mut s, &mut ev, 10, &[1500, 1500]), ["raised"]);
+        assert_eq!(list(s.conn(), Filter::Open).unwrap().len(), 1);
+        assert_ne!(list(s.conn(), Filter::Open).unwrap()[0].id, a.id);
+    }
+
+    #[test]
+    fn staleness_shelving_and_latched_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path().join("a.db")).unwrap();
+        let limits = LimitSet::parse(LIMITS, "t").unwrap();
+        let mut ev = Evaluator::load(s.conn(), limits).unwrap();
+        assert!(feed(&mut s, &mut ev, 0, &[500]).is_empty());
+        // A 20 s gap in the data: raised at 5 s after the last report, cleared by the next.
+        assert_eq!(feed(&mut s, &mut ev, 20, &[500]), ["raised", "cleared"]);
+        let stale = list(s.conn(), Filter::Open).unwrap();
+        assert_eq!(
+            (stale[0].key.as_str(), stale[0].raised_ns, stale[0].state(0)),
+            ("stale", 5_000_000_000, "cleared")
+        );
+        // Live: the wall clock.
+        {
+            let tx = s.conn_mut().transaction().unwrap();
+            ev.on_tick(&tx, 30_000_000_000, 0).unwrap();
+            ev.save(&tx).unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!(ev.take_changes().len(), 1, "re-raised by the clock");
+        // Shelve, then expiry brings it back.
+        let id = stale[0].id;
+        assert!(shelve(s.conn_mut(), id, "bob", "", 100, 31).is_err(), "a reason is required");
+        let a = shelve(s.conn_mut(), id, "bob", "ground station pass", 40_000_000_000, 31).unwrap();
+        assert_eq!(a.state(35_000_000_000), "shelved");
+        assert!(expire_shelves(s.conn_mut(), 39_000_000_000).unwrap().is_empty());
+        assert_eq!(expire_shelves(s.conn_mut(), 41_000_000_000).unwrap(), [id]);
+        assert_eq!(get(s.conn(), id).unwrap().unwrap().state(41_000_000_000), "raised");
+        // Events: a rule raises a latched alarm, closed by its acknowledgement.
+        let aux = [1u8, 0];
+        let e = tc_tm::service::event::EventReport::new(
+            tc_tm::service::event::EventId::FallbackBoot,
+            &aux,
+        );
+        let other =
+            tc_tm::service::event::EventReport::new(tc_tm::service::event::EventId::SaaEntry, &[]);
+        {
+            let tx = s.conn_mut().transaction().unwrap();
+            ev.on_event(&tx, 50, &e).unwrap();
+            ev.on_event(&tx, 51, &other).unwrap();
+            ev.on_event(&tx, 52, &e).unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!(
+            ev.take_changes().into_iter().map(|c| c.kind).collect::<Vec<_>>(),
+            ["raised", "reraised"]
+        );
+        let a = list(s.conn(), Filter::Open)
+            .unwrap()
+            .into_iter()
+            .find(|a| a.key == "event:fallback-boot")
+            .unwrap();
+        assert_eq!((a.severity, a.occurrences), (2, 2));
+        let a = acknowledge(s.conn_mut(), a.id, "carol", "known: bank A CRC", 60).unwrap();
+        assert!(a.closed && !a.active);
+    }
+}

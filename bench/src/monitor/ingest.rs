@@ -772,12 +772,12 @@ fn ingest_archive(
     sink: &mut PacketSink<'_>,
 ) -> anyhow::Result<Result<(), Quarantine>> {
     let f = File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut records = ArchiveReader::new(io::BufReader::with_capacity(1 << 16, f));
+    let records = ArchiveReader::new(io::BufReader::with_capacity(1 << 16, f));
     let mut decoder = Decoder::new();
     let mut cadus = 0u64;
     let mut pending: Vec<(i64, Vec<u8>)> = Vec::new();
     let mut frame_errors = 0i64;
-    while let Some(r) = records.next() {
+    for r in records {
         let r = match r {
             Ok(r) => r,
             Err(e) => return Ok(Err(Quarantine(format!("damaged TM archive: {e}")))),

@@ -26,6 +26,7 @@ pub mod alarm;
 pub mod db;
 pub mod ingest;
 pub mod report;
+pub mod synth;
 pub mod web;
 
 use clap::Parser;

@@ -1,0 +1,299 @@
+//! `eic-bench monitor --watch DIR`: kill -9 at random moments during ingestion (20 times)
+//! loses and duplicates nothing; 100 damaged, truncated, random and oversized files are all
+//! quarantined with a reason, in bounded memory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use eic_bench::monitor::db::Store;
+use eic_bench::monitor::synth::{ArchiveSynth, nominal_hk};
+use tc_tm::service::Report;
+use tc_tm::service::event::{EventId, EventReport, Report as EvMsg};
+
+const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
+const T0: i64 = 1_796_083_200_000_000_000; // 2026-12-01T00:00:00Z
+
+/// An archive of `n` HK reports at 1 Hz from `start_s` (seconds after T0), with an event
+/// every 50 reports and, if `excursion`, sector 0 at 3000 counts/s for 5 reports.
+fn archive(path: &Path, start_s: i64, n: u64, excursion: bool) {
+    let mut s = ArchiveSynth::new(Vec::new());
+    for i in 0..n {
+        let t = T0 + (start_s + i as i64) * 1_000_000_000;
+        let mut hk = nominal_hk(i, (start_s as u64 + i) as u32 + 100);
+        if excursion && (10..15).contains(&i) {
+            hk.sector_rates[0] = 3000;
+        }
+        s.hk(t, (start_s + i as i64) as f64, &hk).unwrap();
+        if i % 50 == 25 {
+            let aux = [];
+            let e = Report::Event(EvMsg::Event(EventReport::new(EventId::SaaEntry, &aux)));
+            s.typed(t, (start_s + i as i64) as f64, &e).unwrap();
+        }
+    }
+    fs::write(path, s.into_inner()).unwrap();
+}
+
+fn monitor(db: &Path, dir: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["monitor", "--once", "--db"]).arg(db).arg("--watch").arg(dir).args(extra);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    c
+}
+
+fn left_in(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect()
+}
+
+fn files_in(dir: &Path) -> usize {
+    fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| !e.path().to_string_lossy().ends_with(".why"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Counts a clean ingestion and a crashed one must agree on.
+fn tally(db: &Path) -> (i64, i64, i64, i64, i64, i64) {
+    let s = Store::open(db).unwrap();
+    let c = s.counts().unwrap();
+    let sum: i64 =
+        s.conn().query_row("SELECT COALESCE(SUM(hk), 0) FROM sources", [], |r| r.get(0)).unwrap();
+    let agg: i64 = s
+        .conn()
+        .query_row("SELECT SUM(n) FROM hk_daily WHERE param = 'uptime_s'", [], |r| r.get(0))
+        .unwrap();
+    (c.hk, c.events, c.ingested, c.quarantined, sum, agg)
+}
+
+/// Kill cycles; each drops [`PER_CYCLE`] new archives before the monitor starts.
+const CYCLES: usize = 20;
+const PER_CYCLE: usize = 2;
+const HK_PER_FILE: u64 = 120;
+
+/// The files of cycle `c` (0-based; cycle 0 also drops a file that is not telemetry).
+fn drop_files(dir: &Path, c: usize) {
+    for k in c * PER_CYCLE..(c + 1) * PER_CYCLE {
+        let start = 1000 + k as i64 * 200;
+        archive(&dir.join(format!("tm-{k:03}.eica")), start, HK_PER_FILE, false);
+    }
+    if c == 0 {
+        fs::write(dir.join("junk.bin"), b"not telemetry at all").unwrap();
+    }
+}
+
+#[test]
+fn kill_9_during_ingestion_loses_and_duplicates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A reference: clean ingestion.
+    let clean_dir = tmp.path().join("clean");
+    fs::create_dir_all(&clean_dir).unwrap();
+    archive(&clean_dir.join("tm-alarm.eica"), 0, 60, true);
+    for c in 0..CYCLES {
+        drop_files(&clean_dir, c);
+    }
+    let clean_db = tmp.path().join("clean.db");
+    let t = Instant::now();
+    let st = monitor(&clean_db, &clean_dir, &[]).status().unwrap();
+    let clean_time = t.elapsed();
+    assert_eq!(st.code(), Some(2), "a quarantined file: exit 2");
+    let clean = tally(&clean_db);
+    let files = (CYCLES * PER_CYCLE) as i64;
+    assert_eq!(clean.0, 60 + files * HK_PER_FILE as i64);
+    assert_eq!((clean.2, clean.3), (1 + files, 1));
+    assert_eq!(clean.4, clean.0);
+    assert_eq!(clean.5, clean.0, "aggregates count every report once");
+
+    // The crashed run: first an alarm, acknowledged by an operator.
+    let dir = tmp.path().join("drop");
+    fs::create_dir_all(&dir).unwrap();
+    archive(&dir.join("tm-alarm.eica"), 0, 60, true);
+    let db = tmp.path().join("m.db");
+    assert_eq!(monitor(&db, &dir, &[]).status().unwrap().code(), Some(0));
+    let alarm_id: i64 = {
+        let s = Store::open(&db).unwrap();
+        s.conn()
+            .query_row("SELECT id FROM alarms WHERE key = 'hk:rate_sector0'", [], |r| r.get(0))
+            .unwrap()
+    };
+    let out = Command::new(BIN)
+        .args([
+            "monitor",
+            "alarm",
+            "ack",
+            &alarm_id.to_string(),
+            "--by",
+            "alice",
+            "--comment",
+            "test burst",
+        ])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // 20 kills at random moments of a run over fresh files (seeded: the moments are
+    // printed), each within the time a clean run takes for one cycle's files.
+    let span_us = (clean_time.as_micros() as u64 / CYCLES as u64).max(20_000) + 10_000;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut moments = Vec::new();
+    let mut interrupted = 0;
+    for c in 0..CYCLES {
+        drop_files(&dir, c);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = Duration::from_micros(x % span_us);
+        moments.push(at.as_millis());
+        let mut child = monitor(&db, &dir, &[]).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        interrupted += usize::from(!left_in(&dir).is_empty());
+    }
+    assert!(interrupted >= CYCLES / 2, "most kills must land before the end: {interrupted}");
+    eprintln!("clean run {clean_time:?}; kills at ms {moments:?}, {interrupted} left files behind");
+    let st = monitor(&db, &dir, &[]).output().unwrap();
+    assert!(matches!(st.status.code(), Some(0 | 2)), "{}", String::from_utf8_lossy(&st.stderr));
+    let crashed = tally(&db);
+    assert_eq!(crashed, clean, "(hk, events, ingested, quarantined, hk by source, aggregated)");
+    assert!(left_in(&dir).is_empty(), "files left in the drop directory: {:?}", left_in(&dir));
+    assert_eq!(files_in(&dir.join("ingested")), 1 + CYCLES * PER_CYCLE);
+    assert_eq!(files_in(&dir.join("quarantine")), 1);
+    let s = Store::open(&db).unwrap();
+    let (acked, by): (bool, String) = s
+        .conn()
+        .query_row("SELECT acked, acked_by FROM alarms WHERE id = ?1", [alarm_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(acked && by == "alice", "the acknowledgement survived");
+    let dup: i64 = s
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT rx_ns FROM hk GROUP BY rx_ns HAVING COUNT(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dup, 0, "no duplicated HK row");
+}
+
+#[test]
+fn damaged_random_and_oversized_files_are_quarantined_with_a_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("drop");
+    fs::create_dir_all(&dir).unwrap();
+    let good = tmp.path().join("good.eica");
+    archive(&good, 0, 40, false);
+    let good = fs::read(&good).unwrap();
+    let mut x: u64 = 12345;
+    let mut rnd = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut n = 0;
+    let mut put = |name: String, data: &[u8]| {
+        fs::write(dir.join(name), data).unwrap();
+        n += 1;
+    };
+    for k in 0..25 {
+        // Truncated archives (torn tail).
+        let mut cut = 30 + (rnd() as usize % (good.len() - 40));
+        let record = eic_bench::archive::HEADER_LEN
+            + tc_tm::mission::CADU_LEN
+            + eic_bench::archive::TRAILER_LEN;
+        if cut.is_multiple_of(record) {
+            cut += 1; // a cut on a record boundary leaves an intact, shorter archive
+        }
+        put(format!("trunc-{k:02}.eica"), &good[..cut]);
+    }
+    for k in 0..25 {
+        // Bit flips inside a record (CRC).
+        let mut d = good.clone();
+        let at = 24 + (rnd() as usize % (d.len() - 30));
+        d[at] ^= 1 << (rnd() % 8);
+        put(format!("flip-{k:02}.eica"), &d);
+    }
+    for k in 0..20 {
+        // Random octets, some with an archive's or a CADU's first octets.
+        let len = 1 + rnd() as usize % 5000;
+        let mut d: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
+        let head: &[u8] = match k % 4 {
+            0 => b"EICR",
+            1 => &[0x1A, 0xCF, 0xFC, 0x1D],
+            _ => b"",
+        };
+        d.splice(0..0, head.iter().copied());
+        put(format!("random-{k:02}.dat"), &d);
+    }
+    for k in 0..10 {
+        // Event, attitude and orbit files that are not.
+        let name = ["ECL-EVT-SEC_bad{k}.csv", "SVO-ATT-CNV_bad{k}.fits", "ECL-EVT-SEC_bad{k}.fits"]
+            [k % 3]
+            .replace("{k}", &k.to_string());
+        let body = if k % 2 == 0 {
+            format!("TIME,Y,Z,PHA\n1.0,99,{k},x\n")
+        } else {
+            format!("SIMPLE  = {k}")
+        };
+        put(name, body.as_bytes());
+    }
+    put("empty.eica".to_owned(), b"");
+    for k in 0..9u8 {
+        put(format!("tiny-{k}.eica"), &[k; 3]);
+    }
+    for k in 0..10 {
+        // Oversized: above --max-file-mb 1 (a valid archive padded with records beyond 1 MiB,
+        // and a large random file).
+        let mut d = good.clone();
+        while d.len() <= (1 << 20) + k * 1000 {
+            d.extend_from_slice(&good);
+        }
+        d.push(k as u8); // each file distinct (identical contents are one source)
+        if k % 2 == 1 {
+            d = (0..d.len()).map(|_| rnd() as u8).collect();
+        }
+        put(format!("big-{k}.eica"), &d);
+    }
+
+    assert_eq!(n, 100);
+    let db = tmp.path().join("m.db");
+    let out = monitor(&db, &dir, &["--max-file-mb", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let usage =
+        nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
+    let max_rss_mb = usage.max_rss() / 1024;
+    eprintln!("peak RSS of the monitor processes: {max_rss_mb} MB");
+    assert!(max_rss_mb < 200, "memory bounded: {max_rss_mb} MB");
+    assert!(left_in(&dir).is_empty());
+    let ingested: Vec<_> =
+        fs::read_dir(dir.join("ingested")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(ingested.is_empty(), "{ingested:?}");
+    let q = dir.join("quarantine");
+    assert_eq!(files_in(&q), 100);
+    for e in fs::read_dir(&q).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|e| e == "why") {
+            continue;
+        }
+        let mut why = p.clone().into_os_string();
+        why.push(".why");
+        let text = fs::read_to_string(&why).unwrap_or_else(|_| panic!("{}: no .why", p.display()));
+        assert!(text.trim().len() > 10, "{}: {text}", p.display());
+    }
+    let s = Store::open(&db).unwrap();
+    let c = s.counts().unwrap();
+    assert_eq!((c.hk, c.quarantined, c.ingested), (0, 100, 0));
+    let reasons: Vec<String> = {
+        let mut st =
+            s.conn().prepare("SELECT reason FROM sources WHERE name LIKE 'big-%'").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert!(reasons.iter().all(|r| r.contains("larger than the limit")), "{reasons:?}");
+}
