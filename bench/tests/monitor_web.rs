@@ -154,10 +154,11 @@ fn monitor_page_in_a_real_browser_on_a_live_twin() {
     let twin = spawn(bench(dir).args(["twin", "--print-paths", "twin.json", "--until-stdin-eof"]));
     let deadline = Instant::now() + Duration::from_secs(30);
     let paths: Value = loop {
-        if let Ok(t) = std::fs::read_to_string(dir.join("twin.json")) {
-            if let Ok(v) = serde_json::from_str(&t) {
-                break v;
-            }
+        if let Some(v) = std::fs::read_to_string(dir.join("twin.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+        {
+            break v;
         }
         assert!(Instant::now() < deadline, "the twin wrote no twin.json:\n{}", twin.log());
         std::thread::sleep(Duration::from_millis(50));

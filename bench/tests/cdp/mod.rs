@@ -67,14 +67,14 @@ impl Browser {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("DevTools listening on ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(url.trim().to_owned());
-                    }
-                }
+            // Read stderr to its end (chromium blocks on a full pipe); send the address once.
+            let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+            if let Some(url) =
+                lines.find_map(|l| l.strip_prefix("DevTools listening on ").map(str::to_owned))
+            {
+                let _ = tx.send(url.trim().to_owned());
             }
+            lines.for_each(drop);
         });
         let url = rx
             .recv_timeout(Duration::from_secs(30))
