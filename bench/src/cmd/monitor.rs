@@ -210,8 +210,8 @@ pub enum UserCmd {
     /// alarms, admins also manage users (on the page's Users tab).
     ///
     /// Examples:
-    ///   eic-bench monitor user add alice --role admin
-    ///   printf 'correct horse\ncorrect horse\n' | eic-bench monitor user add bob --role viewer
+    ///   printf '%s\n%s\n' "$PW" "$PW" | eic-bench monitor user add bob --role viewer
+    ///   eic-bench monitor user add alice --role admin   # a terminal asks; no password: exit 3
     #[command(verbatim_doc_comment)]
     Add {
         /// The database.
@@ -229,7 +229,7 @@ pub enum UserCmd {
     /// Lists the users and their roles.
     ///
     /// Example:
-    ///   eic-bench monitor user list --json
+    ///   eic-bench monitor user list --db monitor.db --json
     #[command(verbatim_doc_comment)]
     List {
         /// The database.
@@ -242,7 +242,7 @@ pub enum UserCmd {
     /// Removes a user (their sessions end at the next request).
     ///
     /// Example:
-    ///   eic-bench monitor user remove bob
+    ///   eic-bench monitor user remove bob --db monitor.db   # no such user here: exit 1
     #[command(verbatim_doc_comment)]
     Remove {
         /// The database.
@@ -261,13 +261,14 @@ fn run_user(c: UserCmd) -> anyhow::Result<ExitCode> {
     };
     match c {
         UserCmd::Add { db, name, role, replace } => {
-            let d = data(db.as_deref())?;
             if crate::monitor::web::data::Role::parse(&role).is_none() {
                 return Err(
                     Exit::Usage.error(format!("role {role:?}: use viewer, operator or admin"))
                 );
             }
+            // The password first: nothing is created when it is refused.
             let pw = crate::monitor::web::users::read_new_password(&name)?;
+            let d = data(db.as_deref())?;
             crate::monitor::web::users::add(&d, &name, &role, &pw, replace)?;
             println!("user {name} ({role}) saved");
             Ok(Exit::Ok.into())
