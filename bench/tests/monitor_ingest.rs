@@ -297,3 +297,116 @@ fn damaged_random_and_oversized_files_are_quarantined_with_a_reason() {
     };
     assert!(reasons.iter().all(|r| r.contains("larger than the limit")), "{reasons:?}");
 }
+
+#[test]
+fn live_from_the_twin_until_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("live.db");
+    let child = Command::new(BIN)
+        .args(["monitor", "--device", "twin", "--no-web", "--db"])
+        .arg(&db)
+        .env("EIC_TWIN_STATE", tmp.path().join("twin"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut hk = 0;
+    while Instant::now() < deadline && hk < 3 {
+        std::thread::sleep(Duration::from_millis(300));
+        if let Ok(s) = Store::open(&db) {
+            hk = s.counts().map(|c| c.hk).unwrap_or(0);
+        }
+    }
+    let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(hk >= 3, "HK stored live: {hk}; {err}");
+    let s = Store::open(&db).unwrap();
+    let src = s.sources(None, 10).unwrap();
+    assert_eq!(src.len(), 1, "{src:?}");
+    assert_eq!((src[0].kind.as_str(), src[0].status.as_str()), ("device", "closed"));
+    assert_eq!(src[0].hk, s.counts().unwrap().hk, "provenance counts every report");
+    let ups: Vec<(bool, String)> = {
+        let mut st = s.conn().prepare("SELECT up, detail FROM link_events ORDER BY at_ns").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(ups, [(true, "connected".to_owned()), (false, "stopped".to_owned())]);
+    // Every parameter of the newest report is there, with the twin's software version.
+    let latest = s.latest_hk().unwrap().unwrap();
+    assert_eq!(latest.values.len(), tc_tm::service::housekeeping::HkReport::field_names().count());
+    let v = latest.values.iter().find(|(n, _)| n == "sw_version").unwrap().1;
+    assert_eq!(v, f64::from(0x0100_0000u32), "software 1.0.0");
+}
+
+#[test]
+fn report_shows_extremes_crossings_gaps_and_the_alarm_timeline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("drop");
+    fs::create_dir_all(&dir).unwrap();
+    // 60 s with an excursion of sector 0 to 3000 counts/s, then 60 s more after a 30 s gap.
+    archive(&dir.join("a.eica"), 0, 60, true);
+    archive(&dir.join("b.eica"), 90, 60, false);
+    let db = tmp.path().join("m.db");
+    assert_eq!(monitor(&db, &dir, &[]).status().unwrap().code(), Some(0));
+    let id: i64 = Store::open(&db)
+        .unwrap()
+        .conn()
+        .query_row("SELECT id FROM alarms WHERE key = 'hk:rate_sector0'", [], |r| r.get(0))
+        .unwrap();
+    let ack = Command::new(BIN)
+        .args(["monitor", "alarm", "ack", &id.to_string(), "--by", "bob", "--comment", "seen"])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(ack.status.success(), "{}", String::from_utf8_lossy(&ack.stderr));
+    let out = tmp.path().join("rep");
+    let st = Command::new(BIN)
+        .args([
+            "monitor",
+            "report",
+            "--from",
+            "2026-12-01T00:00:00Z",
+            "--to",
+            "2026-12-02T00:00:00Z",
+        ])
+        .arg("--db")
+        .arg(&db)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["hk_reports"], 120);
+    let p = r["params"].as_array().unwrap().iter().find(|p| p["name"] == "rate_sector0").unwrap();
+    assert_eq!(p["max"], 3000.0);
+    assert_eq!(p["max_at"], "2026-12-01T00:00:10.000Z");
+    assert_eq!((p["soft_crossings"].as_u64(), p["samples_beyond"].as_u64()), (Some(1), Some(5)));
+    let gaps: Vec<_> = r["outages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["duration_s"].as_f64().unwrap())
+        .collect();
+    assert_eq!(gaps, [31.0], "the 30 s hole between the files");
+    let alarms = r["alarms"].as_array().unwrap();
+    let hk = alarms.iter().find(|a| a["alarm"]["key"] == "hk:rate_sector0").unwrap();
+    let kinds: Vec<_> =
+        hk["transitions"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    // Raised after 3 samples (persistence), cleared once back under 2000 - 100, then acknowledged.
+    assert_eq!(kinds, ["raised", "cleared", "acknowledged", "closed"]);
+    assert_eq!(hk["transitions"][0]["at_ns"], T0 + 12_000_000_000i64);
+    assert!(alarms.iter().any(|a| a["alarm"]["key"] == "stale"), "the gap raised `stale`");
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("id=\"plot-rate_sector0\"") && html.contains("<svg"));
+    assert!(html.contains("Alarm report") && html.contains("bob"));
+    assert!(
+        !html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "offline page"
+    );
+}

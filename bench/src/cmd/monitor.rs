@@ -480,6 +480,7 @@ fn run_monitor(a: &RunArgs) -> anyhow::Result<ExitCode> {
         report_dir,
         limits,
         started,
+        live: !a.device.is_empty(),
         last_dir_scan: None,
         last_retention: None,
         json: a.json,
@@ -541,6 +542,8 @@ struct Housekeeping {
     report_dir: PathBuf,
     limits: LimitSet,
     started: i64,
+    /// A live device is watched: staleness by the wall clock.
+    live: bool,
     last_dir_scan: Option<std::time::Instant>,
     last_retention: Option<std::time::Instant>,
     json: bool,
@@ -549,7 +552,7 @@ struct Housekeeping {
 impl Housekeeping {
     fn tick(&mut self, ing: &mut Ingestor) -> anyhow::Result<()> {
         let now = now_utc_ns();
-        ing.tick(now, self.started)?;
+        ing.tick(now, self.live.then_some(self.started))?;
         if self.last_dir_scan.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
             self.last_dir_scan = Some(std::time::Instant::now());
             for dir in &self.watch {

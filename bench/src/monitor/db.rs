@@ -293,7 +293,7 @@ impl Store {
     }
 
     fn setup(&mut self) -> anyhow::Result<()> {
-        self.conn.busy_timeout(Duration::from_secs(10))?;
+        self.conn.busy_timeout(Duration::from_secs(30))?;
         let mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "cannot switch to WAL (mode {mode})");
         // NORMAL in WAL: a commit is atomic and survives a process crash (kill -9); only a

@@ -231,13 +231,13 @@ impl Ingestor {
         Ok(())
     }
 
-    /// Periodic work of a running monitor: staleness against the wall clock (`since_ns`: when
-    /// it started), shelves whose time is up.
+    /// Periodic work of a running monitor: staleness against the wall clock when it watches a
+    /// live unit (`live_since_ns`: when it started), shelves whose time is up.
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn tick(&mut self, now_ns: i64, since_ns: i64) -> anyhow::Result<()> {
-        {
+    pub fn tick(&mut self, now_ns: i64, live_since_ns: Option<i64>) -> anyhow::Result<()> {
+        if let Some(since_ns) = live_since_ns {
             let tx = self.store.conn_mut().transaction()?;
             self.eval.on_tick(&tx, now_ns, since_ns)?;
             self.eval.save(&tx)?;

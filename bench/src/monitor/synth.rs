@@ -133,7 +133,7 @@ impl<W: Write> ArchiveSynth<W> {
 /// A nominal HK report at uptime `uptime_s` (software 1.0.0, observation mode, sector rates
 /// around 500 counts/s varying with `i`).
 pub fn nominal_hk(i: u64, uptime_s: u32) -> HkReport {
-    let mut hk = HkReport { uptime_s, sw_version: 0x0001_0000, ..HkReport::default() };
+    let mut hk = HkReport { uptime_s, sw_version: 0x0100_0000, ..HkReport::default() };
     hk.mode = tc_tm::service::function::Mode::Observation;
     for (k, r) in hk.sector_rates.iter_mut().enumerate() {
         *r = 450 + ((i * 7 + k as u64 * 13) % 100) as u16;
