@@ -282,17 +282,19 @@ impl MonitorData for StoreData {
 
     fn time_span(&self) -> anyhow::Result<Option<(i64, i64)>> {
         self.with(|s| {
-            let r: (Option<i64>, Option<i64>) =
-                s.conn().query_row("SELECT MIN(rx_ns), MAX(rx_ns) FROM hk", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            let agg: (Option<i64>, Option<i64>) = s.conn().query_row(
-                "SELECT MIN(bucket_ns), MAX(bucket_ns) FROM hk_daily",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let lo = [r.0, agg.0].into_iter().flatten().min();
-            let hi = r.1.or(agg.1.map(|d| d + DAY_NS));
+            // One aggregate per query: SQLite answers a lone MIN or MAX from the index, but
+            // `SELECT MIN(x), MAX(x)` scans the table (2.6 M rows a month: 110 ms).
+            let one = |sql: &str| -> anyhow::Result<Option<i64>> {
+                Ok(s.conn().query_row(sql, [], |r| r.get(0))?)
+            };
+            let (first, last) =
+                (one("SELECT MIN(rx_ns) FROM hk")?, one("SELECT MAX(rx_ns) FROM hk")?);
+            let (agg_first, agg_last) = (
+                one("SELECT MIN(bucket_ns) FROM hk_daily")?,
+                one("SELECT MAX(bucket_ns) FROM hk_daily")?,
+            );
+            let lo = [first, agg_first].into_iter().flatten().min();
+            let hi = last.or(agg_last.map(|d| d + DAY_NS));
             Ok(lo.zip(hi).map(|(a, b)| (ms(a), ms(b))))
         })
     }
