@@ -56,7 +56,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub watch: Vec<PathBuf>,
     /// Limits and alarm rules (TOML, the format of `eic-bench hk --limits`, with persistence,
-    /// hysteresis and an [alarms] table). Default: the shipped bench/hk-limits.toml.
+    /// hysteresis and an `alarms` table). Default: the shipped bench/hk-limits.toml.
     #[arg(long)]
     pub limits: Option<PathBuf>,
     /// Command run (sh -c) with the alarm as one JSON object on stdin whenever an alarm is

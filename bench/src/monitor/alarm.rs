@@ -370,6 +370,16 @@ pub struct Change {
     pub kind: String,
 }
 
+/// A limited parameter, prepared once.
+#[derive(Debug, Clone)]
+struct Param {
+    index: usize,
+    name: String,
+    key: String,
+    limits: crate::hk_limits::Limits,
+    hysteresis: crate::hk_limits::Limits,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct EvalState {
     level: u8,
@@ -383,7 +393,7 @@ struct EvalState {
 pub struct Evaluator {
     limits: LimitSet,
     /// Parameter index → name and limits, for listed parameters.
-    params: Vec<(usize, String)>,
+    params: Vec<Param>,
     state: BTreeMap<String, EvalState>,
     dirty: bool,
     last_hk_ns: Option<i64>,
@@ -399,8 +409,16 @@ impl Evaluator {
     pub fn load(conn: &Connection, limits: LimitSet) -> anyhow::Result<Self> {
         let params = HkReport::field_names()
             .enumerate()
-            .filter(|(_, n)| limits.get(n).is_some())
-            .map(|(i, n)| (i, n.to_owned()))
+            .filter_map(|(index, n)| {
+                let l = limits.get(n)?;
+                Some(Param {
+                    index,
+                    name: n.to_owned(),
+                    key: format!("hk:{n}"),
+                    limits: l.clone(),
+                    hysteresis: l.with_hysteresis(),
+                })
+            })
             .collect();
         let mut state = BTreeMap::new();
         let mut st = conn.prepare("SELECT key, level, streak, want FROM alarm_eval")?;
@@ -481,22 +499,32 @@ impl Evaluator {
         if self.state.get("stale").is_some_and(|s| s.level > 0) {
             self.set_level(conn, "stale", 0, rx_ns, None, "housekeeping received again")?;
         }
+        let mut values = [0f64; 64];
+        for (slot, (_, v)) in values.iter_mut().zip(hk.fields()) {
+            *slot = v;
+        }
         for k in 0..self.params.len() {
-            let Some((index, name)) = self.params.get(k).cloned() else { continue };
-            let Some(value) = hk.fields().nth(index).map(|(_, v)| v) else { continue };
-            let Some(limits) = self.limits.get(&name).cloned() else { continue };
-            let key = format!("hk:{name}");
-            let st = self.state.get(&key).copied().unwrap_or_default();
-            let raw = limits.check(value).severity();
-            let hyst = limits.with_hysteresis().check(value).severity();
-            let want = if raw >= st.level { raw } else { raw.max(hyst.min(st.level)) };
+            let Some(p) = self.params.get(k) else { continue };
+            let Some(&value) = values.get(p.index) else { continue };
+            let st = self.state.get(p.key.as_str()).copied().unwrap_or_default();
+            let raw = p.limits.check(value).severity();
+            let want = if raw >= st.level {
+                raw
+            } else {
+                raw.max(p.hysteresis.check(value).severity().min(st.level))
+            };
+            if want == st.level && st.streak == 0 {
+                continue; // the usual case: nothing changes
+            }
+            let p = p.clone();
+            let key = p.key.clone();
             if want > st.level {
                 let streak = if st.want == want || st.streak == 0 { st.streak + 1 } else { 1 };
                 let s = EvalState { level: st.level, streak, want };
-                if streak >= limits.persistence {
+                if streak >= p.limits.persistence {
                     self.state.insert(key.clone(), EvalState { streak: 0, want: 0, ..s });
-                    let unit = limits.unit.as_deref().unwrap_or("");
-                    let msg = format!("{name} = {value} {unit}: {}", limits.check(value));
+                    let unit = p.limits.unit.as_deref().unwrap_or("");
+                    let msg = format!("{} = {value} {unit}: {}", p.name, p.limits.check(value));
                     self.set_level(conn, &key, want, rx_ns, Some(value), msg.trim())?;
                 } else {
                     self.state.insert(key, s);
@@ -509,7 +537,7 @@ impl Evaluator {
                     self.dirty = true;
                 }
                 if want < st.level && want == 0 {
-                    let msg = format!("{name} = {value}: back within limits");
+                    let msg = format!("{} = {value}: back within limits", p.name);
                     self.set_level(conn, &key, 0, rx_ns, Some(value), &msg)?;
                 } else if want < st.level {
                     // A lower but still alarming level: the alarm stays at its worst severity.
