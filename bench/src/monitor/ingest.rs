@@ -339,7 +339,7 @@ impl Ingestor {
                 self.max_file_bytes
             )))
         } else {
-            self.ingest_file(path, kind, &name, &sha, size)
+            self.ingest_file(path, kind, &name, &sha, size)?
         };
         match result {
             Ok(hk) => {
@@ -402,12 +402,11 @@ impl Ingestor {
         name: &str,
         sha: &str,
         size: u64,
-    ) -> Result<i64, Quarantine> {
-        let q = |e: anyhow::Error| Quarantine(format!("{e:#}"));
+    ) -> anyhow::Result<Result<i64, Quarantine>> {
         let r = self.ingest_file_inner(path, kind, name, sha, size);
         match r {
             Ok(Ok((hk, id, alerts, last_hk))) => {
-                self.committed().map_err(q)?;
+                self.committed()?;
                 if let Some(rx_ns) = last_hk {
                     self.emit(&Update::Hk { rx_ns });
                 }
@@ -415,16 +414,17 @@ impl Ingestor {
                     self.emit(&Update::Alert { id: a });
                 }
                 self.emit(&Update::Source { id, status: "ingested".to_owned() });
-                Ok(hk)
+                Ok(Ok(hk))
             }
             Ok(Err(quarantine)) => {
-                self.rolled_back().map_err(q)?;
-                Err(quarantine)
+                self.rolled_back()?;
+                Ok(Err(quarantine))
             }
             Err(e) => {
-                // A store error (disk full, ...) is not the file's fault: stop, leave it in place.
+                // A store error (disk full, ...) is not the file's fault: the file stays in
+                // place and is taken again at the next scan.
                 let _ = self.rolled_back();
-                Err(Quarantine(format!("store error while ingesting: {e:#}")))
+                Err(e.context(format!("{name}: not ingested, left in place")))
             }
         }
     }
