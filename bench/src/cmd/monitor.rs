@@ -17,6 +17,7 @@ use crate::monitor::alarm::{self, Filter};
 use crate::monitor::db::{DAY_NS, Store};
 use crate::monitor::ingest::{self, Ingestor};
 use crate::monitor::report;
+use crate::monitor::web;
 
 /// The default database: `monitor.db` in the state directory (`$XDG_STATE_HOME/eic-bench`,
 /// else `~/.local/state/eic-bench`).
@@ -65,9 +66,15 @@ pub struct RunArgs {
     /// Raw rows (HK, events, failures) older than this are deleted; aggregates never are.
     #[arg(long, default_value_t = 90)]
     pub keep_raw_days: u32,
-    /// The web page's address (served by the monitor's web module).
+    /// The web page's address (login with the users of `monitor user add`). Anything but a
+    /// loopback address without --behind-tls-proxy is warned about: passwords would cross
+    /// the network in clear. Port 0 picks a free port (printed on stderr).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// The page is reached through a TLS-terminating reverse proxy: no warning for a
+    /// non-loopback --listen, and cookies are marked Secure.
+    #[arg(long)]
+    pub behind_tls_proxy: bool,
     /// Serve no web page.
     #[arg(long)]
     pub no_web: bool,
@@ -195,20 +202,96 @@ pub enum AlarmCmd {
     },
 }
 
-/// `monitor user ...` (implemented by the web module).
+/// `monitor user ...`: the web page's users.
 #[derive(Debug, Subcommand)]
 pub enum UserCmd {
-    /// Adds a web user (password asked twice, stored hashed with Argon2id).
+    /// Adds a web user: the password is asked twice (no echo; from a pipe, two lines) and
+    /// stored hashed with Argon2id. Viewers read, operators also acknowledge and shelve
+    /// alarms, admins also manage users (on the page's Users tab).
+    ///
+    /// Examples:
+    ///   printf '%s\n%s\n' "$PW" "$PW" | eic-bench monitor user add bob --role viewer
+    ///   eic-bench monitor user add alice --role admin   # a terminal asks; no password: exit 3
+    #[command(verbatim_doc_comment)]
     Add {
+        /// The database.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// User name (1 to 64 of A-Z a-z 0-9 _ . -).
+        name: String,
+        /// viewer, operator or admin.
+        #[arg(long)]
+        role: String,
+        /// Replace an existing user's password and role.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Lists the users and their roles.
+    ///
+    /// Example:
+    ///   eic-bench monitor user list --db monitor.db --json
+    #[command(verbatim_doc_comment)]
+    List {
+        /// The database.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// One JSON object per user.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Removes a user (their sessions end at the next request).
+    ///
+    /// Example:
+    ///   eic-bench monitor user remove bob --db monitor.db   # no such user here: exit 1
+    #[command(verbatim_doc_comment)]
+    Remove {
         /// The database.
         #[arg(long)]
         db: Option<PathBuf>,
         /// User name.
         name: String,
-        /// viewer, operator or admin.
-        #[arg(long)]
-        role: String,
     },
+}
+
+fn run_user(c: UserCmd) -> anyhow::Result<ExitCode> {
+    use crate::monitor::web::data::MonitorData as _;
+    use crate::monitor::web::store::StoreData;
+    let data = |db: Option<&Path>| -> anyhow::Result<StoreData> {
+        StoreData::open(&db.map_or_else(default_db, Path::to_path_buf), LimitSet::default())
+    };
+    match c {
+        UserCmd::Add { db, name, role, replace } => {
+            if crate::monitor::web::data::Role::parse(&role).is_none() {
+                return Err(
+                    Exit::Usage.error(format!("role {role:?}: use viewer, operator or admin"))
+                );
+            }
+            // The password first: nothing is created when it is refused.
+            let pw = crate::monitor::web::users::read_new_password(&name)?;
+            let d = data(db.as_deref())?;
+            crate::monitor::web::users::add(&d, &name, &role, &pw, replace)?;
+            println!("user {name} ({role}) saved");
+            Ok(Exit::Ok.into())
+        }
+        UserCmd::List { db, json } => {
+            for u in data(db.as_deref())?.users()? {
+                if json {
+                    println!("{}", json!({ "name": u.name, "role": u.role.as_str() }));
+                } else {
+                    println!("{} {}", u.name, u.role);
+                }
+            }
+            Ok(Exit::Ok.into())
+        }
+        UserCmd::Remove { db, name } => {
+            if data(db.as_deref())?.delete_user(&name)? {
+                println!("user {name} removed");
+                Ok(Exit::Ok.into())
+            } else {
+                Err(Exit::Failed.error(format!("no user {name} (`eic-bench monitor user list`)")))
+            }
+        }
+    }
 }
 
 fn load_limits(path: Option<&Path>) -> anyhow::Result<LimitSet> {
@@ -236,10 +319,7 @@ pub fn run(a: MonitorArgs) -> anyhow::Result<ExitCode> {
     match a.command {
         Some(MonitorCmd::Report(r)) => run_report(&r),
         Some(MonitorCmd::Alarm(c)) => run_alarm(c),
-        Some(MonitorCmd::User(UserCmd::Add { .. })) => Err(Exit::Usage.error(
-            "`monitor user add` is provided by the monitor's web module, not built in this \
-             version",
-        )),
+        Some(MonitorCmd::User(c)) => run_user(c),
         None => run_monitor(&a.run),
     }
 }
@@ -332,6 +412,7 @@ fn run_monitor(a: &RunArgs) -> anyhow::Result<ExitCode> {
         return Err(Exit::Usage.error("--once processes drop directories only: drop --device"));
     }
     let limits = load_limits(a.limits.as_deref())?;
+    let housekeeping_limits = limits.clone();
     let db = a.db.clone().unwrap_or_else(default_db);
     let store = Store::open(&db)?;
     let mut ing = Ingestor::new(store, limits.clone())?;
@@ -366,13 +447,29 @@ fn run_monitor(a: &RunArgs) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    if !a.no_web {
-        eprintln!(
-            "monitor: the web page ({}) is served by the monitor's web module, not built in this \
-             version; running without it",
-            a.listen
-        );
-    }
+    let _web = if a.no_web {
+        None
+    } else {
+        let listen: std::net::SocketAddr = a.listen.parse().map_err(|_| {
+            Exit::Usage.error(format!(
+                "--listen {:?}: give an address and port such as 127.0.0.1:8080",
+                a.listen
+            ))
+        })?;
+        let cfg = web::WebConfig {
+            listen,
+            behind_tls_proxy: a.behind_tls_proxy,
+            ..web::WebConfig::default()
+        };
+        if let Some(w) = web::listen_warning(&cfg) {
+            eprintln!("monitor: {w}");
+        }
+        let data = web::store::StoreData::open(&db, housekeeping_limits.clone())?;
+        let server =
+            web::start(&cfg, Arc::new(data)).map_err(|e| Exit::Usage.error(format!("{e:#}")))?;
+        eprintln!("monitor: web page on http://{}/", server.addr());
+        Some(server)
+    };
     let started = now_utc_ns();
     let report_dir = a.report_dir.clone().unwrap_or_else(|| db.with_file_name("reports"));
     let mut housekeeping = Housekeeping {

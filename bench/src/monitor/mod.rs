@@ -17,6 +17,7 @@
 //!   [`ingest::Update`] after every commit (new HK, alarm changes, alerts, files, link up/down):
 //!   the web page's live updates hang there.
 //! - [`report`]: the state and alarm report of an interval, as JSON and offline HTML.
+//! - [`web`]: the web page (`--listen`), its users, sessions and live updates.
 //! - Users: the `users` table (migration 0001) belongs to the web module's logic.
 //!
 //! Times are UTC nanoseconds since 1970 everywhere (`*_ns`).
@@ -26,6 +27,7 @@ pub mod db;
 pub mod ingest;
 pub mod report;
 pub mod synth;
+pub mod web;
 
 use clap::Parser;
 

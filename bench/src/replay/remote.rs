@@ -282,3 +282,52 @@ pub fn run_on(
         stream_s,
     })
 }
+
+/// What [`stream_stimulus`] sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StimulusOutcome {
+    /// Events sent.
+    pub events: u64,
+    /// Packets sent.
+    pub packets: u64,
+    /// Octets sent.
+    pub octets: u64,
+    /// The last acknowledgement (cumulative counters of the unit's stimulus intake).
+    pub last_ack: Option<Ack>,
+}
+
+/// Streams `input` on the stimulus device alone, with the same encoder and ack window as
+/// [`run_on`], but without a TC/TM session: for a unit whose TC/TM link another program holds
+/// (the monitor) and which is already in `observation` (outside it, events are acknowledged
+/// and ignored). The alerts go out on the TM link, to whoever reads it.
+///
+/// # Errors
+/// Unreadable input; the stimulus device cannot be opened; acknowledgements stop coming.
+pub fn stream_stimulus(
+    input: &Path,
+    stimulus_device: &Path,
+    baud: u32,
+) -> Result<StimulusOutcome, ReplayError> {
+    let mut input = Input::open(input)?;
+    let stim = SerialLink::open(stimulus_device, baud, Timeouts::default())
+        .map_err(|e| ReplayError::Link(e.to_string()))?;
+    let mut sender = Sender {
+        link: stim,
+        deframer: Deframer::new(),
+        sent: 0,
+        acked: 0,
+        last_ack: None,
+        octets: 0,
+        buf: vec![0u8; 4096],
+    };
+    let mut enc = Encoder::new();
+    let mut feed = |frame: &[u8]| sender.send(frame);
+    items(&mut input, &mut enc, &mut feed, &mut |_| {}, &mut |_| {})?;
+    sender.wait_window(0)?;
+    Ok(StimulusOutcome {
+        events: enc.events,
+        packets: enc.packets,
+        octets: sender.octets,
+        last_ack: sender.last_ack,
+    })
+}
