@@ -8,7 +8,7 @@ use onboard::trigger::{ActiveTables, AlertReport, Trigger, TriggerStats};
 use tables::set::TableSet;
 
 use super::encode::Encoder;
-use super::{AlertRecord, ReplayError, SkyImage, items};
+use super::{AlertRecord, ItemSource, ReplayError, SkyImage, items};
 use crate::events::Input;
 
 /// Options of a local replay.
@@ -76,9 +76,23 @@ pub fn run_local_with(
     input: &Path,
     set: &TableSet,
     opts: LocalOptions,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<LocalOutcome, ReplayError> {
     let mut input = Input::open(input).map_err(ReplayError::Input)?;
+    run_local_source(&mut input, set, opts, progress)
+}
+
+/// Replays the items of any [`ItemSource`] (a file, or arrays in memory) through the trigger in
+/// this process: what [`run_local_with`] does once the file is open.
+///
+/// # Errors
+/// Those of the source, and trigger configuration errors.
+pub fn run_local_source(
+    input: &mut dyn ItemSource,
+    set: &TableSet,
+    opts: LocalOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<LocalOutcome, ReplayError> {
     let mut trigger = trigger_for(set)?;
     let mut enc = Encoder::new();
     let mut out = LocalOutcome::default();
@@ -106,7 +120,7 @@ pub fn run_local_with(
                 att.set(a.q);
             }
         };
-        items(&mut input, &mut enc, &mut feed, &mut on_item, &mut progress)?;
+        items(input, &mut enc, &mut feed, &mut on_item, &mut progress)?;
     }
     out.events = enc.events;
     out.packets = enc.packets;
