@@ -88,7 +88,6 @@ else:
     fig, ax = plt.subplots(figsize=(6, 4))
     for name in tables:
         ax.plot(FLUXES, efficiency[name], marker="o", label=name)
-    ax.set_xscale("log")
     ax.set_xlabel("peak flux (ph/cm²/s, 4–150 keV)")
     ax.set_ylabel("fraction detected")
     ax.set_ylim(-0.05, 1.05)

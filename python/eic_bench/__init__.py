@@ -164,7 +164,7 @@ def encode_tc(request: str | None = None, **fields: Any) -> bytes:
     Raises :class:`RequestError` with the CLI's message for a bad request.
 
     >>> encode_tc("test are-you-alive").hex()
-    '1a40c00000061129010001'
+    '1a40c000000629110100017655'
     """
     return _native.tc_encode(request, **fields)
 

@@ -29,19 +29,48 @@ def test_bytes_decode_like_the_file(root):
     assert list(eb.decode_tm(data)) == list(eb.decode_tm(root / "examples/capture.eica"))
 
 
-def test_cut_capture_reports_the_damage_with_its_offset(root, cli, tmp_path):
-    # A raw CADU stream: the archive's CADUs, cut in the middle of the last one.
-    full = [r for r in eb.decode_tm(root / "examples/capture.eica")]
-    assert full
-    data = (root / "examples/capture.eica").read_bytes()
-    cut = tmp_path / "cut.eica"
-    cut.write_bytes(data[: len(data) - 600])
+def cadus_of_archive(data: bytes) -> bytes:
+    """The raw CADU stream inside a bench archive (records: "EICR", version, kind, source, 0,
+    time 8, length 4, octets, CRC-32 4; kind 1 = CADU)."""
+    out, pos = bytearray(), 0
+    while pos < len(data):
+        assert data[pos : pos + 4] == b"EICR"
+        kind = data[pos + 5]
+        n = int.from_bytes(data[pos + 16 : pos + 20], "big")
+        if kind == 1:
+            out += data[pos + 20 : pos + 20 + n]
+        pos += 20 + n + 4
+    return bytes(out)
+
+
+def test_raw_cadu_capture_and_its_cut_tail(root, cli, tmp_path):
+    archive = list(eb.decode_tm(root / "examples/capture.eica"))
+    raw = cadus_of_archive((root / "examples/capture.eica").read_bytes())
+    assert len(raw) % 1119 == 0 and raw[:4] == bytes.fromhex("1ACFFC1D")
+    capture = tmp_path / "capture.cadu"
+    capture.write_bytes(raw)
+    assert list(eb.decode_tm(capture)) == archive
+    cut = tmp_path / "cut.cadu"
+    cut.write_bytes(raw[:-600])
     reader = eb.decode_tm(cut)
     records = list(reader)
-    assert reader.damaged is True
-    assert reader.summary["errors"] >= 1
+    assert reader.damaged is True and reader.summary["trailing_octets"] == 1119 - 600
+    assert records[-1]["layer"] == "cadu" and records[-1]["offset"] == len(raw) - 1119
     cli_out = run_cli(cli, "tm", "decode", str(cut), check=False)
     assert cli_out.returncode == 2
+    assert records == [json.loads(line) for line in cli_out.stdout.splitlines()]
+
+
+def test_packet_layer_like_the_cli(root, cli, tmp_path):
+    text = (root / "tests/vectors/pus-tm-hk.hex").read_text()
+    packet = bytes.fromhex("".join(line for line in text.splitlines() if not line.startswith("#")))
+    path = tmp_path / "packets.bin"
+    path.write_bytes(packet * 3 + packet[:10])
+    reader = eb.decode_tm(path, layer="packet")
+    records = list(reader)
+    assert [r.get("service") for r in records[:3]] == [3, 3, 3] and "error" in records[3]
+    assert reader.summary["packets"] == 3 and reader.damaged is True
+    cli_out = run_cli(cli, "tm", "decode", "--layer", "packet", str(path), check=False)
     assert records == [json.loads(line) for line in cli_out.stdout.splitlines()]
 
 
