@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import binascii
+import itertools
 import math
 import pathlib
 import statistics
@@ -56,7 +57,7 @@ def main() -> None:
             for i in range(a.packets):
                 f.write(packet(templates[i % len(templates)], i % 16384))
         size = path.stat().st_size
-        first = [dict(r) for r in eb.decode_tm(path, layer="packet")][: len(templates)]
+        first = list(itertools.islice(eb.decode_tm(path, layer="packet"), len(templates)))
         for got, want in zip(first, templates):
             want = {k: v for k, v in want.items() if k not in ("vcid", "frame_count")}
             assert got == {**want, "seq_count": got["seq_count"]}, (got, want)
