@@ -189,7 +189,8 @@ fn unreadable(shown: &str, e: &std::io::Error) -> anyhow::Error {
     Exit::Usage.error(format!("{shown}: cannot read: {e}"))
 }
 
-fn problem_json(p: &Problem) -> serde_json::Value {
+/// The JSON object of one validator problem, as `tables validate --json` lists it.
+pub fn problem_json(p: &Problem) -> serde_json::Value {
     json!({
         "table": p.table.key(),
         "entry": p.entry,

@@ -101,11 +101,28 @@ fn open_input(path: &PathBuf) -> anyhow::Result<Box<dyn Read>> {
 /// The CADUs of an archive the bench wrote, as one stream: the record framing (headers,
 /// CRC trailers) is the archive's, not damage of the telemetry; damaged or torn records are
 /// counted.
-struct ArchiveCadus<R: Read> {
+pub struct ArchiveCadus<R: Read> {
     records: crate::archive::ArchiveReader<R>,
     cur: Vec<u8>,
     pos: usize,
     damaged: u64,
+}
+
+impl<R: Read> ArchiveCadus<R> {
+    /// The CADU stream of the archive read from `src`.
+    pub fn new(src: R) -> Self {
+        ArchiveCadus {
+            records: crate::archive::ArchiveReader::new(src),
+            cur: Vec::new(),
+            pos: 0,
+            damaged: 0,
+        }
+    }
+
+    /// Damaged or torn records skipped so far.
+    pub fn damaged(&self) -> u64 {
+        self.damaged
+    }
 }
 
 impl<R: Read> Read for ArchiveCadus<R> {
@@ -142,12 +159,7 @@ fn decode(a: &DecodeArgs) -> anyhow::Result<ExitCode> {
         .starts_with(&crate::archive::SYNC);
     let summary = match a.layer {
         Layer::Cadu if is_archive => {
-            let mut cadus = ArchiveCadus {
-                records: crate::archive::ArchiveReader::new(input),
-                cur: Vec::new(),
-                pos: 0,
-                damaged: 0,
-            };
+            let mut cadus = ArchiveCadus::new(input);
             let mut s = decode_cadus(&mut cadus, &mut out, print)?;
             s.errors += cadus.damaged;
             s
@@ -179,6 +191,17 @@ pub const EXIT_DAMAGED_INPUT: u8 = 2;
 
 /// The JSON line for one TM packet, or for the error that stops it parsing.
 fn packet_line(octets: &[u8], offset: u64, with_frame: Option<(u8, u32)>) -> (String, bool) {
+    let (v, ok) = packet_value(octets, offset, with_frame);
+    (v.to_string(), ok)
+}
+
+/// The JSON object of one TM packet as `tm decode` prints it (with `vcid` and `frame_count`
+/// when it came in a frame), or of the error that stops it parsing; and whether it decoded.
+pub fn packet_value(
+    octets: &[u8],
+    offset: u64,
+    with_frame: Option<(u8, u32)>,
+) -> (serde_json::Value, bool) {
     let mut v = match TmPacket::new_checked(octets)
         .map_err(tc_tm::Error::from)
         .and_then(|p| TmRepr::parse(&p).map_err(tc_tm::Error::from))
@@ -196,7 +219,32 @@ fn packet_line(octets: &[u8], offset: u64, with_frame: Option<(u8, u32)>) -> (St
         v["vcid"] = json!(vcid);
         v["frame_count"] = json!(frame_count);
     }
-    (v.to_string(), ok)
+    (v, ok)
+}
+
+/// The JSON object `tm decode` prints for a damaged frame or a reassembly error of the CADU
+/// at stream offset `offset`.
+pub fn frame_error_value(error: &tc_tm::Error, offset: u64, vcid: Option<u8>) -> serde_json::Value {
+    let unit = tc_tm::mission::CADU_LEN;
+    let mut v = json!({
+        "error": locate::describe(error, offset, unit),
+        "layer": error.layer(),
+        "offset": offset + locate::offset_of(error, unit) as u64,
+    });
+    if let Some(vc) = vcid {
+        v["vcid"] = json!(vc);
+    }
+    v
+}
+
+/// The JSON object `tm decode` prints when the input ends inside a CADU (`tail` octets after
+/// the last whole one, the input `octets` long).
+pub fn cut_tail_value(tail: u64, octets: u64) -> serde_json::Value {
+    json!({
+        "error": format!("the input ends inside a CADU: {tail} octets after the last complete one"),
+        "layer": "cadu",
+        "offset": octets.saturating_sub(tail),
+    })
 }
 
 fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyhow::Result<Summary> {
@@ -228,16 +276,7 @@ fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyho
                     line
                 }
                 Event::Error { offset, vcid, error } => {
-                    let unit = tc_tm::mission::CADU_LEN;
-                    let mut v = json!({
-                        "error": locate::describe(&error, offset, unit),
-                        "layer": error.layer(),
-                        "offset": offset + locate::offset_of(&error, unit) as u64,
-                    });
-                    if let Some(vc) = vcid {
-                        v["vcid"] = json!(vc);
-                    }
-                    v.to_string()
+                    frame_error_value(&error, offset, vcid).to_string()
                 }
                 Event::Frame { .. } => return,
             };
@@ -259,13 +298,7 @@ fn decode_cadus(input: &mut dyn Read, out: &mut dyn Write, print: bool) -> anyho
         s.trailing_octets = tail;
         s.errors += 1;
         if print {
-            let at = s.octets.saturating_sub(tail);
-            let v = json!({
-                "error": format!("the input ends inside a CADU: {tail} octets after the last complete one"),
-                "layer": "cadu",
-                "offset": at,
-            });
-            writeln!(out, "{v}")?;
+            writeln!(out, "{}", cut_tail_value(tail, s.octets))?;
         }
     }
     Ok(s)

@@ -8,7 +8,7 @@ use onboard::trigger::{ActiveTables, AlertReport, Trigger, TriggerStats};
 use tables::set::TableSet;
 
 use super::encode::Encoder;
-use super::{AlertRecord, ReplayError, SkyImage, items};
+use super::{AlertRecord, ItemSource, ReplayError, SkyImage, items};
 use crate::events::Input;
 
 /// Options of a local replay.
@@ -94,9 +94,23 @@ pub fn run_local_with(
     input: &Path,
     set: &TableSet,
     opts: LocalOptions,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<LocalOutcome, ReplayError> {
     let mut input = Input::open(input).map_err(ReplayError::Input)?;
+    run_local_source(&mut input, set, opts, progress)
+}
+
+/// Replays the items of any [`ItemSource`] (a file, or arrays in memory) through the trigger in
+/// this process: what [`run_local_with`] does once the file is open.
+///
+/// # Errors
+/// Those of the source, and trigger configuration errors.
+pub fn run_local_source(
+    input: &mut (dyn ItemSource + Send),
+    set: &TableSet,
+    opts: LocalOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<LocalOutcome, ReplayError> {
     let mut trigger = trigger_for(set)?;
     let mut enc = Encoder::new();
     let mut out = LocalOutcome::default();
@@ -104,7 +118,7 @@ pub fn run_local_with(
     let mut octets = 0u64;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
     std::thread::scope(|scope| -> Result<(), ReplayError> {
-        let (input, enc) = (&mut input, &mut enc);
+        let (input, enc) = (&mut *input, &mut enc);
         let reader = scope.spawn(move || -> Result<(), ReplayError> {
             let batch = std::cell::RefCell::new(Batch::default());
             let att = std::cell::Cell::new(Attitude::IDENTITY.quaternion());

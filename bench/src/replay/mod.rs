@@ -18,7 +18,7 @@ pub mod remote;
 use serde::{Deserialize, Serialize};
 use tc_tm::service::trigger::{Alert, SlewRequest, TriggerType};
 
-pub use local::{LocalOptions, LocalOutcome, run_local, run_local_with};
+pub use local::{LocalOptions, LocalOutcome, run_local, run_local_source, run_local_with};
 pub use notice::Notice;
 
 use crate::events::{AttitudeSample, Input, InputError, Item};
@@ -66,6 +66,32 @@ impl From<std::io::Error> for ReplayError {
     }
 }
 
+/// Where the items of a replay come from: an event file or triplet ([`Input`]), or items
+/// already in memory (the Python package's numpy arrays), in time order.
+pub trait ItemSource {
+    /// The next item in time order, `None` at the end.
+    ///
+    /// # Errors
+    /// What stops reading (a damaged file, an interruption).
+    fn next_item(&mut self) -> Result<Option<Item>, ReplayError>;
+    /// Whether the source carries attitude samples (else [`DEFAULT_POINTING`] is sent first).
+    fn has_attitude(&self) -> bool;
+    /// Events read so far (for progress reports).
+    fn events_read(&self) -> u64;
+}
+
+impl ItemSource for Input {
+    fn next_item(&mut self) -> Result<Option<Item>, ReplayError> {
+        Ok(Input::next_item(self)?)
+    }
+    fn has_attitude(&self) -> bool {
+        Input::has_attitude(self)
+    }
+    fn events_read(&self) -> u64 {
+        Input::events_read(self)
+    }
+}
+
 /// Items between two progress reports.
 const PROGRESS_EVERY: u64 = 1 << 16;
 
@@ -76,7 +102,7 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 /// # Errors
 /// Input errors, and those of `feed`.
 pub fn items(
-    input: &mut Input,
+    input: &mut dyn ItemSource,
     enc: &mut Encoder,
     feed: &mut FrameSink<'_>,
     on_item: &mut dyn FnMut(&Item),
