@@ -143,8 +143,10 @@ fn plot_stack(cal: &GainCalibration) -> Res<String> {
         .map(|(i, &d)| (t.e0_kev + i as f64 * t.step_kev, d))
         .filter(|&(e, d)| (4.0..=160.0).contains(&e) && d > 0.0)
         .collect();
+    let top = pts.iter().map(|p| p.1).fold(0.0, f64::max);
+    let pts: Vec<(f64, f64)> = pts.into_iter().filter(|p| p.1 >= top * 1e-4).collect();
     let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    let (lo, hi) = if lo < hi { (lo / 1.5, hi * 1.5) } else { (1.0, 10.0) };
+    let (lo, hi) = if lo < hi { ((lo / 1.5).max(hi * 1e-4), hi * 1.5) } else { (1.0, 10.0) };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (640, 360)).into_drawing_area();
