@@ -410,3 +410,136 @@ fn report_shows_extremes_crossings_gaps_and_the_alarm_timeline() {
         "offline page"
     );
 }
+
+/// Starts `eic-bench twin` on `state`, waits for its paths file, returns the child and its
+/// TC/TM device. The caller stops and waits for it (`stop`, or kill and wait).
+#[allow(clippy::zombie_processes)]
+fn start_twin(state: &Path, paths: &Path) -> (std::process::Child, PathBuf) {
+    let _ = fs::remove_file(paths);
+    let child = Command::new(BIN)
+        .args(["twin", "--state"])
+        .arg(state)
+        .arg("--print-paths")
+        .arg(paths)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = fs::read_to_string(paths)
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Some(p) = v["tctm"].as_str()
+        {
+            return (child, PathBuf::from(p));
+        }
+        if Instant::now() >= deadline {
+            let (code, err) = stop(child);
+            panic!("the twin wrote no paths file (exit {code:?}): {err}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until `done` holds on the store, for at most `secs`.
+fn wait_store<T>(db: &Path, secs: u64, mut done: impl FnMut(&Store) -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Ok(s) = Store::open(db)
+            && let Some(v) = done(&s)
+        {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn link_events(s: &Store) -> Vec<(bool, String)> {
+    let mut st = s.conn().prepare("SELECT up, detail FROM link_events ORDER BY at_ns").unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+/// Stops a child (SIGTERM, then SIGKILL after 10 s) and returns its exit code and stderr.
+fn stop(mut c: std::process::Child) -> (Option<i32>, String) {
+    let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = c.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = c.kill();
+    let out = c.wait_with_output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The unit goes away (its process killed: the line is lost) and comes back under the same
+/// device name (a stable name, as udev gives a USB serial adapter): the monitor records the
+/// loss, reconnects by itself and stores the new unit's HK, with default options.
+#[test]
+fn live_line_loss_then_reconnection_by_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("live.db");
+    let state = tmp.path().join("twin");
+    let device = tmp.path().join("ugts");
+    let (first, pts) = start_twin(&state, &tmp.path().join("paths1.json"));
+    std::os::unix::fs::symlink(&pts, &device).unwrap();
+    let mon = Command::new(BIN)
+        .args(["monitor", "--no-web", "--db"])
+        .arg(&db)
+        .arg("--device")
+        .arg(&device)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut units = vec![first];
+    let fail = |units: Vec<std::process::Child>, mon, what: &str| -> ! {
+        for u in units {
+            stop(u);
+        }
+        let (code, err) = stop(mon);
+        panic!("{what}; monitor exit {code:?}, stderr:\n{err}");
+    };
+    let Some(hk_before) =
+        wait_store(&db, 60, |s| s.counts().ok().map(|c| c.hk).filter(|&n| n >= 2))
+    else {
+        fail(units, mon, "no HK from the first unit")
+    };
+    // The unit disappears at once (kill -9): the line is lost mid-stream.
+    let mut first = units.remove(0);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    if wait_store(&db, 30, |s| link_events(s).iter().any(|(up, _)| !up).then_some(())).is_none() {
+        fail(units, mon, "the line loss was not recorded");
+    }
+    let (second, pts) = start_twin(&state, &tmp.path().join("paths2.json"));
+    units.push(second);
+    fs::remove_file(&device).unwrap();
+    std::os::unix::fs::symlink(&pts, &device).unwrap();
+    let hk_lost = Store::open(&db).unwrap().counts().unwrap().hk;
+    assert!(hk_lost >= hk_before);
+    if wait_store(&db, 90, |s| s.counts().ok().map(|c| c.hk).filter(|&n| n >= hk_lost + 2))
+        .is_none()
+    {
+        fail(units, mon, "no HK after the unit came back");
+    }
+    let (code, err) = stop(mon);
+    for u in units {
+        stop(u);
+    }
+    assert_eq!(code, Some(0), "{err}");
+    let s = Store::open(&db).unwrap();
+    let ev = link_events(&s);
+    let ups: Vec<bool> = ev.iter().map(|e| e.0).collect();
+    assert_eq!(ups, [true, false, true, false], "{ev:?}\n{err}");
+    assert_eq!(ev[3].1, "stopped", "{ev:?}");
+    assert_ne!(ev[1].1, "stopped", "the loss is recorded with its cause: {ev:?}");
+    let src = s.sources(None, 10).unwrap();
+    assert_eq!(src.iter().filter(|x| x.kind == "device").count(), 2, "{src:?}");
+    assert!(err.contains("reconnecting"), "{err}");
+}
