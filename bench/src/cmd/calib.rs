@@ -22,7 +22,7 @@ pub enum CalibCmd {
     Pixels(super::calib_pixels::PixelsArgs),
     /// Per-pixel gain and offset from the background's fluorescence lines (Cd, Te, Ta, Pb):
     /// a new pixels.csv and a report (HTML, JSON). Stacked-and-scaled template fit; a day of
-    /// background (4 × 10⁸ events) calibrates every pixel to ~0.2 % in gain; pixels with too
+    /// background (4 × 10⁸ events) calibrates every pixel to ~0.1 % in gain; pixels with too
     /// few counts keep their values and are listed (docs/calib.md).
     ///
     /// Examples:
