@@ -62,3 +62,22 @@ pub fn exit_error(e: CalibError) -> anyhow::Error {
         CalibError::Refused(m) => Exit::Failed.error(m),
     }
 }
+
+/// The events progress bar of the `calib` commands, on stderr when it is a terminal and the
+/// output is not JSON (`quiet`).
+pub fn progress_bar(name: &str, total: Option<u64>, quiet: bool) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+    let template =
+        format!("{name} [{{bar:32}}] {{human_pos}}/{{human_len}} events, {{per_sec}}, eta {{eta}}");
+    let style = ProgressStyle::with_template(&template)
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}

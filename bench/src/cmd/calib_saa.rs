@@ -1,12 +1,10 @@
 //! `eic-bench calib saa EVENTS... --tables DIR -o OUT` (`docs/calib.md`, "SAA contour").
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use tables::TableId;
 use tables::saa::SaaTable;
@@ -44,21 +42,6 @@ pub struct SaaArgs {
     /// Print the summary as one JSON object (report.json's summary) instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-fn bar(total: Option<u64>, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template(
-        "calib saa [{bar:32}] {human_pos}/{human_len} events, {per_sec}, eta {eta}",
-    )
-    .map(|s| s.progress_chars("=> "))
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 fn check_options(a: &SaaArgs, current: &SaaTable) -> Result<(SaaOptions, (f64, f64)), CalibError> {
@@ -145,7 +128,7 @@ fn samples(
         })
         .collect();
     let total: Option<u64> = inputs.iter().map(|i| i.input.len_hint()).sum();
-    let progress = bar(total, a.json);
+    let progress = super::calib::progress_bar("calib saa", total, a.json);
     let mut out = Vec::new();
     let mut events = 0u64;
     for mut opened in inputs {
