@@ -23,21 +23,23 @@ pub enum CalibCmd {
     /// Per-pixel gain and offset from the background's fluorescence lines (Cd, Te, Ta, Pb):
     /// a new pixels.csv and a report (HTML, JSON). Stacked-and-scaled template fit; a day of
     /// background (4 × 10⁸ events) calibrates every pixel to ~0.1 % in gain; pixels with too
-    /// few counts keep their values and are listed (docs/calib.md).
+    /// few counts keep their values and are listed (docs/calib.md). The 120 s that the
+    /// `calib pixels` example simulates are far too little: the command says so and writes
+    /// nothing (exit 1); simulate a day (`--duration-s 86400`) for a real calibration.
     ///
     /// Examples:
-    ///   eic-bench calib gain day --tables examples/workplan-tables -o calib-gain   # exit 1: 120 s is too little data, a day is needed
-    ///   eic-bench calib gain day --tables examples/workplan-tables -o calib-gain --min-counts 100 --json   # exit 1: still too little
+    ///   eic-bench calib gain day --tables examples/workplan-tables -o gain   # exit 1: too little
+    ///   eic-bench calib gain day --tables examples/workplan-tables -o gain --json   # exit 1
     #[command(verbatim_doc_comment)]
     Gain(super::calib_gain::GainArgs),
     /// The SAA contour from the particle-band rate versus orbit position over many orbits:
     /// the region above K × the quiet level, simplified to the SAA table's vertex count; a
     /// new saa.toml and a report (rate map with the old and new contours). Needs the orbit
-    /// file: give triplet directories (docs/calib.md).
+    /// file: give triplet directories, not a lone event file (docs/calib.md).
     ///
     /// Examples:
-    ///   eic-bench calib saa day/ECL-EVT-SEC_day.fits --tables examples/workplan-tables -o calib-saa   # exit 1: no orbit beside the events
-    ///   eic-bench calib saa day --tables examples/workplan-tables -o calib-saa --band-kev 150:90   # exit 3: LOW:HIGH
+    ///   eic-bench calib saa day/ECL-EVT-SEC_day.fits --tables tables/defaults -o saa   # exit 1
+    ///   eic-bench calib saa day --tables tables/defaults -o saa --band-kev 150:90   # exit 3
     #[command(verbatim_doc_comment)]
     Saa(super::calib_saa::SaaArgs),
 }
