@@ -321,12 +321,19 @@ impl Store {
             "schema version {version} is newer than this eic-bench knows ({known}): use a newer \
              eic-bench"
         );
+        if version == known {
+            return Ok(());
+        }
+        // Another process (a monitor starting, `monitor report`, `monitor alarm ack`) may open
+        // the same new file at the same moment: take the write lock first, then read the
+        // version again, so that each migration is applied exactly once.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            let tx = self.conn.transaction()?;
             tx.execute_batch(sql).with_context(|| format!("migration {name}"))?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -1130,6 +1137,26 @@ impl Batch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Several connections opening one new file at once (a monitor starting while
+    /// `monitor report` or a test reads it) apply each migration once and all succeed.
+    #[test]
+    fn concurrent_opens_of_a_new_file_migrate_once() {
+        for round in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join(format!("race{round}.db"));
+            let threads: Vec<_> = (0..6)
+                .map(|_| {
+                    let db = db.clone();
+                    std::thread::spawn(move || Store::open(&db).map(|s| s.schema_version()))
+                })
+                .collect();
+            for t in threads {
+                let v = t.join().unwrap().unwrap().unwrap();
+                assert_eq!(v, MIGRATIONS.len() as i64);
+            }
+        }
+    }
 
     fn hk_data(mode_rate: u16) -> (Vec<u8>, HkReport) {
         let mut hk = HkReport::default();
