@@ -97,15 +97,12 @@ pub fn run_local_with(
     progress: impl FnMut(u64),
 ) -> Result<LocalOutcome, ReplayError> {
     let mut input = Input::open(input).map_err(ReplayError::Input)?;
-    run_local_source(&mut input, set, opts, progress)
+    run_local_threaded(&mut input, set, opts, progress)
 }
 
-/// Replays the items of any [`ItemSource`] (a file, or arrays in memory) through the trigger in
-/// this process: what [`run_local_with`] does once the file is open.
-///
-/// # Errors
-/// Those of the source, and trigger configuration errors.
-pub fn run_local_source(
+/// The threaded replay of [`run_local_with`]: one thread reads and encodes, this one feeds the
+/// trigger (the source must be `Send`).
+fn run_local_threaded(
     input: &mut (dyn ItemSource + Send),
     set: &TableSet,
     opts: LocalOptions,
@@ -183,4 +180,54 @@ pub fn run_local_source(
 pub fn run_local(input: &Path, tables: Option<&Path>) -> Result<Vec<AlertRecord>, ReplayError> {
     let set = load_tables(tables)?;
     Ok(run_local_with(input, &set, LocalOptions { images: true }, |_| {})?.alerts)
+}
+
+/// Replays the items of any [`ItemSource`] (a file, or arrays in memory) through the trigger in
+/// this process, reading on the caller's thread: the Python package's sources check for Ctrl-C,
+/// which Python delivers to its main thread only. The same frames in the same order as
+/// [`run_local_with`]'s two threads, so the same alerts (test
+/// `threaded_replay_equals_the_frames_fed_one_by_one`).
+///
+/// # Errors
+/// Those of the source, and trigger configuration errors.
+pub fn run_local_source(
+    input: &mut dyn ItemSource,
+    set: &TableSet,
+    opts: LocalOptions,
+    mut progress: impl FnMut(u64),
+) -> Result<LocalOutcome, ReplayError> {
+    let mut trigger = trigger_for(set)?;
+    let mut enc = Encoder::new();
+    let mut out = LocalOutcome::default();
+    let attitude = Attitude::IDENTITY.quaternion();
+    let mut ack = vec![0u8; tc_tm::stimulus::MAX_FRAME_LEN];
+    let mut octets = 0u64;
+    {
+        let alerts = &mut out.alerts;
+        let attitudes = &mut out.attitudes;
+        let att = std::cell::Cell::new(attitude);
+        let mut feed = |frame: &[u8]| -> std::io::Result<()> {
+            octets += frame.len() as u64;
+            let current = att.get();
+            trigger.receive_stimulus(frame, &mut |r| {
+                let image = opts.images.then(|| image_of(r));
+                alerts.push(AlertRecord::new(&r.alert, image));
+                attitudes.push(current);
+            });
+            // Drain acknowledgements as the link would (the window never blocks in-process).
+            while trigger.take_ack(&mut ack) > 0 {}
+            Ok(())
+        };
+        let mut on_item = |item: &crate::events::Item| {
+            if let crate::events::Item::Attitude(a) = item {
+                att.set(a.q);
+            }
+        };
+        items(input, &mut enc, &mut feed, &mut on_item, &mut progress)?;
+    }
+    out.events = enc.events;
+    out.packets = enc.packets;
+    out.octets = octets;
+    out.stats = trigger.stats();
+    Ok(out)
 }
