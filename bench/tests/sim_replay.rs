@@ -75,7 +75,6 @@ index = 2.0
 /// `replay --local` reads and encodes on one thread and runs the trigger on another: the
 /// alerts, attitudes and counters equal those of the frames fed one by one on one thread.
 #[test]
-#[ignore = "5 s outside the CI budget: cargo test -p eic-bench --test sim_replay -- --ignored threaded"]
 fn threaded_replay_equals_the_frames_fed_one_by_one() {
     use eic_bench::replay::encode::Encoder;
     use eic_bench::replay::local::trigger_for;
