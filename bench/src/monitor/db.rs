@@ -294,7 +294,22 @@ impl Store {
 
     fn setup(&mut self) -> anyhow::Result<()> {
         self.conn.busy_timeout(Duration::from_secs(30))?;
-        let mode: String = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is
+        // locked" at once, without its busy handler, when another connection is switching the
+        // same file at that moment (two processes opening a new database together): retry here
+        // for as long as the busy timeout would have waited.
+        let started = std::time::Instant::now();
+        let mode: String = loop {
+            match self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < Duration::from_secs(30) =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other?,
+            }
+        };
         anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "cannot switch to WAL (mode {mode})");
         // NORMAL in WAL: a commit is atomic and survives a process crash (kill -9); only a
         // power cut can lose the last commits, never corrupt the file.
@@ -1142,7 +1157,7 @@ mod tests {
     /// `monitor report` or a test reads it) apply each migration once and all succeed.
     #[test]
     fn concurrent_opens_of_a_new_file_migrate_once() {
-        for round in 0..5 {
+        for round in 0..40 {
             let dir = tempfile::tempdir().unwrap();
             let db = dir.path().join(format!("race{round}.db"));
             let threads: Vec<_> = (0..6)
