@@ -60,6 +60,11 @@ pub fn session_config(device: impl Into<PathBuf>) -> crate::session::SessionConf
     // window at the paced rate rather than the adaptive one a real line allows.
     cfg.t1_adaptive = false;
     cfg.transmission_limit = 20;
+    // The session connects while the emulated unit boots (boot loader, image check, tables)
+    // at whatever pace the host's load leaves QEMU: on a loaded 2-core host the first frame
+    // came after more than the 3 s a real unit's silence allows (CI failed on it). A QEMU
+    // that exits closes its pseudo-terminal, which the link reports at once.
+    cfg.silence_timeout = cfg.silence_timeout.max(Duration::from_secs(30));
     cfg
 }
 
