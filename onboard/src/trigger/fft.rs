@@ -665,10 +665,29 @@ pub const PACKED: usize = 136;
 /// The most row pairs [`forward_2d_real`] takes.
 pub const MAX_PAIRS: usize = N - PACKED;
 
+/// `REVERSED[i]` = `i` with its 8 bits reversed (`reverse_bits(i, 8)`): a table, because
+/// some targets (x86) have no bit-reversal instruction and the imager looks rows up per pixel.
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+pub const REVERSED: [u8; N] = {
+    let mut t = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        t[i] = (i as u8).reverse_bits();
+        i += 1;
+    }
+    t
+};
+
+/// `i` with its 8 bits reversed, for `i < N` (0 otherwise).
+#[inline(always)]
+pub fn reversed(i: usize) -> usize {
+    REVERSED.get(i).map_or(0, |&r| r as usize)
+}
+
 /// The row holding frequency `−k` when row `p` holds frequency `k`, rows in bit-reversed order.
 fn mirror_row(p: usize) -> usize {
-    let bits = N.trailing_zeros();
-    reverse_bits((N - reverse_bits(p, bits)) % N, bits)
+    reversed((N - reversed(p)) % N)
 }
 
 /// Row `r` of both arrays, if in range.
@@ -692,9 +711,8 @@ pub fn forward_2d_real(g: &mut SplitGrid, tw: &Twiddles, pairs: &[(usize, usize)
     let pairs = pairs.get(..pairs.len().min(MAX_PAIRS)).unwrap_or(&[]);
     split_pass(g, tw, Lanes { first: (PACKED, PACKED + pairs.len()), second: (0, 0) }, Pass::Dif);
     // Unpack, transposing: Z_l[kz] sits at row rev(kz), lane PACKED + l.
-    let bits = N.trailing_zeros();
     for kz in 0..HALF {
-        let (p, m) = (reverse_bits(kz, bits), reverse_bits((N - kz) % N, bits));
+        let (p, m) = (reversed(kz), reversed((N - kz) % N));
         for (l, &(ya, yb)) in pairs.iter().enumerate() {
             let lane = PACKED + l;
             let at = |a: &[[f32; N]; N], r: usize| a.get(r).and_then(|r| r.get(lane)).copied();
@@ -743,17 +761,37 @@ pub fn mul_half_real_part(g: &mut SplitGrid, k: &SplitGrid) {
     for (p, ((gr, gi), (kr, ki))) in rows.enumerate() {
         let m = mirror_row(p);
         let (Some(mr), Some(mi)) = (k.re.get(m), k.im.get(m)) else { continue };
-        // Column 0 pairs with column 0, column kz ≥ 1 with N − kz (walked backwards).
-        let mirror = mr.first().zip(mi.first()).into_iter();
-        let mirror = mirror.chain(mr.iter().rev().zip(mi.iter().rev()));
-        let here = gr.iter_mut().zip(gi.iter_mut()).zip(kr.iter().zip(ki));
-        for (((xr, xi), (&ar, &ai)), (&br, &bi)) in here.zip(mirror).take(HALF) {
-            let (wr, wi) = (0.5 * (ar + br), 0.5 * (ai - bi));
-            let (vr, vi) = (*xr, *xi);
-            *xr = vr * wr - vi * wi;
-            *xi = vr * wi + vi * wr;
+        // Column 0 pairs with column 0, column kz ≥ 1 with N − kz (walked backwards; two
+        // slices of equal length so that the loop vectorises).
+        let (Some((gr0, gr)), Some((gi0, gi))) = (
+            gr.get_mut(..HALF).and_then(|s| s.split_first_mut()),
+            gi.get_mut(..HALF).and_then(|s| s.split_first_mut()),
+        ) else {
+            continue;
+        };
+        let (Some(&ar0), Some(&ai0), Some(ar), Some(ai)) =
+            (kr.first(), ki.first(), kr.get(1..HALF), ki.get(1..HALF))
+        else {
+            continue;
+        };
+        let (Some(&br0), Some(&bi0)) = (mr.first(), mi.first()) else { continue };
+        half_product(gr0, gi0, (ar0, ai0), (br0, bi0));
+        let (Some(br), Some(bi)) = (mr.get(HALF - 1..), mi.get(HALF - 1..)) else { continue };
+        let here = gr.iter_mut().zip(gi.iter_mut()).zip(ar.iter().zip(ai));
+        let there = br.iter().rev().zip(bi.iter().rev());
+        for (((xr, xi), (&ar, &ai)), (&br, &bi)) in here.zip(there) {
+            half_product(xr, xi, (ar, ai), (br, bi));
         }
     }
+}
+
+/// `x ← x·½(a + conj b)`: one point of [`mul_half_real_part`].
+#[inline(always)]
+fn half_product(xr: &mut f32, xi: &mut f32, (ar, ai): (f32, f32), (br, bi): (f32, f32)) {
+    let (wr, wi) = (0.5 * (ar + br), 0.5 * (ai - bi));
+    let (vr, vi) = (*xr, *xi);
+    *xr = vr * wr - vi * wi;
+    *xi = vr * wi + vi * wr;
 }
 
 /// Inverse 2-D DFT (unscaled) of a full spectrum in the layout of [`forward_2d_real`] after

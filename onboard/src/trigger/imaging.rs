@@ -422,7 +422,11 @@ const fn data_row(k: usize) -> usize {
 /// pairs and transposed, as [`fft::forward_2d_real`] takes them: pair `l` = grid rows `(ra,
 /// rb)` in lane `PACKED + l`, `re[zr][PACKED + l]` = row `ra`, `im[zr][PACKED + l]` = row `rb`.
 fn load_flipped(grid: &mut SplitGrid, value: impl Fn(usize) -> f32) {
-    grid.clear();
+    // Zero where the transform reads: the half spectrum's columns and the packed lanes.
+    let used = fft::PACKED + DETECTOR_PAIRS.len();
+    for row in grid.re.iter_mut().chain(grid.im.iter_mut()) {
+        row.iter_mut().take(used).for_each(|v| *v = 0.0);
+    }
     for (zr, (re, im)) in grid.re.iter_mut().zip(grid.im.iter_mut()).enumerate() {
         let z = flipped(zr);
         if z >= DET_N {
@@ -439,7 +443,7 @@ fn load_flipped(grid: &mut SplitGrid, value: impl Fn(usize) -> f32) {
 /// Grid row holding sky column `u` after a correlation (bit-reversed order).
 #[inline(always)]
 fn sky_row(u: usize) -> usize {
-    fft::reverse_bits(u, N.trailing_zeros())
+    fft::reversed(u)
 }
 
 /// Sky pixel (t, u) of a grid holding it as the correlations leave it (`[rev(u)][t]`); 0 out
