@@ -312,7 +312,7 @@ pub struct Imager {
     /// Twiddle factors.
     tw: Twiddles,
     /// Work grid (split real and imaginary parts). After a correlation: sky pixel (t, u) in
-    /// `[rev(u)][t]` (u bit-reversed); after an image: its signal `S` in `grid.re[rev(u)][t]`.
+    /// `[rev(u)][t]` (u bit-reversed); after an image: its signal `S` in `grid.im[t][u]`.
     grid: SplitGrid,
     /// Spectrum of the kernel `G⁺ + i·G⁺²` (placed at `c + 79`), scaled by 1/N²: rows
     /// bit-reversed, columns in natural order (the layout of [`fft::forward_2d_real`]).
@@ -712,20 +712,18 @@ impl Imager {
             load_flipped(&mut self.grid, value);
             self.correlate_open();
         }
-        // In place: sky pixel (t, u) at `[rev(u)][t]`.
-        for (r, grow) in self.grid.re.iter_mut().enumerate() {
-            let u = sky_row(r);
-            if u >= SKY_N {
-                continue;
-            }
-            let rz = coded_range(u);
-            for (t, g) in grow.iter_mut().enumerate().take(SKY_N) {
-                let b = self.balance.get(t).and_then(|r| r.get(u)).copied().unwrap_or(-1.0);
-                *g = if b < 0.0 {
+        // From `re[rev(u)][t]` into `im[t][u]` (free now: the variance map is done), so that
+        // the peak search reads the image row by row.
+        let (re, im) = (&self.grid.re, &mut self.grid.im);
+        for (t, (srow, brow)) in im.iter_mut().zip(&self.balance).enumerate() {
+            let ry = coded_range(t);
+            for (u, (s, &b)) in srow.iter_mut().zip(brow).enumerate() {
+                *s = if b < 0.0 {
                     0.0
                 } else {
-                    let dk = box_sum(&self.sat, coded_range(t), rz);
-                    ((1.0 + b as f64) * *g as f64 - b as f64 * dk) as f32
+                    let g = at_t(re, t, u);
+                    let dk = box_sum(&self.sat, ry, coded_range(u));
+                    ((1.0 + b as f64) * g as f64 - b as f64 * dk) as f32
                 };
             }
         }
@@ -777,7 +775,7 @@ impl SkyImage<'_> {
         if t >= SKY_N || u >= SKY_N {
             return 0.0;
         }
-        at_t(&self.im.grid.re, t, u)
+        self.im.grid.im.get(t).and_then(|r| r.get(u)).copied().unwrap_or(0.0)
     }
 
     /// Variance of the signal of sky pixel (t, u).
