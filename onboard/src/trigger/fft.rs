@@ -11,6 +11,12 @@
 //! [`forward_2d`] and [`inverse_2d`] transform a row-major square grid (rows, then columns;
 //! columns, then rows), skipping rows known to be zero on the way in and rows not wanted on the
 //! way out: the imager's shadowgram fills 80 of 256 rows and its sky image needs 199.
+//! [`SplitGrid`] holds a grid split into real and imaginary arrays, for transforms vectorised
+//! across rows; the imager's correlations use its real-input transform [`forward_2d_real`]
+//! (two real rows per complex lane, the half spectrum only), completed by
+//! [`fill_conjugate_half`] and inverted by [`inverse_2d_full`] (complex result), or multiplied
+//! by [`mul_half_real_part`] and inverted by [`inverse_2d_real`] (real result, two rows per
+//! lane): about half the work of the complex transforms, other rounding.
 //!
 //! Any power-of-two length up to [`N`] works with the one [`Twiddles`] table of size [`N`].
 //! Determinism: twiddles come from `libm` (`f64`, rounded once to `f32`); butterflies use plain
