@@ -473,22 +473,31 @@ impl Crt {
         self.spread_cells();
         let slot = (k % CRT_HISTORY_BINS as u64) as usize;
         // Running window sums: the bin entering, the bin L back leaving (zero before the
-        // first bin: `reset` clears the ring).
+        // first bin: `reset` clears the ring). Over every series slot, not only the used
+        // ones: whole rows, so that the loops vectorise (an unused slot only ever adds
+        // zeros; no test reads it).
+        let entering = self.current.map(|n| n.min(u32::from(u16::MAX)));
         for i in 0..self.n_ts {
             let l = self.ts_bins[i];
-            let leaving = k.checked_sub(l).map(|b| (b % CRT_HISTORY_BINS as u64) as usize);
-            for &s in &self.used[..self.n_used] {
-                let s = usize::from(s);
-                let out = leaving.map_or(0, |b| u32::from(self.bins[b][s]));
-                let w = &mut self.window_sums[i][s];
-                *w = w.wrapping_add(self.current[s].min(u32::from(u16::MAX))).wrapping_sub(out);
+            let w = &mut self.window_sums[i];
+            match k.checked_sub(l) {
+                Some(b) => {
+                    let out = &self.bins[(b % CRT_HISTORY_BINS as u64) as usize];
+                    for ((w, &n), &o) in w.iter_mut().zip(&entering).zip(out) {
+                        *w = w.wrapping_add(n).wrapping_sub(u32::from(o));
+                    }
+                }
+                None => {
+                    for (w, &n) in w.iter_mut().zip(&entering) {
+                        *w = w.wrapping_add(n);
+                    }
+                }
             }
         }
-        for &s in &self.used[..self.n_used] {
-            let s = usize::from(s);
-            let n = self.current[s];
-            self.bins[slot][s] = u16::try_from(n).unwrap_or(u16::MAX);
-            self.coarse[s] = self.coarse[s].saturating_add(n);
+        let row = self.bins[slot].iter_mut().zip(self.coarse.iter_mut());
+        for ((b, c), &n) in row.zip(&self.current) {
+            *b = n.min(u32::from(u16::MAX)) as u16;
+            *c = c.saturating_add(n);
         }
         self.current = [0; SERIES];
         if k < self.first_bin {

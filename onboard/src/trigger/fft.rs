@@ -11,6 +11,12 @@
 //! [`forward_2d`] and [`inverse_2d`] transform a row-major square grid (rows, then columns;
 //! columns, then rows), skipping rows known to be zero on the way in and rows not wanted on the
 //! way out: the imager's shadowgram fills 80 of 256 rows and its sky image needs 199.
+//! [`SplitGrid`] holds a grid split into real and imaginary arrays, for transforms vectorised
+//! across rows; the imager's correlations use its real-input transform [`forward_2d_real`]
+//! (two real rows per complex lane, the half spectrum only), completed by
+//! [`fill_conjugate_half`] and inverted by [`inverse_2d_full`] (complex result), or multiplied
+//! by [`mul_half_real_part`] and inverted by [`inverse_2d_real`] (real result, two rows per
+//! lane): about half the work of the complex transforms, other rounding.
 //!
 //! Any power-of-two length up to [`N`] works with the one [`Twiddles`] table of size [`N`].
 //! Determinism: twiddles come from `libm` (`f64`, rounded once to `f32`); butterflies use plain
@@ -574,12 +580,25 @@ fn quarter_rows(block: &mut [[f32; N]], q: usize, j: usize) -> Option<[&mut [f32
     Some([a.get_mut(j)?, b.get_mut(j)?, c.get_mut(j)?, d.get_mut(j)?])
 }
 
+/// The kind of a [`split_pass`]: the algorithm and the sign of the exponent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Decimation in frequency, `exp(−…)`: natural order in, bit-reversed out ([`forward`]).
+    Dif,
+    /// Decimation in frequency with conjugated twiddles, `exp(+…)` unscaled: natural order
+    /// in, bit-reversed out.
+    DifConj,
+    /// Decimation in time with conjugated twiddles, `exp(+…)` unscaled: bit-reversed order
+    /// in, natural out ([`inverse`]).
+    DitConj,
+}
+
 /// A transform along the first axis (between rows) of a split grid, every group of rows
-/// combined over `lanes`: decimation in frequency (`inverse == false`) or in time (twiddles
-/// conjugated). The eight radix-2 stages run as four fused radix-2² passes; each lane sees the
-/// operations of [`forward`] (or [`inverse`]) in the same order, so the results are the same
-/// bit for bit.
-fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, inverse: bool) {
+/// combined over `lanes` (see [`Pass`]). The eight radix-2 stages run as four fused radix-2²
+/// passes; each lane sees the operations of [`forward`] (or [`inverse`]) in the same order,
+/// so the results are the same bit for bit.
+fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, pass: Pass) {
+    let inverse = pass == Pass::DitConj;
     // Stage pairs: (h, h/2) for the forward, (h, 2h) for the inverse; q = rows per quarter.
     let mut h = if inverse { 1 } else { N / 2 };
     while (1..N).contains(&h) {
@@ -589,12 +608,13 @@ fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, inverse: bool) {
         let im = g.im.chunks_exact_mut(block);
         for (bre, bim) in re.zip(im) {
             for j in 0..q {
-                let w = if inverse {
-                    let at = |h: usize, k: usize| tw.block(h).get(k).copied().unwrap_or_default();
-                    [at(h, j).conj(), at(2 * h, j).conj(), at(2 * h, j + h).conj()]
-                } else {
-                    let at = |h: usize, k: usize| tw.block(h).get(k).copied().unwrap_or_default();
-                    [at(h, j), at(h, j + q), at(q, j)]
+                let at = |h: usize, k: usize| tw.block(h).get(k).copied().unwrap_or_default();
+                let w = match pass {
+                    Pass::DitConj => {
+                        [at(h, j).conj(), at(2 * h, j).conj(), at(2 * h, j + h).conj()]
+                    }
+                    Pass::Dif => [at(h, j), at(h, j + q), at(q, j)],
+                    Pass::DifConj => [at(h, j).conj(), at(h, j + q).conj(), at(q, j).conj()],
                 };
                 let (Some(re4), Some(im4)) = (quarter_rows(bre, q, j), quarter_rows(bim, q, j))
                 else {
@@ -626,18 +646,220 @@ fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, inverse: bool) {
 /// axes bit-reversed), bit for bit: each 1-D transform makes the same operations in the same
 /// order, only many at once.
 pub fn forward_2d_t(g: &mut SplitGrid, tw: &Twiddles, rows_used: Lanes) {
-    split_pass(g, tw, rows_used, false);
+    split_pass(g, tw, rows_used, Pass::Dif);
     g.transpose();
-    split_pass(g, tw, Lanes::ALL, false);
+    split_pass(g, tw, Lanes::ALL, Pass::Dif);
 }
 
 /// Inverse 2-D DFT (unscaled) of a grid as [`forward_2d_t`] leaves it; afterwards `g[c][r] =
 /// x[r][c]` (**transposed**) for `r, c < wanted`, equal bit for bit to [`inverse_2d`]'s
 /// result there. The other cells hold partial results.
 pub fn inverse_2d_t(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
-    split_pass(g, tw, Lanes::ALL, true);
+    split_pass(g, tw, Lanes::ALL, Pass::DitConj);
     g.transpose();
-    split_pass(g, tw, Lanes::below(wanted.min(N)), true);
+    split_pass(g, tw, Lanes::below(wanted.min(N)), Pass::DitConj);
+}
+
+/// Columns of the half spectrum of a real input (`kz ∈ [0, N/2]`): the others follow from
+/// Hermitian symmetry, `X[−k] = conj(X[k])`.
+pub const HALF: usize = N / 2 + 1;
+
+/// First lane of the packed input of [`forward_2d_real`] (lanes `[PACKED, PACKED + pairs)`,
+/// clear of the half spectrum's `[0, HALF)`).
+pub const PACKED: usize = 136;
+
+/// The most row pairs [`forward_2d_real`] takes.
+pub const MAX_PAIRS: usize = N - PACKED;
+
+/// `REVERSED[i]` = `i` with its 8 bits reversed (`reverse_bits(i, 8)`): a table, because
+/// some targets (x86) have no bit-reversal instruction and the imager looks rows up per pixel.
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+pub const REVERSED: [u8; N] = {
+    let mut t = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        t[i] = (i as u8).reverse_bits();
+        i += 1;
+    }
+    t
+};
+
+/// `i` with its 8 bits reversed, for `i < N` (0 otherwise).
+#[inline(always)]
+pub fn reversed(i: usize) -> usize {
+    REVERSED.get(i).map_or(0, |&r| r as usize)
+}
+
+/// The row holding frequency `−k` when row `p` holds frequency `k`, rows in bit-reversed order.
+fn mirror_row(p: usize) -> usize {
+    reversed((N - reversed(p)) % N)
+}
+
+/// Row `r` of both arrays, if in range.
+fn row_pair(g: &mut SplitGrid, r: usize) -> Option<(&mut [f32; N], &mut [f32; N])> {
+    Some((g.re.get_mut(r)?, g.im.get_mut(r)?))
+}
+
+/// Forward 2-D DFT of a **real** `N × N` input `x`, its rows given in pairs and packed two per
+/// complex lane: for pair `l = (ya, yb)`, `g.re[z][PACKED + l] = x[ya][z]` and
+/// `g.im[z][PACKED + l] = x[yb][z]`; rows of `x` in no pair are zero, and columns `[0, HALF)`
+/// of `g` must be zero on entry (at most [`MAX_PAIRS`] pairs; more are ignored).
+///
+/// One complex transform along `z` serves two rows (their spectra are separated by Hermitian
+/// symmetry, `Xa[k] = ½(Z[k] + conj Z[−k])`, `Xb[k] = −½i(Z[k] − conj Z[−k])`), written to rows
+/// `ya` and `yb` for `kz < HALF` only; then the transform along `y` runs over those `HALF`
+/// lanes. About half the work of a complex transform.
+///
+/// Afterwards `g[rev(ky)][kz] = X[ky][kz]` for `kz < HALF` (rows bit-reversed, columns in
+/// natural order); the other columns hold scratch ([`fill_conjugate_half`] completes them).
+pub fn forward_2d_real(g: &mut SplitGrid, tw: &Twiddles, pairs: &[(usize, usize)]) {
+    let pairs = pairs.get(..pairs.len().min(MAX_PAIRS)).unwrap_or(&[]);
+    split_pass(g, tw, Lanes { first: (PACKED, PACKED + pairs.len()), second: (0, 0) }, Pass::Dif);
+    // Unpack, transposing: Z_l[kz] sits at row rev(kz), lane PACKED + l.
+    for kz in 0..HALF {
+        let (p, m) = (reversed(kz), reversed((N - kz) % N));
+        for (l, &(ya, yb)) in pairs.iter().enumerate() {
+            let lane = PACKED + l;
+            let at = |a: &[[f32; N]; N], r: usize| a.get(r).and_then(|r| r.get(lane)).copied();
+            let (Some(zr), Some(zi), Some(mr), Some(mi)) =
+                (at(&g.re, p), at(&g.im, p), at(&g.re, m), at(&g.im, m))
+            else {
+                continue;
+            };
+            let xa = (0.5 * (zr + mr), 0.5 * (zi - mi));
+            let xb = (0.5 * (zi + mi), 0.5 * (mr - zr));
+            for (y, (xr, xi)) in [(ya, xa), (yb, xb)] {
+                if let Some((re, im)) = row_pair(g, y)
+                    && let (Some(dr), Some(di)) = (re.get_mut(kz), im.get_mut(kz))
+                {
+                    (*dr, *di) = (xr, xi);
+                }
+            }
+        }
+    }
+    split_pass(g, tw, Lanes::below(HALF), Pass::Dif);
+}
+
+/// Completes a half spectrum as [`forward_2d_real`] leaves it: columns `[HALF, N)` from
+/// Hermitian symmetry, `X[ky][kz] = conj X[−ky][N − kz]`.
+pub fn fill_conjugate_half(g: &mut SplitGrid) {
+    for p in 0..N {
+        let m = mirror_row(p);
+        for kz in HALF..N {
+            let src = |a: &[[f32; N]; N]| a.get(m).and_then(|r| r.get(N - kz)).copied();
+            let (Some(r), Some(i)) = (src(&g.re), src(&g.im)) else { continue };
+            if let Some((re, im)) = row_pair(g, p)
+                && let (Some(dr), Some(di)) = (re.get_mut(kz), im.get_mut(kz))
+            {
+                (*dr, *di) = (r, -i);
+            }
+        }
+    }
+}
+
+/// Multiplies a half spectrum (columns `[0, HALF)`, layout of [`forward_2d_real`]) point-wise
+/// by the spectrum of the **real part** of the kernel whose full spectrum is `k` (same layout,
+/// all columns): `K_re[k] = ½(K[k] + conj K[−k])`. The product is the half spectrum of the
+/// (real) correlation with the kernel's real part, for [`inverse_2d_real`].
+pub fn mul_half_real_part(g: &mut SplitGrid, k: &SplitGrid) {
+    let rows = g.re.iter_mut().zip(g.im.iter_mut()).zip(k.re.iter().zip(&k.im));
+    for (p, ((gr, gi), (kr, ki))) in rows.enumerate() {
+        let m = mirror_row(p);
+        let (Some(mr), Some(mi)) = (k.re.get(m), k.im.get(m)) else { continue };
+        // Column 0 pairs with column 0, column kz ≥ 1 with N − kz (walked backwards; two
+        // slices of equal length so that the loop vectorises).
+        let (Some((gr0, gr)), Some((gi0, gi))) = (
+            gr.get_mut(..HALF).and_then(|s| s.split_first_mut()),
+            gi.get_mut(..HALF).and_then(|s| s.split_first_mut()),
+        ) else {
+            continue;
+        };
+        let (Some(&ar0), Some(&ai0), Some(ar), Some(ai)) =
+            (kr.first(), ki.first(), kr.get(1..HALF), ki.get(1..HALF))
+        else {
+            continue;
+        };
+        let (Some(&br0), Some(&bi0)) = (mr.first(), mi.first()) else { continue };
+        half_product(gr0, gi0, (ar0, ai0), (br0, bi0));
+        let (Some(br), Some(bi)) = (mr.get(HALF - 1..), mi.get(HALF - 1..)) else { continue };
+        let here = gr.iter_mut().zip(gi.iter_mut()).zip(ar.iter().zip(ai));
+        let there = br.iter().rev().zip(bi.iter().rev());
+        for (((xr, xi), (&ar, &ai)), (&br, &bi)) in here.zip(there) {
+            half_product(xr, xi, (ar, ai), (br, bi));
+        }
+    }
+}
+
+/// `x ← x·½(a + conj b)`: one point of [`mul_half_real_part`].
+#[inline(always)]
+fn half_product(xr: &mut f32, xi: &mut f32, (ar, ai): (f32, f32), (br, bi): (f32, f32)) {
+    let (wr, wi) = (0.5 * (ar + br), 0.5 * (ai - bi));
+    let (vr, vi) = (*xr, *xi);
+    *xr = vr * wr - vi * wi;
+    *xi = vr * wi + vi * wr;
+}
+
+/// Inverse 2-D DFT (unscaled) of a full spectrum in the layout of [`forward_2d_real`] after
+/// [`fill_conjugate_half`] (rows bit-reversed, columns natural): afterwards
+/// `g[rev(u)][y] = x[y][u]` for `y < wanted` (every `u`), complex. The other cells hold
+/// partial results.
+pub fn inverse_2d_full(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
+    split_pass(g, tw, Lanes::ALL, Pass::DitConj);
+    g.transpose();
+    split_pass(g, tw, Lanes::below(wanted.min(N)), Pass::DifConj);
+}
+
+/// Inverse 2-D DFT (unscaled) of the half spectrum (columns `[0, HALF)`, layout of
+/// [`forward_2d_real`]) of a **real** result: afterwards `g.re[rev(u)][y] = x[y][u]` for
+/// `y < wanted` (every `u`; `wanted ≤ 2·(N − HALF)`, larger values are clamped). The
+/// imaginary parts and other cells hold scratch.
+///
+/// The transform along `y` runs over the `HALF` lanes; then rows `y` and `y + P` (P =
+/// ⌈wanted/2⌉) are packed as one complex row (`Q_y + i·Q_{y+P}`, the missing half of each
+/// from `Q[−k] = conj Q[k]`), so the transform along `u` takes `P` lanes for `wanted` rows.
+pub fn inverse_2d_real(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
+    let wanted = wanted.min(2 * (N - HALF));
+    let pairs = wanted.div_ceil(2);
+    let first = N - pairs;
+    split_pass(g, tw, Lanes::below(HALF), Pass::DitConj);
+    // Pack, transposing: lane first + l, row kz ← Q_l[kz] + i·Q_{l+P}[kz]. The sources are in
+    // columns [0, HALF), the destination in [first, N): disjoint.
+    for l in 0..pairs {
+        let (ya, yb) = (l, l + pairs);
+        for kz in 0..N {
+            let (src, sign) = if kz < HALF { (kz, 1.0) } else { (N - kz, -1.0) };
+            let at = |a: &[[f32; N]; N], r: usize| a.get(r).and_then(|r| r.get(src)).copied();
+            let (Some(ar), Some(ai), Some(br), Some(bi)) =
+                (at(&g.re, ya), at(&g.im, ya), at(&g.re, yb), at(&g.im, yb))
+            else {
+                continue;
+            };
+            let (ai, bi) = (sign * ai, sign * bi);
+            if let Some((re, im)) = row_pair(g, kz)
+                && let (Some(dr), Some(di)) = (re.get_mut(first + l), im.get_mut(first + l))
+            {
+                (*dr, *di) = (ar - bi, ai + br);
+            }
+        }
+    }
+    split_pass(g, tw, Lanes { first: (first, N), second: (0, 0) }, Pass::DifConj);
+    // Unpack in place: y < P from the real parts, y ≥ P from the imaginary parts (the first
+    // loop only writes columns below P ≤ first, the second only reads `im`).
+    for (re, im) in g.re.iter_mut().zip(g.im.iter()) {
+        for y in 0..pairs {
+            if let Some(v) = re.get(first + y).copied()
+                && let Some(d) = re.get_mut(y)
+            {
+                *d = v;
+            }
+        }
+        for y in pairs..wanted {
+            if let (Some(&v), Some(d)) = (im.get(first + y - pairs), re.get_mut(y)) {
+                *d = v;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -862,6 +1084,90 @@ mod tests {
         t.im[255][0] = 2.0;
         t.transpose();
         assert_eq!((t.re[200][3], t.im[0][255], t.re[3][200]), (1.0, 2.0, 0.0));
+    }
+
+    /// The real-input transforms agree with the complex ones (to rounding: they make other
+    /// operations): the imager's layout, 80 used rows and columns, 199 outputs wanted.
+    #[test]
+    fn real_input_transforms_match_the_complex_ones() {
+        let tw = Twiddles::new();
+        let mut rng = Rng(33);
+        let used = |r: usize| r == 0 || r > N - 80;
+        let rows: Vec<usize> = (0..N).filter(|&r| used(r)).collect();
+        let x: Vec<f32> =
+            (0..N * N).map(|i| if used(i / N) && used(i % N) { rng.next() } else { 0.0 }).collect();
+        let k: Vec<Complex> = (0..N * N).map(|_| Complex::new(rng.next(), rng.next())).collect();
+        let spectrum = |v: &[Complex]| {
+            let mut v = v.to_vec();
+            forward_2d(&mut v, N, &tw, |_| true).unwrap();
+            v
+        };
+        let xs = spectrum(&x.iter().map(|&v| Complex::new(v, 0.0)).collect::<Vec<_>>());
+        let ks = spectrum(&k);
+        let ks_re = spectrum(&k.iter().map(|c| Complex::new(c.re, 0.0)).collect::<Vec<_>>());
+        let bits = N.trailing_zeros();
+        let close = |a: f32, b: f32, scale: f32| (a - b).abs() <= 2e-5 * scale;
+
+        // Forward: packed input, half spectrum, completed.
+        let mut g = std::boxed::Box::new(SplitGrid::zeroed());
+        let pairs: Vec<(usize, usize)> = (0..40).map(|l| (rows[l], rows[l + 40])).collect();
+        for (l, &(ya, yb)) in pairs.iter().enumerate() {
+            for z in 0..N {
+                g.re[z][PACKED + l] = x[ya * N + z];
+                g.im[z][PACKED + l] = x[yb * N + z];
+            }
+        }
+        forward_2d_real(&mut g, &tw, &pairs);
+        fill_conjugate_half(&mut g);
+        let scale = xs.iter().map(|c| c.re.abs().max(c.im.abs())).fold(0.0, f32::max);
+        for p in 0..N {
+            for kz in 0..N {
+                let want = xs[p * N + reverse_bits(kz, bits)];
+                assert!(close(g.re[p][kz], want.re, scale), "re ({p}, {kz})");
+                assert!(close(g.im[p][kz], want.im, scale), "im ({p}, {kz})");
+            }
+        }
+        let half = g.clone();
+
+        // The kernel in the same layout (columns in natural order).
+        let mut kk = std::boxed::Box::new(SplitGrid::zeroed());
+        for p in 0..N {
+            for kz in 0..N {
+                let v = ks[p * N + reverse_bits(kz, bits)];
+                (kk.re[p][kz], kk.im[p][kz]) = (v.re, v.im);
+            }
+        }
+        let reference = |ks: &[Complex]| {
+            let mut y: Vec<Complex> = xs.iter().zip(ks).map(|(a, b)| *a * *b).collect();
+            inverse_2d(&mut y, N, &tw, |_| true).unwrap();
+            y
+        };
+
+        // Full complex inverse.
+        let want = reference(&ks);
+        let scale = want.iter().map(|c| c.re.abs().max(c.im.abs())).fold(0.0, f32::max);
+        g.mul_assign(&kk);
+        inverse_2d_full(&mut g, &tw, 199);
+        for y in 0..199 {
+            for u in 0..N {
+                let (w, r) = (want[y * N + u], reverse_bits(u, bits));
+                assert!(close(g.re[r][y], w.re, scale), "full re ({y}, {u})");
+                assert!(close(g.im[r][y], w.im, scale), "full im ({y}, {u})");
+            }
+        }
+
+        // Real output: the correlation with the kernel's real part.
+        let want = reference(&ks_re);
+        let scale = want.iter().map(|c| c.re.abs()).fold(0.0, f32::max);
+        let mut g = half;
+        mul_half_real_part(&mut g, &kk);
+        inverse_2d_real(&mut g, &tw, 199);
+        for y in 0..199 {
+            for u in 0..N {
+                let r = reverse_bits(u, bits);
+                assert!(close(g.re[r][y], want[y * N + u].re, scale), "real ({y}, {u})");
+            }
+        }
     }
 
     #[test]

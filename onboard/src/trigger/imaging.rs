@@ -312,9 +312,10 @@ pub struct Imager {
     /// Twiddle factors.
     tw: Twiddles,
     /// Work grid (split real and imaginary parts). After a correlation: sky pixel (t, u) in
-    /// `[u][t]` (transposed); after an image: its signal `S` in `grid.re[u][t]`.
+    /// `[rev(u)][t]` (u bit-reversed); after an image: its signal `S` in `grid.im[t][u]`.
     grid: SplitGrid,
-    /// Spectrum of the kernel `G⁺ + i·G⁺²` (placed at `c + 79`), scaled by 1/N², bit-reversed.
+    /// Spectrum of the kernel `G⁺ + i·G⁺²` (placed at `c + 79`), scaled by 1/N²: rows
+    /// bit-reversed, columns in natural order (the layout of [`fft::forward_2d_real`]).
     kernel: SplitGrid,
     /// Rebinned mask `G⁺`: open area fraction of each 4.5 mm cell.
     open: [[f32; REBIN_N]; REBIN_N],
@@ -392,33 +393,65 @@ where
     }
 }
 
+/// The detector row of grid row `r` after the flip (`r = (N − Y) % N`); `DET_N` and above: none.
+const fn flipped(r: usize) -> usize {
+    (N - r) % N
+}
+
+/// Grid rows holding detector data (0 and 177..=255, i.e. Y = 0, 79, 78, …, 1), paired for
+/// [`fft::forward_2d_real`]: pair `l` is the `l`-th and the `(l + 40)`-th of them.
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const DETECTOR_PAIRS: [(usize, usize); DET_N / 2] = {
+    let mut p = [(0, 0); DET_N / 2];
+    let mut l = 0;
+    while l < DET_N / 2 {
+        p[l] = (data_row(l), data_row(l + DET_N / 2));
+        l += 1;
+    }
+    p
+};
+
+/// The `k`-th grid row holding detector data: 0, then `N + 1 − DET_N`, … (`k < DET_N`).
+const fn data_row(k: usize) -> usize {
+    if k == 0 { 0 } else { N - DET_N + k }
+}
+
 /// The detector pixel `(Y, Z)` stored at its flipped grid position `((N − Y) % N, (N − Z) % N)`,
-/// so that the point-wise spectrum product is a correlation with the kernel; **transposed**
-/// (`re[column][row]`), as [`fft::forward_2d_t`] takes it.
+/// so that the point-wise spectrum product is a correlation with the kernel; rows packed in
+/// pairs and transposed, as [`fft::forward_2d_real`] takes them: pair `l` = grid rows `(ra,
+/// rb)` in lane `PACKED + l`, `re[zr][PACKED + l]` = row `ra`, `im[zr][PACKED + l]` = row `rb`.
 fn load_flipped(grid: &mut SplitGrid, value: impl Fn(usize) -> f32) {
-    grid.clear();
-    for (c, col) in grid.re.iter_mut().enumerate() {
-        let z = (N - c) % N;
+    // Zero where the transform reads: the half spectrum's columns and the packed lanes.
+    let used = fft::PACKED + DETECTOR_PAIRS.len();
+    for row in grid.re.iter_mut().chain(grid.im.iter_mut()) {
+        row.iter_mut().take(used).for_each(|v| *v = 0.0);
+    }
+    for (zr, (re, im)) in grid.re.iter_mut().zip(grid.im.iter_mut()).enumerate() {
+        let z = flipped(zr);
         if z >= DET_N {
             continue;
         }
-        for (r, cell) in col.iter_mut().enumerate() {
-            let y = (N - r) % N;
-            if y < DET_N {
-                *cell = value(y * DET_N + z);
-            }
+        let lanes = re.iter_mut().zip(im.iter_mut()).skip(fft::PACKED);
+        for ((dr, di), &(ra, rb)) in lanes.zip(&DETECTOR_PAIRS) {
+            *dr = value(flipped(ra) * DET_N + z);
+            *di = value(flipped(rb) * DET_N + z);
         }
     }
 }
 
-/// Sky pixel (t, u) of a grid holding it transposed (`[u][t]`); 0 out of range.
+/// Grid row holding sky column `u` after a correlation (bit-reversed order).
 #[inline(always)]
-fn at_t(grid: &[[f32; N]; N], t: usize, u: usize) -> f32 {
-    grid.get(u).and_then(|r| r.get(t)).copied().unwrap_or(0.0)
+fn sky_row(u: usize) -> usize {
+    fft::reversed(u)
 }
 
-/// Grid rows holding detector data after [`load_flipped`]: 0 and 177..=255.
-const DETECTOR_ROWS: Lanes = Lanes { first: (0, 1), second: (N + 1 - DET_N, N) };
+/// Sky pixel (t, u) of a grid holding it as the correlations leave it (`[rev(u)][t]`); 0 out
+/// of range.
+#[inline(always)]
+fn at_t(grid: &[[f32; N]; N], t: usize, u: usize) -> f32 {
+    grid.get(sky_row(u)).and_then(|r| r.get(t)).copied().unwrap_or(0.0)
+}
 
 impl Imager {
     /// An imager with nothing computed yet (`const`: put it in a `static` on the firmware). The
@@ -497,6 +530,10 @@ impl Imager {
         }
         let used = Lanes { first: (KERNEL_OFFSET, KERNEL_OFFSET + REBIN_N), second: (0, 0) };
         fft::forward_2d_t(k, &self.tw, used);
+        // Columns in natural order, as `forward_2d_real` leaves the data's spectrum.
+        for row in k.re.iter_mut().chain(k.im.iter_mut()) {
+            let _ = fft::bit_reverse(row);
+        }
         let scale = 1.0 / (N * N) as f32;
         k.re.as_flattened_mut().iter_mut().for_each(|c| *c *= scale);
         k.im.as_flattened_mut().iter_mut().for_each(|c| *c *= scale);
@@ -513,13 +550,23 @@ impl Imager {
     }
 
     /// Correlates the grid (detector data loaded flipped) with the kernel: afterwards grid
-    /// position `[u][t]`, t, u < 199, holds `data⋆G⁺ + i·data⋆G⁺²` for sky pixel (t, u)
-    /// (transposed: the last pass leaves it so, and the combinations read it in place).
+    /// position `[rev(u)][t]`, t, u < 199, holds `data⋆G⁺ + i·data⋆G⁺²` for sky pixel (t, u)
+    /// (as the last pass leaves it; the combinations read it in place, see [`at_t`]).
     fn correlate(&mut self) {
         let g = &mut self.grid;
-        fft::forward_2d_t(g, &self.tw, DETECTOR_ROWS);
+        fft::forward_2d_real(g, &self.tw, &DETECTOR_PAIRS);
+        fft::fill_conjugate_half(g);
         g.mul_assign(&self.kernel);
-        fft::inverse_2d_t(g, &self.tw, SKY_N);
+        fft::inverse_2d_full(g, &self.tw, SKY_N);
+    }
+
+    /// [`Imager::correlate`] for `data⋆G⁺` alone (real parts at `[rev(u)][t]`; the imaginary
+    /// parts are scratch): a real-output transform, about half the work.
+    fn correlate_open(&mut self) {
+        let g = &mut self.grid;
+        fft::forward_2d_real(g, &self.tw, &DETECTOR_PAIRS);
+        fft::mul_half_real_part(g, &self.kernel);
+        fft::inverse_2d_real(g, &self.tw, SKY_N);
     }
 
     /// Recomputes the balance `b(s)` for a new active set.
@@ -529,6 +576,9 @@ impl Imager {
         self.active_count = active.iter().filter(|&&a| a).count() as f32;
         fill_sat(&mut self.active_sat, |k| if active.get(k) == Some(&true) { 1.0f32 } else { 0.0 });
         load_flipped(&mut self.grid, |k| if active.get(k) == Some(&true) { 1.0 } else { 0.0 });
+        // The complex correlation, as for raw counts (whose `D⋆G⁺` comes from it): a flat
+        // shadowgram then decodes to zero within rounding that cancels (the real-output one
+        // leaves residuals of ~0.01σ there). Only when the active set changes.
         self.correlate();
         let grid = &self.grid.re;
         for (t, brow) in self.balance.iter_mut().enumerate() {
@@ -660,18 +710,20 @@ impl Imager {
         if !signal_is_variance {
             fill_sat(&mut self.sat, |k| value(k) as f64);
             load_flipped(&mut self.grid, value);
-            self.correlate();
+            self.correlate_open();
         }
-        // In place, transposed: sky pixel (t, u) at `[u][t]`.
-        for (u, grow) in self.grid.re.iter_mut().enumerate().take(SKY_N) {
-            let rz = coded_range(u);
-            for (t, g) in grow.iter_mut().enumerate().take(SKY_N) {
-                let b = self.balance.get(t).and_then(|r| r.get(u)).copied().unwrap_or(-1.0);
-                *g = if b < 0.0 {
+        // From `re[rev(u)][t]` into `im[t][u]` (free now: the variance map is done), so that
+        // the peak search reads the image row by row.
+        let (re, im) = (&self.grid.re, &mut self.grid.im);
+        for (t, (srow, brow)) in im.iter_mut().zip(&self.balance).enumerate() {
+            let ry = coded_range(t);
+            for (u, (s, &b)) in srow.iter_mut().zip(brow).enumerate() {
+                *s = if b < 0.0 {
                     0.0
                 } else {
-                    let dk = box_sum(&self.sat, coded_range(t), rz);
-                    ((1.0 + b as f64) * *g as f64 - b as f64 * dk) as f32
+                    let g = at_t(re, t, u);
+                    let dk = box_sum(&self.sat, ry, coded_range(u));
+                    ((1.0 + b as f64) * g as f64 - b as f64 * dk) as f32
                 };
             }
         }
@@ -723,7 +775,7 @@ impl SkyImage<'_> {
         if t >= SKY_N || u >= SKY_N {
             return 0.0;
         }
-        at_t(&self.im.grid.re, t, u)
+        self.im.grid.im.get(t).and_then(|r| r.get(u)).copied().unwrap_or(0.0)
     }
 
     /// Variance of the signal of sky pixel (t, u).
