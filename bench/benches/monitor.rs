@@ -198,4 +198,26 @@ fn main() {
     println!("{:<58} {:>10.1} ms", "the month's trend (hourly aggregates)", month);
     let latest = time(&|| store.latest_hk().expect("latest").map_or(0, |s| s.values.len()));
     println!("{:<58} {:>10.2} ms", "newest HK report, every parameter", latest);
+
+    // That month as schema version 1 left it, opened by this version: migration 0002
+    // transposes every hour.
+    store
+        .conn()
+        .execute_batch(
+            "DROP TABLE hk_columns; DROP TABLE hk_chunks; DROP TABLE table_images; \
+             PRAGMA user_version = 1;",
+        )
+        .expect("back to schema 1");
+    drop(store);
+    let t = Instant::now();
+    let store = Store::open(&db).expect("migrate");
+    println!(
+        "{:<58} {:>10.1} s",
+        "migrating that month from schema 1 (columns of every hour)",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        store.trend("rate_sector3", day, day + DAY_NS, None).expect("trend").points,
+        store.trend_scan("rate_sector3", day, day + DAY_NS).expect("scan").points,
+    );
 }

@@ -12,10 +12,10 @@ CREATE TABLE hk_chunks (
     times     BLOB NOT NULL                   -- n reception times, i64 little-endian, in order
 );
 CREATE TABLE hk_columns (
+    bucket_ns INTEGER NOT NULL,               -- the hk_chunks row (deleted and written with it)
     param     TEXT NOT NULL,                  -- parameter name (HkReport::fields)
-    bucket_ns INTEGER NOT NULL REFERENCES hk_chunks (bucket_ns) ON DELETE CASCADE,
     vals      BLOB NOT NULL,                  -- n values, coded as in db.rs `encode_column`
-    PRIMARY KEY (param, bucket_ns)
+    PRIMARY KEY (bucket_ns, param)
 );
 
 -- Table images seen in ST[200] dumps (200,6 segments reassembled, CRC checked), keyed by

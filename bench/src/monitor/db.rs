@@ -419,6 +419,8 @@ impl Store {
             counts: BatchCounts::default(),
             agg: Aggregates::default(),
             hours: Vec::new(),
+            cols: HourColumns::default(),
+            dirty: Vec::new(),
         })
     }
 
@@ -434,6 +436,8 @@ impl Store {
             counts: BatchCounts::default(),
             agg: Aggregates::default(),
             hours: Vec::new(),
+            cols: HourColumns::default(),
+            dirty: Vec::new(),
         })
     }
 
@@ -870,11 +874,7 @@ pub fn decode_column(octets: &[u8], n: usize) -> Option<Vec<f64>> {
 /// # Errors
 /// SQLite errors.
 pub fn rebuild_chunk(conn: &Connection, bucket_ns: i64) -> anyhow::Result<()> {
-    conn.execute("DELETE FROM hk_columns WHERE bucket_ns = ?1", [bucket_ns])?;
-    conn.execute("DELETE FROM hk_chunks WHERE bucket_ns = ?1", [bucket_ns])?;
-    let names: Vec<&str> = HkReport::field_names().collect();
-    let mut times: Vec<u8> = Vec::new();
-    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut cols = HourColumns::default();
     {
         let mut st = conn.prepare_cached(
             "SELECT rx_ns, data FROM hk WHERE rx_ns >= ?1 AND rx_ns < ?2 ORDER BY rx_ns, rowid",
@@ -882,60 +882,155 @@ pub fn rebuild_chunk(conn: &Connection, bucket_ns: i64) -> anyhow::Result<()> {
         let mut rows = st.query(params![bucket_ns, bucket_ns + HOUR_NS])?;
         while let Some(r) = rows.next()? {
             let t: i64 = r.get(0)?;
-            let Some(hk) = decode_hk(r.get_ref(1)?.as_blob()?) else { continue };
-            times.extend_from_slice(&t.to_le_bytes());
-            for (col, (_, v)) in cols.iter_mut().zip(hk.fields()) {
-                col.push(v);
+            if let Some(hk) = decode_hk(r.get_ref(1)?.as_blob()?) {
+                cols.push(t, &hk);
             }
         }
     }
-    let n = times.len() / 8;
-    if n == 0 {
+    write_chunk(conn, bucket_ns, &cols)
+}
+
+/// Replaces the columns of the hour starting at `bucket_ns` with `cols` (none: deleted).
+fn write_chunk(conn: &Connection, bucket_ns: i64, cols: &HourColumns) -> anyhow::Result<()> {
+    conn.prepare_cached("DELETE FROM hk_columns WHERE bucket_ns = ?1")?.execute([bucket_ns])?;
+    conn.prepare_cached("DELETE FROM hk_chunks WHERE bucket_ns = ?1")?.execute([bucket_ns])?;
+    if cols.times.is_empty() {
         return Ok(());
     }
+    let times: Vec<u8> = cols.times.iter().flat_map(|t| t.to_le_bytes()).collect();
     conn.prepare_cached("INSERT INTO hk_chunks (bucket_ns, n, times) VALUES (?1, ?2, ?3)")?
-        .execute(params![bucket_ns, n as i64, times])?;
+        .execute(params![bucket_ns, cols.times.len() as i64, times])?;
     let mut st =
         conn.prepare_cached("INSERT INTO hk_columns (param, bucket_ns, vals) VALUES (?1, ?2, ?3)")?;
-    for (name, col) in names.iter().zip(&cols) {
+    for (name, col) in HkReport::field_names().zip(&cols.vals) {
         st.execute(params![name, bucket_ns, encode_column(col)])?;
     }
     Ok(())
 }
 
+/// HK rows of one hour transposed: times, and one value vector per parameter.
+#[derive(Debug, Default)]
+struct HourColumns {
+    bucket: Option<i64>,
+    times: Vec<i64>,
+    vals: Vec<Vec<f64>>,
+}
+
+impl HourColumns {
+    fn push(&mut self, t: i64, hk: &HkReport) {
+        self.times.push(t);
+        for (i, (_, v)) in hk.fields().enumerate() {
+            if self.vals.len() <= i {
+                self.vals.resize_with(i + 1, || vec![f64::NAN; self.times.len() - 1]);
+            }
+            if let Some(col) = self.vals.get_mut(i) {
+                col.push(v);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.times.clear();
+        self.vals.iter_mut().for_each(Vec::clear);
+    }
+
+    /// Both sets of rows in time order (`self`'s first at equal times: stored earlier).
+    fn merge(&self, other: &HourColumns) -> HourColumns {
+        let n = self.times.len() + other.times.len();
+        let mut out = HourColumns {
+            bucket: self.bucket,
+            times: Vec::with_capacity(n),
+            vals: vec![Vec::with_capacity(n); self.vals.len().max(other.vals.len())],
+        };
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let (src, k) = match (self.times.get(i), other.times.get(j)) {
+                (Some(a), Some(b)) if a <= b => (self, &mut i),
+                (Some(_), Some(_)) | (None, Some(_)) => (other, &mut j),
+                (Some(_), None) => (self, &mut i),
+                (None, None) => break,
+            };
+            out.times.push(src.times.get(*k).copied().unwrap_or_default());
+            for (o, col) in out.vals.iter_mut().zip(&src.vals) {
+                o.push(col.get(*k).copied().unwrap_or(f64::NAN));
+            }
+            *k += 1;
+        }
+        out
+    }
+}
+
+/// The stored columns of the hour starting at `bucket_ns`, if it has them whole.
+fn read_chunk(conn: &Connection, bucket_ns: i64) -> anyhow::Result<Option<HourColumns>> {
+    let chunk: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT n, times FROM hk_chunks WHERE bucket_ns = ?1")?
+        .query_row([bucket_ns], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((n, times)) = chunk else { return Ok(None) };
+    let n = usize::try_from(n).unwrap_or(0);
+    if times.len() != 8 * n {
+        return Ok(None);
+    }
+    let names: Vec<&str> = HkReport::field_names().collect();
+    let mut vals: Vec<Option<Vec<f64>>> = vec![None; names.len()];
+    let mut st = conn.prepare_cached("SELECT param, vals FROM hk_columns WHERE bucket_ns = ?1")?;
+    let mut rows = st.query([bucket_ns])?;
+    while let Some(r) = rows.next()? {
+        let name = r.get_ref(0)?.as_str()?;
+        if let Some(slot) = names.iter().position(|n| *n == name).and_then(|i| vals.get_mut(i)) {
+            *slot = decode_column(r.get_ref(1)?.as_blob()?, n);
+        }
+    }
+    let Some(vals) = vals.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let times =
+        times.chunks_exact(8).map(|t| i64::from_le_bytes(t.try_into().unwrap_or([0; 8]))).collect();
+    Ok(Some(HourColumns { bucket: Some(bucket_ns), times, vals }))
+}
+
 /// Brings the per-parameter columns up to date after a batch that touched the hours
-/// `touched` (sorted): every one of them when the source is finished (a file), all but the
-/// newest for a live source (that hour is still being filled; its rows are read raw), and the
-/// last hour with rows before the first touched one (a live source's previous hour, sealed
-/// when the next one starts) when its column is missing or short.
-fn seal_hours(conn: &Connection, touched: &[i64], finished: bool) -> anyhow::Result<()> {
+/// `touched` (sorted). Hours the batch alone filled, or filled after another source whose rows
+/// are in the hour's column, were written from its memory on the way
+/// ([`Batch::flush_columns`]); the others (`dirty`: rows from other sources too) are rebuilt
+/// from their rows here. The newest hour of a live source is left open (no column: its rows
+/// answer until it is sealed) and the last hour with rows before the first touched one (a
+/// live source's previous hour, sealed when the next one starts) is rebuilt when its column
+/// is missing or short.
+fn seal_hours(
+    conn: &Connection,
+    touched: &[i64],
+    dirty: &[i64],
+    finished: bool,
+) -> anyhow::Result<()> {
     let Some(&first) = touched.first() else { return Ok(()) };
-    let keep_open = if finished { 0 } else { 1 };
-    for &b in touched.iter().take(touched.len() - keep_open) {
+    let open = touched.last().copied().filter(|_| !finished);
+    for &b in dirty.iter().filter(|&&b| Some(b) != open) {
         rebuild_chunk(conn, b)?;
     }
-    if let Some(&open) = touched.last().filter(|_| !finished) {
-        // Rows were added to the open hour: a column it had (a file's, a migrated one) is
-        // short now, and its rows answer until the hour is sealed.
-        conn.execute("DELETE FROM hk_columns WHERE bucket_ns = ?1", [open])?;
-        conn.execute("DELETE FROM hk_chunks WHERE bucket_ns = ?1", [open])?;
+    if let Some(open) = open {
+        conn.prepare_cached("DELETE FROM hk_columns WHERE bucket_ns = ?1")?.execute([open])?;
+        conn.prepare_cached("DELETE FROM hk_chunks WHERE bucket_ns = ?1")?.execute([open])?;
     }
-    let before: Option<i64> =
-        conn.query_row("SELECT MAX(rx_ns) FROM hk WHERE rx_ns < ?1", [first], |r| r.get(0))?;
+    let before: Option<i64> = conn
+        .prepare_cached("SELECT rx_ns FROM hk WHERE rx_ns < ?1 ORDER BY rx_ns DESC LIMIT 1")?
+        .query_row([first], |r| r.get(0))
+        .optional()?;
     if let Some(b) = before.map(floor_hour) {
-        let rows: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM hk WHERE rx_ns >= ?1 AND rx_ns < ?2",
-            params![b, b + HOUR_NS],
-            |r| r.get(0),
-        )?;
         let chunk: Option<i64> = conn
-            .query_row("SELECT n FROM hk_chunks WHERE bucket_ns = ?1", [b], |r| r.get(0))
+            .prepare_cached("SELECT n FROM hk_chunks WHERE bucket_ns = ?1")?
+            .query_row([b], |r| r.get(0))
             .optional()?;
-        if chunk != Some(rows) {
+        if chunk != Some(hour_rows(conn, b)?) {
             rebuild_chunk(conn, b)?;
         }
     }
     Ok(())
+}
+
+/// HK rows stored in the hour starting at `bucket_ns`.
+fn hour_rows(conn: &Connection, bucket_ns: i64) -> anyhow::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM hk WHERE rx_ns >= ?1 AND rx_ns < ?2")?
+        .query_row(params![bucket_ns, bucket_ns + HOUR_NS], |r| r.get(0))?)
 }
 
 fn decimate(points: &[TrendPoint], from_ns: i64, to_ns: i64, bins: usize) -> Vec<TrendPoint> {
@@ -1057,6 +1152,10 @@ pub struct Batch<'a> {
     agg: Aggregates,
     /// UTC hours of the HK rows added (sorted, for the per-parameter columns).
     hours: Vec<i64>,
+    /// The current hour's rows, transposed.
+    cols: HourColumns,
+    /// Hours whose columns must be rebuilt from the rows at commit (sorted).
+    dirty: Vec<i64>,
 }
 
 impl std::fmt::Debug for Batch<'_> {
@@ -1113,15 +1212,47 @@ impl Batch<'_> {
     ) -> anyhow::Result<()> {
         self.seen(rx_ns);
         self.counts.hk += 1;
-        let mut st = self.tx.prepare_cached(
-            "INSERT INTO hk (rx_ns, cuc_s, source_id, data) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        st.execute(params![rx_ns, cuc_s, self.source_id, data])?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO hk (rx_ns, cuc_s, source_id, data) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![rx_ns, cuc_s, self.source_id, data])?;
         self.agg.add_report(rx_ns, hk);
         let hour = floor_hour(rx_ns);
+        if self.cols.bucket != Some(hour) {
+            self.flush_columns()?;
+            self.cols.bucket = Some(hour);
+        }
+        self.cols.push(rx_ns, hk);
         if let Err(at) = self.hours.binary_search(&hour) {
             self.hours.insert(at, hour);
         }
+        Ok(())
+    }
+
+    /// Writes the columns of the hour being filled from memory when this batch holds every
+    /// row of it (the usual case: a file's hours), else marks the hour for a rebuild from its
+    /// rows at commit.
+    fn flush_columns(&mut self) -> anyhow::Result<()> {
+        let Some(b) = self.cols.bucket.take() else { return Ok(()) };
+        if self.cols.times.is_empty() {
+            return Ok(());
+        }
+        let n = self.cols.times.len() as i64;
+        let rows = hour_rows(&self.tx, b)?;
+        let not_dirty = self.dirty.binary_search(&b).is_err();
+        if not_dirty && rows == n {
+            write_chunk(&self.tx, b, &self.cols)?;
+        } else if let Some(old) =
+            read_chunk(&self.tx, b)?.filter(|old| not_dirty && old.times.len() as i64 + n == rows)
+        {
+            // The hour's other rows are in its column (a previous file ending in this hour):
+            // merge rather than decode them all again.
+            write_chunk(&self.tx, b, &old.merge(&self.cols))?;
+        } else if let Err(at) = self.dirty.binary_search(&b) {
+            self.dirty.insert(at, b);
+        }
+        self.cols.clear();
         Ok(())
     }
 
@@ -1366,10 +1497,15 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// SQLite errors (nothing of the batch is then stored).
-    pub fn commit(self, finished_ns: Option<i64>) -> anyhow::Result<BatchCounts> {
-        let Self { tx, source_id, counts, mut agg, hours } = self;
+    pub fn commit(mut self, finished_ns: Option<i64>) -> anyhow::Result<BatchCounts> {
+        let finished = finished_ns.is_some();
+        // A live source's newest hour stays open: its columns are written when it is sealed.
+        if finished || self.cols.bucket != self.hours.last().copied() {
+            self.flush_columns()?;
+        }
+        let Self { tx, source_id, counts, mut agg, hours, dirty, .. } = self;
         agg.flush();
-        seal_hours(&tx, &hours, finished_ns.is_some())?;
+        seal_hours(&tx, &hours, &dirty, finished)?;
         let names: Vec<&str> = HkReport::field_names().collect();
         {
             let upsert = |table: &str| {
@@ -1624,6 +1760,12 @@ mod tests {
         ] {
             same_as_raw(&s, from, to);
         }
+        // A file going back and forth between two hours.
+        let h = |k: i64, x: i64| t0 + k * HOUR_NS + x * sec;
+        hk_at(&mut s, "c", true, &[(h(5, 1), 1), (h(6, 1), 2), (h(5, 2), 3), (h(6, 0), 4)]);
+        // (The live hour 4 was sealed as the hour before this file's first.)
+        assert_eq!(&chunk_hours(&s)[4..], &[(h(4, 0), 1), (h(5, 0), 2), (h(6, 0), 2)]);
+        same_as_raw(&s, t0, t0 + 7 * HOUR_NS);
         let binned = s.trend("rate_sector0", t0, t0 + 5 * HOUR_NS, Some(50)).unwrap();
         assert!(
             binned.points.len() <= 50 && binned.points.iter().map(|p| p.n).sum::<u64>() == 1447
@@ -1643,12 +1785,12 @@ mod tests {
         drop(s);
         let s = Store::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
-        assert_eq!(chunk_hours(&s).len(), 4, "hours 1-4, the open one included");
+        assert_eq!(chunk_hours(&s).len(), 6, "hours 1-6, the open one included");
         same_as_raw(&s, cut, t0 + 5 * HOUR_NS);
         // Live rows into an hour that has a column: read raw until sealed.
         let mut s = s;
         hk_at(&mut s, "live", false, &[(t0 + 4 * HOUR_NS + 2 * sec, 11)]);
-        assert_eq!(chunk_hours(&s).len(), 3);
+        assert_eq!(chunk_hours(&s).len(), 5);
         same_as_raw(&s, cut, t0 + 5 * HOUR_NS);
     }
 }
