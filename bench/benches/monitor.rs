@@ -5,8 +5,13 @@
 //!   unit sends them; HK reports per second and the process's peak RSS, median of 3 runs;
 //! - a simulated month of 1 Hz HK (2 592 000 reports, stored through the same `Batch` as
 //!   ingestion, one batch per hour): database size per month and per report;
-//! - on that month: a day's trend of one parameter (raw rows, and binned to 1000 points), the
-//!   month's trend (hourly aggregates), the newest HK (the overview's query); medians of 7.
+//! - on that month: a day's trend of one parameter (raw samples from the per-parameter columns,
+//!   and binned to 1000 points; then by decoding every raw row as before schema version 2, in
+//!   the same run), the month's trend (hourly aggregates), the newest HK (the overview's
+//!   query); medians of 7.
+//!
+//! `MONITOR_BENCH_BASELINE=/path/to/old/eic-bench` also times that binary's ingestion on the
+//! same archives, interleaved with this one's (a before/after under the same load).
 //!
 //! Without `--bench` (as `cargo test --benches` runs it) everything is 100 times smaller.
 
@@ -47,13 +52,33 @@ fn main() {
     let tmp = tempfile::tempdir().expect("temp dir");
     println!("eic-bench monitor benchmarks");
 
-    // Ingestion from archives, through the binary.
+    // Ingestion from archives, through the binary (and, with MONITOR_BENCH_BASELINE=PATH, an
+    // older eic-bench binary on the same files, run after each run of this one).
     let (files, per_file) = (20u64, 10_000 / scale);
     let n = files * per_file;
     let mut rates = Vec::new();
     let mut rss = Vec::new();
+    let baseline = std::env::var_os("MONITOR_BENCH_BASELINE");
+    let mut base_rates = Vec::new();
     for run in 0..3 {
         let dir = tmp.path().join(format!("drop-{run}"));
+        if let Some(old) = &baseline {
+            let copy = tmp.path().join(format!("drop-base-{run}"));
+            write_archives(&copy, files, per_file);
+            let db = tmp.path().join(format!("ingest-base-{run}.db"));
+            let t = Instant::now();
+            let st = Command::new(old)
+                .args(["monitor", "--once", "--db"])
+                .arg(&db)
+                .arg("--watch")
+                .arg(&copy)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run the baseline eic-bench");
+            assert!(st.success(), "baseline monitor --once failed: {st}");
+            base_rates.push(n as f64 / t.elapsed().as_secs_f64());
+            let _ = std::fs::remove_dir_all(&copy);
+        }
         write_archives(&dir, files, per_file);
         let db = tmp.path().join(format!("ingest-{run}.db"));
         let t = Instant::now();
@@ -78,6 +103,13 @@ fn main() {
         format!("ingestion from archives ({n} HK in {files} files, binary)"),
         median(rates)
     );
+    if !base_rates.is_empty() {
+        println!(
+            "{:<58} {:>10.0} HK/s",
+            "  the same with the baseline binary (MONITOR_BENCH_BASELINE)",
+            median(base_rates)
+        );
+    }
     println!("{:<58} {:>10.1} MB", "peak RSS of the monitor while ingesting", median(rss));
 
     // A simulated month.
@@ -148,6 +180,14 @@ fn main() {
         store.trend("rate_sector3", day, day + DAY_NS, Some(1000)).expect("trend").points.len()
     });
     println!("{:<58} {:>10.1} ms", "a day's trend, binned to 1000 points", binned);
+    let scan =
+        time(&|| store.trend_scan("rate_sector3", day, day + DAY_NS).expect("scan").points.len());
+    println!("{:<58} {:>10.1} ms", "  the same by decoding every raw row (before schema 2)", scan);
+    assert_eq!(
+        store.trend("rate_sector3", day, day + DAY_NS, None).expect("trend").points,
+        store.trend_scan("rate_sector3", day, day + DAY_NS).expect("scan").points,
+        "the columns give the raw rows' samples"
+    );
     let month = time(&|| {
         store
             .trend("rate_sector3", T0, T0 + i64::from(days) * DAY_NS, None)
@@ -158,4 +198,26 @@ fn main() {
     println!("{:<58} {:>10.1} ms", "the month's trend (hourly aggregates)", month);
     let latest = time(&|| store.latest_hk().expect("latest").map_or(0, |s| s.values.len()));
     println!("{:<58} {:>10.2} ms", "newest HK report, every parameter", latest);
+
+    // That month as schema version 1 left it, opened by this version: migration 0002
+    // transposes every hour.
+    store
+        .conn()
+        .execute_batch(
+            "DROP TABLE hk_columns; DROP TABLE hk_chunks; DROP TABLE table_images; \
+             PRAGMA user_version = 1;",
+        )
+        .expect("back to schema 1");
+    drop(store);
+    let t = Instant::now();
+    let store = Store::open(&db).expect("migrate");
+    println!(
+        "{:<58} {:>10.1} s",
+        "migrating that month from schema 1 (columns of every hour)",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        store.trend("rate_sector3", day, day + DAY_NS, None).expect("trend").points,
+        store.trend_scan("rate_sector3", day, day + DAY_NS).expect("scan").points,
+    );
 }

@@ -34,8 +34,10 @@ use serde::Serialize;
 use tc_tm::service::housekeeping::{HkReport, HousekeepingReport, Report as HkMsg};
 
 /// The migrations, in order: `(name, SQL)`. The schema version is the number applied.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_store", include_str!("../../migrations/0001_store.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_store", include_str!("../../migrations/0001_store.sql")),
+    ("0002_columns_tables", include_str!("../../migrations/0002_columns_tables.sql")),
+];
 
 /// Nanoseconds per hour.
 pub const HOUR_NS: i64 = 3_600_000_000_000;
@@ -346,6 +348,19 @@ impl Store {
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             tx.execute_batch(sql).with_context(|| format!("migration {name}"))?;
+            if *name == "0002_columns_tables" {
+                // The HK rows stored before: their hours transposed as ingestion now does.
+                let buckets: Vec<i64> = {
+                    let mut st = tx.prepare(
+                        "SELECT DISTINCT (rx_ns - (rx_ns % ?1 + ?1) % ?1) FROM hk ORDER BY 1",
+                    )?;
+                    let rows = st.query_map([HOUR_NS], |r| r.get(0))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                for b in buckets {
+                    rebuild_chunk(&tx, b).with_context(|| format!("migration {name}"))?;
+                }
+            }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
         }
         tx.commit()?;
@@ -398,7 +413,15 @@ impl Store {
         )
         .with_context(|| format!("recording source {}", source.name))?;
         let source_id = tx.last_insert_rowid();
-        Ok(Batch { tx, source_id, counts: BatchCounts::default(), agg: Aggregates::default() })
+        Ok(Batch {
+            tx,
+            source_id,
+            counts: BatchCounts::default(),
+            agg: Aggregates::default(),
+            hours: Vec::new(),
+            cols: HourColumns::default(),
+            dirty: Vec::new(),
+        })
     }
 
     /// Continues a live source (a device session) in a new transaction.
@@ -407,7 +430,15 @@ impl Store {
     /// SQLite errors.
     pub fn resume(&mut self, source_id: i64) -> anyhow::Result<Batch<'_>> {
         let tx = self.conn.transaction()?;
-        Ok(Batch { tx, source_id, counts: BatchCounts::default(), agg: Aggregates::default() })
+        Ok(Batch {
+            tx,
+            source_id,
+            counts: BatchCounts::default(),
+            agg: Aggregates::default(),
+            hours: Vec::new(),
+            cols: HourColumns::default(),
+            dirty: Vec::new(),
+        })
     }
 
     /// The source whose content has this SHA-256, if any was committed.
@@ -484,17 +515,45 @@ impl Store {
         };
         let raw_covers = !pruned || oldest_raw.is_some_and(|r| r <= from_ns);
         if span <= RAW_TREND_MAX_NS && raw_covers {
-            let mut st = self.conn.prepare_cached(
-                "SELECT rx_ns, data FROM hk WHERE rx_ns >= ?1 AND rx_ns < ?2 ORDER BY rx_ns",
-            )?;
-            let mut rows = st.query(params![from_ns, to_ns])?;
             let mut points = Vec::new();
+            // Hour by hour: the hour's column when it has one, else its raw rows (the hour a
+            // live source is still filling).
+            let mut chunks = self.conn.prepare_cached(
+                "SELECT c.bucket_ns, c.n, c.times, v.vals FROM hk_chunks c \
+                 JOIN hk_columns v ON v.bucket_ns = c.bucket_ns AND v.param = ?3 \
+                 WHERE c.bucket_ns >= ?1 AND c.bucket_ns < ?2 ORDER BY c.bucket_ns",
+            )?;
+            let mut rows = chunks.query(params![floor_hour(from_ns), to_ns, param])?;
+            let mut covered_to = from_ns;
             while let Some(r) = rows.next()? {
-                let t: i64 = r.get(0)?;
-                let data = r.get_ref(1)?.as_blob()?;
-                if let Some(v) = decode_hk(data).and_then(|hk| param_value(&hk, index)) {
-                    points.push(TrendPoint { t_ns: t, min: v, mean: v, max: v, n: 1 });
+                let bucket: i64 = r.get(0)?;
+                let n = usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0);
+                let times = r.get_ref(2)?.as_blob()?;
+                let vals = r.get_ref(3)?.as_blob()?;
+                if bucket > covered_to {
+                    self.scan_raw(index, covered_to, bucket.min(to_ns), &mut points)?;
                 }
+                let (Some(vals), true) = (decode_column(vals, n), times.len() == 8 * n) else {
+                    // A damaged chunk (never written so): the hour's raw rows answer.
+                    self.scan_raw(
+                        index,
+                        bucket.max(from_ns),
+                        (bucket + HOUR_NS).min(to_ns),
+                        &mut points,
+                    )?;
+                    covered_to = bucket + HOUR_NS;
+                    continue;
+                };
+                for (t, v) in times.chunks_exact(8).zip(vals) {
+                    let t = i64::from_le_bytes(t.try_into().unwrap_or([0; 8]));
+                    if t >= from_ns && t < to_ns {
+                        points.push(TrendPoint { t_ns: t, min: v, mean: v, max: v, n: 1 });
+                    }
+                }
+                covered_to = bucket + HOUR_NS;
+            }
+            if covered_to < to_ns {
+                self.scan_raw(index, covered_to, to_ns, &mut points)?;
             }
             if let Some(m) = max_points.filter(|&m| m > 0 && points.len() > m) {
                 points = decimate(&points, from_ns, to_ns, m);
@@ -524,6 +583,43 @@ impl Store {
             })
         })?;
         Ok(Trend { param: param.to_owned(), resolution, points: rows.collect::<Result<_, _>>()? })
+    }
+
+    /// Parameter `index` from the raw rows of `[from_ns, to_ns)` (every report decoded),
+    /// appended to `points` in time order.
+    fn scan_raw(
+        &self,
+        index: usize,
+        from_ns: i64,
+        to_ns: i64,
+        points: &mut Vec<TrendPoint>,
+    ) -> anyhow::Result<()> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT rx_ns, data FROM hk WHERE rx_ns >= ?1 AND rx_ns < ?2 ORDER BY rx_ns",
+        )?;
+        let mut rows = st.query(params![from_ns, to_ns])?;
+        while let Some(r) = rows.next()? {
+            let t: i64 = r.get(0)?;
+            let data = r.get_ref(1)?.as_blob()?;
+            if let Some(v) = decode_hk(data).and_then(|hk| param_value(&hk, index)) {
+                points.push(TrendPoint { t_ns: t, min: v, mean: v, max: v, n: 1 });
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Store::trend`]'s raw path without the per-parameter columns: every report of the
+    /// interval decoded (what the store did before schema version 2; kept for the benchmark's
+    /// before/after comparison and for hours without a column).
+    ///
+    /// # Errors
+    /// An unknown parameter name; SQLite errors.
+    pub fn trend_scan(&self, param: &str, from_ns: i64, to_ns: i64) -> anyhow::Result<Trend> {
+        let index = param_index(param)
+            .with_context(|| format!("unknown housekeeping parameter `{param}`"))?;
+        let mut points = Vec::new();
+        self.scan_raw(index, from_ns, to_ns, &mut points)?;
+        Ok(Trend { param: param.to_owned(), resolution: Resolution::Raw, points })
     }
 
     /// Trigger alerts received in `[from_ns, to_ns)`, oldest first.
@@ -637,6 +733,15 @@ impl Store {
         let cut = now_ns.saturating_sub(i64::from(keep_days).saturating_mul(DAY_NS));
         let tx = self.conn.transaction()?;
         let n = tx.execute("DELETE FROM hk WHERE rx_ns < ?1", [cut])?;
+        tx.execute(
+            "DELETE FROM hk_columns WHERE bucket_ns IN \
+             (SELECT bucket_ns FROM hk_chunks WHERE bucket_ns + ?2 <= ?1)",
+            params![cut, HOUR_NS],
+        )?;
+        tx.execute("DELETE FROM hk_chunks WHERE bucket_ns + ?2 <= ?1", params![cut, HOUR_NS])?;
+        if n > 0 {
+            rebuild_chunk(&tx, floor_hour(cut))?;
+        }
         tx.execute("DELETE FROM events WHERE rx_ns < ?1", [cut])?;
         tx.execute("DELETE FROM failures WHERE rx_ns < ?1", [cut])?;
         tx.commit()?;
@@ -695,6 +800,237 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> anyhow::Result<()>
         params![key, value],
     )?;
     Ok(())
+}
+
+/// Start of the UTC hour holding `t_ns`.
+fn floor_hour(t_ns: i64) -> i64 {
+    t_ns.div_euclid(HOUR_NS) * HOUR_NS
+}
+
+/// Codes one hour's values of a parameter (`hk_columns.vals`). The first octet is the width:
+/// 0 every value is the same, an `f64` (8 octets big-endian) follows; 1, 2 or 4 every value is
+/// an integer in `0..2^(8·width)`, each follows in that many octets big-endian; 8 each value
+/// follows as an `f64`. HK parameters are integers, mostly constant or small: a sector rate
+/// takes 2 octets a sample, a constant parameter 9 octets an hour.
+pub fn encode_column(values: &[f64]) -> Vec<u8> {
+    let first = values.first().copied().unwrap_or(0.0);
+    if values.iter().all(|v| v.to_bits() == first.to_bits()) {
+        let mut out = vec![0u8];
+        out.extend_from_slice(&first.to_be_bytes());
+        return out;
+    }
+    let int_max = values.iter().try_fold(0u32, |m, &v| {
+        (v >= 0.0
+            && v <= f64::from(u32::MAX)
+            && v.fract() == 0.0
+            && v.to_bits() != (-0.0f64).to_bits())
+        .then(|| m.max(v as u32))
+    });
+    let width: u8 = match int_max {
+        Some(m) if m <= 0xFF => 1,
+        Some(m) if m <= 0xFFFF => 2,
+        Some(_) => 4,
+        None => 8,
+    };
+    let mut out = Vec::with_capacity(1 + values.len() * usize::from(width));
+    out.push(width);
+    for &v in values {
+        match width {
+            1 => out.push(v as u8),
+            2 => out.extend_from_slice(&(v as u16).to_be_bytes()),
+            4 => out.extend_from_slice(&(v as u32).to_be_bytes()),
+            _ => out.extend_from_slice(&v.to_be_bytes()),
+        }
+    }
+    out
+}
+
+/// Decodes `n` values coded by [`encode_column`]; `None` when the octets do not hold them.
+pub fn decode_column(octets: &[u8], n: usize) -> Option<Vec<f64>> {
+    let (&width, rest) = octets.split_first()?;
+    if width == 0 {
+        let v = f64::from_be_bytes(rest.try_into().ok()?);
+        return Some(vec![v; n]);
+    }
+    let w = usize::from(width);
+    if !matches!(w, 1 | 2 | 4 | 8) || rest.len() != w.checked_mul(n)? {
+        return None;
+    }
+    Some(
+        rest.chunks_exact(w)
+            .map(|c| match c {
+                [a] => f64::from(*a),
+                [a, b] => f64::from(u16::from_be_bytes([*a, *b])),
+                [a, b, c, d] => f64::from(u32::from_be_bytes([*a, *b, *c, *d])),
+                _ => f64::from_be_bytes(c.try_into().unwrap_or([0; 8])),
+            })
+            .collect(),
+    )
+}
+
+/// Writes again the per-parameter columns of the UTC hour starting at `bucket_ns` from its
+/// `hk` rows (none left: the hour's columns are deleted).
+///
+/// # Errors
+/// SQLite errors.
+pub fn rebuild_chunk(conn: &Connection, bucket_ns: i64) -> anyhow::Result<()> {
+    let mut cols = HourColumns::default();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT rx_ns, data FROM hk WHERE rx_ns >= ?1 AND rx_ns < ?2 ORDER BY rx_ns, rowid",
+        )?;
+        let mut rows = st.query(params![bucket_ns, bucket_ns + HOUR_NS])?;
+        while let Some(r) = rows.next()? {
+            let t: i64 = r.get(0)?;
+            if let Some(hk) = decode_hk(r.get_ref(1)?.as_blob()?) {
+                cols.push(t, &hk);
+            }
+        }
+    }
+    write_chunk(conn, bucket_ns, &cols)
+}
+
+/// Replaces the columns of the hour starting at `bucket_ns` with `cols` (none: deleted).
+fn write_chunk(conn: &Connection, bucket_ns: i64, cols: &HourColumns) -> anyhow::Result<()> {
+    conn.prepare_cached("DELETE FROM hk_columns WHERE bucket_ns = ?1")?.execute([bucket_ns])?;
+    conn.prepare_cached("DELETE FROM hk_chunks WHERE bucket_ns = ?1")?.execute([bucket_ns])?;
+    if cols.times.is_empty() {
+        return Ok(());
+    }
+    let times: Vec<u8> = cols.times.iter().flat_map(|t| t.to_le_bytes()).collect();
+    conn.prepare_cached("INSERT INTO hk_chunks (bucket_ns, n, times) VALUES (?1, ?2, ?3)")?
+        .execute(params![bucket_ns, cols.times.len() as i64, times])?;
+    let mut st =
+        conn.prepare_cached("INSERT INTO hk_columns (param, bucket_ns, vals) VALUES (?1, ?2, ?3)")?;
+    for (name, col) in HkReport::field_names().zip(&cols.vals) {
+        st.execute(params![name, bucket_ns, encode_column(col)])?;
+    }
+    Ok(())
+}
+
+/// HK rows of one hour transposed: times, and one value vector per parameter.
+#[derive(Debug, Default)]
+struct HourColumns {
+    bucket: Option<i64>,
+    times: Vec<i64>,
+    vals: Vec<Vec<f64>>,
+}
+
+impl HourColumns {
+    fn push(&mut self, t: i64, hk: &HkReport) {
+        self.times.push(t);
+        for (i, (_, v)) in hk.fields().enumerate() {
+            if self.vals.len() <= i {
+                self.vals.resize_with(i + 1, || vec![f64::NAN; self.times.len() - 1]);
+            }
+            if let Some(col) = self.vals.get_mut(i) {
+                col.push(v);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.times.clear();
+        self.vals.iter_mut().for_each(Vec::clear);
+    }
+
+    /// Both sets of rows in time order (`self`'s first at equal times: stored earlier).
+    fn merge(&self, other: &HourColumns) -> HourColumns {
+        let n = self.times.len() + other.times.len();
+        let mut out = HourColumns {
+            bucket: self.bucket,
+            times: Vec::with_capacity(n),
+            vals: vec![Vec::with_capacity(n); self.vals.len().max(other.vals.len())],
+        };
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let (src, k) = match (self.times.get(i), other.times.get(j)) {
+                (Some(a), Some(b)) if a <= b => (self, &mut i),
+                (Some(_), Some(_)) | (None, Some(_)) => (other, &mut j),
+                (Some(_), None) => (self, &mut i),
+                (None, None) => break,
+            };
+            out.times.push(src.times.get(*k).copied().unwrap_or_default());
+            for (o, col) in out.vals.iter_mut().zip(&src.vals) {
+                o.push(col.get(*k).copied().unwrap_or(f64::NAN));
+            }
+            *k += 1;
+        }
+        out
+    }
+}
+
+/// The stored columns of the hour starting at `bucket_ns`, if it has them whole.
+fn read_chunk(conn: &Connection, bucket_ns: i64) -> anyhow::Result<Option<HourColumns>> {
+    let chunk: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT n, times FROM hk_chunks WHERE bucket_ns = ?1")?
+        .query_row([bucket_ns], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((n, times)) = chunk else { return Ok(None) };
+    let n = usize::try_from(n).unwrap_or(0);
+    if times.len() != 8 * n {
+        return Ok(None);
+    }
+    let names: Vec<&str> = HkReport::field_names().collect();
+    let mut vals: Vec<Option<Vec<f64>>> = vec![None; names.len()];
+    let mut st = conn.prepare_cached("SELECT param, vals FROM hk_columns WHERE bucket_ns = ?1")?;
+    let mut rows = st.query([bucket_ns])?;
+    while let Some(r) = rows.next()? {
+        let name = r.get_ref(0)?.as_str()?;
+        if let Some(slot) = names.iter().position(|n| *n == name).and_then(|i| vals.get_mut(i)) {
+            *slot = decode_column(r.get_ref(1)?.as_blob()?, n);
+        }
+    }
+    let Some(vals) = vals.into_iter().collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let times =
+        times.chunks_exact(8).map(|t| i64::from_le_bytes(t.try_into().unwrap_or([0; 8]))).collect();
+    Ok(Some(HourColumns { bucket: Some(bucket_ns), times, vals }))
+}
+
+/// Brings the per-parameter columns up to date after a batch that touched the hours
+/// `touched` (sorted). Hours the batch alone filled, or filled after another source whose rows
+/// are in the hour's column, were written from its memory on the way
+/// ([`Batch::flush_columns`]); the others (`dirty`: rows from other sources too) are rebuilt
+/// from their rows here. The newest hour of a live source is left open (no column: its rows
+/// answer until it is sealed) and the last hour with rows before the first touched one (a
+/// live source's previous hour, sealed when the next one starts) is rebuilt when its column
+/// is missing or short.
+fn seal_hours(
+    conn: &Connection,
+    touched: &[i64],
+    dirty: &[i64],
+    finished: bool,
+) -> anyhow::Result<()> {
+    let Some(&first) = touched.first() else { return Ok(()) };
+    let open = touched.last().copied().filter(|_| !finished);
+    for &b in dirty.iter().filter(|&&b| Some(b) != open) {
+        rebuild_chunk(conn, b)?;
+    }
+    if let Some(open) = open {
+        conn.prepare_cached("DELETE FROM hk_columns WHERE bucket_ns = ?1")?.execute([open])?;
+        conn.prepare_cached("DELETE FROM hk_chunks WHERE bucket_ns = ?1")?.execute([open])?;
+    }
+    let before: Option<i64> = conn
+        .prepare_cached("SELECT rx_ns FROM hk WHERE rx_ns < ?1 ORDER BY rx_ns DESC LIMIT 1")?
+        .query_row([first], |r| r.get(0))
+        .optional()?;
+    if let Some(b) = before.map(floor_hour) {
+        let chunk: Option<i64> = conn
+            .prepare_cached("SELECT n FROM hk_chunks WHERE bucket_ns = ?1")?
+            .query_row([b], |r| r.get(0))
+            .optional()?;
+        if chunk != Some(hour_rows(conn, b)?) {
+            rebuild_chunk(conn, b)?;
+        }
+    }
+    Ok(())
+}
+
+/// HK rows stored in the hour starting at `bucket_ns`.
+fn hour_rows(conn: &Connection, bucket_ns: i64) -> anyhow::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM hk WHERE rx_ns >= ?1 AND rx_ns < ?2")?
+        .query_row(params![bucket_ns, bucket_ns + HOUR_NS], |r| r.get(0))?)
 }
 
 fn decimate(points: &[TrendPoint], from_ns: i64, to_ns: i64, bins: usize) -> Vec<TrendPoint> {
@@ -814,6 +1150,12 @@ pub struct Batch<'a> {
     source_id: i64,
     counts: BatchCounts,
     agg: Aggregates,
+    /// UTC hours of the HK rows added (sorted, for the per-parameter columns).
+    hours: Vec<i64>,
+    /// The current hour's rows, transposed.
+    cols: HourColumns,
+    /// Hours whose columns must be rebuilt from the rows at commit (sorted).
+    dirty: Vec<i64>,
 }
 
 impl std::fmt::Debug for Batch<'_> {
@@ -870,11 +1212,47 @@ impl Batch<'_> {
     ) -> anyhow::Result<()> {
         self.seen(rx_ns);
         self.counts.hk += 1;
-        let mut st = self.tx.prepare_cached(
-            "INSERT INTO hk (rx_ns, cuc_s, source_id, data) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        st.execute(params![rx_ns, cuc_s, self.source_id, data])?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO hk (rx_ns, cuc_s, source_id, data) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![rx_ns, cuc_s, self.source_id, data])?;
         self.agg.add_report(rx_ns, hk);
+        let hour = floor_hour(rx_ns);
+        if self.cols.bucket != Some(hour) {
+            self.flush_columns()?;
+            self.cols.bucket = Some(hour);
+        }
+        self.cols.push(rx_ns, hk);
+        if let Err(at) = self.hours.binary_search(&hour) {
+            self.hours.insert(at, hour);
+        }
+        Ok(())
+    }
+
+    /// Writes the columns of the hour being filled from memory when this batch holds every
+    /// row of it (the usual case: a file's hours), else marks the hour for a rebuild from its
+    /// rows at commit.
+    fn flush_columns(&mut self) -> anyhow::Result<()> {
+        let Some(b) = self.cols.bucket.take() else { return Ok(()) };
+        if self.cols.times.is_empty() {
+            return Ok(());
+        }
+        let n = self.cols.times.len() as i64;
+        let rows = hour_rows(&self.tx, b)?;
+        let not_dirty = self.dirty.binary_search(&b).is_err();
+        if not_dirty && rows == n {
+            write_chunk(&self.tx, b, &self.cols)?;
+        } else if let Some(old) =
+            read_chunk(&self.tx, b)?.filter(|old| not_dirty && old.times.len() as i64 + n == rows)
+        {
+            // The hour's other rows are in its column (a previous file ending in this hour):
+            // merge rather than decode them all again.
+            write_chunk(&self.tx, b, &old.merge(&self.cols))?;
+        } else if let Err(at) = self.dirty.binary_search(&b) {
+            self.dirty.insert(at, b);
+        }
+        self.cols.clear();
         Ok(())
     }
 
@@ -1009,6 +1387,35 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// Stores a whole table image seen in a dump (its own CRC already checked), keyed by table,
+    /// version and the CRC-32 of the whole image (what directory reports and HK give); an image
+    /// already known is kept with its first reception.
+    ///
+    /// # Errors
+    /// SQLite errors; an image shorter than its header and CRC.
+    pub fn add_table_image(&mut self, rx_ns: i64, image: &[u8]) -> anyhow::Result<()> {
+        let header = tables::image::ImageHeader::parse(image)
+            .map_err(|e| anyhow::anyhow!("table image: {e}"))?;
+        let whole =
+            image.get(..header.image_len()).context("table image shorter than its header says")?;
+        // The unit's directory and HK give the CRC-32 of the whole image (trailer included).
+        let crc = tc_tm::crc::crc32(whole);
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO table_images (table_id, version, crc, image, first_ns, \
+                 source_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                header.table as u8,
+                header.table_version,
+                crc,
+                whole,
+                rx_ns,
+                self.source_id
+            ])?;
+        Ok(())
+    }
+
     /// Records a boot or software change seen in HK.
     ///
     /// # Errors
@@ -1090,9 +1497,15 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// SQLite errors (nothing of the batch is then stored).
-    pub fn commit(self, finished_ns: Option<i64>) -> anyhow::Result<BatchCounts> {
-        let Self { tx, source_id, counts, mut agg } = self;
+    pub fn commit(mut self, finished_ns: Option<i64>) -> anyhow::Result<BatchCounts> {
+        let finished = finished_ns.is_some();
+        // A live source's newest hour stays open: its columns are written when it is sealed.
+        if finished || self.cols.bucket != self.hours.last().copied() {
+            self.flush_columns()?;
+        }
+        let Self { tx, source_id, counts, mut agg, hours, dirty, .. } = self;
         agg.flush();
+        seal_hours(&tx, &hours, &dirty, finished)?;
         let names: Vec<&str> = HkReport::field_names().collect();
         {
             let upsert = |table: &str| {
@@ -1264,5 +1677,120 @@ mod tests {
         assert_eq!((c.hk, c.hk_hourly > 0, c.hk_daily > 0), (0, true, true));
         let t = s.trend("rate_sector0", 0, HOUR_NS, None).unwrap();
         assert_eq!(t.resolution, Resolution::Hourly, "raw rows pruned: aggregates answer");
+    }
+
+    fn hk_at(s: &mut Store, name: &str, finished: bool, times: &[(i64, u16)]) {
+        let mut b = s.begin(NewSource { sha256: None, ..source(name) }).unwrap();
+        for &(t, v) in times {
+            let (data, hk) = hk_data(v);
+            b.add_hk(t, 0.0, &data, &hk).unwrap();
+        }
+        b.commit(finished.then_some(1)).unwrap();
+    }
+
+    fn same_as_raw(s: &Store, from: i64, to: i64) {
+        for p in ["rate_sector0", "uptime_s", "mode"] {
+            let cols = s.trend(p, from, to, None).unwrap();
+            let raw = s.trend_scan(p, from, to).unwrap();
+            assert_eq!(cols.resolution, Resolution::Raw);
+            assert_eq!(cols.points, raw.points, "{p} over [{from}, {to})");
+        }
+    }
+
+    fn chunk_hours(s: &Store) -> Vec<(i64, i64)> {
+        let mut st = s.conn().prepare("SELECT bucket_ns, n FROM hk_chunks ORDER BY 1").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn columns_code_every_kind_of_value() {
+        for v in [
+            vec![5.0; 7],
+            vec![0.0, 255.0, 3.0],
+            vec![0.0, 65_535.0, 256.0],
+            vec![0.0, 4_294_967_295.0, 65_536.0],
+            vec![1.5, -2.0, 1e300],
+            vec![-0.0, 0.0],
+            vec![f64::NAN, 1.0],
+        ] {
+            let coded = encode_column(&v);
+            let back = decode_column(&coded, v.len()).unwrap();
+            let bits = |x: &[f64]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&back), bits(&v), "{v:?} coded as {coded:?}");
+        }
+        assert_eq!(encode_column(&[7.0; 3600]).len(), 9, "a constant hour is one value");
+        assert_eq!(encode_column(&[1.0, 300.0]).len(), 1 + 2 * 2);
+        assert_eq!(decode_column(&[2, 0, 1, 0], 2), None, "short");
+        assert_eq!(decode_column(&[3, 0, 1, 0], 1), None, "unknown width");
+        assert_eq!(decode_column(&[], 0), None);
+    }
+
+    /// The per-parameter columns give exactly what decoding every raw row gives: files that
+    /// overlap in time, a live source's open hour (read raw) sealed when the next hour starts,
+    /// retention cutting an hour in two, and a database of schema version 1 migrated.
+    #[test]
+    fn trends_from_columns_equal_the_raw_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut s = Store::open(&path).unwrap();
+        let t0 = 1_796_083_200_000_000_000i64;
+        let sec = 1_000_000_000i64;
+        // File a: hours 0-2, every 10 s; file b: hour 1 again, 5 s later, other values.
+        let a: Vec<(i64, u16)> = (0..1080).map(|i| (t0 + i * 10 * sec, i as u16)).collect();
+        let b: Vec<(i64, u16)> =
+            (360..720).map(|i| (t0 + i * 10 * sec + 5 * sec, 60_000 - i as u16)).collect();
+        hk_at(&mut s, "a", true, &a);
+        hk_at(&mut s, "b", true, &b);
+        assert_eq!(chunk_hours(&s), vec![(t0, 360), (t0 + HOUR_NS, 720), (t0 + 2 * HOUR_NS, 360)]);
+        // Live: three commits in hour 3 (left open), then one in hour 4 (seals hour 3).
+        for k in 0..3 {
+            let t = t0 + 3 * HOUR_NS + k * 60 * sec;
+            hk_at(&mut s, "live", false, &[(t, 7), (t + sec, 300)]);
+            assert_eq!(chunk_hours(&s).len(), 3, "the open hour has no column");
+            same_as_raw(&s, t0, t0 + 4 * HOUR_NS);
+        }
+        hk_at(&mut s, "live", false, &[(t0 + 4 * HOUR_NS + sec, 9)]);
+        assert_eq!(chunk_hours(&s).last(), Some(&(t0 + 3 * HOUR_NS, 6)));
+        for (from, to) in [
+            (t0, t0 + 5 * HOUR_NS),
+            (t0 + 1234 * sec, t0 + 3 * HOUR_NS + 61 * sec),
+            (t0 - DAY_NS, t0 + DAY_NS),
+            (t0 + HOUR_NS, t0 + HOUR_NS + 1),
+            (t0 + 5 * HOUR_NS, t0 + 6 * HOUR_NS),
+        ] {
+            same_as_raw(&s, from, to);
+        }
+        // A file going back and forth between two hours.
+        let h = |k: i64, x: i64| t0 + k * HOUR_NS + x * sec;
+        hk_at(&mut s, "c", true, &[(h(5, 1), 1), (h(6, 1), 2), (h(5, 2), 3), (h(6, 0), 4)]);
+        // (The live hour 4 was sealed as the hour before this file's first.)
+        assert_eq!(&chunk_hours(&s)[4..], &[(h(4, 0), 1), (h(5, 0), 2), (h(6, 0), 2)]);
+        same_as_raw(&s, t0, t0 + 7 * HOUR_NS);
+        let binned = s.trend("rate_sector0", t0, t0 + 5 * HOUR_NS, Some(50)).unwrap();
+        assert!(
+            binned.points.len() <= 50 && binned.points.iter().map(|p| p.n).sum::<u64>() == 1447
+        );
+        // Retention cuts hour 1 in two: hour 0 goes, hour 1 is rebuilt from what is left.
+        let cut = t0 + HOUR_NS + 1800 * sec;
+        s.retain_raw(1, cut + DAY_NS).unwrap();
+        assert_eq!(chunk_hours(&s).first(), Some(&(t0 + HOUR_NS, 360)));
+        same_as_raw(&s, cut, t0 + 5 * HOUR_NS);
+        // A database of schema version 1: its hours are transposed by the migration.
+        s.conn()
+            .execute_batch(
+                "DROP TABLE hk_columns; DROP TABLE hk_chunks; DROP TABLE table_images; \
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(chunk_hours(&s).len(), 6, "hours 1-6, the open one included");
+        same_as_raw(&s, cut, t0 + 5 * HOUR_NS);
+        // Live rows into an hour that has a column: read raw until sealed.
+        let mut s = s;
+        hk_at(&mut s, "live", false, &[(t0 + 4 * HOUR_NS + 2 * sec, 11)]);
+        assert_eq!(chunk_hours(&s).len(), 5);
+        same_as_raw(&s, cut, t0 + 5 * HOUR_NS);
     }
 }

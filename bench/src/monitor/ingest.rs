@@ -151,6 +151,8 @@ pub struct Ingestor {
     /// Largest file taken from a drop directory.
     pub max_file_bytes: u64,
     prev_hk: Option<(i64, HkReport)>,
+    /// Live table dumps being reassembled (a file's are its own).
+    dumps: Dumps,
 }
 
 impl std::fmt::Debug for Ingestor {
@@ -178,6 +180,7 @@ impl Ingestor {
             on_alarm: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             prev_hk,
+            dumps: Dumps::default(),
         })
     }
 
@@ -449,7 +452,10 @@ impl Ingestor {
             reason: None,
             started_ns: now,
         })?;
-        let mut sink = PacketSink { eval, prev_hk, alerts: Vec::new(), last_hk: None };
+        // A file's dumps are reassembled from its own segments only.
+        let mut dumps = Dumps::default();
+        let mut sink =
+            PacketSink { eval, prev_hk, dumps: &mut dumps, alerts: Vec::new(), last_hk: None };
         let verdict = match kind {
             Kind::Archive => ingest_archive(path, &mut batch, &mut sink)?,
             Kind::Cadu => ingest_cadus(path, &mut batch, &mut sink, now)?,
@@ -570,9 +576,9 @@ impl Ingestor {
         if packets.is_empty() {
             return Ok(());
         }
-        let Self { store, eval, prev_hk, .. } = self;
+        let Self { store, eval, prev_hk, dumps, .. } = self;
         let mut batch = store.resume(source_id)?;
-        let mut sink = PacketSink { eval, prev_hk, alerts: Vec::new(), last_hk: None };
+        let mut sink = PacketSink { eval, prev_hk, dumps, alerts: Vec::new(), last_hk: None };
         for p in packets {
             sink.packet(&mut batch, p.received_utc_ns, &p.bytes)?;
         }
@@ -610,6 +616,7 @@ fn sleep_unless(
 struct PacketSink<'e> {
     eval: &'e mut Evaluator,
     prev_hk: &'e mut Option<(i64, HkReport)>,
+    dumps: &'e mut Dumps,
     alerts: Vec<i64>,
     last_hk: Option<i64>,
 }
@@ -676,12 +683,88 @@ impl PacketSink<'_> {
             Ok(Report::Table(tc_tm::service::table::Report::Directory(list))) => {
                 batch.add_directory(rx_ns, cuc_s, list.iter())?;
             }
+            Ok(Report::Table(tc_tm::service::table::Report::DumpSegment(seg))) => {
+                batch.count_packet(rx_ns);
+                if let Some(image) = self.dumps.add(&seg) {
+                    batch.add_table_image(rx_ns, &image)?;
+                }
+            }
             Ok(_) => batch.count_packet(rx_ns),
             Err(_) => {
                 batch.count_damaged(1);
             }
         }
         Ok(true)
+    }
+}
+
+/// Table dumps being reassembled from their 200,6 segments, until every octet of an image is
+/// there and its CRC checks (then it is stored: [`super::db::Batch::add_table_image`]).
+/// Bounded: at most [`Dumps::MAX_PENDING`] images at once (the oldest is dropped), each at
+/// most [`tables::MAX_IMAGE_LEN`] octets.
+#[derive(Debug, Default)]
+pub struct Dumps {
+    pending: Vec<PendingDump>,
+    next_age: u64,
+}
+
+#[derive(Debug)]
+struct PendingDump {
+    key: (u8, u8, u16, u32),
+    image: Vec<u8>,
+    have: Vec<bool>,
+    missing: usize,
+    age: u64,
+}
+
+impl Dumps {
+    /// Images reassembled at once.
+    pub const MAX_PENDING: usize = 8;
+
+    /// Adds a segment; returns the image it completes, when its CRC checks.
+    pub fn add(&mut self, seg: &tc_tm::service::table::DumpSegment<'_>) -> Option<Vec<u8>> {
+        let total = usize::try_from(seg.total_len).ok()?;
+        if total == 0 || total > tables::MAX_IMAGE_LEN {
+            return None;
+        }
+        let key = (seg.table_id, seg.buffer.value(), seg.version, seg.total_len);
+        self.next_age += 1;
+        let age = self.next_age;
+        let at = match self.pending.iter().position(|p| p.key == key) {
+            Some(at) => at,
+            None => {
+                if self.pending.len() >= Self::MAX_PENDING {
+                    let oldest = self.pending.iter().enumerate().min_by_key(|(_, p)| p.age)?.0;
+                    self.pending.swap_remove(oldest);
+                }
+                self.pending.push(PendingDump {
+                    key,
+                    image: vec![0; total],
+                    have: vec![false; total],
+                    missing: total,
+                    age,
+                });
+                self.pending.len() - 1
+            }
+        };
+        let p = self.pending.get_mut(at)?;
+        p.age = age;
+        let start = usize::try_from(seg.offset).ok()?;
+        let end = start.checked_add(seg.data.len())?;
+        let (dst, have) = (p.image.get_mut(start..end)?, p.have.get_mut(start..end)?);
+        dst.copy_from_slice(seg.data);
+        for h in have.iter_mut().filter(|h| !**h) {
+            *h = true;
+            p.missing -= 1;
+        }
+        if p.missing > 0 {
+            return None;
+        }
+        let done = self.pending.swap_remove(at);
+        let image = tables::image::Image::new_checked(done.image.as_slice()).ok()?;
+        let header = image.header()?;
+        (header.table as u8 == seg.table_id && header.table_version == seg.version)
+            .then_some(done.image)
     }
 }
 
@@ -902,4 +985,51 @@ fn ingest_context(path: &Path, kind: Kind) -> anyhow::Result<Result<(), Quaranti
         Ok(_) => Ok(()),
         Err(e) => Err(Quarantine(format!("{} file: {e}", kind.name()))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tables::TableId;
+    use tc_tm::service::table::{BufferSel, DumpSegment};
+
+    fn seg(image: &[u8], version: u16, offset: usize, len: usize) -> DumpSegment<'_> {
+        DumpSegment {
+            table_id: TableId::Crt as u8,
+            buffer: BufferSel::Active,
+            version,
+            total_len: image.len() as u32,
+            offset: offset as u32,
+            data: &image[offset..(offset + len).min(image.len())],
+        }
+    }
+
+    /// Segments in any order, repeated, interleaved with another dump, complete an image once
+    /// every octet is there; a damaged image (CRC) is never given; pending dumps are bounded.
+    #[test]
+    fn dumps_reassemble_checked_images_only() {
+        let set = tables::defaults::generate(tables::defaults::DEFAULT_SEED);
+        let crt = set.image(TableId::Crt).unwrap();
+        let v = set.version(TableId::Crt);
+        let mut d = Dumps::default();
+        let n = crt.len();
+        assert!(d.add(&seg(&crt, v, 100, 50)).is_none());
+        assert!(d.add(&seg(&crt, v, 0, 120)).is_none());
+        let mut bad = crt.clone();
+        bad[20] ^= 1;
+        assert!(d.add(&seg(&bad, v, 0, n)).is_none(), "a damaged image is not stored");
+        // The damaged image was dropped: a new dump of the same key starts from nothing.
+        assert!(d.add(&seg(&crt, v, 150, n)).is_none(), "0..150 missing");
+        assert!(d.add(&seg(&crt, v, 0, 100)).is_none(), "100..150 missing");
+        let got = d.add(&seg(&crt, v, 90, 60));
+        assert_eq!(got.as_deref(), Some(crt.as_slice()));
+        assert!(d.pending.is_empty());
+        for k in 0..20u16 {
+            assert!(d.add(&seg(&crt, k, 0, 10)).is_none());
+        }
+        assert_eq!(d.pending.len(), Dumps::MAX_PENDING);
+        let huge = DumpSegment { total_len: u32::MAX, ..seg(&crt, v, 0, 10) };
+        assert!(d.add(&huge).is_none());
+        assert_eq!(d.pending.len(), Dumps::MAX_PENDING);
+    }
 }

@@ -27,6 +27,7 @@ pub mod db;
 pub mod ingest;
 pub mod report;
 pub mod synth;
+pub mod thresholds;
 pub mod web;
 
 use clap::Parser;

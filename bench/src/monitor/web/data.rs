@@ -175,6 +175,9 @@ pub struct AlertView {
     pub dec_deg: Option<f64>,
     /// Catalogue source ID when the alert matched one.
     pub catalog_id: Option<u32>,
+    /// The SNR threshold in force for its trigger and timescale when it was received
+    /// (`≥ 6.5 σ (crt v3)`, `unknown (crt version 4 not seen)`), if a table version is known.
+    pub threshold: Option<String>,
 }
 
 /// One counter or sector rate against its threshold.
@@ -208,6 +211,10 @@ pub struct TriggerView {
     pub alerts_per_day: Vec<(i64, u64)>,
     /// Table directories over time, oldest first.
     pub tables: Vec<TableVersions>,
+    /// When the thresholds below are in force (the newest HK report), ms.
+    pub thresholds_at_ms: Option<i64>,
+    /// The trigger tables in force then, with their thresholds or why they are unknown.
+    pub thresholds: Vec<crate::monitor::thresholds::TableThresholds>,
 }
 
 /// One ingested or quarantined file.

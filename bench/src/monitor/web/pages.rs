@@ -313,6 +313,55 @@ pub fn trends(q: &TrendQuery, params: &[String], points: &[TrendPoint]) -> Strin
     s
 }
 
+/// The trigger tables in force and their thresholds (or why unknown).
+fn thresholds(s: &mut String, t: &TriggerView) {
+    let _ = write!(
+        s,
+        "<h2>Thresholds in force</h2><p id=\"thresholds-at\">{}</p>",
+        match t.thresholds_at_ms {
+            Some(at) => format!(
+                "At {} (the newest report), from the table versions the unit reported and \
+                 the table images seen in dumps (200,6).",
+                utc_ms(at)
+            ),
+            None => "No table version known yet (no HK or directory report).".to_owned(),
+        }
+    );
+    if t.thresholds.is_empty() {
+        return;
+    }
+    s.push_str("<table id=\"thresholds\"><thead><tr><th>Table</th><th>Threshold</th><th>Value</th></tr></thead><tbody>");
+    for tt in &t.thresholds {
+        let head = format!(
+            "{} v{} (CRC {:08X}){}",
+            esc(&tt.table),
+            tt.version,
+            tt.crc,
+            tt.image_seen_ns
+                .map_or(String::new(), |ns| format!(", dumped {}", utc_ms(ns / 1_000_000)))
+        );
+        if let Some(why) = &tt.unknown {
+            let _ = write!(
+                s,
+                "<tr class=\"unknown\" data-table=\"{}\"><td>{head}</td><td colspan=\"2\">{}</td></tr>",
+                esc(&tt.table),
+                esc(why)
+            );
+            continue;
+        }
+        for (what, value) in &tt.rows {
+            let _ = write!(
+                s,
+                "<tr data-table=\"{}\"><td>{head}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                esc(&tt.table),
+                esc(what),
+                esc(value)
+            );
+        }
+    }
+    s.push_str("</tbody></table>");
+}
+
 fn alert_row(s: &mut String, a: &AlertView) {
     let pos = match (a.ra_deg, a.dec_deg) {
         (Some(ra), Some(dec)) => format!("{ra:.3}, {dec:+.3}"),
@@ -321,12 +370,13 @@ fn alert_row(s: &mut String, a: &AlertView) {
     let _ = write!(
         s,
         "<tr data-alert-id=\"{}\"><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
-<td class=\"num\">{:.1}</td><td>{}</td><td>{}</td></tr>",
+<td class=\"num\">{:.1}</td><td class=\"threshold\">{}</td><td>{}</td><td>{}</td></tr>",
         a.id,
         utc_ms(a.t_ms),
         esc(&a.kind),
         fmt_value(a.timescale_ms),
         a.snr,
+        esc(a.threshold.as_deref().unwrap_or("—")),
         pos,
         a.catalog_id.map_or("—".to_owned(), |c| c.to_string()),
     );
@@ -341,7 +391,11 @@ pub fn trigger(t: &TriggerView) -> String {
     if t.gauges.is_empty() {
         s.push_str("<p>No trigger housekeeping yet.</p>");
     } else {
-        s.push_str("<table class=\"gauges\"><thead><tr><th>Name</th><th>Value</th><th>Threshold</th></tr></thead><tbody>");
+        s.push_str(
+            "<p class=\"note\">The unit has no threshold on sector rates: the limit shown is the \
+ground's (the limits file's soft high). The on-board thresholds are below.</p>",
+        );
+        s.push_str("<table class=\"gauges\"><thead><tr><th>Name</th><th>Value</th><th>Ground limit</th></tr></thead><tbody>");
         for g in &t.gauges {
             let over = g.threshold.is_some_and(|th| g.value > th);
             let _ = write!(
@@ -356,13 +410,15 @@ pub fn trigger(t: &TriggerView) -> String {
         }
         s.push_str("</tbody></table>");
     }
-    s.push_str("</section></div><h2>Alerts</h2>");
+    s.push_str("</section></div>");
+    thresholds(&mut s, t);
+    s.push_str("<h2>Alerts</h2>");
     if t.alerts.is_empty() {
         s.push_str("<p id=\"alerts\" class=\"empty\">No alert received.</p>");
     } else {
         s.push_str(
             "<table id=\"alerts\"><thead><tr><th>Received</th><th>Type</th><th>Timescale (ms)</th>\
-<th>SNR</th><th>RA, Dec (°)</th><th>Catalogue</th></tr></thead><tbody>",
+<th>SNR</th><th>Threshold in force</th><th>RA, Dec (°)</th><th>Catalogue</th></tr></thead><tbody>",
         );
         for a in &t.alerts {
             alert_row(&mut s, a);

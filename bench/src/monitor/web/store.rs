@@ -17,6 +17,7 @@ use super::data::{
 use crate::hk_limits::{LimitSet, Limits};
 use crate::monitor::alarm::{self, Alarm, Filter};
 use crate::monitor::db::{self, DAY_NS, Store};
+use crate::monitor::thresholds::{self, Contents};
 
 /// Alerts the trigger page lists (newest first); the sky map shows the same.
 pub const MAX_ALERTS: usize = 500;
@@ -26,6 +27,9 @@ pub const RECENT_ALARMS: u32 = 50;
 pub const MAX_FILES: u32 = 500;
 
 const NS_PER_MS: i64 = 1_000_000;
+
+/// Table versions in force: `(table ID, version, CRC)` each.
+type VersionsKey = Vec<(u8, u16, u32)>;
 
 /// The monitor's store as the web page sees it.
 pub struct StoreData {
@@ -322,9 +326,35 @@ impl MonitorData for StoreData {
                     ra_deg: located.then_some(ra),
                     dec_deg: located.then_some(dec),
                     catalog_id: u32::try_from(cat).ok().filter(|&c| c != 0),
+                    threshold: None,
                 })
             })?;
             t.alerts = rows.collect::<Result<_, _>>()?;
+            // Each alert against the thresholds in force when it was received.
+            // (Tables change rarely: contents are decoded once per set of versions.)
+            let mut seen: Vec<(VersionsKey, Contents)> = Vec::new();
+            for a in &mut t.alerts {
+                let at = a.t_ms.saturating_mul(NS_PER_MS).saturating_add(NS_PER_MS - 1);
+                let versions = thresholds::in_force_at(s.conn(), at)?;
+                let key: VersionsKey =
+                    versions.iter().map(|f| (f.table_id, f.version, f.crc)).collect();
+                let c = match seen.iter().position(|(k, _)| *k == key) {
+                    Some(i) => seen.get(i).map(|(_, c)| c),
+                    None => {
+                        seen.push((key, Contents::of(s.conn(), &versions)?));
+                        seen.last().map(|(_, c)| c)
+                    }
+                };
+                a.threshold = c.and_then(|c| c.alert_threshold(&a.kind, a.timescale_ms as i64));
+            }
+            if let Some(now) = db::last_hk_ns(s.conn())?.or(s
+                .conn()
+                .query_row("SELECT MAX(rx_ns) FROM table_dirs", [], |r| r.get::<_, Option<i64>>(0))?)
+            {
+                let c = Contents::at(s.conn(), now)?;
+                t.thresholds = c.describe(s.conn())?;
+                t.thresholds_at_ms = Some(ms(now));
+            }
             let mut st = s.conn().prepare_cached(
                 "SELECT rx_ns / ?1 * ?1 AS day, COUNT(*) FROM alerts GROUP BY day ORDER BY day",
             )?;

@@ -263,6 +263,7 @@ mod tests {
             ra_deg: ra,
             dec_deg: dec,
             catalog_id: None,
+            threshold: None,
         };
         let svg = sky_map(&[a(1, Some(83.6), Some(22.0)), a(2, None, None)]);
         assert!(svg.contains("data-alert-id=\"1\""));
