@@ -353,11 +353,10 @@ fn every_help_and_readme_example_runs_as_documented() {
 /// The README's Job 1 walk-through (the block fenced ```` ```sh walkthrough ```` under "Job 1"),
 /// run as written as one bash script (`set -e`): `eic` stands for this build of `eic-bench`
 /// (the alias line is the README's), the twin's state goes to a scratch directory instead of
-/// `/tmp/st`. Then: the evidence page written, the slots' tables active on the unit, the second
-/// plan empty, the twin stopped by the block's last line.
+/// `/tmp/st`. Then: the evidence page written with every time-tagged TC executed (`run
+/// --wait`), the slots' tables active on the unit, the second plan empty, the twin stopped by
+/// the block's last line. About 30 s: the twin's clock starts 13 s before the first slot.
 #[test]
-#[ignore = "about two minutes (the walk-through sleeps while the twin's clock reaches the \
-            slots): cargo test -p eic-bench --test help_examples -- --ignored readme_job1"]
 fn readme_job1_walkthrough_runs_as_written() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let job1 = &readme[readme.find("### Job 1").expect("README has Job 1")..];
@@ -390,6 +389,17 @@ fn readme_job1_walkthrough_runs_as_written() {
         serde_json::from_str(&std::fs::read_to_string(w.join("reports/week49.json")).unwrap())
             .unwrap();
     assert_eq!(ev["ok"], true, "{}", ev["outcome"]);
+    // `--wait`: every TC time-tagged by the run was released and executed on the unit.
+    let released = ev["sections"]["released"].as_array().expect("the released TCs");
+    assert!(
+        released.len() >= 2 && released.iter().all(|r| r["outcome"] == "completed"),
+        "{released:?}"
+    );
+    assert!(ev["sections"]["after wait"]["tables"].is_array(), "the directory after the wait");
+    let wait = ev["steps"].as_array().unwrap().iter().find(|s| s["name"] == "wait");
+    let wait = wait.expect("the evidence has the wait step");
+    assert_eq!(wait["ok"], true, "{wait}");
+    assert!(wait["data"]["executed"].as_u64().unwrap() >= 2, "{wait}");
     let catalog = std::fs::read_to_string(w.join("on-board/catalog.toml")).unwrap();
     let alert = std::fs::read_to_string(w.join("on-board/alert.toml")).unwrap();
     assert!(catalog.contains("version = 4"), "catalogue v4 active after the two slots");
