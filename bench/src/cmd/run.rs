@@ -28,7 +28,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 5)]
     pub margin_s: i64,
     /// After the run, wait until every TC it time-tagged has been released on the unit's
-    /// clock and confirm each one's execution (its ST[01] completion report, or the unit's
+    /// clock and confirm each one's execution (its completion report 1,7, or the unit's
     /// request history when that report is lost), then read the table directory again: the
     /// evidence then holds what the slots did. A progress line names the next release.
     /// Instead of a fixed `sleep` before checking the unit: it ends when the last slot has

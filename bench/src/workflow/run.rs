@@ -576,7 +576,7 @@ const ASK_AFTER: Duration = Duration::from_secs(1);
 
 /// Waits until every TC that [`execute`] time-tagged (`sum.timed`) has been released on the
 /// unit's clock and its execution confirmed: its ST\[01\] completion (or failure) report, or,
-/// for a TC due for [`ASK_AFTER`] whose report did not arrive, the unit's request history
+/// for a TC due for a second whose report did not arrive, the unit's request history
 /// (17,128 → 17,129). `progress` receives one line about what is awaited, several times a
 /// second. Then reads the table directory again. Records a `wait` step and the sections
 /// `released` (each TC's outcome) and `after wait` (the directory) in `rec.evidence`.
