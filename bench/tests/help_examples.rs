@@ -484,8 +484,8 @@ fn output_text(out: &std::process::Output) -> String {
 }
 
 /// Job 3's two blocks (step 3, the campaign; step 5, the sweep), with `extra` appended to each
-/// command, and their products.
-fn job3(extra: &str) {
+/// command, and their products; `regression` is what the campaign's output must show.
+fn job3(extra: &str, regression: &str) {
     let blocks = readme_blocks("### Job 3");
     assert_eq!(blocks.len(), 2, "Job 3 has the campaign and the sweep blocks: {blocks:?}");
     let env = Env::new();
@@ -495,7 +495,7 @@ fn job3(extra: &str) {
         env.bash(&block_script(&format!("{}{extra}", blocks[0].trim_end()))).output().unwrap();
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(5), "the README says exit 5 for this candidate: {text}");
-    assert!(text.contains("verdict: REGRESSION") && text.contains("lost burst: grid/"), "{text}");
+    assert!(text.contains("verdict: REGRESSION") && text.contains(regression), "{text}");
     for f in ["out/report.html", "out/report.json", "out/junit.xml"] {
         assert!(w.join(f).is_file(), "{f} not written: {text}");
     }
@@ -518,15 +518,16 @@ fn job3(extra: &str) {
 /// `readme_job3_blocks_run_as_written`.
 #[test]
 fn readme_job3_blocks_run_on_the_model() {
-    job3(" --target model");
+    job3(" --target model", "lost burst: grid/");
 }
 
 #[test]
-#[ignore = "minutes (the example suite on the on-board trigger, then a sweep of the smoke \
-            suite): cargo test --release -p eic-bench --test help_examples -- --ignored \
-            readme_job3_blocks_run_as_written"]
+#[ignore = "minutes (the example suite on the on-board trigger, 139 s in release on the \
+            2-core host, then a sweep of the smoke suite, 32 s): cargo test --release -p \
+            eic-bench --test help_examples -- --ignored readme_job3_blocks_run_as_written"]
 fn readme_job3_blocks_run_as_written() {
-    job3("");
+    // What the README says of this run: no burst lost, the localisation check failed.
+    job3("", "[FAIL] fraction of localisations outside r90");
 }
 
 /// `scripts/quickstart` (the README's first command) in a scratch checkout: the build line
