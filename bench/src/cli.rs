@@ -165,7 +165,10 @@ pub enum Commands {
     #[command(subcommand)]
     Stack(cmd::stack::StackCmd),
     /// Executes a TC stack with every verification stage checked; time-tagged TCs go into the
-    /// unit's schedule (service 11). Writes an evidence report (JSON and HTML).
+    /// unit's schedule (service 11). Writes an evidence report (JSON and HTML). With --wait it
+    /// then waits, on the unit's clock, until every time-tagged TC has been released and has
+    /// executed (instead of a `sleep` before checking the unit): e.g.
+    /// `eic-bench run /dev/ttyUSB0 week49.stack --wait` ends once the last slot happened.
     ///
     /// Examples:
     ///   eic-bench run twin week49.stack --evidence reports/week49

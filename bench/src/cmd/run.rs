@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::link_args::LinkArgs;
 use crate::workflow::evidence::{Evidence, JournalSpec, Recorder};
-use crate::workflow::run::{RunOptions, execute};
+use crate::workflow::run::{RunOptions, execute, wait_released};
 use crate::workflow::stack::{Stack, check};
 
 /// Arguments of `run`.
@@ -27,6 +27,19 @@ pub struct RunArgs {
     /// A time-tagged TC due within this many seconds of the unit's clock is sent at once.
     #[arg(long, default_value_t = 5)]
     pub margin_s: i64,
+    /// After the run, wait until every TC it time-tagged has been released on the unit's
+    /// clock and confirm each one's execution (its completion report 1,7, or the unit's
+    /// request history when that report is lost), then read the table directory again: the
+    /// evidence then holds what the slots did. A progress line names the next release.
+    /// Instead of a fixed `sleep` before checking the unit: it ends when the last slot has
+    /// happened. A slot hours away means waiting hours (the twin or the unit must keep
+    /// running).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: give up this many seconds after the last release is due on the unit's
+    /// clock (exit 4: not confirmed).
+    #[arg(long, default_value_t = 30, requires = "wait")]
+    pub wait_grace_s: u64,
     /// Print the outcome as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -86,19 +99,46 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let result = execute(&mut s, &mut rec, &stack, &RunOptions { margin_s: a.margin_s });
     rec.end_journal(state_known(&result));
-    match &result {
-        Ok(sum) => rec.evidence.finish(
+    let waited = match &result {
+        Ok(sum) if a.wait => {
+            let bar = super::update::progress(a.json, "wait");
+            bar.set_length(sum.timed.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{prefix} {spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let grace = std::time::Duration::from_secs(a.wait_grace_s);
+            let w = wait_released(&mut s, &mut rec, &stack, sum, grace, &mut |m| {
+                bar.set_message(m.to_owned());
+            });
+            bar.finish_and_clear();
+            Some(w)
+        }
+        _ => None,
+    };
+    match (&result, &waited) {
+        (Err(e), _) | (Ok(_), Some(Err(e))) => rec.evidence.finish(false, format!("{e:#}")),
+        (Ok(sum), Some(Ok(n))) => rec.evidence.finish(
+            true,
+            format!(
+                "{} TCs sent and verified, {} time-tagged on the unit, {n} of them executed at \
+                 their release",
+                sum.sent_now, sum.time_tagged
+            ),
+        ),
+        (Ok(sum), None) => rec.evidence.finish(
             true,
             format!(
                 "{} TCs sent and verified, {} time-tagged on the unit",
                 sum.sent_now, sum.time_tagged
             ),
         ),
-        Err(e) => rec.evidence.finish(false, format!("{e:#}")),
     }
     let (j, h) = rec.evidence.write(&a.evidence)?;
     if a.json {
-        let v = json!({"ok": result.is_ok(), "outcome": rec.evidence.outcome,
+        let ok = result.is_ok() && waited.as_ref().is_none_or(Result::is_ok);
+        let v = json!({"ok": ok, "outcome": rec.evidence.outcome,
+            "waited": waited.as_ref().map(|w| w.as_ref().map_or(0, |n| *n)),
             "sent_now": result.as_ref().map_or(0, |s| s.sent_now),
             "time_tagged": result.as_ref().map_or(0, |s| s.time_tagged),
             "tcs": rec.evidence.tcs.len(),
@@ -110,5 +150,9 @@ pub fn run(a: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         eprintln!("evidence: {} and {}", j.display(), h.display());
     }
-    result.map(|_| ExitCode::SUCCESS)
+    result?;
+    if let Some(w) = waited {
+        w?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,8 @@
 //! 2. **check**: the stack is re-validated ([`super::stack::check`]) against the unit's time;
 //!    any error refuses the run before anything is sent.
 //! 3. **execute**, in file order: a `now` TC — or a time-tagged TC whose release is already
-//!    within [`RunOptions::margin_s`] of the unit's time — is sent and verified (consecutive
+//!    within [`RunOptions::margin_s`] of the unit's time when its turn comes (the time read
+//!    at the start plus the time elapsed since) — is sent and verified (consecutive
 //!    loads pipelined through the FOP-1 window); consecutive time-tagged TCs are embedded, in
 //!    file order, into ST\[11\] 11,4 inserts (as many per insert as fit: 16 items, 1003
 //!    octets), each encoded with the session's own sequence counter so their request IDs are
@@ -15,6 +16,10 @@
 //!    of every entry; each TC inserted must be there), housekeeping (`schedule_enabled`,
 //!    `schedule_entries`), the list of time-tagged TCs with release time (UTC and CUC),
 //!    request ID and slot, and the table directory after.
+//! 5. **wait** (`run --wait`, [`wait_released`]): until every TC time-tagged by the run has
+//!    been released on the unit's clock and its execution confirmed — its ST\[01\]
+//!    completion report, or, when that is missed, the unit's request history (17,128 →
+//!    17,129) — then the table directory again.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +28,7 @@ use tables::TableId;
 use tc_tm::pus::time::Cuc;
 use tc_tm::service::MAX_TC_APP_DATA_LEN;
 use tc_tm::service::table::DirectoryEntry;
+use tc_tm::service::verification::RequestId;
 
 use super::evidence::{Recorder, Sent, TcRecord, encode, ensure_ok, started, utc_text};
 use super::stack::{Stack, check};
@@ -43,6 +49,19 @@ impl Default for RunOptions {
     }
 }
 
+/// A TC the run time-tagged on the unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimedTc {
+    /// Its number in the stack (1-based).
+    pub tc: usize,
+    /// Its request ID (the embedded packet's).
+    pub request_id: RequestId,
+    /// Release time, Unix seconds UTC on the unit's clock.
+    pub release_unix: i64,
+    /// Release time as the stack gives it.
+    pub release_utc: String,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
@@ -54,6 +73,10 @@ pub struct RunSummary {
     pub inserts: usize,
     /// TCs that failed (with `on_failure = "continue"`).
     pub failed_continued: usize,
+    /// The TCs inserted into the unit's schedule, in stack order.
+    pub timed: Vec<TimedTc>,
+    /// How far the unit's clock was ahead of this machine's at the start, in milliseconds.
+    pub unit_ahead_ms: i64,
 }
 
 /// The table directory as JSON (versions, CRCs, inactive buffers).
@@ -114,6 +137,8 @@ pub fn cuc_of_unix(secs: i64) -> Option<Cuc> {
 
 struct Timed {
     index: usize,
+    id: RequestId,
+    release_unix: i64,
     release: Cuc,
     release_utc: String,
     packet: Vec<u8>,
@@ -177,6 +202,14 @@ fn flush_inserts(
         sum.inserts += 1;
         sum.time_tagged += items.len();
         for t in &items {
+            sum.timed.push(TimedTc {
+                tc: t.index + 1,
+                request_id: t.id,
+                release_unix: t.release_unix,
+                release_utc: t.release_utc.clone(),
+            });
+        }
+        for t in &items {
             // A load whose activation is now in the schedule must not be aborted by a
             // recovery.
             if let Some(tc) = stack.tc.get(t.index)
@@ -236,12 +269,16 @@ pub fn execute(
 ) -> anyhow::Result<RunSummary> {
     let st = started();
     let (hk, unit_time) = read_hk_at(s, rec, "before: mode, schedule and the unit's time")?;
+    let unit_time_read = Instant::now();
     let dir_before = super::tables::read_directory(s)?;
     rec.evidence.section(
         "before",
         json!({"housekeeping": hk_json(&hk), "tables": directory_json(&dir_before)}),
     );
     let (unit_unix, unit_ns) = unit_time.to_unix_utc();
+    let (here_unix, here_ns) = super::evidence::unix_now();
+    let unit_ahead_ms =
+        (unit_unix - here_unix) * 1000 + (i64::from(unit_ns) - i64::from(here_ns)) / 1_000_000;
     rec.evidence.step(
         "before",
         st,
@@ -286,7 +323,7 @@ pub fn execute(
 
     let st = started();
     rec.begin_journal(hk.mode)?;
-    let mut sum = RunSummary::default();
+    let mut sum = RunSummary { unit_ahead_ms, ..RunSummary::default() };
     let mut journaled_loads: Vec<u8> = Vec::new();
     let mut batch: Vec<Timed> = Vec::new();
     let mut table = Vec::new();
@@ -325,7 +362,22 @@ pub fn execute(
 
     for (i, tc) in stack.tc.iter().enumerate() {
         let release = tc.release_unix().map_err(anyhow::Error::msg)?;
-        let at_once = release.is_none_or(|r| r <= unit_unix + opts.margin_s);
+        if release.is_some() {
+            // The loads before it verified first (they can take longer than the margin), so
+            // that the decision below reads the unit's clock as it is when this TC goes.
+            while let Some(p) = pending.pop_front() {
+                if let Err(err) = settle(s, rec, p, &mut sum) {
+                    failure = Some(err);
+                    break;
+                }
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
+        // On the unit's clock as it is now: an insert whose release has passed is refused.
+        let unit_now = unit_unix + i64::try_from(unit_time_read.elapsed().as_secs()).unwrap_or(0);
+        let at_once = release.is_none_or(|r| r <= unit_now + opts.margin_s);
         let e = encode(&tc.request).map_err(anyhow::Error::msg)?;
         if at_once {
             if let Err(err) = flush_inserts(s, rec, stack, &mut batch, &mut table, &mut sum) {
@@ -401,6 +453,8 @@ pub fn execute(
             let (packet, id) = s.encoder_mut().packet(e.service, e.subtype, &e.data)?;
             batch.push(Timed {
                 index: i,
+                id,
+                release_unix: r,
                 release: cuc,
                 release_utc: tc.release.clone(),
                 packet,
@@ -503,4 +557,215 @@ pub fn execute(
             Ok(sum)
         }
     }
+}
+
+/// What became of a time-tagged TC after its release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Released {
+    /// Not released yet, or released without a word from the unit so far.
+    Waiting,
+    /// Completed (the on-board time of its 1,7 when that report arrived).
+    Completed(Option<String>),
+    /// Failed: the stage and code.
+    Failed(String),
+}
+
+/// How long after a release the unit is asked about a TC whose completion report has not
+/// arrived (a report lost on a noisy line), and how often.
+const ASK_AFTER: Duration = Duration::from_secs(1);
+
+/// Waits until every TC that [`execute`] time-tagged (`sum.timed`) has been released on the
+/// unit's clock and its execution confirmed: its ST\[01\] completion (or failure) report, or,
+/// for a TC due for a second whose report did not arrive, the unit's request history
+/// (17,128 → 17,129). `progress` receives one line about what is awaited, several times a
+/// second. Then reads the table directory again. Records a `wait` step and the sections
+/// `released` (each TC's outcome) and `after wait` (the directory) in `rec.evidence`.
+///
+/// Gives up `grace` after the last release is due on the unit's clock.
+///
+/// # Errors
+/// A released TC that failed (unless the stack says `on_failure = "continue"` for it); TCs not
+/// confirmed within `grace` ([`Exit::Unreachable`](crate::cmd::exit::Exit), in doubt); session
+/// errors.
+pub fn wait_released(
+    s: &mut Session,
+    rec: &mut Recorder,
+    stack: &Stack,
+    sum: &RunSummary,
+    grace: Duration,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<usize> {
+    use std::collections::HashMap;
+    use tc_tm::service::test::{self as st17, Progress};
+    use tc_tm::service::verification::{self as st01, Report as V};
+
+    let st = started();
+    let unit_now = || {
+        let (secs, ns) = super::evidence::unix_now();
+        let ms = secs * 1000 + i64::from(ns) / 1_000_000 + sum.unit_ahead_ms;
+        ms as f64 / 1000.0
+    };
+    let Some(last) = sum.timed.iter().map(|t| t.release_unix).max() else {
+        rec.evidence.step("wait", st, true, "no time-tagged TC to wait for", json!({}));
+        return Ok(0);
+    };
+    let to_last = Duration::from_secs_f64((last as f64 - unit_now()).max(0.0));
+    let give_up = Instant::now() + to_last + grace;
+    let mut state: HashMap<RequestId, Released> =
+        sum.timed.iter().map(|t| (t.request_id, Released::Waiting)).collect();
+    let mut asked: Option<Instant> = None;
+    loop {
+        let waiting: Vec<&TimedTc> = sum
+            .timed
+            .iter()
+            .filter(|t| state.get(&t.request_id) == Some(&Released::Waiting))
+            .collect();
+        if waiting.is_empty() || Instant::now() >= give_up {
+            break;
+        }
+        let now_u = unit_now();
+        if let Some(next) = waiting.iter().map(|t| t.release_unix).min() {
+            let when = if next as f64 > now_u {
+                format!("in {:.0} s", next as f64 - now_u)
+            } else {
+                "due".to_owned()
+            };
+            progress(&format!(
+                "{} of {} time-tagged TCs executed; next release {} on the unit's clock ({when})",
+                sum.timed.len() - waiting.len(),
+                sum.timed.len(),
+                utc_text(next, 0)
+            ));
+        }
+        let due: Vec<RequestId> = waiting
+            .iter()
+            .filter(|t| t.release_unix as f64 + ASK_AFTER.as_secs_f64() <= now_u)
+            .map(|t| t.request_id)
+            .take(st17::MAX_QUERY_IDS)
+            .collect();
+        if !due.is_empty() && asked.is_none_or(|a| a.elapsed() >= ASK_AFTER) {
+            let mut items = vec![0u8; due.len() * 4];
+            let list = tc_tm::service::List::encode_into(&due, &mut items)
+                .map_err(|e| anyhow::anyhow!("status query: {e:?}"))?;
+            s.send_bypass(&tc_tm::service::Request::Test(st17::Request::QueryStatus(list)))?;
+            asked = Some(Instant::now());
+        }
+        let until = Instant::now() + Duration::from_millis(250);
+        while let Some(p) = s.next_packet(until)? {
+            if p.service == st01::SERVICE
+                && let Ok(r) = V::parse(p.subtype, p.source_data())
+            {
+                let (id, outcome) = match r {
+                    V::CompletionSuccess(id) => {
+                        let (u, ns) = p.time.to_unix_utc();
+                        (id, Released::Completed(Some(utc_text(u, ns))))
+                    }
+                    V::AcceptanceFailure(f) | V::StartFailure(f) | V::CompletionFailure(f) => {
+                        (f.request_id, Released::Failed(format!("{}", f.code)))
+                    }
+                    V::ProgressFailure(pf) => {
+                        (pf.failure.request_id, Released::Failed(format!("{}", pf.failure.code)))
+                    }
+                    _ => continue,
+                };
+                if let Some(e) = state.get_mut(&id)
+                    && *e == Released::Waiting
+                {
+                    *e = outcome;
+                }
+            } else if p.service == st17::SERVICE
+                && let Ok(st17::Report::Status { entries, .. }) =
+                    st17::Report::parse(p.subtype, p.source_data())
+            {
+                for e in entries.iter() {
+                    let outcome = match e.state {
+                        Progress::Completed => Released::Completed(None),
+                        Progress::Failed => Released::Failed(format!(
+                            "{} at {}",
+                            e.code.map_or("unknown code".to_owned(), |c| c.to_string()),
+                            e.stage.map_or("unknown stage".to_owned(), |x| format!("{x:?}"))
+                        )),
+                        _ => continue,
+                    };
+                    if let Some(x) = state.get_mut(&e.request_id)
+                        && *x == Released::Waiting
+                    {
+                        *x = outcome;
+                    }
+                }
+            }
+        }
+    }
+
+    let mut list = Vec::new();
+    let (mut done, mut continued, mut failed, mut unknown) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for t in &sum.timed {
+        let r = state.get(&t.request_id).cloned().unwrap_or(Released::Waiting);
+        let id = format!("{:04X}:{:04X}", t.request_id.packet_id, t.request_id.seq_ctrl);
+        let request =
+            stack.tc.get(t.tc.saturating_sub(1)).map(|x| x.request.clone()).unwrap_or_default();
+        let (outcome, executed) = match &r {
+            Released::Completed(at) => ("completed".to_owned(), at.clone()),
+            Released::Failed(why) => (format!("failed: {why}"), None),
+            Released::Waiting => ("not confirmed".to_owned(), None),
+        };
+        list.push(json!({"tc": t.tc, "request": request, "release_utc": t.release_utc,
+            "request_id": id, "outcome": outcome, "completed_onboard_utc": executed}));
+        let line = format!("TC {} ({}, release {})", t.tc, abbreviate(&request), t.release_utc);
+        match r {
+            Released::Completed(_) => done.push(line),
+            Released::Failed(why) => {
+                if stack.tc.get(t.tc.saturating_sub(1)).is_some_and(|x| x.on_failure == "continue")
+                {
+                    continued.push(line);
+                } else {
+                    failed.push(format!("{line}: {why}"));
+                }
+            }
+            Released::Waiting => unknown.push(line),
+        }
+    }
+    rec.evidence.section("released", json!(list));
+    let dir = super::tables::read_directory(s);
+    if let Ok(d) = &dir {
+        rec.evidence.section("after wait", json!({"tables": directory_json(d)}));
+    }
+    let ok = failed.is_empty() && unknown.is_empty() && dir.is_ok();
+    let detail = if failed.is_empty() && unknown.is_empty() && continued.is_empty() {
+        format!(
+            "{} time-tagged TCs released and executed on the unit's clock (the last due {})",
+            sum.timed.len(),
+            utc_text(last, 0)
+        )
+    } else {
+        format!(
+            "{} executed, {} failed and continued, {} failed, {} not confirmed",
+            done.len(),
+            continued.len(),
+            failed.len(),
+            unknown.len()
+        )
+    };
+    let data = json!({"executed": done.len(), "failed_continued": continued.len()});
+    rec.evidence.step("wait", st, ok, detail, data);
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "time-tagged TCs failed when the unit released them:\n  {}",
+            failed.join("\n  ")
+        );
+    }
+    if !unknown.is_empty() {
+        return Err(crate::cmd::exit::Exit::Unreachable.error(format!(
+            "{} time-tagged TCs not confirmed executed {} s after their release (no completion \
+             report, no answer to the status query): {}; read the unit's schedule with \
+             `eic-bench tc send DEVICE schedule summary` and its tables with `eic-bench tables \
+             pull`",
+            unknown.len(),
+            grace.as_secs(),
+            unknown.join("; ")
+        )));
+    }
+    dir?;
+    Ok(done.len())
 }
