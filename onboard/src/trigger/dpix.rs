@@ -178,6 +178,19 @@ impl Dpix {
         &self.weight
     }
 
+    /// The pixels imaged in a band whose low edge is `low_kev`: usable, and not blind over
+    /// part of the band because of a raised threshold (a noisy pixel, masked below
+    /// [`NOISY_MIN_KEV`], in a band starting below it). Such a pixel kept in the image would
+    /// be a hole in the shadowgram (its counts are missing, its weight is not): along the
+    /// heat pipes, two columns at each edge of the plane, that hole images as false sources in
+    /// the partially coded field. Xie et al. 2024 ignore the noisy pixels' data in that band
+    /// instead, which is this.
+    pub fn active_for_band(&self, low_kev: f32, out: &mut [bool; PIXELS]) {
+        for ((a, &w), &t) in out.iter_mut().zip(&self.weight).zip(&self.threshold) {
+            *a = w > 0.0 && !(t >= NOISY_MIN_KEV && t > low_kev);
+        }
+    }
+
     /// Whether the pixel is used by the trigger.
     pub fn usable(&self, pixel: usize) -> bool {
         self.weight.get(pixel).is_some_and(|&w| w > 0.0)
@@ -318,6 +331,30 @@ mod tests {
         assert_eq!(d.process(0, 0, 50, 1).unwrap().zones, 0b11);
         let a = d.process(79, 79, 50, 1).unwrap();
         assert_eq!((a.zones, a.sector, a.pixel), (0b01, 7, 6399));
+    }
+
+    #[test]
+    fn noisy_pixels_leave_the_images_of_bands_starting_below_8_kev() {
+        let mut t = Box::new(PixelTable::default());
+        t.entries[2] = PixelEntry { status: PixelStatus::Dead, ..PixelEntry::NOMINAL };
+        t.entries[4] = PixelEntry { status: PixelStatus::Noisy, ..PixelEntry::NOMINAL };
+        t.entries[6] =
+            PixelEntry { status: PixelStatus::Noisy, threshold_kev: 9.0, ..PixelEntry::NOMINAL };
+        t.entries[7] = PixelEntry { threshold_kev: 8.5, ..PixelEntry::NOMINAL };
+        let d = dpix(&t);
+        let mut a = [true; PIXELS];
+        d.active_for_band(5.0, &mut a);
+        assert_eq!(&a[..8], &[true, true, false, true, false, true, false, false]);
+        assert_eq!(a.iter().filter(|&&x| x).count(), PIXELS - 4);
+        // From 8 keV the noisy pixel counts over the whole band: imaged; not the one from 9.
+        d.active_for_band(8.0, &mut a);
+        assert_eq!(&a[..8], &[true, true, false, true, true, true, false, false]);
+        d.active_for_band(20.0, &mut a);
+        assert_eq!(&a[..8], &[true, true, false, true, true, true, true, true]);
+        // Every usable pixel is imaged in a band where no threshold is raised.
+        for (k, &x) in a.iter().enumerate() {
+            assert_eq!(x, d.usable(k), "pixel {k}");
+        }
     }
 
     #[test]

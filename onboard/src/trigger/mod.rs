@@ -254,6 +254,8 @@ struct Core {
     alerts: Alerts,
     imager: Imager,
     attitude: Option<Attitude>,
+    /// The pixels imaged: those in use, then before each search those of its band
+    /// ([`Dpix::active_for_band`]).
     active: [bool; PIXELS],
     scratch: Scratch,
     crt_image_snr: f32,
@@ -689,6 +691,8 @@ impl Core {
                     stats.truncated_windows += 1;
                 }
                 let band = crt_bands.get(cand.band).copied().unwrap_or((0, 0));
+                let low_kev = band_kev.get(usize::from(band.0)).map_or(0.0, |b| b.0);
+                dpix.active_for_band(low_kev, active);
                 let s = Search {
                     trigger: TriggerType::Crt,
                     timescale_ms: crt_ts_ms
@@ -735,12 +739,15 @@ impl Core {
             } = self;
             imt.advance(tick, &mut |imt, due| {
                 imt.shadowgram(&due, dpix.weights(), &mut scratch.counts, &mut scratch.variance);
+                let band = imt_bands.get(due.band).copied().unwrap_or((0, 0));
+                let low_kev = band_kev.get(usize::from(band.0)).map_or(0.0, |b| b.0);
+                dpix.active_for_band(low_kev, active);
                 let s = Search {
                     trigger: TriggerType::Imt,
                     timescale_ms: ((due.end_tick - due.start_tick) / (CRT_BIN_TICKS / 10)) as u32,
                     start_tick: due.start_tick,
                     end_tick: due.end_tick,
-                    band: imt_bands.get(due.band).copied().unwrap_or((0, 0)),
+                    band,
                     rate_snr: 0.0,
                     threshold: due.snr,
                     background: imt.background(&due),
