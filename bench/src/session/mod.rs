@@ -278,7 +278,7 @@ pub fn adaptive_t1(pending: Duration, outstanding: usize, baud: u32) -> Duration
 }
 
 /// Frame-loss probability of a CLTU above which [`ad_repetitions`] sends each AD frame twice.
-pub const REPEAT_ABOVE_LOSS: f64 = 0.1;
+pub const REPEAT_ABOVE_LOSS: f64 = 0.02;
 
 /// How many copies of an AD frame of `line_octets` line octets to send in a row on a line
 /// whose downlink lost `lost` of the `found` CADUs ([`SessionConfig::repeat_adaptive`]): 2
