@@ -18,8 +18,9 @@
 //!    TC), pipelined through the FOP-1 window; 200,2 validate with the image's CRC-32;
 //! 3. per table: 200,3 activate;
 //! 4. return to the mode the unit was in (`safe`, then `standby`, then `observation` as needed);
-//! 5. read back: the directory, a dump of every table pushed (octet for octet), and the
-//!    directory's CRC-32, length and version of the others; every table must equal the target.
+//! 5. read back: the directory, whose CRC-32, length and version of every active table must
+//!    be the target's (the unit's CRC-32 over the stored image, recomputed at activation);
+//!    a table that differs is dumped to show what the unit holds.
 //!
 //! On any refusal, the loads not yet activated are aborted (200,4), the mode is restored, and
 //! [`WorkflowError::PushFailed`] names the table, the TC and the unit's reason (failure code
@@ -868,9 +869,9 @@ pub fn pull(s: &mut Session, progress: &ProgressBar) -> Result<UnitTables, Workf
 }
 
 /// Pulls the directory and dumps the active tables whose entry differs from `target`'s image
-/// (CRC-32, length or version: [`holds_image`]); a table whose entry shows the target's
-/// image is taken as that image without a dump (the unit's own CRC-32 over it, as the
-/// read-back after a push). What a push needs to plan and show its diff: on a lossy
+/// (CRC-32, length or version); a table whose entry shows the target's image is taken as that
+/// image without a dump (the CRC-32 is the unit's own over the stored image, as the read-back
+/// after a push trusts). What a push needs to plan and show its diff: on a lossy
 /// downlink each small table's dump cost seconds (issue #16).
 ///
 /// # Errors
