@@ -146,31 +146,50 @@ fn median_worst(v: &mut [f64]) -> (f64, f64) {
     (v[v.len() / 2], v[v.len() - 1])
 }
 
+/// The sweep at one line rate (`None`: the twin at full speed): pull, push and 20 `tc send`
+/// per seed, each seed on a fresh twin; the figures of every seed are printed before the
+/// goals (pull ≤ 120 s, push ≤ 240 s) are checked, so a miss still gives the whole table.
+fn sweep(baud: Option<u32>) {
+    let (mut pulls, mut pushes, mut sends) = (Vec::new(), Vec::new(), Vec::new());
+    for seed in 31..=35 {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("journal");
+        let twin = start_twin(&dir.path().join("state"), &format!("{FAULTS},seed={seed}"), baud);
+        let p = pull(&twin.dev, dir.path(), &journal).as_secs_f64();
+        let q = push(&twin.dev, &journal).as_secs_f64();
+        let t = tc_sends(20, &twin.dev, &journal).as_secs_f64();
+        println!("{baud:?} seed {seed}: pull {p:.1} s, push {q:.1} s, 20 tc send {t:.1} s");
+        pulls.push(p);
+        pushes.push(q);
+        sends.push(t);
+    }
+    let missed: Vec<String> = pulls
+        .iter()
+        .zip(&pushes)
+        .zip(31..)
+        .filter(|((p, q), _)| **p > 120.0 || **q > 240.0)
+        .map(|((p, q), seed)| format!("seed {seed}: pull {p:.1} s, push {q:.1} s"))
+        .collect();
+    let (pm, pw) = median_worst(&mut pulls);
+    let (qm, qw) = median_worst(&mut pushes);
+    let (tm, tw) = median_worst(&mut sends);
+    println!(
+        "{baud:?}: pull median {pm:.1} s worst {pw:.1} s; push median {qm:.1} s worst {qw:.1} s; \
+         20 tc send median {tm:.1} s worst {tw:.1} s"
+    );
+    assert!(missed.is_empty(), "{baud:?}: goals missed: {missed:?}");
+}
+
+// The two line rates are two tests, so that the test harness runs them side by side.
+
 #[test]
 #[ignore = "minutes: cargo test --release -p eic-bench --test lossy_cli -- --ignored --nocapture sweep"]
 fn sweep_pull_push_and_tc_send_with_default_options_over_five_seeds() {
-    for baud in [None, Some(115_200)] {
-        let (mut pulls, mut pushes, mut sends) = (Vec::new(), Vec::new(), Vec::new());
-        for seed in 31..=35 {
-            let dir = tempfile::tempdir().unwrap();
-            let journal = dir.path().join("journal");
-            let twin =
-                start_twin(&dir.path().join("state"), &format!("{FAULTS},seed={seed}"), baud);
-            let p = pull(&twin.dev, dir.path(), &journal).as_secs_f64();
-            let q = push(&twin.dev, &journal).as_secs_f64();
-            let t = tc_sends(20, &twin.dev, &journal).as_secs_f64();
-            println!("{baud:?} seed {seed}: pull {p:.1} s, push {q:.1} s, 20 tc send {t:.1} s");
-            assert!(p <= 120.0 && q <= 240.0, "{baud:?} seed {seed}: pull {p:.1} s, push {q:.1} s");
-            pulls.push(p);
-            pushes.push(q);
-            sends.push(t);
-        }
-        let (pm, pw) = median_worst(&mut pulls);
-        let (qm, qw) = median_worst(&mut pushes);
-        let (tm, tw) = median_worst(&mut sends);
-        println!(
-            "{baud:?}: pull median {pm:.1} s worst {pw:.1} s; push median {qm:.1} s worst \
-             {qw:.1} s; 20 tc send median {tm:.1} s worst {tw:.1} s"
-        );
-    }
+    sweep(None);
+}
+
+#[test]
+#[ignore = "minutes: cargo test --release -p eic-bench --test lossy_cli -- --ignored --nocapture sweep"]
+fn sweep_pull_push_and_tc_send_with_default_options_over_five_seeds_at_115200_bd() {
+    sweep(Some(115_200));
 }

@@ -37,9 +37,21 @@ fn n_tcs(default: usize) -> usize {
 /// refuses none of them), every completed one executed, and executions = completed + (in doubt
 /// that executed).
 fn tcs_reported_as_the_unit_counts(faults: &str, n: usize, batch: usize) -> (usize, usize, usize) {
+    let (c, x, d, _) = tcs_reported_as_the_unit_counts_with(faults, n, batch, |c| c);
+    (c, x, d)
+}
+
+/// [`tcs_reported_as_the_unit_counts`] with the session settings changed by `cfg`; also
+/// returns the session's counters.
+fn tcs_reported_as_the_unit_counts_with(
+    faults: &str,
+    n: usize,
+    batch: usize,
+    cfg: impl FnOnce(SessionConfig) -> SessionConfig,
+) -> (usize, usize, usize, eic_bench::session::SessionStats) {
     let dir = tempfile::tempdir().unwrap();
     let t = twin(dir.path(), faults);
-    let mut s = Session::open(lossy_cfg(&t)).unwrap();
+    let mut s = Session::open(cfg(lossy_cfg(&t))).unwrap();
     s.connect().unwrap();
     let (mut completed, mut not_executed, mut in_doubt) = (0, 0, 0);
     let start = Instant::now();
@@ -81,7 +93,7 @@ fn tcs_reported_as_the_unit_counts(faults: &str, n: usize, batch: usize) -> (usi
     assert!(executed >= completed, "a TC reported completed did not execute");
     assert!(executed <= completed + in_doubt, "an executed TC was reported not executed");
     assert_eq!(completed + not_executed + in_doubt, n);
-    (completed, not_executed, in_doubt)
+    (completed, not_executed, in_doubt, stats)
 }
 
 #[test]
@@ -103,6 +115,24 @@ fn tcs_one_at_a_time_each_reported_as_the_unit_counts_them() {
         tcs_reported_as_the_unit_counts("bitflip=1e-5,drop=0.001,seed=5", n_tcs(20), 1);
     assert_eq!(in_doubt, 0);
     assert!(completed >= n_tcs(20) - 1);
+}
+
+/// Every AD frame sent twice in a row and CLCW probes while FOP-1 waits (what
+/// `SessionConfig::new` does on a lossy line, issue #16): FARM-1 discards the second copy as
+/// a duplicate, so each TC executes once — none in doubt, executed = completed.
+#[test]
+fn tcs_whose_frames_are_sent_twice_each_execute_once() {
+    let n = n_tcs(60);
+    let (completed, _, in_doubt, stats) =
+        tcs_reported_as_the_unit_counts_with("bitflip=1e-5,drop=0.001,seed=9", n, 20, |mut c| {
+            c.repeat_adaptive = true;
+            c.probe_adaptive = true;
+            c
+        });
+    eprintln!("{} frames repeated, {} probes", stats.repeated, stats.probes);
+    assert!(stats.repeated > 0, "the line lost frames: they were to be sent twice");
+    assert_eq!(in_doubt, 0);
+    assert!(completed >= n - 2, "{completed}");
 }
 
 /// A target set that differs from the factory one in the pixel table (the largest: 110 load

@@ -142,6 +142,21 @@ pub struct SessionConfig {
     pub silence_timeout: Duration,
     /// Randomise TC frames (ICD §1: off by default).
     pub randomise_tc: bool,
+    /// Send each AD frame twice in a row when the line loses enough of them
+    /// ([`ad_repetitions`]; the default). FARM-1 accepts the first copy that arrives and
+    /// discards the other as a duplicate (N(S) in its negative window), so a TC still executes
+    /// once; a frame is then lost only when both copies are, and FOP-1's go-back-N (which
+    /// resends the whole window after each lost frame and waits for a CLCW to learn of it)
+    /// runs far less often. `false`: one copy (`SessionConfig::fast`, QEMU).
+    pub repeat_adaptive: bool,
+    /// On a lossy line ([`ad_repetitions`] would repeat a frame), while FOP-1 has frames
+    /// outstanding and no CADU at all came for [`probe_interval`], ask the unit about the
+    /// oldest of them (17,128 in a BD frame, read-only): its answer's frame carries a CLCW.
+    /// After a lost AD frame FARM-1 discards the frames behind it and the unit sends nothing
+    /// but an idle frame a second, two in three of them lost: FOP-1 learnt of the loss only
+    /// from T1 or the report timeout's query, 2–3 s per lost frame. The default; `false` in
+    /// `SessionConfig::fast`.
+    pub probe_adaptive: bool,
 }
 
 impl SessionConfig {
@@ -181,6 +196,8 @@ impl SessionConfig {
             max_queries_adaptive: true,
             silence_timeout: clcw_timeout + line_time(2, baud),
             randomise_tc: false,
+            repeat_adaptive: true,
+            probe_adaptive: true,
         }
     }
 
@@ -192,6 +209,8 @@ impl SessionConfig {
             t1_adaptive: false,
             transmission_limit: 20,
             settle: Duration::from_millis(100),
+            repeat_adaptive: false,
+            probe_adaptive: false,
             stage_timeouts: StageTimeouts {
                 acceptance: Duration::from_millis(150),
                 completion: Duration::from_secs(30),
@@ -256,6 +275,33 @@ pub fn adaptive_t1(pending: Duration, outstanding: usize, baud: u32) -> Duration
         + line_time(outstanding + uplink::line_len(mission::MAX_TC_FRAME_LEN), baud)
         + line_time(2 * mission::CADU_LEN, baud)
         + Duration::from_millis(300)
+}
+
+/// Frame-loss probability of a CLTU above which [`ad_repetitions`] sends each AD frame twice.
+pub const REPEAT_ABOVE_LOSS: f64 = 0.02;
+
+/// How many copies of an AD frame of `line_octets` line octets to send in a row on a line
+/// whose downlink lost `lost` of the `found` CADUs ([`SessionConfig::repeat_adaptive`]): 2
+/// when the uplink, assumed to lose octets as the downlink does, loses such a CLTU with
+/// probability above [`REPEAT_ABOVE_LOSS`] (at two CADUs in three lost, a 256-octet load
+/// is lost one time in four, twice in a row one time in sixteen), else 1. Until 16 CADUs
+/// were found the line is not judged (one copy).
+pub fn ad_repetitions(lost: u64, found: u64, line_octets: usize) -> usize {
+    if found < 16 || lost == 0 {
+        return 1;
+    }
+    let loss = (lost.min(found) as f64 / found as f64).min(0.95);
+    // Survival of one octet, from the survival of a whole CADU.
+    let per_octet = (1.0 - loss).ln() / mission::CADU_LEN as f64;
+    let frame_loss = 1.0 - (per_octet * line_octets as f64).exp();
+    if frame_loss > REPEAT_ABOVE_LOSS { 2 } else { 1 }
+}
+
+/// How often [`SessionConfig::probe_adaptive`] asks for a CLCW at `baud`: a CADU's line time,
+/// at least 100 ms (the unit packs answers that come faster into one frame, which would share
+/// its fate). 100 ms at 115 200 Bd, 1.17 s at 9 600 Bd.
+pub fn probe_interval(baud: u32) -> Duration {
+    line_time(mission::CADU_LEN, baud).max(Duration::from_millis(100))
 }
 
 /// Time `octets` take on an 8N1 line at `baud`.
@@ -462,6 +508,10 @@ pub struct SessionStats {
     pub queries: u64,
     /// BD frames sent (the status queries).
     pub bd_frames: u64,
+    /// AD frames sent a second time in a row on a lossy line ([`ad_repetitions`]).
+    pub repeated: u64,
+    /// CLCW probes sent ([`SessionConfig::probe_adaptive`]; also counted in `bd_frames`).
+    pub probes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -517,6 +567,10 @@ pub struct Session {
     query: Option<Query>,
     /// Status queries sent about each TC.
     queries: HashMap<RequestId, u32>,
+    /// When the last CLCW probe or AD frame was written.
+    last_ad_or_probe: Instant,
+    /// When the downlink last found a CADU (valid or damaged).
+    last_cadu: Instant,
 }
 
 /// A status query (17,128) in flight.
@@ -598,6 +652,8 @@ impl Session {
             uplink_done: now,
             query: None,
             queries: HashMap::new(),
+            last_ad_or_probe: now,
+            last_cadu: now,
             cfg,
         })
     }
@@ -978,6 +1034,9 @@ impl Session {
         if let Some(d) = self.fop.deadline_ms() {
             until = until.min(self.epoch + Duration::from_millis(d));
         }
+        if let Some(t) = self.probe_due() {
+            until = until.min(t);
+        }
         let until = until.max(now);
         let mut buf = std::mem::take(&mut self.read_buf);
         let read = self.link.read_deadline(&mut buf, until);
@@ -1021,8 +1080,12 @@ impl Session {
     fn process_octets(&mut self, octets: &[u8]) -> Result<(), SessionError> {
         let mut events = std::mem::take(&mut self.events);
         events.clear();
+        let found_before = self.downlink.stats().frames;
         let pushed = self.downlink.push(octets, &mut events);
         let now = Instant::now();
+        if self.downlink.stats().frames != found_before {
+            self.last_cadu = now;
+        }
         for ev in events.drain(..) {
             match ev {
                 DownlinkEvent::Clcw(clcw) if clcw.vcid == mission::TC_VCID => {
@@ -1217,6 +1280,47 @@ impl Session {
                 }
             }
         }
+        self.probe()
+    }
+
+    /// When the next CLCW probe is due ([`SessionConfig::probe_adaptive`]), if one would be.
+    fn probe_due(&self) -> Option<Instant> {
+        if !self.cfg.probe_adaptive || self.resync.is_some() || self.fop.outstanding() == 0 {
+            return None;
+        }
+        let dl = self.downlink.stats();
+        // Judged as the repetition is, for a CADU-sized frame: a lossy line only.
+        if ad_repetitions(dl.bad_frames, dl.frames, mission::CADU_LEN) < 2 {
+            return None;
+        }
+        // Only while the downlink is quiet: CADUs coming (a dump) bring CLCWs soon enough, and
+        // an answer's frame would take their place on the line.
+        let last = self.last_ad_or_probe.max(self.last_cadu).max(self.uplink_done);
+        let last = self.last_clcw.map_or(last, |(_, t)| t.max(last));
+        Some(last + probe_interval(self.cfg.baud))
+    }
+
+    /// Sends a CLCW probe when due: a status query (17,128, BD frame) about the oldest frame
+    /// outstanding. It does not count as a write for the settle time or the dead-line verdict
+    /// (a BD frame leaves FARM-1's state as it is, and the verdict must not be put off).
+    fn probe(&mut self) -> Result<(), SessionError> {
+        let Some(due) = self.probe_due() else { return Ok(()) };
+        if Instant::now() < due {
+            return Ok(());
+        }
+        let Some(id) = self.in_fop.iter().min_by_key(|(h, _)| **h).map(|(_, f)| f.tc.id) else {
+            return Ok(());
+        };
+        let mut items = [0u8; 4];
+        let list =
+            tc_tm::service::List::encode_into(&[id], &mut items).map_err(SessionError::Request)?;
+        let req = Request::Test(tc_tm::service::test::Request::QueryStatus(list));
+        let (last_write, uplink_done) = (self.last_write, self.uplink_done);
+        self.send_bypass(&req)?;
+        self.last_write = last_write;
+        self.uplink_done = uplink_done;
+        self.last_ad_or_probe = Instant::now();
+        self.stats.probes += 1;
         Ok(())
     }
 
@@ -1238,12 +1342,12 @@ impl Session {
                         None => continue,
                     };
                     self.stats.frames += 1;
-                    self.write(&line)?;
+                    self.write_ad(&line)?;
                 }
                 Action::RetransmitAd { frame, .. } => {
                     if let Some(line) = self.in_fop.get(&frame).map(|f| f.line.clone()) {
                         self.stats.retransmissions += 1;
-                        self.write(&line)?;
+                        self.write_ad(&line)?;
                     }
                 }
                 Action::TransmitUnlock => self.write_bc(ControlCommand::Unlock)?,
@@ -1292,6 +1396,24 @@ impl Session {
             uplink::bc_line_octets(cmd, self.cfg.randomise_tc).map_err(SessionError::Encode)?;
         self.stats.bc_frames += 1;
         self.write(&line)
+    }
+
+    /// Writes an AD frame's CLTU, twice in a row on a lossy line ([`ad_repetitions`]).
+    fn write_ad(&mut self, line: &[u8]) -> Result<(), SessionError> {
+        let copies = if self.cfg.repeat_adaptive {
+            let dl = self.downlink.stats();
+            ad_repetitions(dl.bad_frames, dl.frames, line.len())
+        } else {
+            1
+        };
+        for k in 0..copies {
+            if k > 0 {
+                self.stats.repeated += 1;
+            }
+            self.write(line)?;
+        }
+        self.last_ad_or_probe = Instant::now();
+        Ok(())
     }
 
     fn write(&mut self, line: &[u8]) -> Result<(), SessionError> {
@@ -1374,6 +1496,25 @@ mod dead_line_tests {
         fixed.set_clcw_timeout(Duration::from_secs(20));
         assert!(!fixed.clcw_adaptive);
         assert_eq!(fixed.dead_line_bound(), Duration::from_secs(20) + fixed.settle);
+    }
+
+    #[test]
+    fn ad_frames_are_repeated_on_a_lossy_line_only() {
+        let load = uplink::line_len(256 + 40);
+        // Two CADUs in three lost (`bitflip=1e-5,drop=0.001`): a 256-octet load twice.
+        assert_eq!(ad_repetitions(2000, 3000, load), 2);
+        // Issue #9's line (one CADU in ten lost): a largest frame twice, a short TC once.
+        assert_eq!(ad_repetitions(100, 1000, uplink::line_len(mission::MAX_TC_FRAME_LEN)), 2);
+        assert_eq!(ad_repetitions(100, 1000, 40), 1);
+        // A clean line, or too few CADUs to judge: once.
+        assert_eq!(ad_repetitions(0, 10_000, load), 1);
+        assert_eq!(ad_repetitions(1, 10_000, load), 1);
+        assert_eq!(ad_repetitions(10, 15, load), 1);
+        // Only a lossy line is probed for CLCWs, at a CADU's line time (at least 100 ms).
+        assert_eq!(probe_interval(115_200), Duration::from_millis(100));
+        assert!(probe_interval(9_600) > Duration::from_millis(1160), "{:?}", probe_interval(9_600));
+        assert!(!SessionConfig::fast("/dev/null").repeat_adaptive);
+        assert!(SessionConfig::new("/dev/null", 115_200).probe_adaptive);
     }
 
     #[test]

@@ -18,8 +18,9 @@
 //!    TC), pipelined through the FOP-1 window; 200,2 validate with the image's CRC-32;
 //! 3. per table: 200,3 activate;
 //! 4. return to the mode the unit was in (`safe`, then `standby`, then `observation` as needed);
-//! 5. read back: the directory, a dump of every table pushed (octet for octet), and the
-//!    directory's CRC-32, length and version of the others; every table must equal the target.
+//! 5. read back: the directory, whose CRC-32, length and version of every active table must
+//!    be the target's (the unit's CRC-32 over the stored image, recomputed at activation);
+//!    a table that differs is dumped to show what the unit holds.
 //!
 //! On any refusal, the loads not yet activated are aborted (200,4), the mode is restored, and
 //! [`WorkflowError::PushFailed`] names the table, the TC and the unit's reason (failure code
@@ -49,6 +50,7 @@ use crate::session::{Delivery, Session, SessionError, StageFailure, TcOutcome, V
 
 /// Most load TCs outstanding at once (beyond the FOP-1 window they wait in the session queue).
 const PIPELINE: usize = 32;
+
 /// How long a report answering a TC may trail its completion report.
 const REPORT_GRACE: Duration = Duration::from_millis(500);
 
@@ -511,23 +513,53 @@ fn ask_report<T>(
     // A report answering the TC trails its completion by a CADU or two.
     let grace =
         REPORT_GRACE + crate::session::line_time(3 * tc_tm::mission::CADU_LEN, s.config().baud);
+    // Packets from before the request are not its answer; a report answering an earlier try
+    // (late, or after its TC was settled) is as good as the one asked for now.
+    s.clear_packets();
     for _ in 0..REPORT_TRIES {
-        s.clear_packets();
         let id = send_text(s, text)?;
-        let o = s.wait(id)?;
+        // The report is taken as soon as it arrives, while the TC's verdict is still being
+        // settled (on a lossy downlink the completion report is often the one lost, and
+        // settling it costs status queries); once settled, the report has the grace time.
+        let mut settled: Option<Instant> = None;
+        let found = loop {
+            let mut found = None;
+            while let Some(p) = s.next_packet(Instant::now())? {
+                if let Some(v) = p.report().ok().and_then(&mut pick) {
+                    found = Some(v);
+                    break;
+                }
+            }
+            if found.is_some() {
+                break found;
+            }
+            if let Some(t) = settled {
+                match s.next_packet(t + grace)? {
+                    Some(p) => {
+                        if let Some(v) = p.report().ok().and_then(&mut pick) {
+                            break Some(v);
+                        }
+                    }
+                    None => break None,
+                }
+                continue;
+            }
+            let o = s.poll(id)?;
+            match o.verdict {
+                Verdict::Completed { .. } | Verdict::NotExecuted | Verdict::InDoubt { .. } => {
+                    settled = Some(Instant::now());
+                }
+                v if v.is_settled() => {
+                    s.forget(id);
+                    check(text, o)?;
+                    settled = Some(Instant::now());
+                }
+                _ => {}
+            }
+        };
         s.forget(id);
-        match o.verdict {
-            Verdict::Completed { .. } => {}
-            Verdict::NotExecuted | Verdict::InDoubt { .. } => continue,
-            _ => {
-                check(text, o)?;
-            }
-        }
-        let deadline = Instant::now() + grace;
-        while let Some(p) = s.next_packet(deadline)? {
-            if let Some(v) = p.report().ok().and_then(&mut pick) {
-                return Ok(v);
-            }
+        if let Some(v) = found {
+            return Ok(v);
         }
     }
     Err(WorkflowError::MissingReport { what })
@@ -556,20 +588,35 @@ pub const COPIES_BUDGET: usize = 16 * 1024;
 /// Most copies of a piece in one dump request.
 pub const MAX_COPIES: usize = 8;
 
+/// Octets a dump segment packet (200,6) adds to its data: primary and secondary headers,
+/// the segment's fields and the PEC (about).
+pub const SEGMENT_OVERHEAD: usize = 32;
+
 /// How many times one dump request asks for each of `octets` missing octets, on a downlink
 /// that lost `lost` of the `found` CADUs so far: enough copies that a piece is lost by all
 /// with probability ≤ 5 % at that loss rate (one copy on a clean line, 8 when two CADUs in
-/// three are lost), at most [`MAX_COPIES`] and [`COPIES_BUDGET`] octets in all; one copy when
-/// the pass is shorter than a frame (the copies would share its fate).
+/// three are lost), at most [`MAX_COPIES`] and [`COPIES_BUDGET`] octets in all. A pass
+/// shorter than a frame has its copies packed into the same frames, which share their fate:
+/// it is repeated until its copies fill as many frames as a longer pass would have copies
+/// (a small table, or the last piece of a large one, used to cost a round trip per try:
+/// seconds each on a lossy line; issue #16); the caller caps that at
+/// [`st200::MAX_DUMP_RANGES`] ranges.
 pub fn dump_copies(lost: u64, found: u64, octets: usize) -> usize {
-    // Copies of a pass shorter than a frame travel in the same frames and are lost with them.
-    if found == 0 || lost == 0 || octets < tc_tm::mission::AOS_FRAME_LEN {
+    if found == 0 || lost == 0 || octets == 0 {
         return 1;
     }
     let loss = (lost.min(found) as f64 / found as f64).min(0.9);
     let n = (0.05f64.ln() / loss.ln()).ceil();
     let n = if n.is_finite() && n >= 1.0 { n as usize } else { 1 };
-    n.min(MAX_COPIES).min((COPIES_BUDGET / octets.max(1)).max(1))
+    let budget = (COPIES_BUDGET / octets).max(1);
+    if octets < tc_tm::mission::AOS_FRAME_LEN {
+        let frames = n.min(MAX_COPIES);
+        return (frames * tc_tm::mission::AOS_FRAME_LEN)
+            .div_ceil(octets + SEGMENT_OVERHEAD)
+            .max(1)
+            .min(budget);
+    }
+    n.min(MAX_COPIES).min(budget)
 }
 
 /// Dump requests in a row that bring no new octet before the pull reports the dump
@@ -821,6 +868,50 @@ pub fn pull(s: &mut Session, progress: &ProgressBar) -> Result<UnitTables, Workf
     Ok(UnitTables { directory, images })
 }
 
+/// Pulls the directory and dumps the active tables whose entry differs from `target`'s image
+/// (CRC-32, length or version); a table whose entry shows the target's image is taken as that
+/// image without a dump (the CRC-32 is the unit's own over the stored image, as the read-back
+/// after a push trusts). What a push needs to plan and show its diff: on a lossy
+/// downlink each small table's dump cost seconds (issue #16).
+///
+/// # Errors
+/// As [`pull`]; [`WorkflowError::Encode`].
+pub fn pull_differing(
+    s: &mut Session,
+    target: &TableSet,
+    progress: &ProgressBar,
+) -> Result<UnitTables, WorkflowError> {
+    let directory = read_directory(s)?;
+    let mut same = BTreeMap::new();
+    let mut total = 0u64;
+    for e in &directory {
+        let Some(t) = TableId::from_u8(e.table_id) else { continue };
+        let want = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
+        if e.active_len > 0 && holds_image(e, &want, target.version(t)) {
+            same.insert(t, want);
+        } else {
+            total += u64::from(e.active_len);
+        }
+    }
+    progress.set_length(total);
+    progress.set_position(0);
+    let mut images = BTreeMap::new();
+    for e in &directory {
+        let Some(t) = TableId::from_u8(e.table_id) else { continue };
+        if e.active_len == 0 {
+            continue;
+        }
+        if let Some(img) = same.remove(&t) {
+            images.insert(t, img);
+            continue;
+        }
+        progress.set_message(format!("dumping {}", t.key()));
+        images.insert(t, dump_active(s, t, e, progress)?);
+    }
+    progress.finish_and_clear();
+    Ok(UnitTables { directory, images })
+}
+
 /// What a push will do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -998,7 +1089,7 @@ pub fn prepare(
         return Err(WorkflowError::Invalid(problems));
     }
     let mode = read_mode(s)?;
-    let unit = pull(s, progress)?;
+    let unit = pull_differing(s, target, progress)?;
     // The pull measured the line: shorter loads where it loses frames.
     let dl = s.downlink_stats();
     let p = plan_with_segments(&unit, target, mode, segment_len_for(dl.bad_frames, dl.frames))?;
@@ -1034,15 +1125,22 @@ pub fn execute(
     execute_journaled(s, plan, target, progress, None)
 }
 
-/// Reads the unit back after a push: the directory, a dump of every table pushed (compared
-/// octet for octet), and for the others the directory's CRC-32, length and version, which
-/// must be the target's (they were not touched; dumping them again would cost the most on a
-/// lossy downlink). A table whose directory entry differs is dumped too.
-fn verify_after_push(
-    s: &mut Session,
-    pushed: &[TableId],
-    target: &TableSet,
-) -> Result<UnitTables, WorkflowError> {
+/// Whether the directory entry `e` shows the active image `want` at `version`: same CRC-32,
+/// length and version. The unit computes that CRC-32 over the stored active buffer (at
+/// activation, after the validation (200,2) checked the CRC-32 the bench sent, and again at
+/// every power-on), so it is an on-board check of the content, as `update` checks its banks.
+fn holds_image(e: &DirectoryEntry, want: &[u8], version: u16) -> bool {
+    e.active_crc == crc32(want)
+        && e.active_len as usize == want.len()
+        && e.active_version == version
+}
+
+/// Reads the unit back after a push: the directory, whose CRC-32, length and version of
+/// every active table must be the target's ([`holds_image`]: the unit's own CRC-32 over the
+/// stored active image). A table whose entry differs is dumped, to show what it holds.
+/// Dumping every table pushed again cost a push on a lossy line as much as its first pull
+/// (issue #16: the pixel table, 55–75 s at two CADUs in three lost).
+fn verify_after_push(s: &mut Session, target: &TableSet) -> Result<UnitTables, WorkflowError> {
     let directory = read_directory(s)?;
     let mut images = BTreeMap::new();
     for e in &directory {
@@ -1051,10 +1149,7 @@ fn verify_after_push(
             continue;
         }
         let want = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
-        let same = e.active_crc == crc32(&want)
-            && e.active_len as usize == want.len()
-            && e.active_version == target.version(t);
-        if same && !pushed.contains(&t) {
+        if holds_image(e, &want, target.version(t)) {
             images.insert(t, want);
         } else {
             images.insert(t, dump_active(s, t, e, &ProgressBar::hidden())?);
@@ -1306,8 +1401,7 @@ pub fn execute_journaled(
         });
     }
     progress.finish_and_clear();
-
-    let after = verify_after_push(s, &plan.tables, target)?;
+    let after = verify_after_push(s, target)?;
     let mut differ = Vec::new();
     for t in TableId::ALL {
         let want = target.image(t).map_err(|error| WorkflowError::Encode { table: t, error })?;
@@ -1457,8 +1551,16 @@ mod tests {
         assert_eq!(dump_copies(2000, 3000, 2048), MAX_COPIES);
         // Within the octet budget.
         assert_eq!(dump_copies(2000, 3000, COPIES_BUDGET / 2), 2);
-        // A pass shorter than a frame: its copies would share its frames.
-        assert_eq!(dump_copies(2000, 3000, 512), 1);
+        // A pass shorter than a frame: copies enough to fill 8 frames, not 8 copies in one.
+        let frame = tc_tm::mission::AOS_FRAME_LEN;
+        let k = dump_copies(2000, 3000, 512);
+        assert!(k * (512 + super::SEGMENT_OVERHEAD) >= 8 * frame, "{k}");
+        assert!(k * 512 <= COPIES_BUDGET, "{k}");
+        // Issue #9's line (one in ten lost): a short pass fills two frames.
+        let k = dump_copies(100, 1000, 40);
+        assert_eq!(k, (2 * frame).div_ceil(40 + super::SEGMENT_OVERHEAD), "{k}");
+        // A clean line: once, however short.
+        assert_eq!(dump_copies(0, 1000, 40), 1);
     }
     use super::*;
 
