@@ -413,15 +413,7 @@ impl Store {
         )
         .with_context(|| format!("recording source {}", source.name))?;
         let source_id = tx.last_insert_rowid();
-        Ok(Batch {
-            tx,
-            source_id,
-            counts: BatchCounts::default(),
-            agg: Aggregates::default(),
-            hours: Vec::new(),
-            cols: HourColumns::default(),
-            dirty: Vec::new(),
-        })
+        Ok(Batch::new(tx, source_id))
     }
 
     /// Continues a live source (a device session) in a new transaction.
@@ -430,15 +422,7 @@ impl Store {
     /// SQLite errors.
     pub fn resume(&mut self, source_id: i64) -> anyhow::Result<Batch<'_>> {
         let tx = self.conn.transaction()?;
-        Ok(Batch {
-            tx,
-            source_id,
-            counts: BatchCounts::default(),
-            agg: Aggregates::default(),
-            hours: Vec::new(),
-            cols: HourColumns::default(),
-            dirty: Vec::new(),
-        })
+        Ok(Batch::new(tx, source_id))
     }
 
     /// The source whose content has this SHA-256, if any was committed.
@@ -1156,6 +1140,21 @@ pub struct Batch<'a> {
     cols: HourColumns,
     /// Hours whose columns must be rebuilt from the rows at commit (sorted).
     dirty: Vec<i64>,
+}
+
+impl<'a> Batch<'a> {
+    /// An empty batch of `source_id` in the transaction `tx`.
+    fn new(tx: Transaction<'a>, source_id: i64) -> Self {
+        Batch {
+            tx,
+            source_id,
+            counts: BatchCounts::default(),
+            agg: Aggregates::default(),
+            hours: Vec::new(),
+            cols: HourColumns::default(),
+            dirty: Vec::new(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Batch<'_> {

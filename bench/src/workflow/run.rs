@@ -359,19 +359,28 @@ pub fn execute(
         }
         Ok(r)
     };
+    // Settles the oldest pending TCs until at most `keep` remain; the first failure stops.
+    let settle_until = |s: &mut Session,
+                        rec: &mut Recorder,
+                        pending: &mut std::collections::VecDeque<(Sent, usize)>,
+                        sum: &mut RunSummary,
+                        keep: usize|
+     -> anyhow::Result<()> {
+        while pending.len() > keep {
+            if let Some(p) = pending.pop_front() {
+                settle(s, rec, p, sum)?;
+            }
+        }
+        Ok(())
+    };
 
     for (i, tc) in stack.tc.iter().enumerate() {
         let release = tc.release_unix().map_err(anyhow::Error::msg)?;
         if release.is_some() {
             // The loads before it verified first (they can take longer than the margin), so
             // that the decision below reads the unit's clock as it is when this TC goes.
-            while let Some(p) = pending.pop_front() {
-                if let Err(err) = settle(s, rec, p, &mut sum) {
-                    failure = Some(err);
-                    break;
-                }
-            }
-            if failure.is_some() {
+            if let Err(err) = settle_until(s, rec, &mut pending, &mut sum, 0) {
+                failure = Some(err);
                 break;
             }
         }
@@ -389,16 +398,11 @@ pub fn execute(
             } else {
                 tc.purpose.clone()
             };
-            if !is_load(e.service, e.subtype) {
-                while let Some(p) = pending.pop_front() {
-                    if let Err(err) = settle(s, rec, p, &mut sum) {
-                        failure = Some(err);
-                        break;
-                    }
-                }
-                if failure.is_some() {
-                    break;
-                }
+            if !is_load(e.service, e.subtype)
+                && let Err(err) = settle_until(s, rec, &mut pending, &mut sum, 0)
+            {
+                failure = Some(err);
+                break;
             }
             if (e.service, e.subtype) == (200, 1)
                 && let Some(&id) = e.data.first()
@@ -420,25 +424,14 @@ pub fn execute(
                 }
             }
             let limit = if is_load(e.service, e.subtype) { super::update::PIPELINE } else { 1 };
-            while pending.len() >= limit {
-                if let Some(p) = pending.pop_front()
-                    && let Err(err) = settle(s, rec, p, &mut sum)
-                {
-                    failure = Some(err);
-                    break;
-                }
-            }
-            if failure.is_some() {
+            if let Err(err) = settle_until(s, rec, &mut pending, &mut sum, limit.saturating_sub(1))
+            {
+                failure = Some(err);
                 break;
             }
         } else {
-            while let Some(p) = pending.pop_front() {
-                if let Err(err) = settle(s, rec, p, &mut sum) {
-                    failure = Some(err);
-                    break;
-                }
-            }
-            if failure.is_some() {
+            if let Err(err) = settle_until(s, rec, &mut pending, &mut sum, 0) {
+                failure = Some(err);
                 break;
             }
             let r = release.unwrap_or_default();
@@ -462,13 +455,10 @@ pub fn execute(
             });
         }
     }
-    if failure.is_none() {
-        while let Some(p) = pending.pop_front() {
-            if let Err(err) = settle(s, rec, p, &mut sum) {
-                failure = Some(err);
-                break;
-            }
-        }
+    if failure.is_none()
+        && let Err(err) = settle_until(s, rec, &mut pending, &mut sum, 0)
+    {
+        failure = Some(err);
     }
     if failure.is_none()
         && let Err(err) = flush_inserts(s, rec, stack, &mut batch, &mut table, &mut sum)
