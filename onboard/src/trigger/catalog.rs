@@ -114,7 +114,19 @@ pub fn effective_area_cm2(
     scratch: &mut [f32; PIXELS],
 ) -> f32 {
     geometry::pixel_illumination(y_deg, z_deg, scratch);
-    let lit: f32 = scratch.iter().zip(weights).filter(|(_, w)| **w > 0.0).map(|(f, _)| *f).sum();
+    effective_area_of(y_deg, z_deg, weights, scratch)
+}
+
+/// [`effective_area_cm2`] from an illumination map already computed for (`y_deg`, `z_deg`) by
+/// `geometry::pixel_illumination`: the same value, bit for bit, without recomputing the shadow.
+pub fn effective_area_of(
+    y_deg: f32,
+    z_deg: f32,
+    weights: &[f32; PIXELS],
+    illumination: &[f32; PIXELS],
+) -> f32 {
+    let lit: f32 =
+        illumination.iter().zip(weights).filter(|(_, w)| **w > 0.0).map(|(f, _)| *f).sum();
     lit * PIXEL_AREA_CM2 * geometry::off_axis_cosine(y_deg, z_deg)
 }
 

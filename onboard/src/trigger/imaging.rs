@@ -67,7 +67,12 @@ pub const MAX_PIXEL_VALUE: f32 = 1.0e12;
 
 /// Size of an [`Imager`] in octets (the same on every target: `f32`, `f64` and `bool` arrays).
 pub const IMAGER_SIZE: usize = core::mem::size_of::<Imager>();
-const _: () = assert!(IMAGER_SIZE <= 1536 * 1024, "the imager must stay within 1.5 MiB");
+const _: () = assert!(IMAGER_SIZE <= 2560 * 1024, "the imager must stay within 2.5 MiB");
+
+/// Active sets whose balance the imager keeps: the trigger's bands use at most two (noisy
+/// pixels are left out of the images of bands starting below their threshold), so switching
+/// bands does not cost a correlation.
+const BALANCE_SLOTS: usize = 2;
 
 /// A shadowgram to image: per-pixel signal, its variance and the active-pixel mask.
 ///
@@ -129,6 +134,8 @@ pub enum ImageError {
     },
     /// No pixel is active.
     NoActivePixels,
+    /// [`Imager::subtract_model`] without an image to subtract from.
+    NoImage,
     /// The quadratic background fit is singular (too few active pixels, or all on one line).
     BackgroundFitSingular,
 }
@@ -155,6 +162,7 @@ impl core::fmt::Display for ImageError {
                 pixel % DET_N
             ),
             ImageError::NoActivePixels => f.write_str("no active pixel to image"),
+            ImageError::NoImage => f.write_str("no image to subtract a model from"),
             ImageError::BackgroundFitSingular => {
                 f.write_str("quadratic background fit is singular: too few active pixels")
             }
@@ -304,45 +312,91 @@ pub struct Peak {
     pub coded_fraction: f32,
 }
 
+/// The balance `b(s)` for one active set, and what it was computed from.
+#[derive(Debug)]
+struct Balance {
+    /// `b(s)` per sky pixel; negative: not imaged.
+    b: [[f32; SKY_N]; SKY_N],
+    /// The active set.
+    active: [bool; DET_PIXELS],
+    /// Summed-area table of `active` (exact: integers below 2²⁴).
+    active_sat: [[f32; DET_N + 1]; DET_N + 1],
+    /// Number of active pixels.
+    active_count: f32,
+    /// `b` matches `active`.
+    ready: bool,
+    /// Incremented each time the slot is computed for another active set.
+    generation: u32,
+    /// The imager's call count when the slot was last used (least recently used is replaced).
+    last_used: u64,
+    /// Signal image of the last model given to [`Imager::subtract_model`] with this active
+    /// set (a catalogue source's shadow, cleaned from image after image).
+    model: [[f32; SKY_N]; SKY_N],
+    /// The model (inactive pixels 0) `model` was computed from.
+    model_in: [f32; DET_PIXELS],
+    /// The generation and background option `model` was computed with, if it matches
+    /// `model_in`.
+    model_key: Option<(u32, Background)>,
+}
+
+impl Balance {
+    const fn new() -> Self {
+        Balance {
+            b: [[0.0; SKY_N]; SKY_N],
+            active: [false; DET_PIXELS],
+            active_sat: [[0.0; DET_N + 1]; DET_N + 1],
+            active_count: 0.0,
+            ready: false,
+            generation: 0,
+            last_used: 0,
+            model: [[0.0; SKY_N]; SKY_N],
+            model_in: [0.0; DET_PIXELS],
+            model_key: None,
+        }
+    }
+}
+
+/// What a cached map was computed with: the balance slot and its generation, and the
+/// background option.
+type MapKey = (usize, u32, Background);
+
 /// Imaging state: kernels, scratch and the last image, all inline (see [`IMAGER_SIZE`]).
 ///
-/// Not `Clone` on purpose: it is 1.46 MiB.
+/// Not `Clone` on purpose: it is 1.95 MiB.
 #[derive(Debug)]
 pub struct Imager {
     /// Twiddle factors.
     tw: Twiddles,
     /// Work grid (split real and imaginary parts). After a correlation: sky pixel (t, u) in
-    /// `[rev(u)][t]` (u bit-reversed); after an image: its signal `S` in `grid.im[t][u]`.
+    /// `[rev(u)][t]` (u bit-reversed).
     grid: SplitGrid,
     /// Spectrum of the kernel `G⁺ + i·G⁺²` (placed at `c + 79`), scaled by 1/N²: rows
     /// bit-reversed, columns in natural order (the layout of [`fft::forward_2d_real`]).
     kernel: SplitGrid,
     /// Rebinned mask `G⁺`: open area fraction of each 4.5 mm cell.
     open: [[f32; REBIN_N]; REBIN_N],
-    /// Balance `b(s)` per sky pixel for the active set in `active`; negative: not imaged.
-    balance: [[f32; SKY_N]; SKY_N],
+    /// Balances of the last active sets imaged; `slots[cur]` is the current one.
+    slots: [Balance; BALANCE_SLOTS],
+    /// The current balance slot.
+    cur: usize,
+    /// Calls to [`Imager::image`] so far (the slots' clock).
+    calls: u64,
+    /// Signal of the last image.
+    signal: [[f32; SKY_N]; SKY_N],
     /// Variance of the last image.
     variance: [[f32; SKY_N]; SKY_N],
-    /// The active set `balance` was computed for.
-    active: [bool; DET_PIXELS],
-    /// Summed-area table of `active` (exact: integers below 2²⁴).
-    active_sat: [[f32; DET_N + 1]; DET_N + 1],
-    /// Number of active pixels.
-    active_count: f32,
     /// Summed-area table scratch for the variance and the signal.
     sat: [[f64; DET_N + 1]; DET_N + 1],
     /// Kernel computed.
     ready: bool,
-    /// `balance` matches `active`.
-    balance_ready: bool,
-    /// `grid` and `variance` hold an image.
+    /// `signal` and `variance` hold an image.
     has_image: bool,
     /// The per-pixel variance (inactive pixels 0) the `variance` map was computed from: a
     /// later image with the same active set and bit-identical variance (the catalogue-cleaning
     /// pass changes only the counts) reuses the map instead of correlating again.
     variance_in: [f32; DET_PIXELS],
-    /// `variance` matches `variance_in` and the current balance.
-    variance_ready: bool,
+    /// What `variance` was computed with, if it matches `variance_in`.
+    variance_key: Option<MapKey>,
 }
 
 impl Default for Imager {
@@ -462,17 +516,16 @@ impl Imager {
             grid: SplitGrid::zeroed(),
             kernel: SplitGrid::zeroed(),
             open: [[0.0; REBIN_N]; REBIN_N],
-            balance: [[0.0; SKY_N]; SKY_N],
+            slots: [const { Balance::new() }; BALANCE_SLOTS],
+            cur: 0,
+            calls: 0,
+            signal: [[0.0; SKY_N]; SKY_N],
             variance: [[0.0; SKY_N]; SKY_N],
-            active: [false; DET_PIXELS],
-            active_sat: [[0.0; DET_N + 1]; DET_N + 1],
-            active_count: 0.0,
             sat: [[0.0; DET_N + 1]; DET_N + 1],
             ready: false,
-            balance_ready: false,
             has_image: false,
             variance_in: [0.0; DET_PIXELS],
-            variance_ready: false,
+            variance_key: None,
         }
     }
 
@@ -538,8 +591,11 @@ impl Imager {
         k.re.as_flattened_mut().iter_mut().for_each(|c| *c *= scale);
         k.im.as_flattened_mut().iter_mut().for_each(|c| *c *= scale);
         self.ready = true;
-        self.balance_ready = false;
-        self.variance_ready = false;
+        for slot in &mut self.slots {
+            slot.ready = false;
+            slot.model_key = None;
+        }
+        self.variance_key = None;
         self.has_image = false;
     }
 
@@ -549,43 +605,57 @@ impl Imager {
         &self.open
     }
 
-    /// Correlates the grid (detector data loaded flipped) with the kernel: afterwards grid
-    /// position `[rev(u)][t]`, t, u < 199, holds `data⋆G⁺ + i·data⋆G⁺²` for sky pixel (t, u)
-    /// (as the last pass leaves it; the combinations read it in place, see [`at_t`]).
-    fn correlate(&mut self) {
-        let g = &mut self.grid;
-        fft::forward_2d_real(g, &self.tw, &DETECTOR_PAIRS);
-        fft::fill_conjugate_half(g);
-        g.mul_assign(&self.kernel);
-        fft::inverse_2d_full(g, &self.tw, SKY_N);
+    /// Makes the balance slot of `active` current, computing it in the least recently used
+    /// slot when no slot holds it (one correlation).
+    fn select_balance(&mut self, active: &[bool; DET_PIXELS]) {
+        self.calls += 1;
+        let held = self.slots.iter().position(|s| s.ready && s.active == *active);
+        let cur = match held {
+            Some(i) => i,
+            None => {
+                let lru = (0..BALANCE_SLOTS)
+                    .min_by_key(|&i| self.slots.get(i).map_or(0, |s| s.last_used))
+                    .unwrap_or(0);
+                self.cur = lru;
+                self.update_balance(active);
+                lru
+            }
+        };
+        self.cur = cur;
+        if let Some(slot) = self.slots.get_mut(cur) {
+            slot.last_used = self.calls;
+        }
     }
 
-    /// [`Imager::correlate`] for `data⋆G⁺` alone (real parts at `[rev(u)][t]`; the imaginary
-    /// parts are scratch): a real-output transform, about half the work.
-    fn correlate_open(&mut self) {
-        let g = &mut self.grid;
-        fft::forward_2d_real(g, &self.tw, &DETECTOR_PAIRS);
-        fft::mul_half_real_part(g, &self.kernel);
-        fft::inverse_2d_real(g, &self.tw, SKY_N);
+    /// The current balance slot.
+    fn balance(&self) -> &Balance {
+        slot_of(&self.slots, self.cur)
     }
 
-    /// Recomputes the balance `b(s)` for a new active set.
+    /// The key of maps computed now with `background`.
+    fn key(&self, background: Background) -> MapKey {
+        (self.cur, self.balance().generation, background)
+    }
+
+    /// Recomputes the balance `b(s)` for a new active set, in slot `cur`.
     fn update_balance(&mut self, active: &[bool; DET_PIXELS]) {
-        self.variance_ready = false;
-        self.active = *active;
-        self.active_count = active.iter().filter(|&&a| a).count() as f32;
-        fill_sat(&mut self.active_sat, |k| if active.get(k) == Some(&true) { 1.0f32 } else { 0.0 });
+        let Some(slot) = self.slots.get_mut(self.cur) else { return };
+        slot.ready = false;
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.active = *active;
+        slot.active_count = active.iter().filter(|&&a| a).count() as f32;
+        fill_sat(&mut slot.active_sat, |k| if active.get(k) == Some(&true) { 1.0f32 } else { 0.0 });
         load_flipped(&mut self.grid, |k| if active.get(k) == Some(&true) { 1.0 } else { 0.0 });
         // The complex correlation, as for raw counts (whose `D⋆G⁺` comes from it): a flat
         // shadowgram then decodes to zero within rounding that cancels (the real-output one
         // leaves residuals of ~0.01σ there). Only when the active set changes.
-        self.correlate();
+        correlate(&mut self.grid, &self.tw, &self.kernel);
         let grid = &self.grid.re;
-        for (t, brow) in self.balance.iter_mut().enumerate() {
+        for (t, brow) in slot.b.iter_mut().enumerate() {
             let ry = coded_range(t);
             for (u, b) in brow.iter_mut().enumerate() {
                 let open = at_t(grid, t, u);
-                let seen = box_sum(&self.active_sat, ry, coded_range(u)) as f32;
+                let seen = box_sum(&slot.active_sat, ry, coded_range(u)) as f32;
                 let closed = seen - open;
                 *b = if open >= MIN_SEEN_AREA && closed >= MIN_SEEN_AREA {
                     open / closed
@@ -594,15 +664,16 @@ impl Imager {
                 };
             }
         }
-        self.balance_ready = true;
+        slot.ready = true;
     }
 
     /// Images a shadowgram; the result stays in the imager until the next call.
     ///
-    /// Runs at most two FFT correlations (three when the active set changed since the last
-    /// call, and the kernel's on the very first call): one when the variance is bit-identical
-    /// to the last image's (same active set) or to the counts (no background fit). The image
-    /// is the same, bit for bit, whichever correlations were reused.
+    /// Runs at most two FFT correlations (three when the active set is not one of the last
+    /// [`BALANCE_SLOTS`] imaged, and the kernel's on the very first call): one when the
+    /// variance is bit-identical to the last image's (same active set) or to the counts (no
+    /// background fit). The image is the same, bit for bit, whichever correlations were
+    /// reused.
     ///
     /// # Errors
     /// [`ImageError`] when an active pixel's signal or variance is not finite, a variance is
@@ -615,116 +686,108 @@ impl Imager {
     ) -> Result<SkyImage<'_>, ImageError> {
         self.has_image = false;
         self.init();
-        for (pixel, ((&c, &v), _)) in shadow
-            .counts
-            .iter()
-            .zip(shadow.variance)
-            .zip(shadow.active)
-            .enumerate()
-            .filter(|(_, (_, a))| **a)
-        {
-            if !c.is_finite() || !v.is_finite() {
-                return Err(ImageError::NonFinite { pixel });
-            }
-            if c.abs() > MAX_PIXEL_VALUE || v > MAX_PIXEL_VALUE {
-                return Err(ImageError::TooLarge { pixel });
-            }
-            if v < 0.0 {
-                return Err(ImageError::NegativeVariance { pixel });
-            }
-        }
-        if !shadow.active.iter().any(|&a| a) {
-            return Err(ImageError::NoActivePixels);
-        }
-        let fit = match opts.background {
-            Background::None => None,
-            Background::Quadratic => Some(
-                Quadratic::fit(shadow.counts, shadow.active)
-                    .ok_or(ImageError::BackgroundFitSingular)?,
-            ),
-        };
-        if !self.balance_ready || self.active != *shadow.active {
-            self.update_balance(shadow.active);
-        }
+        check(shadow)?;
+        let fit = fit(shadow.counts, shadow.active, opts.background)?;
+        self.select_balance(shadow.active);
         let active = shadow.active;
-        let pick = |values: &[f32; DET_PIXELS], k: usize| -> f32 {
-            match (active.get(k), values.get(k)) {
-                (Some(true), Some(&v)) => v,
-                _ => 0.0,
-            }
-        };
 
         // Variance: V⋆G⁺ (re), V⋆G⁺² (im), V⋆κ (box sums). Skipped when the same variance was
         // imaged last with this active set (bit for bit: the map would come out identical).
         let variance = shadow.variance;
-        let same_variance = self.variance_ready
+        let key = self.key(Background::None);
+        let same_variance = self.variance_key == Some(key)
             && self
                 .variance_in
                 .iter()
                 .enumerate()
-                .all(|(k, v)| v.to_bits() == pick(variance, k).to_bits());
+                .all(|(k, v)| v.to_bits() == pick(active, variance, k).to_bits());
         // The signal's data⋆G⁺ equals the variance's when the signal input is bit-identical
         // (raw counts without a background fit: `V = N`); then the grid already holds it.
         let signal_is_variance = fit.is_none()
-            && (0..DET_PIXELS)
-                .all(|k| pick(shadow.counts, k).to_bits() == pick(variance, k).to_bits());
-        let compute_variance = !same_variance || signal_is_variance;
-        if compute_variance {
-            self.variance_ready = false;
+            && (0..DET_PIXELS).all(|k| {
+                pick(active, shadow.counts, k).to_bits() == pick(active, variance, k).to_bits()
+            });
+        if !same_variance || signal_is_variance {
+            self.variance_key = None;
             for (k, v) in self.variance_in.iter_mut().enumerate() {
-                *v = pick(variance, k);
+                *v = pick(active, variance, k);
             }
-            fill_sat(&mut self.sat, |k| pick(variance, k) as f64);
-            load_flipped(&mut self.grid, |k| pick(variance, k));
-            self.correlate();
-            self.variance_ready = true;
-        }
-        for (t, (vrow, brow)) in
-            self.variance.iter_mut().zip(&self.balance).enumerate().filter(|_| compute_variance)
-        {
-            let ry = coded_range(t);
-            for (u, (v, &b)) in vrow.iter_mut().zip(brow).enumerate() {
-                if b < 0.0 {
-                    *v = 0.0;
-                    continue;
-                }
-                let (gre, gim) = (at_t(&self.grid.re, t, u), at_t(&self.grid.im, t, u));
-                let (b, vp, vpp) = (b as f64, gre as f64, gim as f64);
-                let vk = box_sum(&self.sat, ry, coded_range(u));
-                let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
-                *v = if var > 0.0 { var as f32 } else { 0.0 };
-            }
+            fill_sat(&mut self.sat, |k| pick(active, variance, k) as f64);
+            load_flipped(&mut self.grid, |k| pick(active, variance, k));
+            correlate(&mut self.grid, &self.tw, &self.kernel);
+            variance_map(
+                &self.grid,
+                &slot_of(&self.slots, self.cur).b,
+                &self.sat,
+                &mut self.variance,
+            );
+            self.variance_key = Some(key);
         }
 
         // Signal: D⋆G⁺ (re), D⋆κ (box sums), the background fit subtracted first.
-        let counts = shadow.counts;
-        let value = |k: usize| -> f32 {
-            let v = pick(counts, k);
-            match &fit {
-                Some(q) if active.get(k) == Some(&true) => {
-                    (v as f64 - q.eval(k / DET_N, k % DET_N)) as f32
-                }
-                _ => v,
-            }
-        };
+        let value = |k: usize| fitted(active, shadow.counts, fit.as_ref(), k);
         if !signal_is_variance {
             fill_sat(&mut self.sat, |k| value(k) as f64);
             load_flipped(&mut self.grid, value);
-            self.correlate_open();
+            correlate_open(&mut self.grid, &self.tw, &self.kernel);
         }
-        // From `re[rev(u)][t]` into `im[t][u]` (free now: the variance map is done), so that
-        // the peak search reads the image row by row.
-        let (re, im) = (&self.grid.re, &mut self.grid.im);
-        for (t, (srow, brow)) in im.iter_mut().zip(&self.balance).enumerate() {
-            let ry = coded_range(t);
-            for (u, (s, &b)) in srow.iter_mut().zip(brow).enumerate() {
-                *s = if b < 0.0 {
-                    0.0
-                } else {
-                    let g = at_t(re, t, u);
-                    let dk = box_sum(&self.sat, ry, coded_range(u));
-                    ((1.0 + b as f64) * g as f64 - b as f64 * dk) as f32
-                };
+        signal_map(&self.grid, &slot_of(&self.slots, self.cur).b, &self.sat, &mut self.signal);
+        self.has_image = true;
+        Ok(SkyImage { im: self })
+    }
+
+    /// Subtracts `k` times the image of `model` from the last image: the image of the last
+    /// shadowgram minus `k·model` (over the active pixels), up to rounding, without imaging
+    /// it again. The catalogue cleaning subtracts a source's shadow so from image after image:
+    /// the model's image is kept and made again (one correlation) only when the model, the
+    /// active set or the background option changes. `opts` must be the last image's.
+    ///
+    /// The result depends only on the last image, `model` and `k`, never on what was cached.
+    ///
+    /// # Errors
+    /// [`ImageError::NoImage`] without a last image; [`ImageError::NonFinite`] or
+    /// [`ImageError::TooLarge`] for a model pixel (or `k`: pixel 0) that is not finite or
+    /// exceeds [`MAX_PIXEL_VALUE`]; [`ImageError::BackgroundFitSingular`]. The last image is
+    /// then gone.
+    pub fn subtract_model(
+        &mut self,
+        model: &[f32; DET_PIXELS],
+        k: f32,
+        opts: &ImageOptions,
+    ) -> Result<SkyImage<'_>, ImageError> {
+        if !core::mem::replace(&mut self.has_image, false) {
+            return Err(ImageError::NoImage);
+        }
+        if !k.is_finite() {
+            return Err(ImageError::NonFinite { pixel: 0 });
+        }
+        let Imager { grid, tw, kernel, slots, cur, sat, signal, .. } = self;
+        let Some(slot) = slots.get_mut(*cur) else { return Err(ImageError::NoImage) };
+        let key = Some((slot.generation, opts.background));
+        let Balance { b, active, model: map, model_in, model_key, .. } = slot;
+        Shadowgram { counts: model, variance: model, active }.check()?;
+        let same = *model_key == key
+            && model_in
+                .iter()
+                .enumerate()
+                .all(|(p, v)| v.to_bits() == pick(active, model, p).to_bits());
+        if !same {
+            *model_key = None;
+            let fit = fit(model, active, opts.background)?;
+            for (p, v) in model_in.iter_mut().enumerate() {
+                *v = pick(active, model, p);
+            }
+            let value = |p: usize| fitted(active, model, fit.as_ref(), p);
+            fill_sat(sat, |p| value(p) as f64);
+            load_flipped(grid, value);
+            correlate_open(grid, tw, kernel);
+            signal_map(grid, b, sat, map);
+            *model_key = key;
+        }
+        if k != 0.0 {
+            let rows = signal.iter_mut().zip(map.iter());
+            for (s, &m) in rows.flat_map(|(s, m)| s.iter_mut().zip(m)) {
+                *s -= k * m;
             }
         }
         self.has_image = true;
@@ -739,7 +802,8 @@ impl Imager {
     /// Source counts on the active detector and coded fraction for sky pixel (t, u), by direct
     /// sums over the detector: `counts = S · Σ W·G⁺ / Σ W·G⁺·G_s`.
     fn source_counts(&self, t: usize, u: usize, signal: f32) -> f32 {
-        let b = self.balance.get(t).and_then(|r| r.get(u)).copied().unwrap_or(-1.0);
+        let slot = self.balance();
+        let b = slot.b.get(t).and_then(|r| r.get(u)).copied().unwrap_or(-1.0);
         if b < 0.0 {
             return 0.0;
         }
@@ -748,7 +812,7 @@ impl Imager {
         for y in ry.0..ry.1 {
             let Some(orow) = self.open.get(y + t - KERNEL_OFFSET) else { continue };
             for z in rz.0..rz.1 {
-                if self.active.get(y * DET_N + z) != Some(&true) {
+                if slot.active.get(y * DET_N + z) != Some(&true) {
                     continue;
                 }
                 let g = orow.get(z + u - KERNEL_OFFSET).copied().unwrap_or(0.0) as f64;
@@ -757,6 +821,150 @@ impl Imager {
             }
         }
         if norm > 0.0 { (signal as f64 * open_sum / norm) as f32 } else { 0.0 }
+    }
+}
+
+impl Shadowgram<'_> {
+    /// The checks [`Imager::image`] makes on its input.
+    ///
+    /// # Errors
+    /// As [`Imager::image`], but for the background fit.
+    pub fn check(&self) -> Result<(), ImageError> {
+        check(self)
+    }
+}
+
+/// Balance slot `cur` (< [`BALANCE_SLOTS`] always; the fallback is never taken).
+fn slot_of(slots: &[Balance; BALANCE_SLOTS], cur: usize) -> &Balance {
+    let [first, ..] = slots;
+    slots.get(cur).unwrap_or(first)
+}
+
+/// The checks of [`Imager::image`] on its input.
+fn check(shadow: &Shadowgram<'_>) -> Result<(), ImageError> {
+    for (pixel, ((&c, &v), _)) in shadow
+        .counts
+        .iter()
+        .zip(shadow.variance)
+        .zip(shadow.active)
+        .enumerate()
+        .filter(|(_, (_, a))| **a)
+    {
+        if !c.is_finite() || !v.is_finite() {
+            return Err(ImageError::NonFinite { pixel });
+        }
+        if c.abs() > MAX_PIXEL_VALUE || v > MAX_PIXEL_VALUE {
+            return Err(ImageError::TooLarge { pixel });
+        }
+        if v < 0.0 {
+            return Err(ImageError::NegativeVariance { pixel });
+        }
+    }
+    if !shadow.active.iter().any(|&a| a) {
+        return Err(ImageError::NoActivePixels);
+    }
+    Ok(())
+}
+
+/// The background fit `background` asks for, over the active pixels.
+fn fit(
+    counts: &[f32; DET_PIXELS],
+    active: &[bool; DET_PIXELS],
+    background: Background,
+) -> Result<Option<Quadratic>, ImageError> {
+    match background {
+        Background::None => Ok(None),
+        Background::Quadratic => {
+            Quadratic::fit(counts, active).map(Some).ok_or(ImageError::BackgroundFitSingular)
+        }
+    }
+}
+
+/// Pixel `k` of `values` if active, 0 otherwise.
+#[inline(always)]
+fn pick(active: &[bool; DET_PIXELS], values: &[f32; DET_PIXELS], k: usize) -> f32 {
+    match (active.get(k), values.get(k)) {
+        (Some(true), Some(&v)) => v,
+        _ => 0.0,
+    }
+}
+
+/// Pixel `k` of `values` minus the background fit if active, 0 otherwise.
+#[inline(always)]
+fn fitted(
+    active: &[bool; DET_PIXELS],
+    values: &[f32; DET_PIXELS],
+    fit: Option<&Quadratic>,
+    k: usize,
+) -> f32 {
+    let v = pick(active, values, k);
+    match fit {
+        Some(q) if active.get(k) == Some(&true) => (v as f64 - q.eval(k / DET_N, k % DET_N)) as f32,
+        _ => v,
+    }
+}
+
+/// Correlates the grid (detector data loaded flipped) with the kernel: afterwards grid
+/// position `[rev(u)][t]`, t, u < 199, holds `data⋆G⁺ + i·data⋆G⁺²` for sky pixel (t, u)
+/// (as the last pass leaves it; the combinations read it in place, see [`at_t`]).
+fn correlate(g: &mut SplitGrid, tw: &Twiddles, kernel: &SplitGrid) {
+    fft::forward_2d_real(g, tw, &DETECTOR_PAIRS);
+    fft::fill_conjugate_half(g);
+    g.mul_assign(kernel);
+    fft::inverse_2d_full(g, tw, SKY_N);
+}
+
+/// [`correlate`] for `data⋆G⁺` alone (real parts at `[rev(u)][t]`; the imaginary parts are
+/// scratch): a real-output transform, about half the work.
+fn correlate_open(g: &mut SplitGrid, tw: &Twiddles, kernel: &SplitGrid) {
+    fft::forward_2d_real(g, tw, &DETECTOR_PAIRS);
+    fft::mul_half_real_part(g, kernel);
+    fft::inverse_2d_real(g, tw, SKY_N);
+}
+
+/// The variance map from a [`correlate`]d variance (`V⋆G⁺` in `re`, `V⋆G⁺²` in `im`) and its
+/// summed-area table (`V⋆κ`): `(1 + b)²·V⋆G⁺² − 2b(1 + b)·V⋆G⁺ + b²·V⋆κ`, 0 where not imaged.
+fn variance_map(
+    grid: &SplitGrid,
+    balance: &[[f32; SKY_N]; SKY_N],
+    sat: &[[f64; DET_N + 1]; DET_N + 1],
+    out: &mut [[f32; SKY_N]; SKY_N],
+) {
+    for (t, (vrow, brow)) in out.iter_mut().zip(balance).enumerate() {
+        let ry = coded_range(t);
+        for (u, (v, &b)) in vrow.iter_mut().zip(brow).enumerate() {
+            if b < 0.0 {
+                *v = 0.0;
+                continue;
+            }
+            let (gre, gim) = (at_t(&grid.re, t, u), at_t(&grid.im, t, u));
+            let (b, vp, vpp) = (b as f64, gre as f64, gim as f64);
+            let vk = box_sum(sat, ry, coded_range(u));
+            let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
+            *v = if var > 0.0 { var as f32 } else { 0.0 };
+        }
+    }
+}
+
+/// The signal map from a correlated signal (`D⋆G⁺` in `re`) and its summed-area table
+/// (`D⋆κ`): `(1 + b)·D⋆G⁺ − b·D⋆κ`, 0 where not imaged.
+fn signal_map(
+    grid: &SplitGrid,
+    balance: &[[f32; SKY_N]; SKY_N],
+    sat: &[[f64; DET_N + 1]; DET_N + 1],
+    out: &mut [[f32; SKY_N]; SKY_N],
+) {
+    for (t, (srow, brow)) in out.iter_mut().zip(balance).enumerate() {
+        let ry = coded_range(t);
+        for (u, (s, &b)) in srow.iter_mut().zip(brow).enumerate() {
+            *s = if b < 0.0 {
+                0.0
+            } else {
+                let g = at_t(&grid.re, t, u);
+                let dk = box_sum(sat, ry, coded_range(u));
+                ((1.0 + b as f64) * g as f64 - b as f64 * dk) as f32
+            };
+        }
     }
 }
 
@@ -775,7 +983,17 @@ impl SkyImage<'_> {
         if t >= SKY_N || u >= SKY_N {
             return 0.0;
         }
-        self.im.grid.im.get(t).and_then(|r| r.get(u)).copied().unwrap_or(0.0)
+        self.im.signal.get(t).and_then(|r| r.get(u)).copied().unwrap_or(0.0)
+    }
+
+    /// Row `t` of the signal (zeros out of range).
+    fn signal_row(&self, t: usize) -> &[f32; SKY_N] {
+        self.im.signal.get(t).unwrap_or(&[0.0; SKY_N])
+    }
+
+    /// Row `t` of the variance (zeros out of range).
+    fn variance_row(&self, t: usize) -> &[f32; SKY_N] {
+        self.im.variance.get(t).unwrap_or(&[0.0; SKY_N])
     }
 
     /// Variance of the signal of sky pixel (t, u).
@@ -794,10 +1012,11 @@ impl SkyImage<'_> {
 
     /// Fraction of the active pixels that see the mask's coded area from sky pixel (t, u).
     pub fn coded_fraction(&self, t: usize, u: usize) -> f32 {
-        if t >= SKY_N || u >= SKY_N || self.im.active_count <= 0.0 {
+        let slot = self.im.balance();
+        if t >= SKY_N || u >= SKY_N || slot.active_count <= 0.0 {
             return 0.0;
         }
-        box_sum(&self.im.active_sat, coded_range(t), coded_range(u)) as f32 / self.im.active_count
+        box_sum(&slot.active_sat, coded_range(t), coded_range(u)) as f32 / slot.active_count
     }
 
     /// Estimated source counts on the active detector for a source at sky pixel (t, u).
@@ -833,6 +1052,33 @@ fn refine(fm: f32, f0: f32, fp: f32) -> f32 {
     d.clamp(-0.5, 0.5)
 }
 
+/// The least best SNR at which [`find_peak`] filters rows with [`row_may_beat`] (below it the
+/// squares there could lose their precision).
+const ROW_FILTER_MIN_SNR: f32 = 1.0e-3;
+
+/// Whether any pixel `u` in `cols` of a row may have an SNR `s/√v` above `best`
+/// (> [`ROW_FILTER_MIN_SNR`]): `false` only when none has. The test `s > 0 ∧ s² > (1 − 10⁻⁴)·best²·v` holds for every pixel whose
+/// computed SNR exceeds `best` (the rounding of `s/√v` is 10³ times smaller than the margin);
+/// pixels with a variance too small for the squares to be exact (below 10⁻²⁰), or whose
+/// squares overflow, always pass.
+fn row_may_beat(
+    signal: &[f32; SKY_N],
+    variance: &[f32; SKY_N],
+    cols: core::ops::Range<usize>,
+    best: f32,
+) -> bool {
+    let k = best * best * (1.0 - 1.0e-4);
+    let (Some(s), Some(v)) = (signal.get(cols.clone()), variance.get(cols)) else {
+        return true;
+    };
+    let mut hit = false;
+    for (&s, &v) in s.iter().zip(v) {
+        let tiny = (v > 0.0) & (v < 1.0e-20);
+        hit |= tiny | ((v > 0.0) & (s > 0.0) & (s * s > k * v));
+    }
+    hit
+}
+
 /// The highest-SNR sky pixel outside the border and the exclusions, where at least
 /// `min_coded_fraction` of the active pixels see the mask, refined to sub-pixel accuracy.
 ///
@@ -852,6 +1098,15 @@ pub fn find_peak(sky: &SkyImage<'_>, opts: &PeakOptions<'_>) -> Option<Peak> {
     let last = SKY_N.saturating_sub(opts.border);
     let mut best: Option<(f32, usize, usize)> = None;
     for t in opts.border..last {
+        // Most rows hold no pixel that beats the best so far: a branch-free pass over the row
+        // (no square root, vectorised) rules them out before the exact pass below, which
+        // alone chooses, so the same pixel is chosen.
+        if let Some((b, _, _)) = best
+            && b > ROW_FILTER_MIN_SNR
+            && !row_may_beat(sky.signal_row(t), sky.variance_row(t), opts.border..last, b)
+        {
+            continue;
+        }
         for u in opts.border..last {
             let v = sky.variance(t, u);
             if v <= 0.0 {
@@ -1376,9 +1631,162 @@ mod tests {
         }
     }
 
+    /// Every pixel's signal, variance and SNR bits of a sky image.
+    fn sky_bits(s: &SkyImage<'_>) -> Vec<[u32; 3]> {
+        (0..SKY_N)
+            .flat_map(|t| (0..SKY_N).map(move |u| (t, u)))
+            .map(|(t, u)| {
+                [s.signal(t, u).to_bits(), s.variance(t, u).to_bits(), s.snr(t, u).to_bits()]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn balance_slots_give_the_images_of_a_fresh_imager() {
+        // Three active sets in turn (one more than the slots), each image compared with a
+        // new imager's: the same bits whichever slot was reused or replaced.
+        let d = noisy(&point_source(-4.0, 2.0, 3.0, 40.0), 9);
+        let mut sets = [[true; DET_PIXELS]; 3];
+        sets[1][100..180].fill(false);
+        sets[2][3000..3300].fill(false);
+        let mut im = imager();
+        let opts = ImageOptions::default();
+        for &i in &[0, 1, 0, 1, 2, 0, 2, 1, 1, 0] {
+            let sh = Shadowgram::poisson(&d, &sets[i]);
+            let seen = sky_bits(&im.image(&sh, &opts).unwrap());
+            let fresh = sky_bits(&imager().image(&sh, &opts).unwrap());
+            assert!(seen == fresh, "active set {i}: the image depends on the imager's history");
+        }
+    }
+
+    #[test]
+    fn subtracting_a_model_equals_imaging_the_cleaned_counts() {
+        let (y, z) = (6.0, -3.0);
+        let mut model = [0f32; DET_PIXELS];
+        geometry::pixel_illumination(y, z, &mut model);
+        let d = noisy(&point_source(y, z, 4.0, 30.0), 3);
+        let v = d.map(|c| 0.81 * c);
+        let mut active = [true; DET_PIXELS];
+        active[4000..4100].fill(false);
+        for background in [Background::None, Background::Quadratic] {
+            let opts = ImageOptions { background };
+            let k = 3.5f32;
+            let cleaned: Vec<f32> = d.iter().zip(&model).map(|(c, f)| c - k * f).collect();
+            let cleaned: &[f32; DET_PIXELS] = cleaned.as_slice().try_into().unwrap();
+            let mut direct = imager();
+            let want = sky_bits(
+                &direct
+                    .image(&Shadowgram { counts: cleaned, variance: &v, active: &active }, &opts)
+                    .unwrap(),
+            );
+            let mut im = imager();
+            let sh = Shadowgram { counts: &d, variance: &v, active: &active };
+            im.image(&sh, &opts).unwrap();
+            let got = sky_bits(&im.subtract_model(&model, k, &opts).unwrap());
+            // Linear up to rounding: within 1e-4 of the largest signal; the variance unchanged.
+            let scale = want.iter().map(|p| f32::from_bits(p[0]).abs()).fold(0.0, f32::max);
+            for (g, w) in got.iter().zip(&want) {
+                let (gs, ws) = (f32::from_bits(g[0]), f32::from_bits(w[0]));
+                assert!((gs - ws).abs() <= 1e-4 * scale, "{background:?}: {gs} against {ws}");
+                assert_eq!(g[1], w[1]);
+            }
+            // The cached model's result equals a fresh imager's, bit for bit, and again.
+            im.image(&sh, &opts).unwrap();
+            let again = sky_bits(&im.subtract_model(&model, k, &opts).unwrap());
+            assert!(again == got, "{background:?}: the cached model changed the result");
+            // Another active set in between (another balance slot) changes nothing either.
+            let mut other = active;
+            other[10] = false;
+            im.image(&Shadowgram { counts: &d, variance: &v, active: &other }, &opts).unwrap();
+            im.subtract_model(&model, 1.0, &opts).unwrap();
+            im.image(&sh, &opts).unwrap();
+            let third = sky_bits(&im.subtract_model(&model, k, &opts).unwrap());
+            assert!(third == got, "{background:?}: another slot's model leaked in");
+        }
+    }
+
+    #[test]
+    fn subtracting_a_model_refuses_bad_input() {
+        let mut im = imager();
+        let model = [0.5f32; DET_PIXELS];
+        let opts = ImageOptions::default();
+        assert_eq!(im.subtract_model(&model, 1.0, &opts).err(), Some(ImageError::NoImage));
+        let d = [10.0f32; DET_PIXELS];
+        let active = [true; DET_PIXELS];
+        im.image(&Shadowgram::poisson(&d, &active), &opts).unwrap();
+        let r = im.subtract_model(&model, f32::NAN, &opts).err();
+        assert_eq!(r, Some(ImageError::NonFinite { pixel: 0 }));
+        // The image is gone after a refusal.
+        assert!(im.sky().is_none());
+        im.image(&Shadowgram::poisson(&d, &active), &opts).unwrap();
+        let mut bad = model;
+        bad[77] = f32::INFINITY;
+        assert_eq!(
+            im.subtract_model(&bad, 1.0, &opts).err(),
+            Some(ImageError::NonFinite { pixel: 77 })
+        );
+        // k = 0 leaves the image as it was, bit for bit.
+        let before = sky_bits(&im.image(&Shadowgram::poisson(&d, &active), &opts).unwrap());
+        let after = sky_bits(&im.subtract_model(&model, 0.0, &opts).unwrap());
+        assert!(before == after);
+    }
+
+    /// [`find_peak`] without the row filter: the exhaustive scan it must agree with.
+    fn peak_exhaustive(sky: &SkyImage<'_>, opts: &PeakOptions<'_>) -> Option<(usize, usize)> {
+        let last = SKY_N.saturating_sub(opts.border);
+        let mut best: Option<(f32, usize, usize)> = None;
+        for t in opts.border..last {
+            for u in opts.border..last {
+                let v = sky.variance(t, u);
+                if v <= 0.0 {
+                    continue;
+                }
+                let snr = sky.signal(t, u) / libm::sqrtf(v);
+                if !snr.is_finite() || best.is_some_and(|(s, _, _)| snr <= s) {
+                    continue;
+                }
+                if sky.coded_fraction(t, u) < opts.min_coded_fraction {
+                    continue;
+                }
+                let p = sky_unit(t, u);
+                let out = opts.exclude.iter().any(|e| {
+                    let ty = libm::tanf(e.y_deg.to_radians());
+                    let tz = libm::tanf(e.z_deg.to_radians());
+                    let x = 1.0 / libm::sqrtf(1.0 + ty * ty + tz * tz);
+                    p[0] * x + p[1] * ty * x + p[2] * tz * x
+                        >= libm::cosf(e.radius_deg.to_radians())
+                });
+                if !out {
+                    best = Some((snr, t, u));
+                }
+            }
+        }
+        best.map(|(_, t, u)| (t, u))
+    }
+
+    #[test]
+    fn the_row_filter_finds_the_exhaustive_scans_peak() {
+        let mut im = imager();
+        let active = [true; DET_PIXELS];
+        for seed in 0..12u32 {
+            // Noise only, a faint source, a bright one excluded: the peak anywhere.
+            let y = (seed as f32 * 3.7) % 40.0 - 20.0;
+            let src = [0.0, 1.5, 20.0][(seed % 3) as usize];
+            let d = noisy(&point_source(y, -y / 2.0, src, 25.0), seed + 100);
+            let sky =
+                im.image(&Shadowgram::poisson(&d, &active), &ImageOptions::default()).unwrap();
+            let exclude = [Exclusion { y_deg: y, z_deg: -y / 2.0, radius_deg: 1.0 }];
+            for ex in [&exclude[..0], &exclude[..]] {
+                let opts = PeakOptions { exclude: ex, ..PeakOptions::default() };
+                let got = sky.find_peak(&opts).map(|p| (p.pixel_y, p.pixel_z));
+                assert_eq!(got, peak_exhaustive(&sky, &opts), "seed {seed}");
+            }
+        }
+    }
+
     #[test]
     fn imager_size_is_as_documented() {
-        assert_eq!(IMAGER_SIZE, 1_535_776);
+        assert_eq!(IMAGER_SIZE, 2_253_320);
         std::eprintln!("Imager: {IMAGER_SIZE} octets");
     }
 }

@@ -235,6 +235,10 @@ struct Scratch {
     counts: [f32; PIXELS],
     variance: [f32; PIXELS],
     illumination: [f32; PIXELS],
+    /// The direction (`y_deg`, `z_deg` bits) `illumination` holds the shadow of, if it holds
+    /// one: a catalogue source is cleaned from image after image at the same direction (the
+    /// attitude is fixed over a pointing), and its shadow is the same each time.
+    illumination_at: Option<(u32, u32)>,
 }
 
 /// Everything but the intake.
@@ -313,6 +317,7 @@ impl Trigger {
                     counts: [0.0; PIXELS],
                     variance: [0.0; PIXELS],
                     illumination: [0.0; PIXELS],
+                    illumination_at: None,
                 },
                 crt_image_snr: 0.0,
                 crt_ts_ms: [0; tables::MAX_TIMESCALES],
@@ -797,10 +802,20 @@ fn search(
     let att = attitude.copied().unwrap_or(Attitude::IDENTITY);
     let exposure_s = (s.end_tick - s.start_tick) as f32 / TICKS_PER_SECOND as f32;
     let mut exclude: heapless::Vec<Exclusion, MAX_MASKED_SOURCES> = heapless::Vec::new();
+    let opts = ImageOptions { background: s.background };
+    // The scale of the source shadow (in `illumination`) just cleaned from the counts: the
+    // next image is the last one minus that shadow's image (linear; see
+    // `Imager::subtract_model`), not a new decoding of the counts.
+    let mut cleaned: Option<f32> = None;
     loop {
-        let Scratch { counts, variance, illumination } = &mut *scratch;
+        let Scratch { counts, variance, illumination, illumination_at } = &mut *scratch;
         let shadow = Shadowgram { counts, variance, active };
-        let sky = match imager.image(&shadow, &ImageOptions { background: s.background }) {
+        let image = match cleaned {
+            None => imager.image(&shadow, &opts),
+            // The cleaned counts pass the checks a new image would make of them.
+            Some(k) => shadow.check().and_then(|()| imager.subtract_model(illumination, k, &opts)),
+        };
+        let sky = match image {
             Ok(sky) => sky,
             Err(_) => {
                 stats.image_errors += 1;
@@ -828,7 +843,12 @@ fn search(
                     geometry::from_radec(&att, f64::from(src.ra_deg), f64::from(src.dec_deg))
                 })
                 .map_or((peak.y_deg, peak.z_deg), |(y, z)| (y as f32, z as f32));
-            let area = catalog::effective_area_cm2(sy, sz, dpix.weights(), illumination);
+            let at = Some((sy.to_bits(), sz.to_bits()));
+            if *illumination_at != at {
+                geometry::pixel_illumination(sy, sz, illumination);
+                *illumination_at = at;
+            }
+            let area = catalog::effective_area_of(sy, sz, dpix.weights(), illumination);
             flux = catalog::flux(peak.counts, exposure_s, area);
             if flux < m.threshold {
                 stats.catalogue_below += 1;
@@ -841,19 +861,21 @@ fn search(
                 // computed from it): subtract the source's modelled counts.
                 let lit: f32 =
                     illumination.iter().zip(active).filter(|(_, a)| **a).map(|(f, _)| *f).sum();
-                if lit > 0.0 {
-                    let k = peak.counts / lit;
+                let k = if lit > 0.0 { peak.counts / lit } else { 0.0 };
+                if k != 0.0 {
                     for ((c, &f), &a) in counts.iter_mut().zip(illumination.iter()).zip(active) {
                         if a {
                             *c -= k * f;
                         }
                     }
                 }
+                cleaned = Some(k);
                 continue;
             }
             catalogue_id = m.id;
         }
         if alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.start_tick) {
+            *illumination_at = None;
             let (y, z, _) =
                 localise::refine(peak.y_deg, peak.z_deg, counts, variance, active, illumination);
             peak.y_deg = y;
