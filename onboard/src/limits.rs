@@ -187,7 +187,7 @@ pub const MAX_MASKED_SOURCES: usize = 8;
 /// request history 2 KiB, dump ranges 512 octets,
 /// table store, AOS frame buffer, counters). Checked by a compile-time assertion in every build
 /// for that target.
-pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 3_621_448;
+pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 4_338_992;
 
 /// Static memory of the science trigger (`onboard::trigger::Trigger`) on
 /// `thumbv7em-none-eabihf`: 2.64 MiB, of which the imager 1.46 MiB, the CRT 0.62 MiB (event
@@ -195,7 +195,7 @@ pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 3_621_448;
 /// per-bin (band, zone mask) cells 12 KiB), the
 /// IMT 0.44 MiB (8 accumulations × 4 bands of `u16` sums, 400 KiB), DPIX lookups 106 KiB and
 /// the image-search scratch 81 KiB (`docs/trigger.md`, "Memory"). Checked at compile time.
-pub const TRIGGER_FOOTPRINT_THUMBV7EM: usize = 2_772_984;
+pub const TRIGGER_FOOTPRINT_THUMBV7EM: usize = 3_490_528;
 
 // Compile-time checks of the relations between the capacities.
 // ST[06] addresses and lengths are 32-bit: every memory must be addressable.

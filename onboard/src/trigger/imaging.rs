@@ -325,7 +325,8 @@ struct Balance {
     active_count: f32,
     /// `b` matches `active`.
     ready: bool,
-    /// Incremented each time the slot is computed for another active set.
+    /// Incremented each time the slot is computed for another active set; never 0 once
+    /// computed (0 marks the keys below as unset).
     generation: u32,
     /// The imager's call count when the slot was last used (least recently used is replaced).
     last_used: u64,
@@ -335,8 +336,9 @@ struct Balance {
     /// The model (inactive pixels 0) `model` was computed from.
     model_in: [f32; DET_PIXELS],
     /// The generation and background option `model` was computed with, if it matches
-    /// `model_in`.
-    model_key: Option<(u32, Background)>,
+    /// `model_in` (generation 0: none). Keys are plain values, not `Option`s, so that an
+    /// unused imager is all zero octets (`.bss` on the firmware, not a flash image).
+    model_key: (u32, Background),
 }
 
 impl Balance {
@@ -351,14 +353,17 @@ impl Balance {
             last_used: 0,
             model: [[0.0; SKY_N]; SKY_N],
             model_in: [0.0; DET_PIXELS],
-            model_key: None,
+            model_key: (0, Background::None),
         }
     }
 }
 
-/// What a cached map was computed with: the balance slot and its generation, and the
-/// background option.
+/// What a cached map was computed with: the balance slot and its generation (0: nothing), and
+/// the background option.
 type MapKey = (usize, u32, Background);
+
+/// The key of nothing computed.
+const NO_KEY: MapKey = (0, 0, Background::None);
 
 /// Imaging state: kernels, scratch and the last image, all inline (see [`IMAGER_SIZE`]).
 ///
@@ -396,7 +401,7 @@ pub struct Imager {
     /// pass changes only the counts) reuses the map instead of correlating again.
     variance_in: [f32; DET_PIXELS],
     /// What `variance` was computed with, if it matches `variance_in`.
-    variance_key: Option<MapKey>,
+    variance_key: MapKey,
 }
 
 impl Default for Imager {
@@ -525,7 +530,7 @@ impl Imager {
             ready: false,
             has_image: false,
             variance_in: [0.0; DET_PIXELS],
-            variance_key: None,
+            variance_key: NO_KEY,
         }
     }
 
@@ -593,9 +598,9 @@ impl Imager {
         self.ready = true;
         for slot in &mut self.slots {
             slot.ready = false;
-            slot.model_key = None;
+            slot.model_key = (0, Background::None);
         }
-        self.variance_key = None;
+        self.variance_key = NO_KEY;
         self.has_image = false;
     }
 
@@ -641,7 +646,7 @@ impl Imager {
     fn update_balance(&mut self, active: &[bool; DET_PIXELS]) {
         let Some(slot) = self.slots.get_mut(self.cur) else { return };
         slot.ready = false;
-        slot.generation = slot.generation.wrapping_add(1);
+        slot.generation = slot.generation.wrapping_add(1).max(1);
         slot.active = *active;
         slot.active_count = active.iter().filter(|&&a| a).count() as f32;
         fill_sat(&mut slot.active_sat, |k| if active.get(k) == Some(&true) { 1.0f32 } else { 0.0 });
@@ -695,7 +700,8 @@ impl Imager {
         // imaged last with this active set (bit for bit: the map would come out identical).
         let variance = shadow.variance;
         let key = self.key(Background::None);
-        let same_variance = self.variance_key == Some(key)
+        let same_variance = key.1 != 0
+            && self.variance_key == key
             && self
                 .variance_in
                 .iter()
@@ -708,7 +714,7 @@ impl Imager {
                 pick(active, shadow.counts, k).to_bits() == pick(active, variance, k).to_bits()
             });
         if !same_variance || signal_is_variance {
-            self.variance_key = None;
+            self.variance_key = NO_KEY;
             for (k, v) in self.variance_in.iter_mut().enumerate() {
                 *v = pick(active, variance, k);
             }
@@ -721,7 +727,7 @@ impl Imager {
                 &self.sat,
                 &mut self.variance,
             );
-            self.variance_key = Some(key);
+            self.variance_key = key;
         }
 
         // Signal: D⋆G⁺ (re), D⋆κ (box sums), the background fit subtracted first.
@@ -763,16 +769,17 @@ impl Imager {
         }
         let Imager { grid, tw, kernel, slots, cur, sat, signal, .. } = self;
         let Some(slot) = slots.get_mut(*cur) else { return Err(ImageError::NoImage) };
-        let key = Some((slot.generation, opts.background));
+        let key = (slot.generation, opts.background);
         let Balance { b, active, model: map, model_in, model_key, .. } = slot;
         Shadowgram { counts: model, variance: model, active }.check()?;
-        let same = *model_key == key
+        let same = key.0 != 0
+            && *model_key == key
             && model_in
                 .iter()
                 .enumerate()
                 .all(|(p, v)| v.to_bits() == pick(active, model, p).to_bits());
         if !same {
-            *model_key = None;
+            *model_key = (0, Background::None);
             let fit = fit(model, active, opts.background)?;
             for (p, v) in model_in.iter_mut().enumerate() {
                 *v = pick(active, model, p);
