@@ -937,18 +937,53 @@ fn variance_map(
     sat: &[[f64; DET_N + 1]; DET_N + 1],
     out: &mut [[f32; SKY_N]; SKY_N],
 ) {
+    let mut row = MapRow::new();
     for (t, (vrow, brow)) in out.iter_mut().zip(balance).enumerate() {
-        let ry = coded_range(t);
-        for (u, (v, &b)) in vrow.iter_mut().zip(brow).enumerate() {
-            if b < 0.0 {
-                *v = 0.0;
-                continue;
-            }
-            let (gre, gim) = (at_t(&grid.re, t, u), at_t(&grid.im, t, u));
+        row.gather(grid, sat, t, true);
+        let cells = vrow.iter_mut().zip(brow).zip(row.re.iter().zip(&row.im)).zip(&row.box_sum);
+        for (((v, &b), (&gre, &gim)), &vk) in cells {
             let (b, vp, vpp) = (b as f64, gre as f64, gim as f64);
-            let vk = box_sum(sat, ry, coded_range(u));
             let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
-            *v = if var > 0.0 { var as f32 } else { 0.0 };
+            let var = if var > 0.0 { var as f32 } else { 0.0 };
+            *v = if b < 0.0 { 0.0 } else { var };
+        }
+    }
+}
+
+/// One sky row `t` of a correlation's results, gathered from the grid's bit-reversed layout,
+/// with the box sums of its pixels: the per-pixel combinations then run over plain slices
+/// (the compiler vectorises them; each pixel's arithmetic is unchanged).
+struct MapRow {
+    /// `re[rev(u)][t]` per `u`.
+    re: [f32; SKY_N],
+    /// `im[rev(u)][t]` per `u`.
+    im: [f32; SKY_N],
+    /// The summed-area table's box sum over the coded range of (t, u), per `u`.
+    box_sum: [f64; SKY_N],
+}
+
+impl MapRow {
+    const fn new() -> Self {
+        MapRow { re: [0.0; SKY_N], im: [0.0; SKY_N], box_sum: [0.0; SKY_N] }
+    }
+
+    /// Gathers row `t` (the imaginary parts only if `with_im`).
+    fn gather(
+        &mut self,
+        grid: &SplitGrid,
+        sat: &[[f64; DET_N + 1]; DET_N + 1],
+        t: usize,
+        with_im: bool,
+    ) {
+        let ry = coded_range(t);
+        for (u, (re, k)) in self.re.iter_mut().zip(self.box_sum.iter_mut()).enumerate() {
+            *re = at_t(&grid.re, t, u);
+            *k = box_sum(sat, ry, coded_range(u));
+        }
+        if with_im {
+            for (u, im) in self.im.iter_mut().enumerate() {
+                *im = at_t(&grid.im, t, u);
+            }
         }
     }
 }
@@ -961,16 +996,12 @@ fn signal_map(
     sat: &[[f64; DET_N + 1]; DET_N + 1],
     out: &mut [[f32; SKY_N]; SKY_N],
 ) {
+    let mut row = MapRow::new();
     for (t, (srow, brow)) in out.iter_mut().zip(balance).enumerate() {
-        let ry = coded_range(t);
-        for (u, (s, &b)) in srow.iter_mut().zip(brow).enumerate() {
-            *s = if b < 0.0 {
-                0.0
-            } else {
-                let g = at_t(&grid.re, t, u);
-                let dk = box_sum(sat, ry, coded_range(u));
-                ((1.0 + b as f64) * g as f64 - b as f64 * dk) as f32
-            };
+        row.gather(grid, sat, t, false);
+        for ((s, &b), (&g, &dk)) in srow.iter_mut().zip(brow).zip(row.re.iter().zip(&row.box_sum)) {
+            let v = ((1.0 + b as f64) * g as f64 - b as f64 * dk) as f32;
+            *s = if b < 0.0 { 0.0 } else { v };
         }
     }
 }
