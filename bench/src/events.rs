@@ -211,8 +211,17 @@ struct FitsTable {
     columns: Vec<Column>,
     rows: u64,
     next_row: u64,
-    buf: Vec<u8>,
+    /// Rows read ahead (a whole number of rows, up to [`ROWS_AHEAD`]): one `read` for many
+    /// rows instead of one per row.
+    ahead: Vec<u8>,
+    /// Offset of the current row in `ahead`.
+    at: usize,
+    /// Octets per row.
+    row_len: usize,
 }
+
+/// Rows [`FitsTable`] reads at once.
+const ROWS_AHEAD: usize = 4096;
 
 fn read_header(
     path: &Path,
@@ -445,7 +454,9 @@ impl FitsTable {
             columns,
             rows,
             next_row: 0,
-            buf: vec![0; row_len],
+            ahead: Vec::new(),
+            at: 0,
+            row_len,
         })
     }
 
@@ -477,9 +488,25 @@ impl FitsTable {
         if self.next_row >= self.rows {
             return Ok(false);
         }
-        self.reader.read_exact(&mut self.buf).map_err(|e| io_err(&self.path, &e))?;
+        let next = self.at + self.row_len;
+        if self.ahead.is_empty() || next >= self.ahead.len() {
+            // Refill with the rows that remain, up to ROWS_AHEAD (the table's end is known,
+            // so nothing past it is read).
+            let left = self.rows - self.next_row;
+            let n = usize::try_from(left).unwrap_or(usize::MAX).min(ROWS_AHEAD);
+            self.ahead.resize(n * self.row_len, 0);
+            self.reader.read_exact(&mut self.ahead).map_err(|e| io_err(&self.path, &e))?;
+            self.at = 0;
+        } else {
+            self.at = next;
+        }
         self.next_row += 1;
         Ok(true)
+    }
+
+    /// The current row's octets.
+    fn row(&self) -> &[u8] {
+        self.ahead.get(self.at..self.at + self.row_len).unwrap_or(&[])
     }
 
     fn cell_err(&self, c: &Column, message: impl Into<String>) -> InputError {
@@ -494,7 +521,7 @@ impl FitsTable {
     fn value(&self, c: &Column, i: usize) -> f64 {
         let at = |w: usize| {
             let o = c.offset + i * w;
-            self.buf.get(o..o + w).unwrap_or(&[])
+            self.row().get(o..o + w).unwrap_or(&[])
         };
         match c.code {
             'B' | 'L' => at(1).first().map_or(f64::NAN, |&b| f64::from(b)),
@@ -576,7 +603,7 @@ impl FitsEvents {
     /// The row decoded directly, `None` if any value is out of range (the general path then
     /// reports it with its place).
     fn decode_fast(&self, o: [usize; 5]) -> Option<Event> {
-        let b = &self.t.buf;
+        let b = self.t.row();
         let i16_at = |k: usize| -> Option<i16> {
             Some(i16::from_be_bytes(b.get(k..k + 2)?.try_into().ok()?))
         };
