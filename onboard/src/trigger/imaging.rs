@@ -554,9 +554,8 @@ impl Imager {
     /// (as the last pass leaves it; the combinations read it in place, see [`at_t`]).
     fn correlate(&mut self) {
         let g = &mut self.grid;
-        fft::forward_2d_real(g, &self.tw, &DETECTOR_PAIRS);
-        fft::fill_conjugate_half(g);
-        g.mul_assign(&self.kernel);
+        fft::forward_2d_real_pruned(g, &self.tw, &DETECTOR_PAIRS, |z| flipped(z) < DET_N);
+        fft::mul_conjugate_half(g, &self.kernel);
         fft::inverse_2d_full(g, &self.tw, SKY_N);
     }
 
@@ -564,7 +563,7 @@ impl Imager {
     /// parts are scratch): a real-output transform, about half the work.
     fn correlate_open(&mut self) {
         let g = &mut self.grid;
-        fft::forward_2d_real(g, &self.tw, &DETECTOR_PAIRS);
+        fft::forward_2d_real_pruned(g, &self.tw, &DETECTOR_PAIRS, |z| flipped(z) < DET_N);
         fft::mul_half_real_part(g, &self.kernel);
         fft::inverse_2d_real(g, &self.tw, SKY_N);
     }
