@@ -436,7 +436,17 @@ const TILE: usize = 8;
 /// In-place transpose of a square `N × N` array, tile by tile: each pair of mirrored 8 × 8
 /// tiles is read into registers and written back crossed.
 fn transpose(a: &mut [[f32; N]; N]) {
+    transpose_rows(a, N);
+}
+
+/// [`transpose`] where only the rows `r < wanted` of the input matter: afterwards
+/// `a[c][r]` holds the input's `a[r][c]` for `r < wanted` (every `c`); tiles whose result would
+/// only hold rows `≥ wanted` are left as they are.
+fn transpose_rows(a: &mut [[f32; N]; N], wanted: usize) {
     for bi in 0..N / TILE {
+        if bi * TILE >= wanted {
+            break;
+        }
         let (upper, lower) = a.split_at_mut((bi + 1) * TILE);
         let Some(rows_i) = upper.get_mut(bi * TILE..) else { continue };
         let x = read_tile(rows_i, bi);
@@ -444,8 +454,10 @@ fn transpose(a: &mut [[f32; N]; N]) {
         for (k, rows_j) in lower.chunks_exact_mut(TILE).enumerate() {
             let bj = bi + 1 + k;
             let x = read_tile(rows_i, bj);
-            let y = read_tile(rows_j, bi);
-            write_tile_transposed(rows_i, bj, &y);
+            if bj * TILE < wanted {
+                let y = read_tile(rows_j, bi);
+                write_tile_transposed(rows_i, bj, &y);
+            }
             write_tile_transposed(rows_j, bi, &x);
         }
     }
@@ -883,20 +895,41 @@ pub fn forward_2d_real_pruned(
             }
         }
     }
-    // Unpack, transposing: Z_l[kz] sits at row rev(kz), lane PACKED + l.
+    unpack_pairs(g, pairs);
+    split_pass(g, tw, Lanes::below(HALF), Pass::Dif, Prune { zero: Some(&zero), keep: N });
+}
+
+/// The `n` packed lanes of row `r`, if in range.
+fn packed(a: &[[f32; N]; N], r: usize, n: usize) -> Option<&[f32]> {
+    a.get(r)?.get(PACKED..PACKED + n)
+}
+
+/// The unpacking step of [`forward_2d_real`], transposing: `Z_l[kz]` sits at row `rev(kz)`,
+/// lane `PACKED + l`; `Xa[kz] = ½(Z[kz] + conj Z[−kz])` goes to row `ya`, column `kz`, and
+/// `Xb[kz] = −½i(Z[kz] − conj Z[−kz])` to row `yb`. For each `kz` the pairs are computed as
+/// contiguous lanes (vectorised), then stored down the column.
+fn unpack_pairs(g: &mut SplitGrid, pairs: &[(usize, usize)]) {
+    let n = pairs.len().min(MAX_PAIRS);
+    let (mut ar, mut ai) = ([0.0f32; MAX_PAIRS], [0.0f32; MAX_PAIRS]);
+    let (mut br, mut bi) = ([0.0f32; MAX_PAIRS], [0.0f32; MAX_PAIRS]);
     for kz in 0..HALF {
         let (p, m) = (reversed(kz), reversed((N - kz) % N));
-        for (l, &(ya, yb)) in pairs.iter().enumerate() {
-            let lane = PACKED + l;
-            let at = |a: &[[f32; N]; N], r: usize| a.get(r).and_then(|r| r.get(lane)).copied();
-            let (Some(zr), Some(zi), Some(mr), Some(mi)) =
-                (at(&g.re, p), at(&g.im, p), at(&g.re, m), at(&g.im, m))
-            else {
-                continue;
-            };
-            let xa = (0.5 * (zr + mr), 0.5 * (zi - mi));
-            let xb = (0.5 * (zi + mi), 0.5 * (mr - zr));
-            for (y, (xr, xi)) in [(ya, xa), (yb, xb)] {
+        let (Some(zr), Some(zi), Some(mr), Some(mi)) =
+            (packed(&g.re, p, n), packed(&g.im, p, n), packed(&g.re, m, n), packed(&g.im, m, n))
+        else {
+            continue;
+        };
+        let xa = ar.iter_mut().zip(ai.iter_mut());
+        let xb = br.iter_mut().zip(bi.iter_mut());
+        let z = zr.iter().zip(zi).zip(mr.iter().zip(mi));
+        for (((ar, ai), (br, bi)), ((&zr, &zi), (&mr, &mi))) in xa.zip(xb).zip(z) {
+            (*ar, *ai) = (0.5 * (zr + mr), 0.5 * (zi - mi));
+            (*br, *bi) = (0.5 * (zi + mi), 0.5 * (mr - zr));
+        }
+        let xa = ar.iter().zip(&ai);
+        let xb = br.iter().zip(&bi);
+        for (&(ya, yb), (a, b)) in pairs.iter().zip(xa.zip(xb)) {
+            for (y, (&xr, &xi)) in [(ya, a), (yb, b)] {
                 if let Some((re, im)) = row_pair(g, y)
                     && let (Some(dr), Some(di)) = (re.get_mut(kz), im.get_mut(kz))
                 {
@@ -905,7 +938,6 @@ pub fn forward_2d_real_pruned(
             }
         }
     }
-    split_pass(g, tw, Lanes::below(HALF), Pass::Dif, Prune { zero: Some(&zero), keep: N });
 }
 
 /// Completes a half spectrum as [`forward_2d_real`] leaves it: columns `[HALF, N)` from
@@ -1055,7 +1087,8 @@ fn half_product(xr: &mut f32, xi: &mut f32, (ar, ai): (f32, f32), (br, bi): (f32
 pub fn inverse_2d_full(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
     let wanted = wanted.min(N);
     split_pass(g, tw, Lanes::ALL, Pass::DitConj, Prune { zero: None, keep: wanted });
-    g.transpose();
+    transpose_rows(&mut g.re, wanted);
+    transpose_rows(&mut g.im, wanted);
     split_pass(g, tw, Lanes::below(wanted), Pass::DifConj, Prune { zero: None, keep: wanted });
 }
 
@@ -1422,6 +1455,134 @@ mod tests {
             for u in 0..199 {
                 let r = reverse_bits(u, bits);
                 assert!(close(g.re[r][y], want[y * N + u].re, scale), "real ({y}, {u})");
+            }
+        }
+    }
+
+    /// [`forward_2d_real`] as first written: no pruning, the unpacking one value at a time.
+    fn forward_2d_real_reference(g: &mut SplitGrid, tw: &Twiddles, pairs: &[(usize, usize)]) {
+        let lanes = Lanes { first: (PACKED, PACKED + pairs.len()), second: (0, 0) };
+        split_pass(g, tw, lanes, Pass::Dif, Prune::NONE);
+        for kz in 0..HALF {
+            let (p, m) = (reversed(kz), reversed((N - kz) % N));
+            for (l, &(ya, yb)) in pairs.iter().enumerate() {
+                let lane = PACKED + l;
+                let (zr, zi, mr, mi) = (g.re[p][lane], g.im[p][lane], g.re[m][lane], g.im[m][lane]);
+                (g.re[ya][kz], g.im[ya][kz]) = (0.5 * (zr + mr), 0.5 * (zi - mi));
+                (g.re[yb][kz], g.im[yb][kz]) = (0.5 * (zi + mi), 0.5 * (mr - zr));
+            }
+        }
+        split_pass(g, tw, Lanes::below(HALF), Pass::Dif, Prune::NONE);
+    }
+
+    /// [`inverse_2d_real`] as first written: no pruning, packing one value at a time.
+    fn inverse_2d_real_reference(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
+        let pairs = wanted.div_ceil(2);
+        let first = N - pairs;
+        split_pass(g, tw, Lanes::below(HALF), Pass::DitConj, Prune::NONE);
+        for l in 0..pairs {
+            let (ya, yb) = (l, l + pairs);
+            for kz in 0..N {
+                let (src, sign) = if kz < HALF { (kz, 1.0) } else { (N - kz, -1.0) };
+                let (ar, ai) = (g.re[ya][src], sign * g.im[ya][src]);
+                let (br, bi) = (g.re[yb][src], sign * g.im[yb][src]);
+                (g.re[kz][first + l], g.im[kz][first + l]) = (ar - bi, ai + br);
+            }
+        }
+        let lanes = Lanes { first: (first, N), second: (0, 0) };
+        split_pass(g, tw, lanes, Pass::DifConj, Prune::NONE);
+        for r in 0..N {
+            for y in 0..pairs {
+                g.re[r][y] = g.re[r][first + y];
+            }
+            for y in pairs..wanted {
+                g.re[r][y] = g.im[r][first + y - pairs];
+            }
+        }
+    }
+
+    /// The pruned, fused and vectorised steps give the results of the plain ones bit for bit
+    /// where the results are wanted: the imager's layout (80 used rows and columns, 199 outputs
+    /// per axis), with exact and negative zeros among the used values.
+    #[test]
+    fn pruned_steps_equal_the_plain_ones_bit_for_bit() {
+        use std::boxed::Box;
+        let tw = Twiddles::new();
+        let used = |r: usize| r == 0 || r > N - 80;
+        let rows: Vec<usize> = (0..N).filter(|&r| used(r)).collect();
+        let pairs: Vec<(usize, usize)> = (0..40).map(|l| (rows[l], rows[l + 40])).collect();
+        let wanted = 199;
+        let same = |a: f32, b: f32| a.to_bits() == b.to_bits();
+        // The last case holds signed zeros only: every result is a zero whose sign must match.
+        for seed in [1u32, 2, 3, 4] {
+            let mut rng = Rng(seed * 7919);
+            let mut value = || match rng.next() {
+                v if v < -0.9 || (seed == 4 && v < 0.0) => -0.0,
+                v if v > 0.9 || seed == 4 => 0.0,
+                v => v,
+            };
+            let mut g = Box::new(SplitGrid::zeroed());
+            for l in 0..pairs.len() {
+                for z in (0..N).filter(|&z| used(z)) {
+                    g.re[z][PACKED + l] = value();
+                    g.im[z][PACKED + l] = value();
+                }
+            }
+            let mut k = Box::new(SplitGrid::zeroed());
+            for v in k.re.as_flattened_mut().iter_mut().chain(k.im.as_flattened_mut()) {
+                *v = value();
+            }
+
+            // Forward: columns [0, HALF) of every row.
+            let mut want = g.clone();
+            forward_2d_real_reference(&mut want, &tw, &pairs);
+            forward_2d_real_pruned(&mut g, &tw, &pairs, used);
+            for r in 0..N {
+                for c in 0..HALF {
+                    assert!(same(g.re[r][c], want.re[r][c]), "forward re ({r}, {c})");
+                    assert!(same(g.im[r][c], want.im[r][c]), "forward im ({r}, {c})");
+                }
+            }
+
+            // The completed product: every cell.
+            let mut full = g.clone();
+            fill_conjugate_half(&mut full);
+            full.mul_assign(&k);
+            let mut fused = g.clone();
+            mul_conjugate_half(&mut fused, &k);
+            assert!(
+                full.re
+                    .as_flattened()
+                    .iter()
+                    .zip(fused.re.as_flattened())
+                    .all(|(a, b)| same(*a, *b))
+            );
+            assert!(
+                full.im
+                    .as_flattened()
+                    .iter()
+                    .zip(fused.im.as_flattened())
+                    .all(|(a, b)| same(*a, *b))
+            );
+
+            // Inverses: the wanted cells, `[rev(u)][y]` for u, y < wanted.
+            let mut plain = full.clone();
+            split_pass(&mut plain, &tw, Lanes::ALL, Pass::DitConj, Prune::NONE);
+            plain.transpose();
+            split_pass(&mut plain, &tw, Lanes::below(wanted), Pass::DifConj, Prune::NONE);
+            inverse_2d_full(&mut fused, &tw, wanted);
+            let mut real = g.clone();
+            mul_half_real_part(&mut real, &k);
+            let mut real_plain = real.clone();
+            inverse_2d_real(&mut real, &tw, wanted);
+            inverse_2d_real_reference(&mut real_plain, &tw, wanted);
+            for u in 0..wanted {
+                let r = reversed(u);
+                for y in 0..wanted {
+                    assert!(same(fused.re[r][y], plain.re[r][y]), "full re ({u}, {y})");
+                    assert!(same(fused.im[r][y], plain.im[r][y]), "full im ({u}, {y})");
+                    assert!(same(real.re[r][y], real_plain.re[r][y]), "real ({u}, {y})");
+                }
             }
         }
     }
