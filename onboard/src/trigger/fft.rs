@@ -431,9 +431,9 @@ impl SplitGrid {
 }
 
 /// Side of the tiles [`transpose`] moves.
-const TILE: usize = 8;
+const TILE: usize = 4;
 
-/// In-place transpose of a square `N × N` array, tile by tile: each pair of mirrored 8 × 8
+/// In-place transpose of a square `N × N` array, tile by tile: each pair of mirrored 4 × 4
 /// tiles is read into registers and written back crossed.
 fn transpose(a: &mut [[f32; N]; N]) {
     transpose_rows(a, N);
@@ -463,7 +463,7 @@ fn transpose_rows(a: &mut [[f32; N]; N], wanted: usize) {
     }
 }
 
-/// The tile in columns `[b·8, b·8 + 8)` of `rows` (8 rows).
+/// The tile in columns `[b·4, b·4 + 4)` of `rows` (4 rows).
 #[inline(always)]
 fn read_tile(rows: &[[f32; N]], b: usize) -> [[f32; TILE]; TILE] {
     let mut t = [[0.0; TILE]; TILE];
@@ -475,16 +475,15 @@ fn read_tile(rows: &[[f32; N]], b: usize) -> [[f32; TILE]; TILE] {
     t
 }
 
-/// Writes the transpose of `t` into columns `[b·8, b·8 + 8)` of `rows` (8 rows).
+/// Writes the transpose of `t` into columns `[b·4, b·4 + 4)` of `rows` (4 rows), a whole tile
+/// row at a time.
 #[inline(always)]
 fn write_tile_transposed(rows: &mut [[f32; N]], b: usize, t: &[[f32; TILE]; TILE]) {
-    for (i, r) in rows.iter_mut().enumerate() {
+    let [[a0, a1, a2, a3], [b0, b1, b2, b3], [c0, c1, c2, c3], [d0, d1, d2, d3]] = *t;
+    let u = [[a0, b0, c0, d0], [a1, b1, c1, d1], [a2, b2, c2, d2], [a3, b3, c3, d3]];
+    for (r, c) in rows.iter_mut().zip(&u) {
         if let Some(d) = r.get_mut(b * TILE..).and_then(|d| d.first_chunk_mut::<TILE>()) {
-            for (v, row) in d.iter_mut().zip(t) {
-                if let Some(&x) = row.get(i) {
-                    *v = x;
-                }
-            }
+            *d = *c;
         }
     }
 }
@@ -1089,7 +1088,10 @@ pub fn inverse_2d_full(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
     split_pass(g, tw, Lanes::ALL, Pass::DitConj, Prune { zero: None, keep: wanted });
     transpose_rows(&mut g.re, wanted);
     transpose_rows(&mut g.im, wanted);
-    split_pass(g, tw, Lanes::below(wanted), Pass::DifConj, Prune { zero: None, keep: wanted });
+    // Lanes rounded up to whole steps of 4 (the extra lane holds a partial result): cheaper
+    // than the scalar remainder.
+    let lanes = Lanes::below(wanted.next_multiple_of(4).min(N));
+    split_pass(g, tw, lanes, Pass::DifConj, Prune { zero: None, keep: wanted });
 }
 
 /// Inverse 2-D DFT (unscaled) of the half spectrum (columns `[0, HALF)`, layout of
