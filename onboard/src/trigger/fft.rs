@@ -18,6 +18,16 @@
 //! by [`mul_half_real_part`] and inverted by [`inverse_2d_real`] (real result, two rows per
 //! lane): about half the work of the complex transforms, other rounding.
 //!
+//! Pruned without changing a bit: [`forward_2d_real_pruned`] does not read the rows known to
+//! be zero (80 of 256 on each axis) in its first fused passes, the inverses do not compute the
+//! outputs beyond `wanted` in their last passes nor transpose the tiles that only hold such
+//! outputs, and [`mul_conjugate_half`] completes the half spectrum and multiplies in one sweep.
+//! The fused kernels take each row as its own `&mut` slice (no run-time alias checks before the
+//! vector loop) and are instantiated for the zero rows and unwanted outputs they may skip; the
+//! compiler then drops only what IEEE arithmetic makes exact (loads of `+0.0`, `x − 0`, dead
+//! outputs), so the results stay those of the full transforms bit for bit
+//! (test `pruned_steps_equal_the_plain_ones_bit_for_bit`).
+//!
 //! Any power-of-two length up to [`N`] works with the one [`Twiddles`] table of size [`N`].
 //! Determinism: twiddles come from `libm` (`f64`, rounded once to `f32`); butterflies use plain
 //! `*`, `+` and `-` (Rust never contracts them into fused multiply-adds), in a fixed order, so
