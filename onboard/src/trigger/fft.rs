@@ -860,7 +860,9 @@ fn row_pair(g: &mut SplitGrid, r: usize) -> Option<(&mut [f32; N], &mut [f32; N]
 /// Forward 2-D DFT of a **real** `N × N` input `x`, its rows given in pairs and packed two per
 /// complex lane: for pair `l = (ya, yb)`, `g.re[z][PACKED + l] = x[ya][z]` and
 /// `g.im[z][PACKED + l] = x[yb][z]`; rows of `x` in no pair are zero, and columns `[0, HALF)`
-/// of `g` must be zero on entry (at most [`MAX_PAIRS`] pairs; more are ignored).
+/// of `g` must be zero (`+0.0`) on entry (at most [`MAX_PAIRS`] pairs; more are ignored). The
+/// rows in no pair are not read by the first fused pass along `y` (the same bits: see
+/// [`forward_2d_real_pruned`]).
 ///
 /// One complex transform along `z` serves two rows (their spectra are separated by Hermitian
 /// symmetry, `Xa[k] = ½(Z[k] + conj Z[−k])`, `Xb[k] = −½i(Z[k] − conj Z[−k])`), written to rows
