@@ -797,6 +797,7 @@ fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, pass: Pass, prune:
         h = next;
     }
 }
+
 /// Forward 2-D DFT of `x`, given **transposed** (`g[c][r] = x[r][c]`) with only the rows of `x`
 /// in `rows_used` non-zero; the result is left as [`forward_2d`] leaves it (`g[kr][kc]`, both
 /// axes bit-reversed), bit for bit: each 1-D transform makes the same operations in the same
