@@ -18,6 +18,16 @@
 //! by [`mul_half_real_part`] and inverted by [`inverse_2d_real`] (real result, two rows per
 //! lane): about half the work of the complex transforms, other rounding.
 //!
+//! Pruned without changing a bit: [`forward_2d_real_pruned`] does not read the rows known to
+//! be zero (80 of 256 on each axis) in its first fused passes, the inverses do not compute the
+//! outputs beyond `wanted` in their last passes nor transpose the tiles that only hold such
+//! outputs, and [`mul_conjugate_half`] completes the half spectrum and multiplies in one sweep.
+//! The fused kernels take each row as its own `&mut` slice (no run-time alias checks before the
+//! vector loop) and are instantiated for the zero rows and unwanted outputs they may skip; the
+//! compiler then drops only what IEEE arithmetic makes exact (loads of `+0.0`, `x − 0`, dead
+//! outputs), so the results stay those of the full transforms bit for bit
+//! (test `pruned_steps_equal_the_plain_ones_bit_for_bit`).
+//!
 //! Any power-of-two length up to [`N`] works with the one [`Twiddles`] table of size [`N`].
 //! Determinism: twiddles come from `libm` (`f64`, rounded once to `f32`); butterflies use plain
 //! `*`, `+` and `-` (Rust never contracts them into fused multiply-adds), in a fixed order, so
@@ -431,12 +441,22 @@ impl SplitGrid {
 }
 
 /// Side of the tiles [`transpose`] moves.
-const TILE: usize = 8;
+const TILE: usize = 4;
 
-/// In-place transpose of a square `N × N` array, tile by tile: each pair of mirrored 8 × 8
+/// In-place transpose of a square `N × N` array, tile by tile: each pair of mirrored 4 × 4
 /// tiles is read into registers and written back crossed.
 fn transpose(a: &mut [[f32; N]; N]) {
+    transpose_rows(a, N);
+}
+
+/// [`transpose`] where only the rows `r < wanted` of the input matter: afterwards
+/// `a[c][r]` holds the input's `a[r][c]` for `r < wanted` (every `c`); tiles whose result would
+/// only hold rows `≥ wanted` are left as they are.
+fn transpose_rows(a: &mut [[f32; N]; N], wanted: usize) {
     for bi in 0..N / TILE {
+        if bi * TILE >= wanted {
+            break;
+        }
         let (upper, lower) = a.split_at_mut((bi + 1) * TILE);
         let Some(rows_i) = upper.get_mut(bi * TILE..) else { continue };
         let x = read_tile(rows_i, bi);
@@ -444,14 +464,16 @@ fn transpose(a: &mut [[f32; N]; N]) {
         for (k, rows_j) in lower.chunks_exact_mut(TILE).enumerate() {
             let bj = bi + 1 + k;
             let x = read_tile(rows_i, bj);
-            let y = read_tile(rows_j, bi);
-            write_tile_transposed(rows_i, bj, &y);
+            if bj * TILE < wanted {
+                let y = read_tile(rows_j, bi);
+                write_tile_transposed(rows_i, bj, &y);
+            }
             write_tile_transposed(rows_j, bi, &x);
         }
     }
 }
 
-/// The tile in columns `[b·8, b·8 + 8)` of `rows` (8 rows).
+/// The tile in columns `[b·4, b·4 + 4)` of `rows` (4 rows).
 #[inline(always)]
 fn read_tile(rows: &[[f32; N]], b: usize) -> [[f32; TILE]; TILE] {
     let mut t = [[0.0; TILE]; TILE];
@@ -463,16 +485,15 @@ fn read_tile(rows: &[[f32; N]], b: usize) -> [[f32; TILE]; TILE] {
     t
 }
 
-/// Writes the transpose of `t` into columns `[b·8, b·8 + 8)` of `rows` (8 rows).
+/// Writes the transpose of `t` into columns `[b·4, b·4 + 4)` of `rows` (4 rows), a whole tile
+/// row at a time.
 #[inline(always)]
 fn write_tile_transposed(rows: &mut [[f32; N]], b: usize, t: &[[f32; TILE]; TILE]) {
-    for (i, r) in rows.iter_mut().enumerate() {
+    let [[a0, a1, a2, a3], [b0, b1, b2, b3], [c0, c1, c2, c3], [d0, d1, d2, d3]] = *t;
+    let u = [[a0, b0, c0, d0], [a1, b1, c1, d1], [a2, b2, c2, d2], [a3, b3, c3, d3]];
+    for (r, c) in rows.iter_mut().zip(&u) {
         if let Some(d) = r.get_mut(b * TILE..).and_then(|d| d.first_chunk_mut::<TILE>()) {
-            for (v, row) in d.iter_mut().zip(t) {
-                if let Some(&x) = row.get(i) {
-                    *v = x;
-                }
-            }
+            *d = *c;
         }
     }
 }
@@ -499,60 +520,159 @@ impl Lanes {
 /// Four split rows (real, imaginary) of one radix-2² group.
 type Quad<'a> = [(&'a mut [f32], &'a mut [f32]); 4];
 
+/// Lanes per step of the butterfly kernels. Each step loads this many lanes of the four rows
+/// into locals, computes, and stores them, so no store of a step can feed a load of the same
+/// step and the compiler needs no run-time alias checks: one SSE or NEON register per row and
+/// part on the host, plain scalar code on the Cortex-M4F. The same operations, lane by lane,
+/// whatever the step.
+const STEP: usize = 1;
+
+/// `L` lanes of complex values in split layout: real parts, imaginary parts.
+type Cv<const L: usize> = [[f32; L]; 2];
+
+/// `a ∘ b` lane by lane.
+#[inline(always)]
+fn zip_with<const L: usize>(mut a: [f32; L], b: [f32; L], f: impl Fn(f32, f32) -> f32) -> [f32; L] {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x = f(*x, y);
+    }
+    a
+}
+
+/// `a + b`, lane by lane.
+#[inline(always)]
+fn cadd<const L: usize>([ar, ai]: Cv<L>, [br, bi]: Cv<L>) -> Cv<L> {
+    [zip_with(ar, br, |a, b| a + b), zip_with(ai, bi, |a, b| a + b)]
+}
+
+/// `a − b`, lane by lane.
+#[inline(always)]
+fn csub<const L: usize>([ar, ai]: Cv<L>, [br, bi]: Cv<L>) -> Cv<L> {
+    [zip_with(ar, br, |a, b| a - b), zip_with(ai, bi, |a, b| a - b)]
+}
+
+/// `d·w`, lane by lane, with the operations of [`Complex`]'s `*`.
+#[inline(always)]
+fn cmul<const L: usize>([dr, di]: Cv<L>, w: Complex) -> Cv<L> {
+    let (mut re, mut im) = (dr, di);
+    for ((r, i), (&a, &b)) in re.iter_mut().zip(im.iter_mut()).zip(dr.iter().zip(&di)) {
+        *r = a * w.re - b * w.im;
+        *i = a * w.im + b * w.re;
+    }
+    [re, im]
+}
+
 /// Two decimation-in-frequency stages fused over four rows `x0..x3` (one load and one store
 /// per value instead of two), with the operations of the two separate stages, in their order,
 /// for each lane: stage one `(x0, x2)·w1`, `(x1, x3)·w2`, stage two `(x0, x1)·w3`,
 /// `(x2, x3)·w3`.
-#[inline(never)]
-fn quad_dif([(a0r, a0i), (a1r, a1i), (a2r, a2i), (a3r, a3i)]: Quad<'_>, w: [Complex; 3]) {
-    let [w1, w2, w3] = w;
-    let x0 = a0r.iter_mut().zip(a0i.iter_mut());
-    let x1 = a1r.iter_mut().zip(a1i.iter_mut());
-    let x2 = a2r.iter_mut().zip(a2i.iter_mut());
-    let x3 = a3r.iter_mut().zip(a3i.iter_mut());
-    for (((x0, x1), x2), x3) in x0.zip(x1).zip(x2).zip(x3) {
-        let (mut r0, mut i0, mut r1, mut i1) = (*x0.0, *x0.1, *x1.0, *x1.1);
-        let (mut r2, mut i2, mut r3, mut i3) = (*x2.0, *x2.1, *x3.0, *x3.1);
-        // Stage one.
-        let (dr, di) = (r0 - r2, i0 - i2);
-        (r0, i0) = (r0 + r2, i0 + i2);
-        (r2, i2) = (dr * w1.re - di * w1.im, dr * w1.im + di * w1.re);
-        let (dr, di) = (r1 - r3, i1 - i3);
-        (r1, i1) = (r1 + r3, i1 + i3);
-        (r3, i3) = (dr * w2.re - di * w2.im, dr * w2.im + di * w2.re);
-        // Stage two.
-        let (dr, di) = (r0 - r1, i0 - i1);
-        (*x0.0, *x0.1) = (r0 + r1, i0 + i1);
-        (*x1.0, *x1.1) = (dr * w3.re - di * w3.im, dr * w3.im + di * w3.re);
-        let (dr, di) = (r2 - r3, i2 - i3);
-        (*x2.0, *x2.1) = (r2 + r3, i2 + i3);
-        (*x3.0, *x3.1) = (dr * w3.re - di * w3.im, dr * w3.im + di * w3.re);
-    }
+#[inline(always)]
+fn dif4<const L: usize>([x0, x1, x2, x3]: [Cv<L>; 4], [w1, w2, w3]: [Complex; 3]) -> [Cv<L>; 4] {
+    // Stage one.
+    let (s0, s2) = (cadd(x0, x2), cmul(csub(x0, x2), w1));
+    let (s1, s3) = (cadd(x1, x3), cmul(csub(x1, x3), w2));
+    // Stage two.
+    [cadd(s0, s1), cmul(csub(s0, s1), w3), cadd(s2, s3), cmul(csub(s2, s3), w3)]
 }
 
 /// Two decimation-in-time stages fused over four rows `x0..x3`, conjugated twiddles given:
 /// stage one `(x0, x1)·w1`, `(x2, x3)·w1`, stage two `(x0, x2)·w2`, `(x1, x3)·w3`, each
 /// butterfly `t = b·w`, `a ← a + t`, `b ← a − t`, as [`inverse`] makes them.
+#[inline(always)]
+fn dit4<const L: usize>([x0, x1, x2, x3]: [Cv<L>; 4], [w1, w2, w3]: [Complex; 3]) -> [Cv<L>; 4] {
+    // Stage one.
+    let t = cmul(x1, w1);
+    let (y0, y1) = (cadd(x0, t), csub(x0, t));
+    let t = cmul(x3, w1);
+    let (y2, y3) = (cadd(x2, t), csub(x2, t));
+    // Stage two.
+    let t = cmul(y2, w2);
+    let (o0, o2) = (cadd(y0, t), csub(y0, t));
+    let t = cmul(y3, w3);
+    let (o1, o3) = (cadd(y1, t), csub(y1, t));
+    [o0, o1, o2, o3]
+}
+
+/// Runs a fused radix-2² kernel over the whole `L`-lane chunks of eight rows (`re`, `im` of
+/// rows 0 to 3) and returns the lanes left over. Rows whose bit is set in `ZERO` are not read:
+/// they are taken as `+0.0` (exactly what they hold, so the result is the same bit for bit;
+/// the compiler then drops what it can prove exact, such as `x − 0`, and the loads). Outputs
+/// whose bit is clear in `KEEP` are not stored (the compiler drops their arithmetic).
+#[inline(always)]
+fn quad_steps<const L: usize, const ZERO: u8, const KEEP: u8, const DIT: bool>(
+    rows: [&mut [f32]; 8],
+    w: [Complex; 3],
+) -> [&mut [f32]; 8] {
+    let mut chunks: [&mut [[f32; L]]; 8] = Default::default();
+    let mut rest: [&mut [f32]; 8] = Default::default();
+    for ((c, r), s) in chunks.iter_mut().zip(rest.iter_mut()).zip(rows) {
+        (*c, *r) = s.as_chunks_mut::<L>();
+    }
+    let [r0, i0, r1, i1, r2, i2, r3, i3] = chunks;
+    let x0 = r0.iter_mut().zip(i0.iter_mut());
+    let x1 = r1.iter_mut().zip(i1.iter_mut());
+    let x2 = r2.iter_mut().zip(i2.iter_mut());
+    let x3 = r3.iter_mut().zip(i3.iter_mut());
+    for (((mut x0, mut x1), mut x2), mut x3) in x0.zip(x1).zip(x2).zip(x3) {
+        let load = |k: u8, (r, i): &(&mut [f32; L], &mut [f32; L])| -> Cv<L> {
+            if ZERO >> k & 1 == 1 { [[0.0; L]; 2] } else { [**r, **i] }
+        };
+        let x = [load(0, &x0), load(1, &x1), load(2, &x2), load(3, &x3)];
+        let [y0, y1, y2, y3] = if DIT { dit4(x, w) } else { dif4(x, w) };
+        let store = |k: u8, (r, i): &mut (&mut [f32; L], &mut [f32; L]), [vr, vi]: Cv<L>| {
+            if KEEP >> k & 1 == 1 {
+                (**r, **i) = (vr, vi);
+            }
+        };
+        store(0, &mut x0, y0);
+        store(1, &mut x1, y1);
+        store(2, &mut x2, y2);
+        store(3, &mut x3, y3);
+    }
+    rest
+}
+
+/// One fused radix-2² group over the lanes of a [`Quad`] (see [`quad_steps`] for `ZERO` and
+/// `KEEP`): whole steps of [`STEP`] lanes, then the lanes left over one by one.
+fn quad<const ZERO: u8, const KEEP: u8, const DIT: bool>(quad: Quad<'_>, w: [Complex; 3]) {
+    let [(a0r, a0i), (a1r, a1i), (a2r, a2i), (a3r, a3i)] = quad;
+    quad_rows::<ZERO, KEEP, DIT>(a0r, a0i, a1r, a1i, a2r, a2i, a3r, a3i, w);
+}
+
+/// [`quad`] on eight separate rows: as separate `&mut` arguments the compiler knows that they
+/// do not overlap (no run-time alias checks before the vector loop).
 #[inline(never)]
-fn quad_dit([(a0r, a0i), (a1r, a1i), (a2r, a2i), (a3r, a3i)]: Quad<'_>, w: [Complex; 3]) {
-    let [w1, w2, w3] = w;
-    let x0 = a0r.iter_mut().zip(a0i.iter_mut());
-    let x1 = a1r.iter_mut().zip(a1i.iter_mut());
-    let x2 = a2r.iter_mut().zip(a2i.iter_mut());
-    let x3 = a3r.iter_mut().zip(a3i.iter_mut());
-    for (((x0, x1), x2), x3) in x0.zip(x1).zip(x2).zip(x3) {
-        let (r0, i0, r1, i1) = (*x0.0, *x0.1, *x1.0, *x1.1);
-        let (r2, i2, r3, i3) = (*x2.0, *x2.1, *x3.0, *x3.1);
-        // Stage one.
-        let (tr, ti) = (r1 * w1.re - i1 * w1.im, r1 * w1.im + i1 * w1.re);
-        let (r0, i0, r1, i1) = (r0 + tr, i0 + ti, r0 - tr, i0 - ti);
-        let (tr, ti) = (r3 * w1.re - i3 * w1.im, r3 * w1.im + i3 * w1.re);
-        let (r2, i2, r3, i3) = (r2 + tr, i2 + ti, r2 - tr, i2 - ti);
-        // Stage two.
-        let (tr, ti) = (r2 * w2.re - i2 * w2.im, r2 * w2.im + i2 * w2.re);
-        (*x0.0, *x0.1, *x2.0, *x2.1) = (r0 + tr, i0 + ti, r0 - tr, i0 - ti);
-        let (tr, ti) = (r3 * w3.re - i3 * w3.im, r3 * w3.im + i3 * w3.re);
-        (*x1.0, *x1.1, *x3.0, *x3.1) = (r1 + tr, i1 + ti, r1 - tr, i1 - ti);
+#[allow(clippy::too_many_arguments)]
+fn quad_rows<const ZERO: u8, const KEEP: u8, const DIT: bool>(
+    a0r: &mut [f32],
+    a0i: &mut [f32],
+    a1r: &mut [f32],
+    a1i: &mut [f32],
+    a2r: &mut [f32],
+    a2i: &mut [f32],
+    a3r: &mut [f32],
+    a3i: &mut [f32],
+    w: [Complex; 3],
+) {
+    let rest = quad_steps::<STEP, ZERO, KEEP, DIT>([a0r, a0i, a1r, a1i, a2r, a2i, a3r, a3i], w);
+    quad_steps::<1, ZERO, KEEP, DIT>(rest, w);
+}
+
+/// Runs the kernel for a group whose rows `zero` (bit k: row k) hold `+0.0` on entry and whose
+/// outputs `keep` (bit k: row k) are wanted. Only the patterns the imager meets have their own
+/// kernel; any other is run as the nearest one that assumes less (reading a zero row or storing
+/// an unwanted output changes no wanted result).
+fn quad_masked(q: Quad<'_>, w: [Complex; 3], dit: bool, zero: u8, keep: u8) {
+    let all = zero & 0b0111;
+    let keep3 = keep & 0b1000 != 0;
+    match (dit, all, keep3) {
+        (true, _, true) => quad::<0, 0b1111, true>(q, w),
+        (true, _, false) => quad::<0, 0b0111, true>(q, w),
+        (false, 0b0111, _) => quad::<0b0111, 0b1111, false>(q, w),
+        (false, 0b0110, _) => quad::<0b0110, 0b1111, false>(q, w),
+        (false, 0b0011, _) => quad::<0b0011, 0b1111, false>(q, w),
+        (false, _, false) => quad::<0, 0b0111, false>(q, w),
+        (false, _, true) => quad::<0, 0b1111, false>(q, w),
     }
 }
 
@@ -593,20 +713,39 @@ enum Pass {
     DitConj,
 }
 
+/// What a [`split_pass`] may skip, without changing any wanted result by a bit.
+#[derive(Debug, Clone, Copy)]
+struct Prune<'a> {
+    /// Rows known to hold `+0.0` in every lane on entry (`true`: zero): the first fused pass
+    /// of a decimation in frequency does not read them.
+    zero: Option<&'a [bool; N]>,
+    /// Outputs wanted: rows `< keep` (decimation in time, natural order out) or rows holding
+    /// frequencies `< keep` (decimation in frequency, bit-reversed out); the last fused pass
+    /// does not compute the others, which keep partial results.
+    keep: usize,
+}
+
+impl Prune<'_> {
+    /// Nothing skipped.
+    const NONE: Prune<'static> = Prune { zero: None, keep: N };
+}
+
 /// A transform along the first axis (between rows) of a split grid, every group of rows
 /// combined over `lanes` (see [`Pass`]). The eight radix-2 stages run as four fused radix-2²
 /// passes; each lane sees the operations of [`forward`] (or [`inverse`]) in the same order,
-/// so the results are the same bit for bit.
-fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, pass: Pass) {
+/// so the results are the same bit for bit (see [`Prune`] for what may be skipped).
+fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, pass: Pass, prune: Prune<'_>) {
     let inverse = pass == Pass::DitConj;
     // Stage pairs: (h, h/2) for the forward, (h, 2h) for the inverse; q = rows per quarter.
     let mut h = if inverse { 1 } else { N / 2 };
     while (1..N).contains(&h) {
         let q = if inverse { h } else { h / 2 };
         let block = 4 * q;
+        let next = if inverse { h * 4 } else { h / 4 };
+        let (first, last) = (h == if inverse { 1 } else { N / 2 }, !(1..N).contains(&next));
         let re = g.re.chunks_exact_mut(block);
         let im = g.im.chunks_exact_mut(block);
-        for (bre, bim) in re.zip(im) {
+        for (b, (bre, bim)) in re.zip(im).enumerate() {
             for j in 0..q {
                 let at = |h: usize, k: usize| tw.block(h).get(k).copied().unwrap_or_default();
                 let w = match pass {
@@ -616,6 +755,24 @@ fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, pass: Pass) {
                     Pass::Dif => [at(h, j), at(h, j + q), at(q, j)],
                     Pass::DifConj => [at(h, j).conj(), at(h, j + q).conj(), at(q, j).conj()],
                 };
+                let row = |k: usize| b * block + j + k * q;
+                let mut zero = 0u8;
+                if let (true, false, Some(z)) = (first, inverse, prune.zero) {
+                    for k in 0..4 {
+                        if z.get(row(k)) == Some(&true) {
+                            zero |= 1 << k;
+                        }
+                    }
+                }
+                let mut keep = 0b1111u8;
+                if last && prune.keep < N {
+                    for k in 0..4 {
+                        let out = if inverse { row(k) } else { reversed(row(k)) };
+                        if out >= prune.keep {
+                            keep &= !(1 << k);
+                        }
+                    }
+                }
                 let (Some(re4), Some(im4)) = (quarter_rows(bre, q, j), quarter_rows(bim, q, j))
                 else {
                     continue;
@@ -632,12 +789,12 @@ fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, pass: Pass) {
                         range,
                     );
                     if let Some(quad) = quad {
-                        if inverse { quad_dit(quad, w) } else { quad_dif(quad, w) }
+                        quad_masked(quad, w, inverse, zero, keep);
                     }
                 }
             }
         }
-        h = if inverse { h * 4 } else { h / 4 };
+        h = next;
     }
 }
 
@@ -646,18 +803,18 @@ fn split_pass(g: &mut SplitGrid, tw: &Twiddles, lanes: Lanes, pass: Pass) {
 /// axes bit-reversed), bit for bit: each 1-D transform makes the same operations in the same
 /// order, only many at once.
 pub fn forward_2d_t(g: &mut SplitGrid, tw: &Twiddles, rows_used: Lanes) {
-    split_pass(g, tw, rows_used, Pass::Dif);
+    split_pass(g, tw, rows_used, Pass::Dif, Prune::NONE);
     g.transpose();
-    split_pass(g, tw, Lanes::ALL, Pass::Dif);
+    split_pass(g, tw, Lanes::ALL, Pass::Dif, Prune::NONE);
 }
 
 /// Inverse 2-D DFT (unscaled) of a grid as [`forward_2d_t`] leaves it; afterwards `g[c][r] =
 /// x[r][c]` (**transposed**) for `r, c < wanted`, equal bit for bit to [`inverse_2d`]'s
 /// result there. The other cells hold partial results.
 pub fn inverse_2d_t(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
-    split_pass(g, tw, Lanes::ALL, Pass::DitConj);
+    split_pass(g, tw, Lanes::ALL, Pass::DitConj, Prune::NONE);
     g.transpose();
-    split_pass(g, tw, Lanes::below(wanted.min(N)), Pass::DitConj);
+    split_pass(g, tw, Lanes::below(wanted.min(N)), Pass::DitConj, Prune::NONE);
 }
 
 /// Columns of the half spectrum of a real input (`kz ∈ [0, N/2]`): the others follow from
@@ -704,7 +861,9 @@ fn row_pair(g: &mut SplitGrid, r: usize) -> Option<(&mut [f32; N], &mut [f32; N]
 /// Forward 2-D DFT of a **real** `N × N` input `x`, its rows given in pairs and packed two per
 /// complex lane: for pair `l = (ya, yb)`, `g.re[z][PACKED + l] = x[ya][z]` and
 /// `g.im[z][PACKED + l] = x[yb][z]`; rows of `x` in no pair are zero, and columns `[0, HALF)`
-/// of `g` must be zero on entry (at most [`MAX_PAIRS`] pairs; more are ignored).
+/// of `g` must be zero (`+0.0`) on entry (at most [`MAX_PAIRS`] pairs; more are ignored). The
+/// rows in no pair are not read by the first fused pass along `y` (the same bits: see
+/// [`forward_2d_real_pruned`]).
 ///
 /// One complex transform along `z` serves two rows (their spectra are separated by Hermitian
 /// symmetry, `Xa[k] = ½(Z[k] + conj Z[−k])`, `Xb[k] = −½i(Z[k] − conj Z[−k])`), written to rows
@@ -714,22 +873,75 @@ fn row_pair(g: &mut SplitGrid, r: usize) -> Option<(&mut [f32; N], &mut [f32; N]
 /// Afterwards `g[rev(ky)][kz] = X[ky][kz]` for `kz < HALF` (rows bit-reversed, columns in
 /// natural order); the other columns hold scratch ([`fill_conjugate_half`] completes them).
 pub fn forward_2d_real(g: &mut SplitGrid, tw: &Twiddles, pairs: &[(usize, usize)]) {
+    forward_2d_real_pruned(g, tw, pairs, |_| true);
+}
+
+/// [`forward_2d_real`] for an input whose columns `z` where `!z_used(z)` are zero: the packed
+/// lanes of those rows of `g` must hold `+0.0` (as must, in any case, columns `[0, HALF)`), and
+/// are then not read by the first fused pass of the transform along `z`; the rows of `x` in no
+/// pair are likewise not read by the first pass along `y`. The result is the same bit for bit
+/// (adding or subtracting an exact `+0.0` is what the full transform does there).
+pub fn forward_2d_real_pruned(
+    g: &mut SplitGrid,
+    tw: &Twiddles,
+    pairs: &[(usize, usize)],
+    z_used: impl Fn(usize) -> bool,
+) {
     let pairs = pairs.get(..pairs.len().min(MAX_PAIRS)).unwrap_or(&[]);
-    split_pass(g, tw, Lanes { first: (PACKED, PACKED + pairs.len()), second: (0, 0) }, Pass::Dif);
-    // Unpack, transposing: Z_l[kz] sits at row rev(kz), lane PACKED + l.
+    let mut zero = [false; N];
+    for (z, v) in zero.iter_mut().enumerate() {
+        *v = !z_used(z);
+    }
+    split_pass(
+        g,
+        tw,
+        Lanes { first: (PACKED, PACKED + pairs.len()), second: (0, 0) },
+        Pass::Dif,
+        Prune { zero: Some(&zero), keep: N },
+    );
+    zero.fill(true);
+    for &(ya, yb) in pairs {
+        for y in [ya, yb] {
+            if let Some(v) = zero.get_mut(y) {
+                *v = false;
+            }
+        }
+    }
+    unpack_pairs(g, pairs);
+    split_pass(g, tw, Lanes::below(HALF), Pass::Dif, Prune { zero: Some(&zero), keep: N });
+}
+
+/// The `n` packed lanes of row `r`, if in range.
+fn packed(a: &[[f32; N]; N], r: usize, n: usize) -> Option<&[f32]> {
+    a.get(r)?.get(PACKED..PACKED + n)
+}
+
+/// The unpacking step of [`forward_2d_real`], transposing: `Z_l[kz]` sits at row `rev(kz)`,
+/// lane `PACKED + l`; `Xa[kz] = ½(Z[kz] + conj Z[−kz])` goes to row `ya`, column `kz`, and
+/// `Xb[kz] = −½i(Z[kz] − conj Z[−kz])` to row `yb`. For each `kz` the pairs are computed as
+/// contiguous lanes (vectorised), then stored down the column.
+fn unpack_pairs(g: &mut SplitGrid, pairs: &[(usize, usize)]) {
+    let n = pairs.len().min(MAX_PAIRS);
+    let (mut ar, mut ai) = ([0.0f32; MAX_PAIRS], [0.0f32; MAX_PAIRS]);
+    let (mut br, mut bi) = ([0.0f32; MAX_PAIRS], [0.0f32; MAX_PAIRS]);
     for kz in 0..HALF {
         let (p, m) = (reversed(kz), reversed((N - kz) % N));
-        for (l, &(ya, yb)) in pairs.iter().enumerate() {
-            let lane = PACKED + l;
-            let at = |a: &[[f32; N]; N], r: usize| a.get(r).and_then(|r| r.get(lane)).copied();
-            let (Some(zr), Some(zi), Some(mr), Some(mi)) =
-                (at(&g.re, p), at(&g.im, p), at(&g.re, m), at(&g.im, m))
-            else {
-                continue;
-            };
-            let xa = (0.5 * (zr + mr), 0.5 * (zi - mi));
-            let xb = (0.5 * (zi + mi), 0.5 * (mr - zr));
-            for (y, (xr, xi)) in [(ya, xa), (yb, xb)] {
+        let (Some(zr), Some(zi), Some(mr), Some(mi)) =
+            (packed(&g.re, p, n), packed(&g.im, p, n), packed(&g.re, m, n), packed(&g.im, m, n))
+        else {
+            continue;
+        };
+        let xa = ar.iter_mut().zip(ai.iter_mut());
+        let xb = br.iter_mut().zip(bi.iter_mut());
+        let z = zr.iter().zip(zi).zip(mr.iter().zip(mi));
+        for (((ar, ai), (br, bi)), ((&zr, &zi), (&mr, &mi))) in xa.zip(xb).zip(z) {
+            (*ar, *ai) = (0.5 * (zr + mr), 0.5 * (zi - mi));
+            (*br, *bi) = (0.5 * (zi + mi), 0.5 * (mr - zr));
+        }
+        let xa = ar.iter().zip(&ai);
+        let xb = br.iter().zip(&bi);
+        for (&(ya, yb), (a, b)) in pairs.iter().zip(xa.zip(xb)) {
+            for (y, (&xr, &xi)) in [(ya, a), (yb, b)] {
                 if let Some((re, im)) = row_pair(g, y)
                     && let (Some(dr), Some(di)) = (re.get_mut(kz), im.get_mut(kz))
                 {
@@ -738,7 +950,6 @@ pub fn forward_2d_real(g: &mut SplitGrid, tw: &Twiddles, pairs: &[(usize, usize)
             }
         }
     }
-    split_pass(g, tw, Lanes::below(HALF), Pass::Dif);
 }
 
 /// Completes a half spectrum as [`forward_2d_real`] leaves it: columns `[HALF, N)` from
@@ -755,6 +966,87 @@ pub fn fill_conjugate_half(g: &mut SplitGrid) {
                 (*dr, *di) = (r, -i);
             }
         }
+    }
+}
+
+/// [`fill_conjugate_half`] then [`SplitGrid::mul_assign`] by `k`, in one sweep and the same
+/// bits: rows are taken in mirrored pairs `(p, −p)`, the upper columns of each built from the
+/// other's lower columns (still unmultiplied) straight into the product, then the lower columns
+/// multiplied. Every loop runs over contiguous slices (one of them backwards), so it vectorises.
+pub fn mul_conjugate_half(g: &mut SplitGrid, k: &SplitGrid) {
+    for p in 0..N {
+        let m = mirror_row(p);
+        if m < p {
+            continue;
+        }
+        let (Some(kp), Some(km)) = (k_rows(k, p), k_rows(k, m)) else { continue };
+        if m == p {
+            let Some((re, im)) = row_pair(g, p) else { continue };
+            let (lo_re, up_re) = re.split_at_mut(HALF);
+            let (lo_im, up_im) = im.split_at_mut(HALF);
+            conjugate_product((up_re, up_im), (&*lo_re, &*lo_im), kp);
+            lower_product((lo_re, lo_im), kp);
+            continue;
+        }
+        let (re_a, re_b) = g.re.split_at_mut(m);
+        let (im_a, im_b) = g.im.split_at_mut(m);
+        let (Some(rp), Some(ip), Some(rm), Some(im)) =
+            (re_a.get_mut(p), im_a.get_mut(p), re_b.first_mut(), im_b.first_mut())
+        else {
+            continue;
+        };
+        let (lo_rp, up_rp) = rp.split_at_mut(HALF);
+        let (lo_ip, up_ip) = ip.split_at_mut(HALF);
+        let (lo_rm, up_rm) = rm.split_at_mut(HALF);
+        let (lo_im, up_im) = im.split_at_mut(HALF);
+        conjugate_product((up_rp, up_ip), (&*lo_rm, &*lo_im), kp);
+        conjugate_product((up_rm, up_im), (&*lo_rp, &*lo_ip), km);
+        lower_product((lo_rp, lo_ip), kp);
+        lower_product((lo_rm, lo_im), km);
+    }
+}
+
+/// Row `r` of both arrays of `k`, if in range.
+fn k_rows(k: &SplitGrid, r: usize) -> Option<(&[f32; N], &[f32; N])> {
+    Some((k.re.get(r)?, k.im.get(r)?))
+}
+
+/// `x ← x·k` over the columns `[0, HALF)` of a row (the operations of
+/// [`SplitGrid::mul_assign`]).
+#[inline(always)]
+fn lower_product((xr, xi): (&mut [f32], &mut [f32]), (kr, ki): (&[f32; N], &[f32; N])) {
+    let x = xr.iter_mut().zip(xi.iter_mut());
+    for ((ar, ai), (&br, &bi)) in x.zip(kr.iter().zip(ki.iter())) {
+        let (xr, xi) = (*ar, *ai);
+        *ar = xr * br - xi * bi;
+        *ai = xr * bi + xi * br;
+    }
+}
+
+/// `up[kz] ← conj(lo[N − kz])·k[kz]` for the columns `kz ∈ [HALF, N)` of a row (`up` holds
+/// them), `lo` the columns `[0, HALF)` of the mirrored row: the value [`fill_conjugate_half`]
+/// stores, multiplied as [`SplitGrid::mul_assign`] does.
+#[inline(always)]
+fn conjugate_product(
+    (ur, ui): (&mut [f32], &mut [f32]),
+    (lr, li): (&[f32], &[f32]),
+    (kr, ki): (&[f32; N], &[f32; N]),
+) {
+    // Sources N − kz for kz = HALF..N: columns HALF − 2 down to 1.
+    let (Some(lr), Some(li), Some(kr), Some(ki)) =
+        (lr.get(1..HALF - 1), li.get(1..HALF - 1), kr.get(HALF..), ki.get(HALF..))
+    else {
+        return;
+    };
+    // The conjugate, reversed into a buffer first (two simple loops vectorise; one does not).
+    let (mut cr, mut ci) = ([0.0f32; N - HALF], [0.0f32; N - HALF]);
+    for ((dr, di), (&r, &i)) in cr.iter_mut().zip(ci.iter_mut()).zip(lr.iter().zip(li).rev()) {
+        (*dr, *di) = (r, -i);
+    }
+    let up = ur.iter_mut().zip(ui.iter_mut());
+    for (((ar, ai), (&xr, &xi)), (&br, &bi)) in up.zip(cr.iter().zip(&ci)).zip(kr.iter().zip(ki)) {
+        *ar = xr * br - xi * bi;
+        *ai = xr * bi + xi * br;
     }
 }
 
@@ -802,18 +1094,23 @@ fn half_product(xr: &mut f32, xi: &mut f32, (ar, ai): (f32, f32), (br, bi): (f32
 
 /// Inverse 2-D DFT (unscaled) of a full spectrum in the layout of [`forward_2d_real`] after
 /// [`fill_conjugate_half`] (rows bit-reversed, columns natural): afterwards
-/// `g[rev(u)][y] = x[y][u]` for `y < wanted` (every `u`), complex. The other cells hold
-/// partial results.
+/// `g[rev(u)][y] = x[y][u]` for `y < wanted` and `u < wanted`, complex. The other cells hold
+/// partial results (the last stages do not compute them).
 pub fn inverse_2d_full(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
-    split_pass(g, tw, Lanes::ALL, Pass::DitConj);
-    g.transpose();
-    split_pass(g, tw, Lanes::below(wanted.min(N)), Pass::DifConj);
+    let wanted = wanted.min(N);
+    split_pass(g, tw, Lanes::ALL, Pass::DitConj, Prune { zero: None, keep: wanted });
+    transpose_rows(&mut g.re, wanted);
+    transpose_rows(&mut g.im, wanted);
+    // Lanes rounded up to whole steps of 4 (the extra lane holds a partial result): cheaper
+    // than the scalar remainder.
+    let lanes = Lanes::below(wanted.next_multiple_of(4).min(N));
+    split_pass(g, tw, lanes, Pass::DifConj, Prune { zero: None, keep: wanted });
 }
 
 /// Inverse 2-D DFT (unscaled) of the half spectrum (columns `[0, HALF)`, layout of
 /// [`forward_2d_real`]) of a **real** result: afterwards `g.re[rev(u)][y] = x[y][u]` for
-/// `y < wanted` (every `u`; `wanted ≤ 2·(N − HALF)`, larger values are clamped). The
-/// imaginary parts and other cells hold scratch.
+/// `y < wanted` and `u < wanted` (`wanted ≤ 2·(N − HALF)`, larger values are clamped). The
+/// imaginary parts and other cells hold scratch (the last stages do not compute them).
 ///
 /// The transform along `y` runs over the `HALF` lanes; then rows `y` and `y + P` (P =
 /// ⌈wanted/2⌉) are packed as one complex row (`Q_y + i·Q_{y+P}`, the missing half of each
@@ -822,44 +1119,51 @@ pub fn inverse_2d_real(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
     let wanted = wanted.min(2 * (N - HALF));
     let pairs = wanted.div_ceil(2);
     let first = N - pairs;
-    split_pass(g, tw, Lanes::below(HALF), Pass::DitConj);
+    split_pass(g, tw, Lanes::below(HALF), Pass::DitConj, Prune { zero: None, keep: 2 * pairs });
     // Pack, transposing: lane first + l, row kz ← Q_l[kz] + i·Q_{l+P}[kz]. The sources are in
-    // columns [0, HALF), the destination in [first, N): disjoint.
+    // columns [0, HALF), the destination in [first, N): disjoint. Each lane is computed as a
+    // contiguous row (vectorised), then stored down its column.
+    let (mut pr, mut pi) = ([0.0f32; N], [0.0f32; N]);
     for l in 0..pairs {
-        let (ya, yb) = (l, l + pairs);
-        for kz in 0..N {
-            let (src, sign) = if kz < HALF { (kz, 1.0) } else { (N - kz, -1.0) };
-            let at = |a: &[[f32; N]; N], r: usize| a.get(r).and_then(|r| r.get(src)).copied();
-            let (Some(ar), Some(ai), Some(br), Some(bi)) =
-                (at(&g.re, ya), at(&g.im, ya), at(&g.re, yb), at(&g.im, yb))
-            else {
-                continue;
-            };
-            let (ai, bi) = (sign * ai, sign * bi);
-            if let Some((re, im)) = row_pair(g, kz)
-                && let (Some(dr), Some(di)) = (re.get_mut(first + l), im.get_mut(first + l))
-            {
-                (*dr, *di) = (ar - bi, ai + br);
+        let rows = (g.re.get(l), g.im.get(l), g.re.get(l + pairs), g.im.get(l + pairs));
+        let (Some(ar), Some(ai), Some(br), Some(bi)) = rows else { continue };
+        let (lo_r, hi_r) = pr.split_at_mut(HALF);
+        let (lo_i, hi_i) = pi.split_at_mut(HALF);
+        // kz < HALF: the column kz itself.
+        let src = ar.iter().zip(ai).zip(br.iter().zip(bi));
+        for ((dr, di), ((&ar, &ai), (&br, &bi))) in lo_r.iter_mut().zip(lo_i.iter_mut()).zip(src) {
+            (*dr, *di) = (ar - bi, ai + br);
+        }
+        // kz ≥ HALF: the conjugate of column N − kz (HALF − 2 down to 1).
+        let src = inner(ar).iter().zip(inner(ai)).zip(inner(br).iter().zip(inner(bi))).rev();
+        for ((dr, di), ((&ar, &ai), (&br, &bi))) in hi_r.iter_mut().zip(hi_i.iter_mut()).zip(src) {
+            let (ai, bi) = (-ai, -bi);
+            (*dr, *di) = (ar - bi, ai + br);
+        }
+        let lane = first + l;
+        for ((rr, ri), (&vr, &vi)) in g.re.iter_mut().zip(g.im.iter_mut()).zip(pr.iter().zip(&pi)) {
+            if let (Some(dr), Some(di)) = (rr.get_mut(lane), ri.get_mut(lane)) {
+                (*dr, *di) = (vr, vi);
             }
         }
     }
-    split_pass(g, tw, Lanes { first: (first, N), second: (0, 0) }, Pass::DifConj);
-    // Unpack in place: y < P from the real parts, y ≥ P from the imaginary parts (the first
-    // loop only writes columns below P ≤ first, the second only reads `im`).
+    let lanes = Lanes { first: (first, N), second: (0, 0) };
+    split_pass(g, tw, lanes, Pass::DifConj, Prune { zero: None, keep: wanted });
+    // Unpack in place: y < P from the real parts, y ≥ P from the imaginary parts (columns
+    // [first, N) to [0, wanted): the first copy only writes below P ≤ first).
     for (re, im) in g.re.iter_mut().zip(g.im.iter()) {
-        for y in 0..pairs {
-            if let Some(v) = re.get(first + y).copied()
-                && let Some(d) = re.get_mut(y)
-            {
-                *d = v;
-            }
-        }
-        for y in pairs..wanted {
-            if let (Some(&v), Some(d)) = (im.get(first + y - pairs), re.get_mut(y)) {
-                *d = v;
-            }
+        re.copy_within(first..first + pairs, 0);
+        if let (Some(d), Some(s)) =
+            (re.get_mut(pairs..wanted), im.get(first..first + wanted - pairs))
+        {
+            d.copy_from_slice(s);
         }
     }
+}
+
+/// Columns `[1, HALF − 1)` of a row: those whose conjugates fill columns `[HALF, N)`.
+fn inner(a: &[f32; N]) -> &[f32] {
+    a.get(1..HALF - 1).unwrap_or(&[])
 }
 
 #[cfg(test)]
@@ -1149,7 +1453,7 @@ mod tests {
         g.mul_assign(&kk);
         inverse_2d_full(&mut g, &tw, 199);
         for y in 0..199 {
-            for u in 0..N {
+            for u in 0..199 {
                 let (w, r) = (want[y * N + u], reverse_bits(u, bits));
                 assert!(close(g.re[r][y], w.re, scale), "full re ({y}, {u})");
                 assert!(close(g.im[r][y], w.im, scale), "full im ({y}, {u})");
@@ -1163,9 +1467,137 @@ mod tests {
         mul_half_real_part(&mut g, &kk);
         inverse_2d_real(&mut g, &tw, 199);
         for y in 0..199 {
-            for u in 0..N {
+            for u in 0..199 {
                 let r = reverse_bits(u, bits);
                 assert!(close(g.re[r][y], want[y * N + u].re, scale), "real ({y}, {u})");
+            }
+        }
+    }
+
+    /// [`forward_2d_real`] as first written: no pruning, the unpacking one value at a time.
+    fn forward_2d_real_reference(g: &mut SplitGrid, tw: &Twiddles, pairs: &[(usize, usize)]) {
+        let lanes = Lanes { first: (PACKED, PACKED + pairs.len()), second: (0, 0) };
+        split_pass(g, tw, lanes, Pass::Dif, Prune::NONE);
+        for kz in 0..HALF {
+            let (p, m) = (reversed(kz), reversed((N - kz) % N));
+            for (l, &(ya, yb)) in pairs.iter().enumerate() {
+                let lane = PACKED + l;
+                let (zr, zi, mr, mi) = (g.re[p][lane], g.im[p][lane], g.re[m][lane], g.im[m][lane]);
+                (g.re[ya][kz], g.im[ya][kz]) = (0.5 * (zr + mr), 0.5 * (zi - mi));
+                (g.re[yb][kz], g.im[yb][kz]) = (0.5 * (zi + mi), 0.5 * (mr - zr));
+            }
+        }
+        split_pass(g, tw, Lanes::below(HALF), Pass::Dif, Prune::NONE);
+    }
+
+    /// [`inverse_2d_real`] as first written: no pruning, packing one value at a time.
+    fn inverse_2d_real_reference(g: &mut SplitGrid, tw: &Twiddles, wanted: usize) {
+        let pairs = wanted.div_ceil(2);
+        let first = N - pairs;
+        split_pass(g, tw, Lanes::below(HALF), Pass::DitConj, Prune::NONE);
+        for l in 0..pairs {
+            let (ya, yb) = (l, l + pairs);
+            for kz in 0..N {
+                let (src, sign) = if kz < HALF { (kz, 1.0) } else { (N - kz, -1.0) };
+                let (ar, ai) = (g.re[ya][src], sign * g.im[ya][src]);
+                let (br, bi) = (g.re[yb][src], sign * g.im[yb][src]);
+                (g.re[kz][first + l], g.im[kz][first + l]) = (ar - bi, ai + br);
+            }
+        }
+        let lanes = Lanes { first: (first, N), second: (0, 0) };
+        split_pass(g, tw, lanes, Pass::DifConj, Prune::NONE);
+        for r in 0..N {
+            for y in 0..pairs {
+                g.re[r][y] = g.re[r][first + y];
+            }
+            for y in pairs..wanted {
+                g.re[r][y] = g.im[r][first + y - pairs];
+            }
+        }
+    }
+
+    /// The pruned, fused and vectorised steps give the results of the plain ones bit for bit
+    /// where the results are wanted: the imager's layout (80 used rows and columns, 199 outputs
+    /// per axis), with exact and negative zeros among the used values.
+    #[test]
+    fn pruned_steps_equal_the_plain_ones_bit_for_bit() {
+        use std::boxed::Box;
+        let tw = Twiddles::new();
+        let used = |r: usize| r == 0 || r > N - 80;
+        let rows: Vec<usize> = (0..N).filter(|&r| used(r)).collect();
+        let pairs: Vec<(usize, usize)> = (0..40).map(|l| (rows[l], rows[l + 40])).collect();
+        let wanted = 199;
+        let same = |a: f32, b: f32| a.to_bits() == b.to_bits();
+        // The last case holds signed zeros only: every result is a zero whose sign must match.
+        for seed in [1u32, 2, 3, 4] {
+            let mut rng = Rng(seed * 7919);
+            let mut value = || match rng.next() {
+                v if v < -0.9 || (seed == 4 && v < 0.0) => -0.0,
+                v if v > 0.9 || seed == 4 => 0.0,
+                v => v,
+            };
+            let mut g = Box::new(SplitGrid::zeroed());
+            for l in 0..pairs.len() {
+                for z in (0..N).filter(|&z| used(z)) {
+                    g.re[z][PACKED + l] = value();
+                    g.im[z][PACKED + l] = value();
+                }
+            }
+            let mut k = Box::new(SplitGrid::zeroed());
+            for v in k.re.as_flattened_mut().iter_mut().chain(k.im.as_flattened_mut()) {
+                *v = value();
+            }
+
+            // Forward: columns [0, HALF) of every row.
+            let mut want = g.clone();
+            forward_2d_real_reference(&mut want, &tw, &pairs);
+            forward_2d_real_pruned(&mut g, &tw, &pairs, used);
+            for r in 0..N {
+                for c in 0..HALF {
+                    assert!(same(g.re[r][c], want.re[r][c]), "forward re ({r}, {c})");
+                    assert!(same(g.im[r][c], want.im[r][c]), "forward im ({r}, {c})");
+                }
+            }
+
+            // The completed product: every cell.
+            let mut full = g.clone();
+            fill_conjugate_half(&mut full);
+            full.mul_assign(&k);
+            let mut fused = g.clone();
+            mul_conjugate_half(&mut fused, &k);
+            assert!(
+                full.re
+                    .as_flattened()
+                    .iter()
+                    .zip(fused.re.as_flattened())
+                    .all(|(a, b)| same(*a, *b))
+            );
+            assert!(
+                full.im
+                    .as_flattened()
+                    .iter()
+                    .zip(fused.im.as_flattened())
+                    .all(|(a, b)| same(*a, *b))
+            );
+
+            // Inverses: the wanted cells, `[rev(u)][y]` for u, y < wanted.
+            let mut plain = full.clone();
+            split_pass(&mut plain, &tw, Lanes::ALL, Pass::DitConj, Prune::NONE);
+            plain.transpose();
+            split_pass(&mut plain, &tw, Lanes::below(wanted), Pass::DifConj, Prune::NONE);
+            inverse_2d_full(&mut fused, &tw, wanted);
+            let mut real = g.clone();
+            mul_half_real_part(&mut real, &k);
+            let mut real_plain = real.clone();
+            inverse_2d_real(&mut real, &tw, wanted);
+            inverse_2d_real_reference(&mut real_plain, &tw, wanted);
+            for u in 0..wanted {
+                let r = reversed(u);
+                for y in 0..wanted {
+                    assert!(same(fused.re[r][y], plain.re[r][y]), "full re ({u}, {y})");
+                    assert!(same(fused.im[r][y], plain.im[r][y]), "full im ({u}, {y})");
+                    assert!(same(real.re[r][y], real_plain.re[r][y]), "real ({u}, {y})");
+                }
             }
         }
     }

@@ -915,16 +915,15 @@ fn fitted(
 /// position `[rev(u)][t]`, t, u < 199, holds `data⋆G⁺ + i·data⋆G⁺²` for sky pixel (t, u)
 /// (as the last pass leaves it; the combinations read it in place, see [`at_t`]).
 fn correlate(g: &mut SplitGrid, tw: &Twiddles, kernel: &SplitGrid) {
-    fft::forward_2d_real(g, tw, &DETECTOR_PAIRS);
-    fft::fill_conjugate_half(g);
-    g.mul_assign(kernel);
+    fft::forward_2d_real_pruned(g, tw, &DETECTOR_PAIRS, |z| flipped(z) < DET_N);
+    fft::mul_conjugate_half(g, kernel);
     fft::inverse_2d_full(g, tw, SKY_N);
 }
 
 /// [`correlate`] for `data⋆G⁺` alone (real parts at `[rev(u)][t]`; the imaginary parts are
 /// scratch): a real-output transform, about half the work.
 fn correlate_open(g: &mut SplitGrid, tw: &Twiddles, kernel: &SplitGrid) {
-    fft::forward_2d_real(g, tw, &DETECTOR_PAIRS);
+    fft::forward_2d_real_pruned(g, tw, &DETECTOR_PAIRS, |z| flipped(z) < DET_N);
     fft::mul_half_real_part(g, kernel);
     fft::inverse_2d_real(g, tw, SKY_N);
 }
