@@ -311,30 +311,89 @@ impl<'a> Events<'a> {
         match self {
             Events::Wire { base_tick, records } => {
                 let r = records.get(i * EVENT_LEN..(i + 1) * EVENT_LEN)?;
-                let (off, rest) = r.split_first_chunk::<4>()?;
-                let [y, z, p0, p1, m] = *rest else { return None };
-                Some(Event {
-                    tick: base_tick.checked_add(u64::from(u32::from_be_bytes(*off)))?,
-                    y,
-                    z,
-                    pha: u16::from_be_bytes([p0, p1]),
-                    multiplicity: m,
-                })
+                decode_record(*base_tick, r.first_chunk::<EVENT_LEN>()?)
             }
             Events::Slice(s) => s.get(i).copied(),
         }
     }
 
-    /// The events in order.
+    /// The events in order (as [`Events::get`] for `0..len()`, stopping at a time overflow).
     pub fn iter(&self) -> impl Iterator<Item = Event> + 'a {
-        let me = *self;
-        (0..me.len()).map_while(move |i| me.get(i))
+        match *self {
+            Events::Wire { base_tick, records } => EventsIter::Wire {
+                base_tick,
+                records: records.chunks_exact(EVENT_LEN),
+                done: false,
+            },
+            Events::Slice(s) => EventsIter::Slice(s.iter()),
+        }
+    }
+
+    /// Calls `f` with each event in order, like [`Events::iter`] (stopping at a time overflow,
+    /// which parsing refuses), the records decoded in one loop without a per-event dispatch.
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(Event)) {
+        match *self {
+            Events::Wire { base_tick, records } => {
+                for r in records.chunks_exact(EVENT_LEN) {
+                    match r.first_chunk::<EVENT_LEN>().and_then(|r| decode_record(base_tick, r)) {
+                        Some(e) => f(e),
+                        None => break,
+                    }
+                }
+            }
+            Events::Slice(s) => s.iter().copied().for_each(f),
+        }
     }
 
     fn base_tick(&self) -> u64 {
         match self {
             Events::Wire { base_tick, .. } => *base_tick,
             Events::Slice(s) => s.first().map_or(0, |e| e.tick),
+        }
+    }
+}
+
+/// One [`EVENT_LEN`]-octet record, word at a time: time offset, Y, Z and PHA are the first
+/// eight octets read as one big-endian `u64`, the multiplicity the ninth. `None` if the time
+/// overflows.
+#[inline]
+fn decode_record(base_tick: u64, r: &[u8; EVENT_LEN]) -> Option<Event> {
+    let (w, m) = r.split_first_chunk::<8>()?;
+    let w = u64::from_be_bytes(*w);
+    Some(Event {
+        tick: base_tick.checked_add(w >> 32)?,
+        y: (w >> 24) as u8,
+        z: (w >> 16) as u8,
+        pha: w as u16,
+        multiplicity: m.first().copied().unwrap_or(0),
+    })
+}
+
+/// The iterator of [`Events::iter`]: records decoded in one sequential pass.
+enum EventsIter<'a> {
+    Wire { base_tick: u64, records: core::slice::ChunksExact<'a, u8>, done: bool },
+    Slice(core::slice::Iter<'a, Event>),
+}
+
+impl Iterator for EventsIter<'_> {
+    type Item = Event;
+
+    #[inline]
+    fn next(&mut self) -> Option<Event> {
+        match self {
+            EventsIter::Wire { base_tick, records, done } => {
+                if *done {
+                    return None;
+                }
+                let e = records
+                    .next()?
+                    .first_chunk::<EVENT_LEN>()
+                    .and_then(|r| decode_record(*base_tick, r));
+                *done = e.is_none();
+                e
+            }
+            EventsIter::Slice(s) => s.next().copied(),
         }
     }
 }
@@ -509,6 +568,51 @@ fn check_events(events: &Events<'_>) -> Result<(), Error> {
     if events.len() > MAX_EVENTS {
         return Err(Error::TooManyEvents(events.len()));
     }
+    if let Events::Wire { base_tick, records } = *events
+        && wire_records_valid(base_tick, records)
+    {
+        return Ok(());
+    }
+    check_events_each(events)
+}
+
+/// Fast path of [`check_events`] for received records: one pass, a word per record, no
+/// branch per field. `true` only if every record is valid (then [`check_events_each`] would
+/// return `Ok`); on `false` that reference check runs and names the first error.
+fn wire_records_valid(base_tick: u64, records: &[u8]) -> bool {
+    // With the base at most 2⁶⁴ − 2³², no 32-bit offset overflows: times are base + offset,
+    // so their order is the offsets' order.
+    if base_tick > u64::MAX - u64::from(u32::MAX) {
+        return false;
+    }
+    // Each record's first eight octets as one little-endian word: octets 0–3 the big-endian
+    // time offset, 4 Y, 5 Z, 6–7 the big-endian PHA. Y ≥ 80, Z ≥ 80 and PHA ≥ 1024 (its high
+    // octet ≥ 4) are found together: for an octet x and a limit n ≤ 128, bit 7 of
+    // ((x & 0x7F) + (128 − n)) | x is set exactly when x ≥ n, with no carry between octets.
+    const LOW7: u64 = 0x007F_7F7F_0000_0000;
+    const ADD: u64 = (((128 - MAX_PHA as u64 / 256 - 1) << 16)
+        | ((128 - PLANE_SIDE as u64) << 8)
+        | (128 - PLANE_SIDE as u64))
+        << 32;
+    const HIGH: u64 = 0x0080_8080_0000_0000;
+    let mut bad = 0u64;
+    let mut unordered = false;
+    let mut zero_multiplicity = false;
+    let mut previous = 0u32;
+    for r in records.chunks_exact(EVENT_LEN) {
+        let Some((w, m)) = r.split_first_chunk::<8>() else { return false };
+        let w = u64::from_le_bytes(*w);
+        bad |= (((w & LOW7) + ADD) | w) & HIGH;
+        let off = (w as u32).swap_bytes();
+        unordered |= off < previous;
+        previous = off;
+        zero_multiplicity |= m.first().is_none_or(|&m| m == 0);
+    }
+    bad == 0 && !unordered && !zero_multiplicity
+}
+
+/// The reference check of [`check_events`], event by event, naming the first error.
+fn check_events_each(events: &Events<'_>) -> Result<(), Error> {
     let base = events.base_tick();
     let mut previous = 0u64;
     for i in 0..events.len() {
