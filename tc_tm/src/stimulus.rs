@@ -1151,7 +1151,58 @@ mod tests {
             .prop_map(|(tick, y, z, pha, multiplicity)| Event { tick, y, z, pha, multiplicity })
     }
 
+    /// Valid records with fields up to their limits, in time order.
+    fn arb_records() -> impl Strategy<Value = Vec<[u8; EVENT_LEN]>> {
+        let field = |lim: u32| prop_oneof![0..lim, lim - 3..lim];
+        let record =
+            (prop_oneof![0u32..4, any::<u32>()], field(80), field(80), field(1024), 1u8..=3);
+        proptest::collection::vec(record, 0..40).prop_map(|mut v| {
+            v.sort_by_key(|r| r.0);
+            v.into_iter()
+                .map(|(off, y, z, pha, m)| {
+                    let mut r = [0u8; EVENT_LEN];
+                    r[..4].copy_from_slice(&off.to_be_bytes());
+                    r[4] = y as u8;
+                    r[5] = z as u8;
+                    r[6..8].copy_from_slice(&(pha as u16).to_be_bytes());
+                    r[8] = m;
+                    r
+                })
+                .collect()
+        })
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn wire_check_and_decoding_equal_the_event_by_event_reference(
+            records in arb_records(),
+            // At most one corrupted octet: which record, which octet (Y, Z, the PHA's high
+            // octet, the multiplicity, or the time offset), what value (near the limits:
+            // 79–81, 3–4, 0).
+            corrupt in proptest::option::weighted(0.8, (
+                any::<usize>(),
+                prop_oneof![Just(4usize), Just(5), Just(6), Just(8), 0usize..4],
+                prop_oneof![Just(0u8), 3u8..5, 79u8..82, any::<u8>()],
+            )),
+            base in prop_oneof![0u64..1_000_000, u64::MAX - 10_000_000_000..=u64::MAX, any::<u64>()],
+        ) {
+            let mut octets: Vec<u8> = records.concat();
+            if let Some((i, at, v)) = corrupt
+                && !records.is_empty()
+            {
+                octets[(i % records.len()) * EVENT_LEN + at] = v;
+            }
+            let events = Events::Wire { base_tick: base, records: &octets };
+            prop_assert_eq!(check_events(&events), check_events_each(&events));
+            prop_assert_eq!(wire_records_valid(base, &octets), check_events_each(&events).is_ok() && base <= u64::MAX - u64::from(u32::MAX));
+            let reference: Vec<Event> = (0..events.len()).map_while(|i| events.get(i)).collect();
+            prop_assert_eq!(events.iter().collect::<Vec<_>>(), reference.clone());
+            let mut each = Vec::new();
+            events.for_each(|e| each.push(e));
+            prop_assert_eq!(each, reference);
+        }
+
         #[test]
         fn events_emit_parse(mut events in proptest::collection::vec(arb_event(), 0..=MAX_EVENTS), seq in 0u16..=0x3FFF) {
             events.sort_by_key(|e| e.tick);

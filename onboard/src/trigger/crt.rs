@@ -699,6 +699,8 @@ impl Crt {
     }
 
     fn test(&mut self, k: u64) -> Option<Candidate> {
+        #[cfg(test)]
+        let reference = self.test_reference(k);
         let mut best: Option<Candidate> = None;
         let spacing_ok = self.last_image_bin.is_none_or(|l| k >= l + CRT_IMAGE_SPACING_BINS);
         let (mut tests, mut excesses) = (0u64, 0u64);
@@ -779,9 +781,66 @@ impl Crt {
                 }
             }
         }
+        #[cfg(test)]
+        assert_eq!((best, tests, excesses), reference, "bin {k}");
         self.stats.tests += tests;
         self.stats.excesses += excesses;
         best
+    }
+
+    /// [`Crt::test`] as first written, series by series, with every square root: the
+    /// reference the unit tests hold the vectorised pass and its early rejection to (best
+    /// candidate, tests, excesses).
+    #[cfg(test)]
+    fn test_reference(&self, k: u64) -> (Option<Candidate>, u64, u64) {
+        let (mut tests, mut excesses) = (0u64, 0u64);
+        let mut best: Option<Candidate> = None;
+        let spacing_ok = self.last_image_bin.is_none_or(|l| k >= l + CRT_IMAGE_SPACING_BINS);
+        for i in 0..self.n_ts {
+            let l = self.ts_bins[i];
+            let step = (l / 4).max(1);
+            if !(k + 1).is_multiple_of(step) || k + 1 < self.first_bin + l {
+                continue;
+            }
+            let first = k + 1 - l;
+            let ts_ok =
+                self.last_image_ts[i].is_none_or(|b| k >= b + (l / 2).max(CRT_IMAGE_SPACING_BINS));
+            let Some((g, q)) = self.window_basis(i, first, k) else { continue };
+            for t in 0..self.n_bands {
+                let thr = f64::from(self.ts_snr[i][t]);
+                for z in 0..self.n_zones {
+                    let s = self.series(t, z);
+                    let (b, var_b) = self.predict(i, s, &g, q);
+                    if b < MIN_BKG_COUNTS {
+                        continue;
+                    }
+                    tests += 1;
+                    let n = self.window_sums[i][s];
+                    if f64::from(n) <= b {
+                        continue;
+                    }
+                    let snr = (f64::from(n) - b) / sqrt(b + var_b);
+                    let anscombe = 2.0 * (sqrt(f64::from(n) + 0.375) - sqrt(b + 0.375));
+                    if snr >= thr && anscombe >= thr {
+                        excesses += 1;
+                        if spacing_ok && ts_ok && best.is_none_or(|c| snr as f32 > c.rate_snr) {
+                            best = Some(Candidate {
+                                timescale: i,
+                                bins: l,
+                                band: t,
+                                zone: z,
+                                first_bin: first,
+                                last_bin: k,
+                                counts: n,
+                                background: b,
+                                rate_snr: snr as f32,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        (best, tests, excesses)
     }
 
     /// Fills the excess shadowgram of a candidate: per pixel p, with n_p the events of the
@@ -937,6 +996,47 @@ mod tests {
                     assert!(w[1].last_bin >= w[0].last_bin + CRT_IMAGE_SPACING_BINS);
                 }
             }
+        });
+    }
+
+    #[test]
+    fn several_bands_and_zones_count_in_their_series_and_test_like_the_reference() {
+        super::super::big_stack(|| {
+            // Two trigger bands (elementary 0, and 0–1), three zones; events in every zone
+            // mask; an excess in zone 2 of elementary band 1 only. Every bin's tests are
+            // checked against `test_reference` (in `test`).
+            let mut t = table(1);
+            t.bands.push(TriggerBand { first: 0, last: 1 }).unwrap();
+            t.zones.push(Zone { y_min: 0, y_max: 39, z_min: 0, z_max: 79 }).unwrap();
+            t.zones.push(Zone { y_min: 40, y_max: 79, z_min: 0, z_max: 79 }).unwrap();
+            for ts in t.timescales.iter_mut() {
+                ts.rate_snr.push(6.0).unwrap();
+            }
+            let mut crt = Box::new(Crt::new());
+            crt.configure(&t);
+            let mut got = std::vec::Vec::new();
+            let mut rng = 1u64;
+            for k in 0..3000u64 {
+                crt.advance(k * CRT_BIN_TICKS, &mut |_, c| got.push(c));
+                let burst = (2500..2510).contains(&k);
+                for j in 0..(if burst { 90 } else { 30 }) {
+                    rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let band = if burst && j >= 30 { 1 } else { (rng >> 40) as u8 % 2 };
+                    let zones = if burst && j >= 30 {
+                        0b101
+                    } else {
+                        [0b011, 0b101, 0b001][(rng >> 50) as usize % 3]
+                    };
+                    crt.count((rng >> 20) as u16 % PIXELS as u16, band, zones);
+                }
+            }
+            assert!(crt.stats().tests > 10_000);
+            let c = got.iter().find(|c| c.first_bin >= 2490).expect("the excess");
+            assert_eq!((c.band, c.zone), (1, 2), "{c:?}");
+            // The whole-plane series of band 1 holds every event of elementary bands 0 and 1.
+            let plane = crt.series(1, MAX_ZONES);
+            assert_eq!(plane, 2 * 3 + 1);
+            assert!(crt.window_sums[0][plane] >= 30, "{:?}", crt.window_sums[0]);
         });
     }
 

@@ -579,6 +579,121 @@ mod tests {
         }
     }
 
+    /// Every pixel × every PHA of `phas`: the PHA tables decide exactly like the `f32`
+    /// energy.
+    fn assert_tables_match_the_float_decision(d: &Dpix, phas: impl Iterator<Item = u16> + Clone) {
+        for p in 0..PIXELS {
+            let (y, z) = ((p / PLANE_SIDE) as u8, (p % PLANE_SIDE) as u8);
+            for pha in phas.clone() {
+                let want = d.classify_float(y, z, pha, 1);
+                let got = d.classify(y, z, pha, 1);
+                assert_eq!(got, want, "pixel {p} PHA {pha}");
+            }
+        }
+    }
+
+    /// Calibrations of every kind, one per pixel (a fixed pseudo-random draw): nominal,
+    /// spread gains and offsets, thresholds on and off the band edges, noisy, dead,
+    /// zero-efficiency, extreme and non-finite gains and offsets (the float fallback).
+    fn varied_pixels() -> Box<PixelTable> {
+        let mut t = Box::new(PixelTable::default());
+        let mut r = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        for e in t.entries.iter_mut() {
+            let u = (next() >> 40) as f32 / (1u64 << 24) as f32;
+            let k = next() % 40;
+            *e = match k {
+                0 => PixelEntry { status: PixelStatus::Dead, ..PixelEntry::NOMINAL },
+                1 => PixelEntry { status: PixelStatus::Noisy, ..PixelEntry::NOMINAL },
+                2 => PixelEntry { efficiency: 0.0, ..PixelEntry::NOMINAL },
+                3 => PixelEntry { gain: 1e-6 + u, offset_kev: -50.0 * u, ..PixelEntry::NOMINAL },
+                4 => PixelEntry { gain: 1e30, ..PixelEntry::NOMINAL },
+                5 => PixelEntry { gain: f32::INFINITY, ..PixelEntry::NOMINAL },
+                6 => PixelEntry { offset_kev: f32::NAN, ..PixelEntry::NOMINAL },
+                7 => PixelEntry { threshold_kev: f32::NAN, ..PixelEntry::NOMINAL },
+                8 => PixelEntry { threshold_kev: f32::INFINITY, ..PixelEntry::NOMINAL },
+                9 => PixelEntry {
+                    gain: 0.2,
+                    offset_kev: -1.0,
+                    threshold_kev: 8.0,
+                    ..PixelEntry::NOMINAL
+                },
+                10 => PixelEntry {
+                    gain: 0.1,
+                    offset_kev: 0.0,
+                    threshold_kev: 20.0,
+                    ..PixelEntry::NOMINAL
+                },
+                _ => PixelEntry {
+                    status: if k % 7 == 0 { PixelStatus::Noisy } else { PixelStatus::Ok },
+                    gain: 0.145 * (0.8 + 0.4 * u),
+                    offset_kev: 3.0 + 2.0 * (u - 0.5),
+                    threshold_kev: 2.0 + 8.0 * u,
+                    efficiency: 0.5 + u,
+                },
+            };
+        }
+        t
+    }
+
+    #[test]
+    fn pha_tables_equal_the_float_decision_for_every_pixel_and_pha() {
+        // The default tables, then varied calibrations with the bands of these tests (a gap
+        // between 50 and 60 keV) and with eight bands: every u16 PHA. Bands out of order or
+        // empty (a table validation refuses them; the float decision takes over) on PHAs
+        // around the codec's range and the top one.
+        let set = tables::defaults::default_set();
+        let mut d = Box::new(Dpix::new());
+        d.configure(&*set.pixels, &set.bands, &set.crt.zones);
+        assert_tables_match_the_float_decision(&d, 0..=u16::MAX);
+        let varied = varied_pixels();
+        let mut eight = BandTable::default();
+        for k in 0..8 {
+            let lo = 4.0 + 15.0 * k as f32;
+            eight.bands.push(Band { low_kev: lo, high_kev: lo + 15.0 }).unwrap();
+        }
+        let zones = [Zone { y_min: 10, y_max: 50, z_min: 0, z_max: 39 }];
+        for b in [bands(), eight] {
+            let mut d = Box::new(Dpix::new());
+            d.configure(&*varied, &b, &zones);
+            assert_tables_match_the_float_decision(&d, 0..=u16::MAX);
+        }
+        let mut disordered = BandTable::default();
+        for (lo, hi) in [(20.0, 50.0), (5.0, 8.0), (8.0, 8.0), (60.0, 40.0)] {
+            disordered.bands.push(Band { low_kev: lo, high_kev: hi }).unwrap();
+        }
+        let mut d = Box::new(Dpix::new());
+        d.configure(&*varied, &disordered, &zones);
+        assert_tables_match_the_float_decision(&d, (0..2048).chain(65_530..=u16::MAX));
+        // Every mode is exercised.
+        let mut d = Box::new(Dpix::new());
+        d.configure(&*varied, &bands(), &zones);
+        for m in [Mode::Excluded, Mode::Table, Mode::Float] {
+            assert!(d.lut.iter().any(|l| l.mode == m), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn batch_counts_equal_per_event_counts() {
+        let t = varied_pixels();
+        let mut a = dpix(&t);
+        let mut b = dpix(&t);
+        let mut counts = Counts::default();
+        for k in 0..20_000u32 {
+            let (y, z) = ((k * 7 % 80) as u8, (k * 13 % 80) as u8);
+            let (pha, m) = ((k * 37 % 1100) as u16, (k % 5) as u8);
+            let _ = a.process(y, z, pha, m);
+            counts.count(&b.decide(usize::from(y) * PLANE_SIDE + usize::from(z), pha, m));
+        }
+        b.add_counts(&counts);
+        assert_eq!(a.stats(), b.stats());
+    }
+
     #[test]
     fn module_and_sector_map() {
         let mut per_module = [0; MODULES];
@@ -592,6 +707,9 @@ mod tests {
         assert!(per_module.iter().all(|&n| n == 32));
         for s in modules_per_sector {
             assert_eq!(s.iter().filter(|&&m| m).count(), 25);
+        }
+        for (p, &s) in SECTOR_OF_PIXEL.iter().enumerate() {
+            assert_eq!(usize::from(s), sector_of(p / PLANE_SIDE, p % PLANE_SIDE));
         }
     }
 }
