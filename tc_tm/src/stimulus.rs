@@ -311,30 +311,89 @@ impl<'a> Events<'a> {
         match self {
             Events::Wire { base_tick, records } => {
                 let r = records.get(i * EVENT_LEN..(i + 1) * EVENT_LEN)?;
-                let (off, rest) = r.split_first_chunk::<4>()?;
-                let [y, z, p0, p1, m] = *rest else { return None };
-                Some(Event {
-                    tick: base_tick.checked_add(u64::from(u32::from_be_bytes(*off)))?,
-                    y,
-                    z,
-                    pha: u16::from_be_bytes([p0, p1]),
-                    multiplicity: m,
-                })
+                decode_record(*base_tick, r.first_chunk::<EVENT_LEN>()?)
             }
             Events::Slice(s) => s.get(i).copied(),
         }
     }
 
-    /// The events in order.
+    /// The events in order (as [`Events::get`] for `0..len()`, stopping at a time overflow).
     pub fn iter(&self) -> impl Iterator<Item = Event> + 'a {
-        let me = *self;
-        (0..me.len()).map_while(move |i| me.get(i))
+        match *self {
+            Events::Wire { base_tick, records } => EventsIter::Wire {
+                base_tick,
+                records: records.chunks_exact(EVENT_LEN),
+                done: false,
+            },
+            Events::Slice(s) => EventsIter::Slice(s.iter()),
+        }
+    }
+
+    /// Calls `f` with each event in order, like [`Events::iter`] (stopping at a time overflow,
+    /// which parsing refuses), the records decoded in one loop without a per-event dispatch.
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(Event)) {
+        match *self {
+            Events::Wire { base_tick, records } => {
+                for r in records.chunks_exact(EVENT_LEN) {
+                    match r.first_chunk::<EVENT_LEN>().and_then(|r| decode_record(base_tick, r)) {
+                        Some(e) => f(e),
+                        None => break,
+                    }
+                }
+            }
+            Events::Slice(s) => s.iter().copied().for_each(f),
+        }
     }
 
     fn base_tick(&self) -> u64 {
         match self {
             Events::Wire { base_tick, .. } => *base_tick,
             Events::Slice(s) => s.first().map_or(0, |e| e.tick),
+        }
+    }
+}
+
+/// One [`EVENT_LEN`]-octet record, word at a time: time offset, Y, Z and PHA are the first
+/// eight octets read as one big-endian `u64`, the multiplicity the ninth. `None` if the time
+/// overflows.
+#[inline]
+fn decode_record(base_tick: u64, r: &[u8; EVENT_LEN]) -> Option<Event> {
+    let (w, m) = r.split_first_chunk::<8>()?;
+    let w = u64::from_be_bytes(*w);
+    Some(Event {
+        tick: base_tick.checked_add(w >> 32)?,
+        y: (w >> 24) as u8,
+        z: (w >> 16) as u8,
+        pha: w as u16,
+        multiplicity: m.first().copied().unwrap_or(0),
+    })
+}
+
+/// The iterator of [`Events::iter`]: records decoded in one sequential pass.
+enum EventsIter<'a> {
+    Wire { base_tick: u64, records: core::slice::ChunksExact<'a, u8>, done: bool },
+    Slice(core::slice::Iter<'a, Event>),
+}
+
+impl Iterator for EventsIter<'_> {
+    type Item = Event;
+
+    #[inline]
+    fn next(&mut self) -> Option<Event> {
+        match self {
+            EventsIter::Wire { base_tick, records, done } => {
+                if *done {
+                    return None;
+                }
+                let e = records
+                    .next()?
+                    .first_chunk::<EVENT_LEN>()
+                    .and_then(|r| decode_record(*base_tick, r));
+                *done = e.is_none();
+                e
+            }
+            EventsIter::Slice(s) => s.next().copied(),
         }
     }
 }
@@ -509,6 +568,51 @@ fn check_events(events: &Events<'_>) -> Result<(), Error> {
     if events.len() > MAX_EVENTS {
         return Err(Error::TooManyEvents(events.len()));
     }
+    if let Events::Wire { base_tick, records } = *events
+        && wire_records_valid(base_tick, records)
+    {
+        return Ok(());
+    }
+    check_events_each(events)
+}
+
+/// Fast path of [`check_events`] for received records: one pass, a word per record, no
+/// branch per field. `true` only if every record is valid (then [`check_events_each`] would
+/// return `Ok`); on `false` that reference check runs and names the first error.
+fn wire_records_valid(base_tick: u64, records: &[u8]) -> bool {
+    // With the base at most 2⁶⁴ − 2³², no 32-bit offset overflows: times are base + offset,
+    // so their order is the offsets' order.
+    if base_tick > u64::MAX - u64::from(u32::MAX) {
+        return false;
+    }
+    // Each record's first eight octets as one little-endian word: octets 0–3 the big-endian
+    // time offset, 4 Y, 5 Z, 6–7 the big-endian PHA. Y ≥ 80, Z ≥ 80 and PHA ≥ 1024 (its high
+    // octet ≥ 4) are found together: for an octet x and a limit n ≤ 128, bit 7 of
+    // ((x & 0x7F) + (128 − n)) | x is set exactly when x ≥ n, with no carry between octets.
+    const LOW7: u64 = 0x007F_7F7F_0000_0000;
+    const ADD: u64 = (((128 - MAX_PHA as u64 / 256 - 1) << 16)
+        | ((128 - PLANE_SIDE as u64) << 8)
+        | (128 - PLANE_SIDE as u64))
+        << 32;
+    const HIGH: u64 = 0x0080_8080_0000_0000;
+    let mut bad = 0u64;
+    let mut unordered = false;
+    let mut zero_multiplicity = false;
+    let mut previous = 0u32;
+    for r in records.chunks_exact(EVENT_LEN) {
+        let Some((w, m)) = r.split_first_chunk::<8>() else { return false };
+        let w = u64::from_le_bytes(*w);
+        bad |= (((w & LOW7) + ADD) | w) & HIGH;
+        let off = (w as u32).swap_bytes();
+        unordered |= off < previous;
+        previous = off;
+        zero_multiplicity |= m.first().is_none_or(|&m| m == 0);
+    }
+    bad == 0 && !unordered && !zero_multiplicity
+}
+
+/// The reference check of [`check_events`], event by event, naming the first error.
+fn check_events_each(events: &Events<'_>) -> Result<(), Error> {
     let base = events.base_tick();
     let mut previous = 0u64;
     for i in 0..events.len() {
@@ -1047,7 +1151,58 @@ mod tests {
             .prop_map(|(tick, y, z, pha, multiplicity)| Event { tick, y, z, pha, multiplicity })
     }
 
+    /// Valid records with fields up to their limits, in time order.
+    fn arb_records() -> impl Strategy<Value = Vec<[u8; EVENT_LEN]>> {
+        let field = |lim: u32| prop_oneof![0..lim, lim - 3..lim];
+        let record =
+            (prop_oneof![0u32..4, any::<u32>()], field(80), field(80), field(1024), 1u8..=3);
+        proptest::collection::vec(record, 0..40).prop_map(|mut v| {
+            v.sort_by_key(|r| r.0);
+            v.into_iter()
+                .map(|(off, y, z, pha, m)| {
+                    let mut r = [0u8; EVENT_LEN];
+                    r[..4].copy_from_slice(&off.to_be_bytes());
+                    r[4] = y as u8;
+                    r[5] = z as u8;
+                    r[6..8].copy_from_slice(&(pha as u16).to_be_bytes());
+                    r[8] = m;
+                    r
+                })
+                .collect()
+        })
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn wire_check_and_decoding_equal_the_event_by_event_reference(
+            records in arb_records(),
+            // At most one corrupted octet: which record, which octet (Y, Z, the PHA's high
+            // octet, the multiplicity, or the time offset), what value (near the limits:
+            // 79–81, 3–4, 0).
+            corrupt in proptest::option::weighted(0.8, (
+                any::<usize>(),
+                prop_oneof![Just(4usize), Just(5), Just(6), Just(8), 0usize..4],
+                prop_oneof![Just(0u8), 3u8..5, 79u8..82, any::<u8>()],
+            )),
+            base in prop_oneof![0u64..1_000_000, u64::MAX - 10_000_000_000..=u64::MAX, any::<u64>()],
+        ) {
+            let mut octets: Vec<u8> = records.concat();
+            if let Some((i, at, v)) = corrupt
+                && !records.is_empty()
+            {
+                octets[(i % records.len()) * EVENT_LEN + at] = v;
+            }
+            let events = Events::Wire { base_tick: base, records: &octets };
+            prop_assert_eq!(check_events(&events), check_events_each(&events));
+            prop_assert_eq!(wire_records_valid(base, &octets), check_events_each(&events).is_ok() && base <= u64::MAX - u64::from(u32::MAX));
+            let reference: Vec<Event> = (0..events.len()).map_while(|i| events.get(i)).collect();
+            prop_assert_eq!(events.iter().collect::<Vec<_>>(), reference.clone());
+            let mut each = Vec::new();
+            events.for_each(|e| each.push(e));
+            prop_assert_eq!(each, reference);
+        }
+
         #[test]
         fn events_emit_parse(mut events in proptest::collection::vec(arb_event(), 0..=MAX_EVENTS), seq in 0u16..=0x3FFF) {
             events.sort_by_key(|e| e.tick);

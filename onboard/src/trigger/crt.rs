@@ -66,18 +66,6 @@ const _: () = assert!(CELLS <= u16::MAX as usize, "cell indices are u16");
 /// Count series: (trigger band, zone or whole plane).
 pub const SERIES: usize = MAX_TRIGGER_BANDS * ZONE_SLOTS;
 const _: () = assert!(SERIES <= 64 && MAX_ZONES <= 8, "series masks are u64, zone masks u8");
-/// A pixel's zone mask copied into every trigger band's slot of a series mask.
-const ZONE_SPREAD: u64 = {
-    let mut m = 0u64;
-    let mut t = 0;
-    while t < MAX_TRIGGER_BANDS {
-        m |= 1 << (t * ZONE_SLOTS);
-        t += 1;
-    }
-    m
-};
-/// The whole-plane series of every trigger band.
-const PLANE_SERIES: u64 = ZONE_SPREAD << MAX_ZONES;
 /// Least expected background counts for a rate test.
 pub const MIN_BKG_COUNTS: f64 = 1.0;
 
@@ -137,13 +125,16 @@ pub struct Crt {
     // --- configuration ---
     n_bands: usize,
     n_zones: usize,
-    /// Series an event of each elementary band may count in (bit `t·ZONE_SLOTS + z` for zone
-    /// z, or the whole plane, of each trigger band t containing it).
-    series_of_band: [u64; MAX_BANDS],
     /// First and last elementary band of each trigger band.
     tb_range: [(u8, u8); MAX_TRIGGER_BANDS],
     ts_bins: [u64; MAX_TIMESCALES],
     ts_snr: [[f32; MAX_TRIGGER_BANDS]; MAX_TIMESCALES],
+    /// Per timescale and series: the rate threshold (0 for a series not tested), and
+    /// thr²·(1 − 10⁻⁶) for the exact early rejection of [`Crt::test`] (−1: none).
+    series_thr: [[f64; SERIES]; MAX_TIMESCALES],
+    series_reject: [[f64; SERIES]; MAX_TIMESCALES],
+    /// Series tested (the zone series of the bands in use, the first ones): n_bands·n_zones.
+    lanes: usize,
     n_ts: usize,
     longest: u64,
     gap_bins: u64,
@@ -152,9 +143,9 @@ pub struct Crt {
     order: usize,
     /// Inverse normal matrix of the fit.
     inv: [[f64; 3]; 3],
-    /// The series in use (trigger bands × (zones + whole plane)), and how many.
-    used: [u8; SERIES],
-    n_used: usize,
+    /// Series in use: trigger bands × (zones + whole plane), numbered densely (see
+    /// [`Crt::series`]): the zone series first, `t·n_zones + z`, then the whole planes.
+    n_series: usize,
     // --- state ---
     /// Absolute index of the bin being filled; `None` before the first event or tick.
     bin: Option<u64>,
@@ -201,12 +192,21 @@ struct Fit {
     /// Background bins in the window (up to the window length).
     filled: usize,
     moments: [[i64; 3]; SERIES],
-    coef: [[f64; 3]; SERIES],
+    /// Coefficients of order 0, 1, 2, each over the series (a row per order: the tests
+    /// evaluate every series at once).
+    coef: [[f64; SERIES]; 3],
+    /// Poisson variance of a background bin (its mean count, Σn / window), set with `coef`.
+    sigma2: [f64; SERIES],
 }
 
 impl Fit {
-    const EMPTY: Fit =
-        Fit { last: None, filled: 0, moments: [[0; 3]; SERIES], coef: [[0.0; 3]; SERIES] };
+    const EMPTY: Fit = Fit {
+        last: None,
+        filled: 0,
+        moments: [[0; 3]; SERIES],
+        coef: [[0.0; SERIES]; 3],
+        sigma2: [0.0; SERIES],
+    };
 }
 
 /// Solves the normal equations' inverse for polynomial order `order` over `j = 0..n`.
@@ -272,18 +272,19 @@ impl Crt {
         Crt {
             n_bands: 0,
             n_zones: 0,
-            series_of_band: [0; MAX_BANDS],
             tb_range: [(0, 0); MAX_TRIGGER_BANDS],
             ts_bins: [0; MAX_TIMESCALES],
             ts_snr: [[0.0; MAX_TRIGGER_BANDS]; MAX_TIMESCALES],
+            series_thr: [[0.0; SERIES]; MAX_TIMESCALES],
+            series_reject: [[-1.0; SERIES]; MAX_TIMESCALES],
+            lanes: 0,
             n_ts: 0,
             longest: 0,
             gap_bins: 0,
             window: 0,
             order: 0,
             inv: [[0.0; 3]; 3],
-            used: [0; SERIES],
-            n_used: 0,
+            n_series: 0,
             bin: None,
             first_bin: 0,
             current: [0; SERIES],
@@ -312,22 +313,10 @@ impl Crt {
     pub fn configure(&mut self, table: &CrtTable) {
         self.n_bands = table.bands.len().min(MAX_TRIGGER_BANDS);
         self.n_zones = table.zones.len().min(MAX_ZONES);
-        self.series_of_band = [0; MAX_BANDS];
         for (t, tb) in table.bands.iter().enumerate().take(MAX_TRIGGER_BANDS) {
             self.tb_range[t] = (tb.first, tb.last);
-            for b in tb.first..=tb.last {
-                if let Some(m) = self.series_of_band.get_mut(usize::from(b)) {
-                    *m |= ((1u64 << ZONE_SLOTS) - 1) << (t * ZONE_SLOTS);
-                }
-            }
         }
-        self.n_used = 0;
-        for t in 0..self.n_bands {
-            for z in (0..self.n_zones).chain([MAX_ZONES]) {
-                self.used[self.n_used % SERIES] = (t * ZONE_SLOTS + z) as u8;
-                self.n_used += 1;
-            }
-        }
+        self.n_series = self.n_bands * (self.n_zones + 1);
         self.n_ts = table.timescales.len().min(MAX_TIMESCALES);
         self.longest = 1;
         for (i, ts) in table.timescales.iter().enumerate().take(MAX_TIMESCALES) {
@@ -336,6 +325,25 @@ impl Crt {
             self.longest = self.longest.max(bins);
             for (t, s) in ts.rate_snr.iter().enumerate().take(MAX_TRIGGER_BANDS) {
                 self.ts_snr[i][t] = *s;
+            }
+        }
+        self.lanes = self.n_bands * self.n_zones;
+        self.series_thr = [[0.0; SERIES]; MAX_TIMESCALES];
+        self.series_reject = [[-1.0; SERIES]; MAX_TIMESCALES];
+        for t in 0..self.n_bands {
+            for z in 0..self.n_zones {
+                let s = t * self.n_zones + z;
+                for i in 0..self.n_ts {
+                    let thr = f64::from(self.ts_snr[i][t]);
+                    self.series_thr[i][s] = thr;
+                    // Exact early rejection: with d = N − B > 0 and v = B + σ_B² ≥ 1, a test
+                    // passes only if d/√v ≥ thr. If d² < thr²·v·(1 − 10⁻⁶), then d/√v is
+                    // below thr by more than 10⁻⁷ relative, far beyond the few rounding errors
+                    // (~10⁻¹⁵) of the SNR as computed: that test fails, no square root needed.
+                    if thr > 0.0 && thr.is_finite() {
+                        self.series_reject[i][s] = thr * thr * (1.0 - 1e-6);
+                    }
+                }
             }
         }
         self.gap_bins = u64::from(table.background.gap_ms / 10);
@@ -381,20 +389,29 @@ impl Crt {
         (self.longest + self.gap_bins + (self.window as u64 + 2) * CRT_BKG_BIN_BINS) * CRT_BIN_TICKS
     }
 
+    /// Index of the series of trigger band `tb`, zone `zone` (or [`MAX_ZONES`]: the whole
+    /// plane): dense, so that the tested series are the first `n_bands·n_zones`.
     fn series(&self, tb: usize, zone: usize) -> usize {
-        tb * ZONE_SLOTS + zone
+        if zone >= MAX_ZONES { self.n_bands * self.n_zones + tb } else { tb * self.n_zones + zone }
     }
 
     /// Counts one accepted event (its bin already current: see [`Crt::advance`]).
     #[inline]
     pub fn add(&mut self, e: &Accepted) {
+        self.count(e.pixel, e.band, e.zones);
+    }
+
+    /// [`Crt::add`] of an event of pixel `pixel` (below [`PIXELS`]), elementary band `band`,
+    /// zone mask `zones`.
+    #[inline]
+    pub fn count(&mut self, pixel: u16, band: u8, zones: u8) {
         if self.bin.is_none() {
             return;
         }
         // Counted in its (band, zones) cell; the cell's series (its zones and the whole
         // plane of every trigger band containing its band) get the cell's count when the bin
         // closes (`spread_cells`): the same sums, one increment per event.
-        let cell = (usize::from(e.band) % MAX_BANDS) * 256 + usize::from(e.zones);
+        let cell = (usize::from(band) % MAX_BANDS) * 256 + usize::from(zones);
         if let Some(c) = self.cells.get_mut(cell) {
             if *c == 0
                 && let Some(t) = self.touched.get_mut(usize::from(self.n_touched))
@@ -405,10 +422,11 @@ impl Crt {
             *c += 1;
         }
         self.events[(self.events_in % CRT_EVENT_RING as u64) as usize] =
-            (e.pixel & 0x1FFF) | (u16::from(e.band) << 13);
+            (pixel & 0x1FFF) | (u16::from(band) << 13);
         self.events_in += 1;
-        let p = usize::from(e.pixel) % PIXELS;
-        self.shape_now[p] = self.shape_now[p].saturating_add(1);
+        if let Some(n) = self.shape_now.get_mut(usize::from(pixel)) {
+            *n = n.saturating_add(1);
+        }
     }
 
     /// Brings the CRT to event time `tick`, closing every bin that ended before it; `on_bin`
@@ -449,23 +467,55 @@ impl Crt {
         }
     }
 
-    /// Adds the bin's per-cell counts to its series counts and clears the cells.
+    /// Adds the bin's per-cell counts to its series counts and clears the cells: first per
+    /// elementary band into its zones and the whole plane (one add per zone of the cell's
+    /// mask), then each trigger band adds the rows of its elementary bands (a row add per
+    /// band, not a series walk per cell). The same integer sums.
     fn spread_cells(&mut self) {
+        let mut per_band = [[0u32; ZONE_SLOTS]; MAX_BANDS];
+        let mut bands_hit = 0u16;
         let n = usize::from(self.n_touched);
         for &cell in self.touched.iter().take(n) {
             let cell = usize::from(cell);
             let Some(c) = self.cells.get_mut(cell) else { continue };
             let count = core::mem::take(c);
-            let (band, zones) = (cell / 256, (cell % 256) as u64);
-            let mut series =
-                self.series_of_band[band % MAX_BANDS] & ((zones * ZONE_SPREAD) | PLANE_SERIES);
-            while series != 0 {
-                let s = series.trailing_zeros() as usize;
-                series &= series - 1;
-                self.current[s % SERIES] += count;
+            let band = (cell / 256) % MAX_BANDS;
+            let mut zones = cell % 256;
+            let row = &mut per_band[band];
+            bands_hit |= 1 << band;
+            row[MAX_ZONES] = row[MAX_ZONES].wrapping_add(count);
+            while zones != 0 {
+                let z = zones.trailing_zeros() as usize % ZONE_SLOTS;
+                zones &= zones - 1;
+                row[z] = row[z].wrapping_add(count);
             }
         }
         self.n_touched = 0;
+        if bands_hit == 0 {
+            return;
+        }
+        let mut per_tb = [[0u32; ZONE_SLOTS]; MAX_TRIGGER_BANDS];
+        for (tb, &(first, last)) in per_tb.iter_mut().zip(&self.tb_range).take(self.n_bands) {
+            let (first, last) = (usize::from(first), usize::from(last));
+            for (b, row) in per_band.iter().enumerate().take(last + 1).skip(first) {
+                if bands_hit & (1 << b) != 0 {
+                    for (c, &v) in tb.iter_mut().zip(row) {
+                        *c = c.wrapping_add(v);
+                    }
+                }
+            }
+        }
+        let (nz, planes) = (self.n_zones, self.n_bands * self.n_zones);
+        for (t, row) in per_tb.iter().enumerate().take(self.n_bands) {
+            for (z, &v) in row.iter().enumerate().take(nz) {
+                if let Some(c) = self.current.get_mut(t * nz + z) {
+                    *c = c.wrapping_add(v);
+                }
+            }
+            if let Some(c) = self.current.get_mut(planes + t) {
+                *c = c.wrapping_add(row[MAX_ZONES]);
+            }
+        }
     }
 
     fn close_bin(&mut self, k: u64) -> Option<Candidate> {
@@ -476,26 +526,28 @@ impl Crt {
         // first bin: `reset` clears the ring). Over every series slot, not only the used
         // ones: whole rows, so that the loops vectorise (an unused slot only ever adds
         // zeros; no test reads it).
+        let ns = self.n_series.min(SERIES);
         let entering = self.current.map(|n| n.min(u32::from(u16::MAX)));
+        let entering = &entering[..ns];
         for i in 0..self.n_ts {
             let l = self.ts_bins[i];
-            let w = &mut self.window_sums[i];
+            let w = &mut self.window_sums[i][..ns];
             match k.checked_sub(l) {
                 Some(b) => {
                     let out = &self.bins[(b % CRT_HISTORY_BINS as u64) as usize];
-                    for ((w, &n), &o) in w.iter_mut().zip(&entering).zip(out) {
+                    for ((w, &n), &o) in w.iter_mut().zip(entering).zip(out) {
                         *w = w.wrapping_add(n).wrapping_sub(u32::from(o));
                     }
                 }
                 None => {
-                    for (w, &n) in w.iter_mut().zip(&entering) {
+                    for (w, &n) in w.iter_mut().zip(entering) {
                         *w = w.wrapping_add(n);
                     }
                 }
             }
         }
-        let row = self.bins[slot].iter_mut().zip(self.coarse.iter_mut());
-        for ((b, c), &n) in row.zip(&self.current) {
+        let row = self.bins[slot][..ns].iter_mut().zip(self.coarse[..ns].iter_mut());
+        for ((b, c), &n) in row.zip(&self.current[..ns]) {
             *b = n.min(u32::from(u16::MAX)) as u16;
             *c = c.saturating_add(n);
         }
@@ -517,8 +569,7 @@ impl Crt {
             if k + 1 >= self.first_bin + CRT_BKG_BIN_BINS {
                 let c = k / CRT_BKG_BIN_BINS;
                 let cs = (c % CRT_BKG_HISTORY as u64) as usize;
-                for &s in &self.used[..self.n_used] {
-                    let s = usize::from(s);
+                for s in 0..self.n_series {
                     self.bkg_bins[cs][s] = u16::try_from(self.coarse[s]).unwrap_or(u16::MAX);
                 }
             }
@@ -549,8 +600,7 @@ impl Crt {
                 let cs = (c % CRT_BKG_HISTORY as u64) as usize;
                 if fit.filled < self.window {
                     let j = fit.filled as i64;
-                    for &s in &self.used[..self.n_used] {
-                        let s = usize::from(s);
+                    for s in 0..self.n_series {
                         let n = i64::from(self.bkg_bins[cs][s]);
                         let m = &mut fit.moments[s];
                         m[0] += n;
@@ -560,8 +610,7 @@ impl Crt {
                     fit.filled += 1;
                 } else {
                     let leaving = ((c - self.window as u64) % CRT_BKG_HISTORY as u64) as usize;
-                    for &s in &self.used[..self.n_used] {
-                        let s = usize::from(s);
+                    for s in 0..self.n_series {
                         let out = i64::from(self.bkg_bins[leaving][s]);
                         let n = i64::from(self.bkg_bins[cs][s]);
                         let m = &mut fit.moments[s];
@@ -578,8 +627,7 @@ impl Crt {
             fit.last = Some(want);
             if fit.filled == self.window {
                 let m = self.order + 1;
-                for &s in &self.used[..self.n_used] {
-                    let s = usize::from(s);
+                for s in 0..self.n_series {
                     let mom = fit.moments[s];
                     let mut c = [0f64; 3];
                     for (r, cr) in c.iter_mut().enumerate().take(m) {
@@ -587,7 +635,10 @@ impl Crt {
                             *cr += self.inv[r][q] * *mq as f64;
                         }
                     }
-                    fit.coef[s] = c;
+                    for (row, v) in fit.coef.iter_mut().zip(c) {
+                        row[s] = v;
+                    }
+                    fit.sigma2[s] = mom[0].max(0) as f64 / self.window as f64;
                 }
             }
         }
@@ -629,10 +680,9 @@ impl Crt {
     /// of a background bin (its mean count).
     fn predict(&self, i: usize, s: usize, g: &[f64; 3], q: f64) -> (f64, f64) {
         let fit = &self.fits[i % MAX_TIMESCALES];
-        let c = fit.coef[s % SERIES];
-        let b = c[0] * g[0] + c[1] * g[1] + c[2] * g[2];
-        let sigma2 = fit.moments[s % SERIES][0].max(0) as f64 / self.window as f64;
-        (b, sigma2 * q)
+        let s = s % SERIES;
+        let b = fit.coef[0][s] * g[0] + fit.coef[1][s] * g[1] + fit.coef[2][s] * g[2];
+        (b, fit.sigma2[s % SERIES] * q)
     }
 
     /// Expected background counts of series `s` over base bins `first..=last` from the fit of
@@ -648,12 +698,102 @@ impl Crt {
         Some(self.predict(i, s, &g, q))
     }
 
-    /// Counts of series `s` in the last L bins of timescale `i`.
-    fn window_counts(&self, i: usize, s: usize) -> u32 {
-        self.window_sums[i % MAX_TIMESCALES][s % SERIES]
+    fn test(&mut self, k: u64) -> Option<Candidate> {
+        #[cfg(test)]
+        let reference = self.test_reference(k);
+        let mut best: Option<Candidate> = None;
+        let spacing_ok = self.last_image_bin.is_none_or(|l| k >= l + CRT_IMAGE_SPACING_BINS);
+        let (mut tests, mut excesses) = (0u64, 0u64);
+        for i in 0..self.n_ts.min(MAX_TIMESCALES) {
+            let l = self.ts_bins[i];
+            let step = (l / 4).max(1);
+            if !(k + 1).is_multiple_of(step) || k + 1 < self.first_bin + l {
+                continue;
+            }
+            let first = k + 1 - l;
+            let ts_ok =
+                self.last_image_ts[i].is_none_or(|b| k >= b + (l / 2).max(CRT_IMAGE_SPACING_BINS));
+            let Some((g, q)) = self.window_basis(i, first, k) else { continue };
+            // Every series at once, branch-free (vectorised): the background B, whether the
+            // series is tested (B ≥ MIN_BKG_COUNTS) and whether its test needs the square roots
+            // (N > B and not rejected early). Then, in series order, only those.
+            // Every tested series in one branch-free pass: the background B, whether the
+            // series is tested (B ≥ MIN_BKG_COUNTS) and whether its test needs the square
+            // roots (N > B, not rejected early). Then only those, in series order (the order
+            // of the tests: trigger band, then zone).
+            let fit = &self.fits[i];
+            let lanes = self.lanes.min(SERIES);
+            let mut hot = [false; SERIES];
+            let lane_data = fit.coef[0][..lanes]
+                .iter()
+                .zip(&fit.coef[1][..lanes])
+                .zip(&fit.coef[2][..lanes])
+                .zip(&fit.sigma2[..lanes])
+                .zip(&self.window_sums[i][..lanes])
+                .zip(&self.series_reject[i][..lanes])
+                .zip(&mut hot[..lanes]);
+            let mut counted = 0u32;
+            // Negated comparisons on purpose: a NaN background is tested and goes on to the
+            // square roots exactly as in the test written series by series.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
+            for ((((((&c0, &c1), &c2), &sigma2), &n), &reject), hot) in lane_data {
+                let b = c0 * g[0] + c1 * g[1] + c2 * g[2];
+                let nf = f64::from(n);
+                let d = nf - b;
+                let v = b + sigma2 * q;
+                let test = !(b < MIN_BKG_COUNTS);
+                counted += u32::from(test);
+                *hot = test & !(nf <= b) & !(d * d < reject * v);
+            }
+            tests += u64::from(counted);
+            let any = hot.iter().any(|&h| h);
+            if !any {
+                continue;
+            }
+            for (s, _) in hot.iter().enumerate().take(lanes).filter(|(_, h)| **h) {
+                let (t, z) = (s / self.n_zones, s % self.n_zones);
+                let thr = self.series_thr[i][s];
+                let (b, var_b) = self.predict(i, s, &g, q);
+                let n = self.window_sums[i][s];
+                let nf = f64::from(n);
+                let snr = (nf - b) / sqrt(b + var_b);
+                if snr < thr {
+                    continue;
+                }
+                // Both the Gaussian SNR and the Anscombe (variance-stabilised Poisson)
+                // significance must pass: small-count windows do not pass on Poisson tails.
+                let anscombe = 2.0 * (sqrt(nf + 0.375) - sqrt(b + 0.375));
+                if anscombe >= thr {
+                    excesses += 1;
+                    if spacing_ok && ts_ok && best.is_none_or(|c| snr as f32 > c.rate_snr) {
+                        best = Some(Candidate {
+                            timescale: i,
+                            bins: l,
+                            band: t,
+                            zone: z,
+                            first_bin: first,
+                            last_bin: k,
+                            counts: n,
+                            background: b,
+                            rate_snr: snr as f32,
+                        });
+                    }
+                }
+            }
+        }
+        #[cfg(test)]
+        assert_eq!((best, tests, excesses), reference, "bin {k}");
+        self.stats.tests += tests;
+        self.stats.excesses += excesses;
+        best
     }
 
-    fn test(&mut self, k: u64) -> Option<Candidate> {
+    /// [`Crt::test`] as first written, series by series, with every square root: the
+    /// reference the unit tests hold the vectorised pass and its early rejection to (best
+    /// candidate, tests, excesses).
+    #[cfg(test)]
+    fn test_reference(&self, k: u64) -> (Option<Candidate>, u64, u64) {
+        let (mut tests, mut excesses) = (0u64, 0u64);
         let mut best: Option<Candidate> = None;
         let spacing_ok = self.last_image_bin.is_none_or(|l| k >= l + CRT_IMAGE_SPACING_BINS);
         for i in 0..self.n_ts {
@@ -674,17 +814,15 @@ impl Crt {
                     if b < MIN_BKG_COUNTS {
                         continue;
                     }
-                    self.stats.tests += 1;
-                    let n = self.window_counts(i, s);
+                    tests += 1;
+                    let n = self.window_sums[i][s];
                     if f64::from(n) <= b {
                         continue;
                     }
                     let snr = (f64::from(n) - b) / sqrt(b + var_b);
-                    // Both the Gaussian SNR and the Anscombe (variance-stabilised Poisson)
-                    // significance must pass: small-count windows do not pass on Poisson tails.
                     let anscombe = 2.0 * (sqrt(f64::from(n) + 0.375) - sqrt(b + 0.375));
                     if snr >= thr && anscombe >= thr {
-                        self.stats.excesses += 1;
+                        excesses += 1;
                         if spacing_ok && ts_ok && best.is_none_or(|c| snr as f32 > c.rate_snr) {
                             best = Some(Candidate {
                                 timescale: i,
@@ -702,7 +840,7 @@ impl Crt {
                 }
             }
         }
-        best
+        (best, tests, excesses)
     }
 
     /// Fills the excess shadowgram of a candidate: per pixel p, with n_p the events of the
@@ -858,6 +996,47 @@ mod tests {
                     assert!(w[1].last_bin >= w[0].last_bin + CRT_IMAGE_SPACING_BINS);
                 }
             }
+        });
+    }
+
+    #[test]
+    fn several_bands_and_zones_count_in_their_series_and_test_like_the_reference() {
+        super::super::big_stack(|| {
+            // Two trigger bands (elementary 0, and 0–1), three zones; events in every zone
+            // mask; an excess in zone 2 of elementary band 1 only. Every bin's tests are
+            // checked against `test_reference` (in `test`).
+            let mut t = table(1);
+            t.bands.push(TriggerBand { first: 0, last: 1 }).unwrap();
+            t.zones.push(Zone { y_min: 0, y_max: 39, z_min: 0, z_max: 79 }).unwrap();
+            t.zones.push(Zone { y_min: 40, y_max: 79, z_min: 0, z_max: 79 }).unwrap();
+            for ts in t.timescales.iter_mut() {
+                ts.rate_snr.push(6.0).unwrap();
+            }
+            let mut crt = Box::new(Crt::new());
+            crt.configure(&t);
+            let mut got = std::vec::Vec::new();
+            let mut rng = 1u64;
+            for k in 0..3000u64 {
+                crt.advance(k * CRT_BIN_TICKS, &mut |_, c| got.push(c));
+                let burst = (2500..2510).contains(&k);
+                for j in 0..(if burst { 90 } else { 30 }) {
+                    rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let band = if burst && j >= 30 { 1 } else { (rng >> 40) as u8 % 2 };
+                    let zones = if burst && j >= 30 {
+                        0b101
+                    } else {
+                        [0b011, 0b101, 0b001][(rng >> 50) as usize % 3]
+                    };
+                    crt.count((rng >> 20) as u16 % PIXELS as u16, band, zones);
+                }
+            }
+            assert!(crt.stats().tests > 10_000);
+            let c = got.iter().find(|c| c.first_bin >= 2490).expect("the excess");
+            assert_eq!((c.band, c.zone), (1, 2), "{c:?}");
+            // The whole-plane series of band 1 holds every event of elementary bands 0 and 1.
+            let plane = crt.series(1, MAX_ZONES);
+            assert_eq!(plane, 2 * 3 + 1);
+            assert!(crt.window_sums[0][plane] >= 30, "{:?}", crt.window_sums[0]);
         });
     }
 

@@ -17,7 +17,18 @@
 //! lookups: zones (bit mask of the CRT zones containing it), sector, and shadowgram weight
 //! 1/efficiency (applied where shadowgrams are built, so low-efficiency pixels do not imprint
 //! their pattern on the image). All lookups are computed once at table activation
-//! ([`Dpix::configure`]); per event the work is a handful of array reads and one multiply-add.
+//! ([`Dpix::configure`]).
+//!
+//! **PHA tables.** For a usable pixel with a finite gain > 0 and a finite offset, E(PHA) =
+//! gain · PHA + offset in `f32` is non-decreasing in PHA (an `f32` product by a positive
+//! constant and an `f32` sum with a constant are both monotonic under round-to-nearest), so
+//! "E < x" holds exactly for the PHA below the lowest PHA where it fails. Configuration finds
+//! that PHA (by bisection on the very same `f32` expression) for the threshold and for each
+//! band edge, per pixel; per event the decision is then integer compares on one pixel's
+//! table: PHA against the threshold, and the number of band edges at or below the PHA (with
+//! sorted bands an odd count 2b + 1 means band b, an even one no band). The float decision
+//! stays for the cases the tables do not cover (a non-finite calibration, band edges not in
+//! order, PHA 65 535), and a test checks both agree for every pixel and every `u16` PHA.
 
 use tables::bands::BandTable;
 use tables::crt::Zone;
@@ -46,6 +57,104 @@ pub const fn module_of(y: usize, z: usize) -> usize {
 /// `2·(Y/20) + Z/40` (0–7).
 pub const fn sector_of(y: usize, z: usize) -> usize {
     (y / 20) * 2 + z / 40
+}
+
+/// [`sector_of`] of each pixel ID 80·Y + Z (a constant table).
+#[allow(clippy::indexing_slicing)] // p < PIXELS, evaluated at compile time
+pub static SECTOR_OF_PIXEL: [u8; PIXELS] = {
+    let mut t = [0u8; PIXELS];
+    let mut p = 0;
+    while p < PIXELS {
+        t[p] = sector_of(p / PLANE_SIDE, p % PLANE_SIDE) as u8;
+        p += 1;
+    }
+    t
+};
+
+/// Band edges per pixel in the PHA tables: low and high of each band.
+const EDGES: usize = 2 * tables::MAX_BANDS;
+
+/// How a pixel's events are decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Excluded from the trigger.
+    Excluded,
+    /// By the PHA tables.
+    Table,
+    /// By the `f32` energy (a calibration or band table the PHA tables cannot represent).
+    Float,
+}
+
+/// One pixel's decision table.
+#[derive(Clone, Copy, Debug)]
+struct PixelLut {
+    /// The tables decide the PHA below this: 65 535 for [`Mode::Table`], else 0 (every PHA
+    /// goes to [`Dpix::decide_other`]).
+    limit: u16,
+    /// Lowest PHA whose energy is not below the threshold (65 535 if none below 65 535).
+    thr_pha: u16,
+    /// Bit mask of the CRT zones containing the pixel.
+    zones: u8,
+    mode: Mode,
+}
+
+impl PixelLut {
+    const EXCLUDED: PixelLut = PixelLut { limit: 0, thr_pha: 0, zones: 0, mode: Mode::Excluded };
+}
+
+/// Counts of one batch's DPIX decisions, added to the counters at once
+/// ([`Dpix::add_counts`]): the same totals as counting each event.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    /// Indexed by [`Counts::ACCEPTED`] and the [`Reject`] discriminants + 1.
+    n: [u64; 5],
+}
+
+impl Counts {
+    const ACCEPTED: usize = 0;
+
+    /// Counts one decision.
+    #[inline]
+    pub fn count<T>(&mut self, r: &Result<T, Reject>) {
+        let k = match r {
+            Ok(_) => Self::ACCEPTED,
+            Err(e) => *e as usize + 1,
+        };
+        if let Some(n) = self.n.get_mut(k) {
+            *n += 1;
+        }
+    }
+}
+
+/// An event DPIX accepted, as the trigger's counting needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// Elementary band index.
+    pub band: u8,
+    /// Bit mask of the CRT zones containing the pixel.
+    pub zones: u8,
+}
+
+/// Lowest `pha` (0–65 536) for which `!(gain · pha + offset < x)` in `f32`, given that the
+/// energy is non-decreasing in `pha` (finite gain > 0, finite offset).
+fn lowest_pha_not_below(gain: f32, offset: f32, x: f32) -> u32 {
+    let below = |pha: u32| gain * pha as f32 + offset < x;
+    // Invariant: below(p) for every p < lo; !below(hi) or hi = 65 536.
+    let (mut lo, mut hi) = (0u32, 1u32 << 16);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if below(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// As a `u16` table entry: values ≥ 65 535 become 65 535, exact for every PHA below 65 535.
+fn table_pha(p: u32) -> u16 {
+    u16::try_from(p).unwrap_or(u16::MAX)
 }
 
 /// Why DPIX did not pass an event on.
@@ -100,7 +209,10 @@ pub struct Dpix {
     threshold: [f32; PIXELS],
     /// Shadowgram weight 1/efficiency; 0 for an excluded pixel.
     weight: [f32; PIXELS],
-    zones: [u8; PIXELS],
+    lut: [PixelLut; PIXELS],
+    /// Per pixel, the lowest PHA not below each band's low and high edge (low, high, …;
+    /// 65 535 beyond the bands in use).
+    pha_edges: [[u16; EDGES]; PIXELS],
     band_low: [f32; tables::MAX_BANDS],
     band_high: [f32; tables::MAX_BANDS],
     bands: usize,
@@ -115,7 +227,8 @@ impl Dpix {
             offset: [0.0; PIXELS],
             threshold: [f32::INFINITY; PIXELS],
             weight: [0.0; PIXELS],
-            zones: [0; PIXELS],
+            lut: [PixelLut::EXCLUDED; PIXELS],
+            pha_edges: [[u16::MAX; EDGES]; PIXELS],
             band_low: [0.0; tables::MAX_BANDS],
             band_high: [0.0; tables::MAX_BANDS],
             bands: 0,
@@ -139,6 +252,7 @@ impl Dpix {
                 *h = b.high_kev;
             }
         }
+        let n_edges = 2 * self.bands;
         for p in 0..PIXELS {
             let e = pixels
                 .pixel(p as u16)
@@ -167,10 +281,49 @@ impl Dpix {
             if let Some(v) = self.weight.get_mut(p) {
                 *v = if usable { 1.0 / e.efficiency } else { 0.0 };
             }
-            if let Some(v) = self.zones.get_mut(p) {
-                *v = mask;
+            let (lut, edges) = self.pixel_tables(usable, e.gain, e.offset_kev, thr, n_edges);
+            if let Some(v) = self.lut.get_mut(p) {
+                *v = PixelLut { zones: mask, ..lut };
+            }
+            if let Some(v) = self.pha_edges.get_mut(p) {
+                *v = edges;
             }
         }
+    }
+
+    /// The decision table of one pixel (zones left 0).
+    fn pixel_tables(
+        &self,
+        usable: bool,
+        gain: f32,
+        offset: f32,
+        thr: f32,
+        n_edges: usize,
+    ) -> (PixelLut, [u16; EDGES]) {
+        let mut edges = [u16::MAX; EDGES];
+        // Excluded exactly when the float decision says so: threshold +∞.
+        if !usable || thr == f32::INFINITY {
+            return (PixelLut::EXCLUDED, edges);
+        }
+        // Monotonic energy: finite gain > 0 (usable), finite offset.
+        if !(gain.is_finite() && offset.is_finite()) {
+            return (PixelLut { limit: 0, thr_pha: 0, zones: 0, mode: Mode::Float }, edges);
+        }
+        let lows = self.band_low.iter();
+        let highs = self.band_high.iter();
+        let kev = lows.zip(highs).flat_map(|(&l, &h)| [l, h]);
+        let mut exact = [0u32; EDGES];
+        for ((d, x), t) in exact.iter_mut().zip(kev).zip(edges.iter_mut()).take(n_edges) {
+            *d = lowest_pha_not_below(gain, offset, x);
+            *t = table_pha(*d);
+        }
+        // Counting the edges at or below the PHA decides like the loop over the bands only
+        // if the edges are in order (sorted, non-overlapping bands: what validation asks).
+        let sorted =
+            exact.get(..n_edges).unwrap_or(&[]).windows(2).all(|w| matches!(w, [a, b] if a <= b));
+        let (mode, limit) = if sorted { (Mode::Table, u16::MAX) } else { (Mode::Float, 0) };
+        let thr_pha = table_pha(lowest_pha_not_below(gain, offset, thr));
+        (PixelLut { limit, thr_pha, zones: 0, mode }, edges)
     }
 
     /// Shadowgram weight of each pixel: 1/efficiency, 0 for a pixel excluded from the trigger.
@@ -201,6 +354,48 @@ impl Dpix {
         self.stats
     }
 
+    /// Adds a batch's decisions (counted with [`Counts::count`]) to the counters.
+    pub fn add_counts(&mut self, c: &Counts) {
+        let [a, m, x, b, o] = c.n;
+        let s = &mut self.stats;
+        s.accepted += a;
+        s.multiple += m;
+        s.excluded += x;
+        s.below_threshold += b;
+        s.out_of_band += o;
+    }
+
+    /// Decides one event of pixel `pixel` (80·Y + Z) like [`Dpix::classify`], without
+    /// counting, by the PHA tables: the trigger's per-event path.
+    #[inline(always)]
+    pub fn decide(&self, pixel: usize, pha: u16, multiplicity: u8) -> Result<Hit, Reject> {
+        if multiplicity > 1 {
+            return Err(Reject::Multiple);
+        }
+        let (Some(lut), Some(edges)) = (self.lut.get(pixel), self.pha_edges.get(pixel)) else {
+            return Err(Reject::Excluded);
+        };
+        if pha >= lut.limit {
+            return self.decide_other(pixel, pha, multiplicity);
+        }
+        if pha < lut.thr_pha {
+            return Err(Reject::BelowThreshold);
+        }
+        // Edges at or below the PHA: 2b + 1 inside band b, even between or beyond the bands.
+        // Branch-free over eight edges at a time, which the compiler vectorises; the second
+        // eight only with more than four bands.
+        let (first, second) = edges.split_at(EDGES / 2);
+        let mut k: u16 = first.iter().map(|&e| u16::from(e <= pha)).sum();
+        if self.bands > EDGES / 4 {
+            k += second.iter().map(|&e| u16::from(e <= pha)).sum::<u16>();
+        }
+        if k & 1 == 1 {
+            Ok(Hit { band: (k >> 1) as u8, zones: lut.zones })
+        } else {
+            Err(Reject::OutOfBand)
+        }
+    }
+
     /// Classifies one event (Y and Z already checked below 80 by the stimulus codec).
     #[inline]
     pub fn process(
@@ -224,6 +419,33 @@ impl Dpix {
     /// As [`Dpix::process`], without counting.
     #[inline]
     pub fn classify(&self, y: u8, z: u8, pha: u16, multiplicity: u8) -> Result<Accepted, Reject> {
+        let p = usize::from(y) * PLANE_SIDE + usize::from(z);
+        let hit = self.decide(p, pha, multiplicity)?;
+        let (g, o) =
+            (self.gain.get(p).copied().unwrap_or(0.0), self.offset.get(p).copied().unwrap_or(0.0));
+        Ok(Accepted {
+            pixel: p as u16,
+            band: hit.band,
+            zones: hit.zones,
+            sector: sector_of(usize::from(y), usize::from(z)) as u8,
+            energy_kev: g * f32::from(pha) + o,
+        })
+    }
+
+    /// [`Dpix::decide`] of what the PHA tables do not cover: an excluded pixel, else by the
+    /// `f32` energy.
+    #[inline(never)]
+    fn decide_other(&self, pixel: usize, pha: u16, multiplicity: u8) -> Result<Hit, Reject> {
+        if self.lut.get(pixel).is_none_or(|l| l.mode == Mode::Excluded) {
+            return Err(Reject::Excluded);
+        }
+        let y = (pixel / PLANE_SIDE) as u8;
+        let z = (pixel % PLANE_SIDE) as u8;
+        self.classify_float(y, z, pha, multiplicity).map(|a| Hit { band: a.band, zones: a.zones })
+    }
+
+    /// The decision by the `f32` energy, as specified (the reference of the PHA tables).
+    fn classify_float(&self, y: u8, z: u8, pha: u16, multiplicity: u8) -> Result<Accepted, Reject> {
         if multiplicity > 1 {
             return Err(Reject::Multiple);
         }
@@ -249,7 +471,7 @@ impl Dpix {
                 return Ok(Accepted {
                     pixel: p as u16,
                     band: b as u8,
-                    zones: self.zones.get(p).copied().unwrap_or(0),
+                    zones: self.lut.get(p).map_or(0, |l| l.zones),
                     sector: sector_of(y, z) as u8,
                     energy_kev: e,
                 });
@@ -357,6 +579,121 @@ mod tests {
         }
     }
 
+    /// Every pixel × every PHA of `phas`: the PHA tables decide exactly like the `f32`
+    /// energy.
+    fn assert_tables_match_the_float_decision(d: &Dpix, phas: impl Iterator<Item = u16> + Clone) {
+        for p in 0..PIXELS {
+            let (y, z) = ((p / PLANE_SIDE) as u8, (p % PLANE_SIDE) as u8);
+            for pha in phas.clone() {
+                let want = d.classify_float(y, z, pha, 1);
+                let got = d.classify(y, z, pha, 1);
+                assert_eq!(got, want, "pixel {p} PHA {pha}");
+            }
+        }
+    }
+
+    /// Calibrations of every kind, one per pixel (a fixed pseudo-random draw): nominal,
+    /// spread gains and offsets, thresholds on and off the band edges, noisy, dead,
+    /// zero-efficiency, extreme and non-finite gains and offsets (the float fallback).
+    fn varied_pixels() -> Box<PixelTable> {
+        let mut t = Box::new(PixelTable::default());
+        let mut r = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        for e in t.entries.iter_mut() {
+            let u = (next() >> 40) as f32 / (1u64 << 24) as f32;
+            let k = next() % 40;
+            *e = match k {
+                0 => PixelEntry { status: PixelStatus::Dead, ..PixelEntry::NOMINAL },
+                1 => PixelEntry { status: PixelStatus::Noisy, ..PixelEntry::NOMINAL },
+                2 => PixelEntry { efficiency: 0.0, ..PixelEntry::NOMINAL },
+                3 => PixelEntry { gain: 1e-6 + u, offset_kev: -50.0 * u, ..PixelEntry::NOMINAL },
+                4 => PixelEntry { gain: 1e30, ..PixelEntry::NOMINAL },
+                5 => PixelEntry { gain: f32::INFINITY, ..PixelEntry::NOMINAL },
+                6 => PixelEntry { offset_kev: f32::NAN, ..PixelEntry::NOMINAL },
+                7 => PixelEntry { threshold_kev: f32::NAN, ..PixelEntry::NOMINAL },
+                8 => PixelEntry { threshold_kev: f32::INFINITY, ..PixelEntry::NOMINAL },
+                9 => PixelEntry {
+                    gain: 0.2,
+                    offset_kev: -1.0,
+                    threshold_kev: 8.0,
+                    ..PixelEntry::NOMINAL
+                },
+                10 => PixelEntry {
+                    gain: 0.1,
+                    offset_kev: 0.0,
+                    threshold_kev: 20.0,
+                    ..PixelEntry::NOMINAL
+                },
+                _ => PixelEntry {
+                    status: if k % 7 == 0 { PixelStatus::Noisy } else { PixelStatus::Ok },
+                    gain: 0.145 * (0.8 + 0.4 * u),
+                    offset_kev: 3.0 + 2.0 * (u - 0.5),
+                    threshold_kev: 2.0 + 8.0 * u,
+                    efficiency: 0.5 + u,
+                },
+            };
+        }
+        t
+    }
+
+    #[test]
+    fn pha_tables_equal_the_float_decision_for_every_pixel_and_pha() {
+        // The default tables, then varied calibrations with the bands of these tests (a gap
+        // between 50 and 60 keV) and with eight bands: every u16 PHA. Bands out of order or
+        // empty (a table validation refuses them; the float decision takes over) on PHAs
+        // around the codec's range and the top one.
+        let set = tables::defaults::default_set();
+        let mut d = Box::new(Dpix::new());
+        d.configure(&*set.pixels, &set.bands, &set.crt.zones);
+        assert_tables_match_the_float_decision(&d, 0..=u16::MAX);
+        let varied = varied_pixels();
+        let mut eight = BandTable::default();
+        for k in 0..8 {
+            let lo = 4.0 + 15.0 * k as f32;
+            eight.bands.push(Band { low_kev: lo, high_kev: lo + 15.0 }).unwrap();
+        }
+        let zones = [Zone { y_min: 10, y_max: 50, z_min: 0, z_max: 39 }];
+        for b in [bands(), eight] {
+            let mut d = Box::new(Dpix::new());
+            d.configure(&*varied, &b, &zones);
+            assert_tables_match_the_float_decision(&d, 0..=u16::MAX);
+        }
+        let mut disordered = BandTable::default();
+        for (lo, hi) in [(20.0, 50.0), (5.0, 8.0), (8.0, 8.0), (60.0, 40.0)] {
+            disordered.bands.push(Band { low_kev: lo, high_kev: hi }).unwrap();
+        }
+        let mut d = Box::new(Dpix::new());
+        d.configure(&*varied, &disordered, &zones);
+        assert_tables_match_the_float_decision(&d, (0..2048).chain(65_530..=u16::MAX));
+        // Every mode is exercised.
+        let mut d = Box::new(Dpix::new());
+        d.configure(&*varied, &bands(), &zones);
+        for m in [Mode::Excluded, Mode::Table, Mode::Float] {
+            assert!(d.lut.iter().any(|l| l.mode == m), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn batch_counts_equal_per_event_counts() {
+        let t = varied_pixels();
+        let mut a = dpix(&t);
+        let mut b = dpix(&t);
+        let mut counts = Counts::default();
+        for k in 0..20_000u32 {
+            let (y, z) = ((k * 7 % 80) as u8, (k * 13 % 80) as u8);
+            let (pha, m) = ((k * 37 % 1100) as u16, (k % 5) as u8);
+            let _ = a.process(y, z, pha, m);
+            counts.count(&b.decide(usize::from(y) * PLANE_SIDE + usize::from(z), pha, m));
+        }
+        b.add_counts(&counts);
+        assert_eq!(a.stats(), b.stats());
+    }
+
     #[test]
     fn module_and_sector_map() {
         let mut per_module = [0; MODULES];
@@ -370,6 +707,9 @@ mod tests {
         assert!(per_module.iter().all(|&n| n == 32));
         for s in modules_per_sector {
             assert_eq!(s.iter().filter(|&&m| m).count(), 25);
+        }
+        for (p, &s) in SECTOR_OF_PIXEL.iter().enumerate() {
+            assert_eq!(usize::from(s), sector_of(p / PLANE_SIDE, p % PLANE_SIDE));
         }
     }
 }

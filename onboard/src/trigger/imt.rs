@@ -79,6 +79,11 @@ pub struct Imt {
     /// First cycle seen whole.
     first_cycle: u64,
     current: [[u16; PIXELS]; MAX_TRIGGER_BANDS],
+    /// The cycle being filled per elementary band (saturating): one increment per event,
+    /// folded into `current` per IMT band when the cycle closes. Saturating sums of
+    /// saturated counts equal the saturated sum, so `current` is what counting each event
+    /// in every IMT band containing its band gives.
+    per_band: [[u16; PIXELS]; MAX_BANDS],
     sums: [[[u16; PIXELS]; MAX_TRIGGER_BANDS]; MAX_ACCUMULATIONS],
     stats: ImtStats,
 }
@@ -99,6 +104,7 @@ impl Imt {
             cycle: None,
             first_cycle: 0,
             current: [[0; PIXELS]; MAX_TRIGGER_BANDS],
+            per_band: [[0; PIXELS]; MAX_BANDS],
             sums: [[[0; PIXELS]; MAX_TRIGGER_BANDS]; MAX_ACCUMULATIONS],
             stats: ImtStats { cycles: 0, images: 0, partial_blocks: 0 },
         }
@@ -132,6 +138,9 @@ impl Imt {
         for b in &mut self.current {
             b.fill(0);
         }
+        for b in &mut self.per_band {
+            b.fill(0);
+        }
         for a in &mut self.sums {
             for b in a.iter_mut() {
                 b.fill(0);
@@ -160,12 +169,7 @@ impl Imt {
         if self.cycle.is_none() {
             return;
         }
-        let mut tbs = self.tb_of_band[usize::from(band) % MAX_BANDS];
-        let p = usize::from(pixel) % PIXELS;
-        while tbs != 0 {
-            let t = tbs.trailing_zeros() as usize;
-            tbs &= tbs - 1;
-            let c = &mut self.current[t % MAX_TRIGGER_BANDS][p];
+        if let Some(c) = self.per_band[usize::from(band) % MAX_BANDS].get_mut(usize::from(pixel)) {
             *c = c.saturating_add(1);
         }
     }
@@ -197,6 +201,18 @@ impl Imt {
 
     fn close_cycle(&mut self, c: u64, on_due: &mut dyn FnMut(&Self, Due)) {
         self.stats.cycles += 1;
+        // The cycle's counts per IMT band from those per elementary band.
+        for (b, row) in self.per_band.iter_mut().enumerate() {
+            let mut tbs = self.tb_of_band[b];
+            while tbs != 0 {
+                let t = tbs.trailing_zeros() as usize % MAX_TRIGGER_BANDS;
+                tbs &= tbs - 1;
+                for (c, &n) in self.current[t].iter_mut().zip(row.iter()) {
+                    *c = c.saturating_add(n);
+                }
+            }
+            row.fill(0);
+        }
         let whole = c >= self.first_cycle;
         for a in 0..self.n_acc {
             if self.acc_cycles[a] > 1 {

@@ -78,7 +78,7 @@ use tables::imt::ImtTable;
 use tables::pixels::{PIXELS, PixelEntry, PixelImage, PixelTable};
 use tables::saa::SaaTable;
 use tc_tm::service::trigger::{Alert, TriggerType};
-use tc_tm::stimulus::Body;
+use tc_tm::stimulus::{Body, Event, Events};
 
 use self::alert::{AlertStats, Alerts, Detection};
 use self::catalog::Catalog;
@@ -604,28 +604,26 @@ impl Core {
     fn item(&mut self, body: &Body<'_>, sink: &mut dyn FnMut(&AlertReport<'_>)) {
         match body {
             Body::Events(events) => {
-                for e in events.iter() {
-                    self.advance(e.tick, sink);
-                    let s = dpix::sector_of(usize::from(e.y), usize::from(e.z)) % SECTORS;
-                    if let Some(n) = self.sector_now.get_mut(s) {
-                        *n = n.saturating_add(1);
+                // Per event: the time check (`advance` only when a second, bin or cycle
+                // ends), the sector count, the pixel's PHA table, the CRT cell and the IMT
+                // pixel. The DPIX decisions and the ignored events are counted per batch (no
+                // stage reads those counters while the batch runs).
+                let mut counts = dpix::Counts::default();
+                let mut ignored = 0u64;
+                // The live flags change only between items (`sync_live`): read once.
+                let live = (self.crt_live, self.imt_live);
+                match *events {
+                    Events::Wire { .. } => {
+                        events.for_each(|e| self.event(&e, live, &mut counts, &mut ignored, sink));
                     }
-                    if !(self.crt_live || self.imt_live) {
-                        self.stats.events_ignored += 1;
-                        continue;
-                    }
-                    match self.dpix.process(e.y, e.z, e.pha, e.multiplicity) {
-                        Ok(a) => {
-                            if self.crt_live {
-                                self.crt.add(&a);
-                            }
-                            if self.imt_live {
-                                self.imt.add(a.pixel, a.band);
-                            }
+                    Events::Slice(s) => {
+                        for e in s {
+                            self.event(e, live, &mut counts, &mut ignored, sink);
                         }
-                        Err(_) => self.stats.events_ignored += 1,
                     }
                 }
+                self.dpix.add_counts(&counts);
+                self.stats.events_ignored += ignored;
             }
             Body::Attitude(a) => {
                 self.advance(a.tick, sink);
@@ -641,6 +639,48 @@ impl Core {
             }
             Body::TimeTick { tick } | Body::Flush { tick } => self.advance(*tick, sink),
             Body::Ack(_) => {}
+        }
+    }
+
+    /// One event of a batch (`Core::item`): the DPIX decisions and the ignored events are
+    /// counted in `counts` and `ignored`, added to the counters once per batch (no stage reads
+    /// those counters while a batch runs).
+    #[inline(always)]
+    fn event(
+        &mut self,
+        e: &Event,
+        (crt_live, imt_live): (bool, bool),
+        counts: &mut dpix::Counts,
+        ignored: &mut u64,
+        sink: &mut dyn FnMut(&AlertReport<'_>),
+    ) {
+        // `advance` only when a second, a bin or a cycle ends.
+        if e.tick >= self.wake {
+            self.advance(e.tick, sink);
+        }
+        // Y and Z are below 80 (checked by the stimulus codec).
+        let p = usize::from(e.y) * tables::pixels::PLANE_SIDE + usize::from(e.z);
+        let s = dpix::SECTOR_OF_PIXEL.get(p).map_or(0, |&s| usize::from(s));
+        if let Some(n) = self.sector_now.get_mut(s) {
+            *n = n.saturating_add(1);
+        }
+        if !(crt_live || imt_live) {
+            *ignored += 1;
+            return;
+        }
+        // The pixel's PHA table, the CRT cell, the IMT pixel.
+        let r = self.dpix.decide(p, e.pha, e.multiplicity);
+        counts.count(&r);
+        match r {
+            Ok(h) => {
+                if crt_live {
+                    self.crt.count(p as u16, h.band, h.zones);
+                }
+                if imt_live {
+                    self.imt.add(p as u16, h.band);
+                }
+            }
+            Err(_) => *ignored += 1,
         }
     }
 
