@@ -14,9 +14,11 @@
 #![no_std]
 #![no_main]
 
+use core::cell::RefCell;
 use core::fmt::Write;
 
 use board::{Clock, Uart};
+use cortex_m::interrupt::Mutex;
 use cortex_m_rt::entry;
 use onboard::trigger::geometry::DET_PIXELS;
 use onboard::trigger::imaging::Imager;
@@ -42,6 +44,16 @@ impl Write for Out {
     }
 }
 
+/// The imager, the trigger and the image buffers, in `.bss` from their `const` initialisers:
+/// never built on the stack (`cortex_m::singleton!` builds its value on the stack first, and the
+/// stack left beside 6 MiB of statics in the 10 MiB of RAM cannot hold the 3.7 MiB trigger
+/// twice). Borrowed once, inside the one critical section the self-test runs in (it uses no
+/// interrupt).
+static IMAGER: Mutex<RefCell<Imager>> = Mutex::new(RefCell::new(Imager::new()));
+static TRIGGER: Mutex<RefCell<Trigger>> = Mutex::new(RefCell::new(Trigger::new()));
+static BUFFERS: Mutex<RefCell<([f32; DET_PIXELS], [bool; DET_PIXELS])>> =
+    Mutex::new(RefCell::new(([0.0; DET_PIXELS], [false; DET_PIXELS])));
+
 fn halt() -> ! {
     loop {
         cortex_m::asm::wfi();
@@ -50,16 +62,29 @@ fn halt() -> ! {
 
 #[entry]
 fn main() -> ! {
+    cortex_m::interrupt::free(|cs| {
+        let (Ok(mut imager), Ok(mut trigger), Ok(mut buffers)) = (
+            IMAGER.borrow(cs).try_borrow_mut(),
+            TRIGGER.borrow(cs).try_borrow_mut(),
+            BUFFERS.borrow(cs).try_borrow_mut(),
+        ) else {
+            halt()
+        };
+        run(&mut imager, &mut trigger, &mut buffers);
+    });
+    halt()
+}
+
+/// The self-test's two steps, their results on UART0.
+fn run(
+    imager: &mut Imager,
+    trigger: &mut Trigger,
+    buffers: &mut ([f32; DET_PIXELS], [bool; DET_PIXELS]),
+) {
     let mut out = Out(Uart::new(Uart::UART0));
     let mut clock = Clock::start(0);
     let _ = writeln!(out, "selftest start");
 
-    let Some(imager) = cortex_m::singleton!(: Imager = Imager::new()) else { halt() };
-    let Some(buffers) = cortex_m::singleton!(: ([f32; DET_PIXELS], [bool; DET_PIXELS]) =
-        ([0.0; DET_PIXELS], [false; DET_PIXELS]))
-    else {
-        halt()
-    };
     let c0 = clock.cycles();
     match selfcheck::reference_image_crc(imager, &mut buffers.0, &mut buffers.1) {
         Ok(crc) => {
@@ -70,7 +95,6 @@ fn main() -> ! {
         }
     }
 
-    let Some(trigger) = cortex_m::singleton!(: Trigger = Trigger::new()) else { halt() };
     let blob = board::selftest_input();
     let (mut spent, mut t0) = (0u64, 0u64);
     let r = selfcheck::replay_blob(trigger, blob, 4096, &mut |start| {
@@ -94,5 +118,4 @@ fn main() -> ! {
         }
     }
     let _ = writeln!(out, "selftest done");
-    halt()
 }
