@@ -451,15 +451,37 @@ fn box_sum<T: Copy + Into<f64>>(
     at(y1, z1) - at(y0, z1) - at(y1, z0) + at(y0, z0)
 }
 
+/// The coded ranges along a sky axis in three runs: `(LO_0 − u, DET_N)` for `u ≤ LO_0`, then
+/// `(0, DET_N)` for `u ≤ HI_0 − DET_N`, then `(0, HI_0 − u)` (checked against the table below).
+const LO_0: usize = CODED_FIRST + KERNEL_OFFSET;
+/// See [`LO_0`].
+const HI_0: usize = CODED_LAST + KERNEL_OFFSET + 1;
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const _: () = {
+    assert!(LO_0 <= DET_N && LO_0 < HI_0 - DET_N && HI_0 + 1 == SKY_N);
+    let mut u = 0;
+    while u < SKY_N {
+        let lo = LO_0.saturating_sub(u);
+        let hi = if u <= HI_0 - DET_N { DET_N } else { HI_0 - u };
+        assert!(CODED_RANGES[u].0 == lo && CODED_RANGES[u].1 == hi, "the coded ranges' runs");
+        u += 1;
+    }
+};
+
 /// The box sums of sky row `t`: `out[u]` = [`box_sum`] over the coded ranges of (t, u), the
-/// same operations in the same order, with the two rows of `sat` looked up once.
+/// same operations in the same order, over the three runs of the ranges ([`LO_0`]) as
+/// contiguous (reversed) slices of the two rows of `sat`.
 fn box_row<T: Copy + Into<f64>>(
     sat: &[[T; DET_N + 1]; DET_N + 1],
     t: usize,
     out: &mut [f64; SKY_N],
 ) {
     let (y0, y1) = coded_range(t);
-    let (Some(r0), Some(r1)) = (sat.get(y0), sat.get(y1)) else {
+    let runs = out
+        .split_at_mut_checked(LO_0 + 1)
+        .and_then(|(head, rest)| Some((head, rest.split_at_mut_checked(HI_0 - DET_N - LO_0)?)));
+    let (Some(r0), Some(r1), Some((head, (mid, tail)))) = (sat.get(y0), sat.get(y1), runs) else {
         // Never taken (the coded ranges lie within the table); as `box_sum` would.
         for (k, &rz) in out.iter_mut().zip(&CODED_RANGES) {
             *k = box_sum(sat, (y0, y1), rz);
@@ -467,8 +489,18 @@ fn box_row<T: Copy + Into<f64>>(
         return;
     };
     let at = |r: &[T; DET_N + 1], z: usize| -> f64 { r.get(z).map_or(0.0, |&v| v.into()) };
-    for (k, &(z0, z1)) in out.iter_mut().zip(&CODED_RANGES) {
-        *k = at(r1, z1) - at(r0, z1) - at(r1, z0) + at(r0, z0);
+    fn cols<T>(r: &[T; DET_N + 1], n: usize) -> core::iter::Rev<core::slice::Iter<'_, T>> {
+        r.get(..n).unwrap_or(&[]).iter().rev()
+    }
+    // Each pixel: at(y1, z1) − at(y0, z1) − at(y1, z0) + at(y0, z0), left to right.
+    let (full, first) = (at(r1, DET_N) - at(r0, DET_N), (at(r1, 0), at(r0, 0)));
+    for (k, (&a, &b)) in head.iter_mut().zip(cols(r1, LO_0 + 1).zip(cols(r0, LO_0 + 1))) {
+        *k = full - a.into() + b.into();
+    }
+    mid.fill(full - first.0 + first.1);
+    let tails = cols(r1, DET_N).zip(cols(r0, DET_N));
+    for (k, (&a, &b)) in tail.iter_mut().zip(tails) {
+        *k = a.into() - b.into() - first.0 + first.1;
     }
 }
 
