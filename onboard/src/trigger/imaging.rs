@@ -411,11 +411,32 @@ impl Default for Imager {
 }
 
 /// Detector rows (or columns) `[lo, hi)` whose cells for sky index `t` lie in the coded support.
-fn coded_range(t: usize) -> (usize, usize) {
+const fn coded_range_of(t: usize) -> (usize, usize) {
     // Cell c = Y + t − 79 ∈ [1, 118]  ⇔  Y ∈ [80 − t, 197 − t].
-    let lo = (CODED_FIRST + KERNEL_OFFSET).saturating_sub(t).min(DET_N);
-    let hi = (CODED_LAST + KERNEL_OFFSET + 1).saturating_sub(t).min(DET_N);
-    (lo, hi.max(lo))
+    let lo = (CODED_FIRST + KERNEL_OFFSET).saturating_sub(t);
+    let lo = if lo < DET_N { lo } else { DET_N };
+    let hi = (CODED_LAST + KERNEL_OFFSET + 1).saturating_sub(t);
+    let hi = if hi < DET_N { hi } else { DET_N };
+    (lo, if hi > lo { hi } else { lo })
+}
+
+/// [`coded_range_of`] per sky index `t < SKY_N`: the maps look it up per pixel.
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const CODED_RANGES: [(usize, usize); SKY_N] = {
+    let mut r = [(0, 0); SKY_N];
+    let mut t = 0;
+    while t < SKY_N {
+        r[t] = coded_range_of(t);
+        t += 1;
+    }
+    r
+};
+
+/// [`coded_range_of`]`(t)`, from the table for `t < SKY_N`.
+#[inline(always)]
+fn coded_range(t: usize) -> (usize, usize) {
+    CODED_RANGES.get(t).copied().unwrap_or_else(|| coded_range_of(t))
 }
 
 /// Sum over detector rows `[y0, y1)` and columns `[z0, z1)` from a summed-area table.
@@ -428,6 +449,59 @@ fn box_sum<T: Copy + Into<f64>>(
         sat.get(y).and_then(|r| r.get(z)).map_or(0.0, |&v| v.into())
     };
     at(y1, z1) - at(y0, z1) - at(y1, z0) + at(y0, z0)
+}
+
+/// The coded ranges along a sky axis in three runs: `(LO_0 − u, DET_N)` for `u ≤ LO_0`, then
+/// `(0, DET_N)` for `u ≤ HI_0 − DET_N`, then `(0, HI_0 − u)` (checked against the table below).
+const LO_0: usize = CODED_FIRST + KERNEL_OFFSET;
+/// See [`LO_0`].
+const HI_0: usize = CODED_LAST + KERNEL_OFFSET + 1;
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const _: () = {
+    assert!(LO_0 <= DET_N && LO_0 < HI_0 - DET_N && HI_0 + 1 == SKY_N);
+    let mut u = 0;
+    while u < SKY_N {
+        let lo = LO_0.saturating_sub(u);
+        let hi = if u <= HI_0 - DET_N { DET_N } else { HI_0 - u };
+        assert!(CODED_RANGES[u].0 == lo && CODED_RANGES[u].1 == hi, "the coded ranges' runs");
+        u += 1;
+    }
+};
+
+/// The box sums of sky row `t`: `out[u]` = [`box_sum`] over the coded ranges of (t, u), the
+/// same operations in the same order, over the three runs of the ranges ([`LO_0`]) as
+/// contiguous (reversed) slices of the two rows of `sat`.
+fn box_row<T: Copy + Into<f64>>(
+    sat: &[[T; DET_N + 1]; DET_N + 1],
+    t: usize,
+    out: &mut [f64; SKY_N],
+) {
+    let (y0, y1) = coded_range(t);
+    let runs = out
+        .split_at_mut_checked(LO_0 + 1)
+        .and_then(|(head, rest)| Some((head, rest.split_at_mut_checked(HI_0 - DET_N - LO_0)?)));
+    let (Some(r0), Some(r1), Some((head, (mid, tail)))) = (sat.get(y0), sat.get(y1), runs) else {
+        // Never taken (the coded ranges lie within the table); as `box_sum` would.
+        for (k, &rz) in out.iter_mut().zip(&CODED_RANGES) {
+            *k = box_sum(sat, (y0, y1), rz);
+        }
+        return;
+    };
+    let at = |r: &[T; DET_N + 1], z: usize| -> f64 { r.get(z).map_or(0.0, |&v| v.into()) };
+    fn cols<T>(r: &[T; DET_N + 1], n: usize) -> core::iter::Rev<core::slice::Iter<'_, T>> {
+        r.get(..n).unwrap_or(&[]).iter().rev()
+    }
+    // Each pixel: at(y1, z1) − at(y0, z1) − at(y1, z0) + at(y0, z0), left to right.
+    let (full, first) = (at(r1, DET_N) - at(r0, DET_N), (at(r1, 0), at(r0, 0)));
+    for (k, (&a, &b)) in head.iter_mut().zip(cols(r1, LO_0 + 1).zip(cols(r0, LO_0 + 1))) {
+        *k = full - a.into() + b.into();
+    }
+    mid.fill(full - first.0 + first.1);
+    let tails = cols(r1, DET_N).zip(cols(r0, DET_N));
+    for (k, (&a, &b)) in tail.iter_mut().zip(tails) {
+        *k = a.into() - b.into() - first.0 + first.1;
+    }
 }
 
 /// Fills a summed-area table: `sat[y][z] = Σ_{Y<y, Z<z} value(Y, Z)`.
@@ -499,18 +573,56 @@ fn load_flipped(grid: &mut SplitGrid, value: impl Fn(usize) -> f32) {
     }
 }
 
-/// Grid row holding sky column `u` after a correlation (bit-reversed order).
+/// Sky rows per block of [`transpose_block`]: a block reads 16 consecutive `f32` of each grid
+/// row it visits, a whole 64-octet cache line (two when the grid is not so aligned).
+const T_BLOCK: usize = 16;
+
+/// Sky rows `t0..t0 + rows.len()` of a grid as the correlations leave it: `rows[i][u] =
+/// grid[rev(u)][t0 + i]` (0 out of range).
+///
+/// The grid rows `rev(u)` lie 1 KiB apart: read pixel by pixel along one sky row, each read
+/// misses the cache (they share a few cache sets); a block of [`T_BLOCK`] sky rows at a time,
+/// each cache line read is used whole, and the per-pixel combinations then run over the block's
+/// contiguous rows while they are in the cache.
 #[inline(always)]
-fn sky_row(u: usize) -> usize {
-    fft::reversed(u)
+fn transpose_block(grid: &[[f32; N]; N], t0: usize, rows: &mut [[f32; SKY_N]]) {
+    const ZERO: [f32; T_BLOCK] = [0.0; T_BLOCK];
+    let h = rows.len();
+    if let Ok(block) = <&mut [[f32; SKY_N]; T_BLOCK]>::try_from(&mut *rows) {
+        // A whole block: fixed lengths, unrolled by the compiler.
+        for (u, &r) in SKY_ROWS.iter().enumerate() {
+            let src = grid.get(r as usize).and_then(|g| g.get(t0..t0 + T_BLOCK));
+            let src: &[f32; T_BLOCK] = src.and_then(|s| s.try_into().ok()).unwrap_or(&ZERO);
+            for (row, &v) in block.iter_mut().zip(src) {
+                if let Some(x) = row.get_mut(u) {
+                    *x = v;
+                }
+            }
+        }
+        return;
+    }
+    for (u, &r) in SKY_ROWS.iter().enumerate() {
+        let src = grid.get(r as usize).and_then(|g| g.get(t0..t0 + h)).unwrap_or(&[]);
+        for (i, row) in rows.iter_mut().enumerate() {
+            if let Some(x) = row.get_mut(u) {
+                *x = src.get(i).copied().unwrap_or(0.0);
+            }
+        }
+    }
 }
 
-/// Sky pixel (t, u) of a grid holding it as the correlations leave it (`[rev(u)][t]`); 0 out
-/// of range.
-#[inline(always)]
-fn at_t(grid: &[[f32; N]; N], t: usize, u: usize) -> f32 {
-    grid.get(sky_row(u)).and_then(|r| r.get(t)).copied().unwrap_or(0.0)
-}
+/// Grid row holding sky column `u` after a correlation (bit-reversed order), per `u < SKY_N`.
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const SKY_ROWS: [u8; SKY_N] = {
+    let mut r = [0u8; SKY_N];
+    let mut u = 0;
+    while u < SKY_N {
+        r[u] = fft::REVERSED[u];
+        u += 1;
+    }
+    r
+};
 
 impl Imager {
     /// An imager with nothing computed yet (`const`: put it in a `static` on the firmware). The
@@ -655,18 +767,22 @@ impl Imager {
         // shadowgram then decodes to zero within rounding that cancels (the real-output one
         // leaves residuals of ~0.01σ there). Only when the active set changes.
         correlate(&mut self.grid, &self.tw, &self.kernel);
-        let grid = &self.grid.re;
-        for (t, brow) in slot.b.iter_mut().enumerate() {
-            let ry = coded_range(t);
-            for (u, b) in brow.iter_mut().enumerate() {
-                let open = at_t(grid, t, u);
-                let seen = box_sum(&slot.active_sat, ry, coded_range(u)) as f32;
-                let closed = seen - open;
-                *b = if open >= MIN_SEEN_AREA && closed >= MIN_SEEN_AREA {
-                    open / closed
-                } else {
-                    -1.0
-                };
+        let mut boxes = [0.0f64; SKY_N];
+        for (n, brows) in slot.b.chunks_mut(T_BLOCK).enumerate() {
+            let t0 = n * T_BLOCK;
+            // The open area seen into the balance map, then combined in place.
+            transpose_block(&self.grid.re, t0, brows);
+            for (i, brow) in brows.iter_mut().enumerate() {
+                box_row(&slot.active_sat, t0 + i, &mut boxes);
+                for (b, &seen) in brow.iter_mut().zip(&boxes) {
+                    let (open, seen) = (*b, seen as f32);
+                    let closed = seen - open;
+                    *b = if open >= MIN_SEEN_AREA && closed >= MIN_SEEN_AREA {
+                        open / closed
+                    } else {
+                        -1.0
+                    };
+                }
             }
         }
         slot.ready = true;
@@ -721,11 +837,13 @@ impl Imager {
             fill_sat(&mut self.sat, |k| pick(active, variance, k) as f64);
             load_flipped(&mut self.grid, |k| pick(active, variance, k));
             correlate(&mut self.grid, &self.tw, &self.kernel);
+            // The signal map is scratch until the signal is imaged below.
             variance_map(
                 &self.grid,
                 &slot_of(&self.slots, self.cur).b,
                 &self.sat,
                 &mut self.variance,
+                &mut self.signal,
             );
             self.variance_key = key;
         }
@@ -913,7 +1031,7 @@ fn fitted(
 
 /// Correlates the grid (detector data loaded flipped) with the kernel: afterwards grid
 /// position `[rev(u)][t]`, t, u < 199, holds `data⋆G⁺ + i·data⋆G⁺²` for sky pixel (t, u)
-/// (as the last pass leaves it; the combinations read it in place, see [`at_t`]).
+/// (as the last pass leaves it; the maps read it a block at a time, see [`transpose_block`]).
 fn correlate(g: &mut SplitGrid, tw: &Twiddles, kernel: &SplitGrid) {
     fft::forward_2d_real_pruned(g, tw, &DETECTOR_PAIRS, |z| flipped(z) < DET_N);
     fft::mul_conjugate_half(g, kernel);
@@ -930,58 +1048,30 @@ fn correlate_open(g: &mut SplitGrid, tw: &Twiddles, kernel: &SplitGrid) {
 
 /// The variance map from a [`correlate`]d variance (`V⋆G⁺` in `re`, `V⋆G⁺²` in `im`) and its
 /// summed-area table (`V⋆κ`): `(1 + b)²·V⋆G⁺² − 2b(1 + b)·V⋆G⁺ + b²·V⋆κ`, 0 where not imaged.
+/// `scratch` (a sky map) is overwritten.
 fn variance_map(
     grid: &SplitGrid,
     balance: &[[f32; SKY_N]; SKY_N],
     sat: &[[f64; DET_N + 1]; DET_N + 1],
     out: &mut [[f32; SKY_N]; SKY_N],
+    scratch: &mut [[f32; SKY_N]; SKY_N],
 ) {
-    let mut row = MapRow::new();
-    for (t, (vrow, brow)) in out.iter_mut().zip(balance).enumerate() {
-        row.gather(grid, sat, t, true);
-        let cells = vrow.iter_mut().zip(brow).zip(row.re.iter().zip(&row.im)).zip(&row.box_sum);
-        for (((v, &b), (&gre, &gim)), &vk) in cells {
-            let (b, vp, vpp) = (b as f64, gre as f64, gim as f64);
-            let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
-            let var = if var > 0.0 { var as f32 } else { 0.0 };
-            *v = if b < 0.0 { 0.0 } else { var };
-        }
-    }
-}
-
-/// One sky row `t` of a correlation's results, gathered from the grid's bit-reversed layout,
-/// with the box sums of its pixels: the per-pixel combinations then run over plain slices
-/// (the compiler vectorises them; each pixel's arithmetic is unchanged).
-struct MapRow {
-    /// `re[rev(u)][t]` per `u`.
-    re: [f32; SKY_N],
-    /// `im[rev(u)][t]` per `u`.
-    im: [f32; SKY_N],
-    /// The summed-area table's box sum over the coded range of (t, u), per `u`.
-    box_sum: [f64; SKY_N],
-}
-
-impl MapRow {
-    const fn new() -> Self {
-        MapRow { re: [0.0; SKY_N], im: [0.0; SKY_N], box_sum: [0.0; SKY_N] }
-    }
-
-    /// Gathers row `t` (the imaginary parts only if `with_im`).
-    fn gather(
-        &mut self,
-        grid: &SplitGrid,
-        sat: &[[f64; DET_N + 1]; DET_N + 1],
-        t: usize,
-        with_im: bool,
-    ) {
-        let ry = coded_range(t);
-        for (u, (re, k)) in self.re.iter_mut().zip(self.box_sum.iter_mut()).enumerate() {
-            *re = at_t(&grid.re, t, u);
-            *k = box_sum(sat, ry, coded_range(u));
-        }
-        if with_im {
-            for (u, im) in self.im.iter_mut().enumerate() {
-                *im = at_t(&grid.im, t, u);
+    let mut boxes = [0.0f64; SKY_N];
+    let blocks =
+        out.chunks_mut(T_BLOCK).zip(scratch.chunks_mut(T_BLOCK)).zip(balance.chunks(T_BLOCK));
+    for (n, ((vrows, irows), brows)) in blocks.enumerate() {
+        let t0 = n * T_BLOCK;
+        // `V⋆G⁺` into the map, `V⋆G⁺²` into the scratch, then combined in place.
+        transpose_block(&grid.re, t0, vrows);
+        transpose_block(&grid.im, t0, irows);
+        for (i, ((vrow, irow), brow)) in vrows.iter_mut().zip(irows.iter()).zip(brows).enumerate() {
+            box_row(sat, t0 + i, &mut boxes);
+            let cells = vrow.iter_mut().zip(brow).zip(irow).zip(&boxes);
+            for (((v, &b), &gim), &vk) in cells {
+                let (b, vp, vpp) = (b as f64, *v as f64, gim as f64);
+                let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
+                let var = if var > 0.0 { var as f32 } else { 0.0 };
+                *v = if b < 0.0 { 0.0 } else { var };
             }
         }
     }
@@ -995,12 +1085,17 @@ fn signal_map(
     sat: &[[f64; DET_N + 1]; DET_N + 1],
     out: &mut [[f32; SKY_N]; SKY_N],
 ) {
-    let mut row = MapRow::new();
-    for (t, (srow, brow)) in out.iter_mut().zip(balance).enumerate() {
-        row.gather(grid, sat, t, false);
-        for ((s, &b), (&g, &dk)) in srow.iter_mut().zip(brow).zip(row.re.iter().zip(&row.box_sum)) {
-            let v = ((1.0 + b as f64) * g as f64 - b as f64 * dk) as f32;
-            *s = if b < 0.0 { 0.0 } else { v };
+    let mut boxes = [0.0f64; SKY_N];
+    for (n, (srows, brows)) in out.chunks_mut(T_BLOCK).zip(balance.chunks(T_BLOCK)).enumerate() {
+        let t0 = n * T_BLOCK;
+        // `D⋆G⁺` into the map, then combined in place.
+        transpose_block(&grid.re, t0, srows);
+        for (i, (srow, brow)) in srows.iter_mut().zip(brows).enumerate() {
+            box_row(sat, t0 + i, &mut boxes);
+            for ((s, &b), &dk) in srow.iter_mut().zip(brow).zip(&boxes) {
+                let v = ((1.0 + b as f64) * *s as f64 - b as f64 * dk) as f32;
+                *s = if b < 0.0 { 0.0 } else { v };
+            }
         }
     }
 }
@@ -1255,6 +1350,53 @@ mod tests {
             }
         }
         (s, v)
+    }
+
+    /// The coded-range table, the box-sum rows and the block transposition are the per-pixel
+    /// lookups they replace, bit for bit.
+    #[test]
+    fn map_rows_equal_the_per_pixel_lookups() {
+        for t in 0..SKY_N + 3 {
+            assert_eq!(coded_range(t), coded_range_of(t));
+        }
+        let (mut sat, mut sat32) = (
+            Box::new([[0.0f64; DET_N + 1]; DET_N + 1]),
+            Box::new([[0.0f32; DET_N + 1]; DET_N + 1]),
+        );
+        let mut rng = Rng(0x5eed);
+        let values: Vec<f64> = (0..DET_PIXELS).map(|_| rng.next() as f64 * 1.0e3 + 0.1).collect();
+        fill_sat(&mut sat, |k| values[k]);
+        fill_sat(&mut sat32, |k| (k % 3 != 0) as u8 as f32);
+        let mut row = [0.0f64; SKY_N];
+        for t in 0..SKY_N {
+            box_row(&sat, t, &mut row);
+            for (u, k) in row.iter().enumerate() {
+                assert_eq!(
+                    k.to_bits(),
+                    box_sum(&sat, coded_range_of(t), coded_range_of(u)).to_bits()
+                );
+            }
+            box_row(&sat32, t, &mut row);
+            for (u, k) in row.iter().enumerate() {
+                assert_eq!(
+                    k.to_bits(),
+                    box_sum(&sat32, coded_range_of(t), coded_range_of(u)).to_bits()
+                );
+            }
+        }
+        let mut grid = Box::new(SplitGrid::zeroed());
+        for v in grid.re.iter_mut().flatten() {
+            *v = rng.next();
+        }
+        let mut map = Box::new([[0.0f32; SKY_N]; SKY_N]);
+        for (n, rows) in map.chunks_mut(T_BLOCK).enumerate() {
+            transpose_block(&grid.re, n * T_BLOCK, rows);
+        }
+        for (t, row) in map.iter().enumerate() {
+            for (u, v) in row.iter().enumerate() {
+                assert_eq!(v.to_bits(), grid.re[fft::reversed(u)][t].to_bits(), "({t}, {u})");
+            }
+        }
     }
 
     #[test]
