@@ -791,7 +791,7 @@ impl Imager {
     /// Images a shadowgram; the result stays in the imager until the next call.
     ///
     /// Runs at most two FFT correlations (three when the active set is not one of the last
-    /// [`BALANCE_SLOTS`] imaged, and the kernel's on the very first call): one when the
+    /// two active sets imaged, and the kernel's on the very first call): one when the
     /// variance is bit-identical to the last image's (same active set) or to the counts (no
     /// background fit). The image is the same, bit for bit, whichever correlations were
     /// reused.
