@@ -1716,13 +1716,7 @@ mod tests {
 
     /// Every signal, variance and SNR value, bit for bit.
     fn image_bits(im: &mut Imager, sh: &Shadowgram<'_>, opts: &ImageOptions) -> Vec<[u32; 3]> {
-        let s = im.image(sh, opts).unwrap();
-        (0..SKY_N)
-            .flat_map(|t| (0..SKY_N).map(move |u| (t, u)))
-            .map(|(t, u)| {
-                [s.signal(t, u).to_bits(), s.variance(t, u).to_bits(), s.snr(t, u).to_bits()]
-            })
-            .collect()
+        sky_bits(&im.image(sh, opts).unwrap())
     }
 
     #[test]
