@@ -31,6 +31,8 @@ use std::time::{Duration, Instant};
 
 use clap::CommandFactory;
 
+mod twin_process;
+
 const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
 const PORTS: [&str; 2] = ["/dev/ttyUSB0", "/dev/pts/3"];
 
@@ -309,17 +311,11 @@ struct RunningTwin {
 impl RunningTwin {
     fn start() -> Self {
         let state = tempfile::tempdir().unwrap();
-        let mut child = Command::new(BIN)
-            .args(["twin", "--until-stdin-eof", "--state"])
-            .arg(state.path().join("s"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let (child, v) = twin_process::spawn(
+            Command::new(BIN)
+                .args(["twin", "--until-stdin-eof", "--state"])
+                .arg(state.path().join("s")),
+        );
         let tctm = v["tctm"].as_str().unwrap().to_owned();
         RunningTwin { child, tctm, _state: state }
     }

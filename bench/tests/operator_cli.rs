@@ -2,9 +2,10 @@
 //! and `tm listen`, `hk` and `tm listen` read a value the same way, the twin's lock file does
 //! not outlive it, its banner says what matters.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+mod twin_process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
 
@@ -85,17 +86,9 @@ fn twin_lock_file_is_removed_and_a_dead_holders_lock_taken_over() {
     assert!(!lock.exists());
 
     // A living holder: refused (exit 3), naming its pid and this command's option.
-    let mut twin = Command::new(BIN)
-        .args(["twin", "--until-stdin-eof", "--state"])
-        .arg(&state)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(twin.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let banner: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let (mut twin, banner) = twin_process::spawn(
+        Command::new(BIN).args(["twin", "--until-stdin-eof", "--state"]).arg(&state),
+    );
     assert_eq!(banner["faults"], serde_json::Value::Null, "no faults: null, not zeros");
     assert_eq!(banner["temporary"], false);
     let o = run(&["tc", "send", "twin", "test", "are-you-alive"], &state);

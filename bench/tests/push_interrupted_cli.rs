@@ -3,11 +3,12 @@
 //! process: the next contact reports the interrupted push, restores the mode, aborts the loads
 //! left half done, reads the unit's tables back, and a re-push completes and verifies equal.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use tables::set::TableSet;
+
+mod twin_process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
 /// Timeouts for a twin at full speed (as `SessionConfig::fast`).
@@ -27,17 +28,9 @@ impl Drop for Twin {
 }
 
 fn start_twin(state: &Path) -> Twin {
-    let mut child = Command::new(BIN)
-        .args(["twin", "--until-stdin-eof", "--state"])
-        .arg(state)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (child, v) = twin_process::spawn(
+        Command::new(BIN).args(["twin", "--until-stdin-eof", "--state"]).arg(state),
+    );
     Twin { dev: v["tctm"].as_str().unwrap().to_owned(), child }
 }
 

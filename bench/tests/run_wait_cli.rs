@@ -3,10 +3,11 @@
 //! verdict, one marked `stop` exits 1; the evidence lists each released TC's outcome. (The
 //! success path is the README's Job 1 walk-through, `help_examples.rs`.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use eic_bench::workflow::evidence::{unix_now, utc_text};
+
+mod twin_process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
 
@@ -14,17 +15,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
 fn a_tc_refused_at_its_release_fails_the_wait_with_the_units_reason() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let mut twin = Command::new(BIN)
-        .args(["twin", "--until-stdin-eof"])
-        .env("XDG_STATE_HOME", w)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(twin.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut twin, v) = twin_process::spawn(
+        Command::new(BIN).args(["twin", "--until-stdin-eof"]).env("XDG_STATE_HOME", w),
+    );
     let dev = v["tctm"].as_str().unwrap().to_owned();
 
     // Selecting a boot bank is a critical function: without `function arm` the unit refuses

@@ -8,6 +8,8 @@ use std::process::{Command, Output, Stdio};
 use tables::TableId;
 use tables::set::TableSet;
 
+mod twin_process;
+
 const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
 
 fn root() -> &'static Path {
@@ -116,21 +118,9 @@ fn blank_twin_in_boot_mode_explains_why_tables_cannot_be_pulled() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("blank");
     // Create the state erased through `eic-bench twin --blank`, then stop it.
-    let mut twin = Command::new(BIN)
-        .args(["twin", "--blank", "--until-stdin-eof", "--state"])
-        .arg(&state)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(twin.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut twin, v) = twin_process::spawn(
+        Command::new(BIN).args(["twin", "--blank", "--until-stdin-eof", "--state"]).arg(&state),
+    );
     assert_eq!((v["provisioned"].as_bool(), v["mode"].as_str()), (Some(false), Some("boot")));
     drop(twin.stdin.take());
     assert!(twin.wait().unwrap().success());

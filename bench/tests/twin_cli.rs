@@ -1,25 +1,18 @@
 //! `eic-bench twin` as a subprocess, driven by `eic-bench tc send` / `tm listen` subprocesses.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod twin_process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
 
 #[test]
 fn twin_subprocess_answers_tc_send_and_stops_on_stdin_eof() {
     let state = tempfile::tempdir().unwrap();
-    let mut twin = Command::new(BIN)
-        .args(["twin", "--until-stdin-eof", "--state"])
-        .arg(state.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(twin.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut twin, v) = twin_process::spawn(
+        Command::new(BIN).args(["twin", "--until-stdin-eof", "--state"]).arg(state.path()),
+    );
     let dev = v["tctm"].as_str().unwrap().to_owned();
     assert!(v["stimulus"].as_str().unwrap().starts_with("/dev/"));
 

@@ -3,9 +3,8 @@
 //! before anything is sent), and software updates (resume after the twin is killed halfway,
 //! a corrupted bank caught by the check, a fallback at reset reported, rollback).
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -23,6 +22,8 @@ use indicatif::ProgressBar;
 use onboard::image::{ImageInfo, SwVersion};
 use tables::TableId;
 use tc_tm::service::function::Bank;
+
+mod twin_process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eic-bench");
 
@@ -286,17 +287,9 @@ struct TwinProcess {
 }
 
 fn spawn_twin(state: &Path) -> TwinProcess {
-    let mut child = Command::new(BIN)
-        .args(["twin", "--until-stdin-eof", "--state"])
-        .arg(state)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (child, v) = twin_process::spawn(
+        Command::new(BIN).args(["twin", "--until-stdin-eof", "--state"]).arg(state),
+    );
     TwinProcess { child, tctm: PathBuf::from(v["tctm"].as_str().unwrap()) }
 }
 
