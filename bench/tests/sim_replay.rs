@@ -72,8 +72,10 @@ flux = 1.0
 index = 2.0
 "#;
 
-/// `replay --local` reads and encodes on one thread and runs the trigger on another: the
-/// alerts, attitudes and counters equal those of the frames fed one by one on one thread.
+/// `replay --local` reads and encodes on one thread, runs the trigger's event side on another
+/// and its image searches on others (`onboard::trigger::pipeline`), and the Python package's
+/// replay reads on the caller's thread with the searches on others: the alerts, attitudes and
+/// counters of both equal those of the frames fed one by one to the trigger in line.
 #[test]
 fn threaded_replay_equals_the_frames_fed_one_by_one() {
     use eic_bench::replay::encode::Encoder;
@@ -112,4 +114,11 @@ fn threaded_replay_equals_the_frames_fed_one_by_one() {
     assert_eq!(threaded.attitudes, attitudes);
     assert_eq!(threaded.stats, trigger.stats());
     assert_eq!((threaded.events, threaded.packets), (enc.events, enc.packets));
+    let mut input = eic_bench::events::Input::open(dir.path()).unwrap();
+    let source =
+        eic_bench::replay::run_local_source(&mut input, &set, LocalOptions::default(), |_| {})
+            .unwrap();
+    assert_eq!(source.alerts, alerts);
+    assert_eq!(source.attitudes, attitudes);
+    assert_eq!(source.stats, trigger.stats());
 }

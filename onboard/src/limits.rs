@@ -187,18 +187,20 @@ pub const MAX_MASKED_SOURCES: usize = 8;
 /// request history 2 KiB, dump ranges 512 octets,
 /// table store, AOS frame buffer, counters). Checked by a compile-time assertion in every build
 /// for that target.
-pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 4_691_920;
+pub const UNIT_FOOTPRINT_THUMBV7EM: usize = 4_717_680;
 
 /// Static memory of the science trigger (`onboard::trigger::Trigger`) on
-/// `thumbv7em-none-eabihf`: 3.67 MiB, of which the imager 2.15 MiB (two balance slots with the
+/// `thumbv7em-none-eabihf`: 3.69 MiB, of which the imager 2.15 MiB (two balance slots with the
 /// cleaning's model images), the CRT 0.63 MiB (event
 /// ring 256 KiB, bin counts 144 KiB, background bins 75 KiB, fits 32 KiB, shapes 25 KiB, the
 /// per-bin (band, zone mask) cells 12 KiB, per-series test thresholds 9 KiB), the
 /// IMT 0.54 MiB (8 accumulations × 4 bands of `u16` sums, 400 KiB; the cycle being filled per
 /// IMT band and per elementary band, 150 KiB), DPIX lookups 338 KiB (of which the per-pixel
-/// PHA tables 231 KiB) and the image-search scratch 81 KiB (`docs/trigger.md`, "Memory").
+/// PHA tables 231 KiB), the search being made ready (`SearchJob`: shadowgram, variance, pixels
+/// imaged, 57 KiB) and the searcher's pixel weights and source shadow (50 KiB)
+/// (`docs/trigger.md`, "Memory").
 /// Checked at compile time.
-pub const TRIGGER_FOOTPRINT_THUMBV7EM: usize = 3_843_456;
+pub const TRIGGER_FOOTPRINT_THUMBV7EM: usize = 3_869_216;
 
 // Compile-time checks of the relations between the capacities.
 // ST[06] addresses and lengths are 32-bit: every memory must be addressable.

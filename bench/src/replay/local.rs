@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use onboard::trigger::geometry::{Attitude, SKY_N};
-use onboard::trigger::{ActiveTables, AlertReport, Trigger, TriggerStats};
+use onboard::trigger::{ActiveTables, AlertReport, Trigger, TriggerStats, pipeline};
 use tables::set::TableSet;
 
 use super::encode::Encoder;
@@ -83,10 +83,12 @@ const BATCHES_AHEAD: usize = 16;
 
 /// Replays an input (file or triplet directory) through the trigger in this process.
 ///
-/// Two threads: one reads the input and encodes the stimulus frames, the other (this one)
-/// feeds them to the trigger, frame by frame and in order, each with the attitude that was in
-/// force when it was encoded, exactly as a single thread would: the alerts and counters do not
-/// depend on it (test `threaded_replay_equals_the_frames_fed_one_by_one`).
+/// Threads: one reads the input and encodes the stimulus frames, this one feeds them to the
+/// trigger's event side, frame by frame and in order, each with the attitude that was in force
+/// when it was encoded, and the trigger's image searches run on their own threads
+/// (`onboard::trigger::pipeline`, one per core), exactly as a single thread would: the alerts
+/// and counters do not depend on it (tests `threaded_replay_equals_the_frames_fed_one_by_one`
+/// here, `searches_on_other_threads_give_the_in_line_alerts_bit_for_bit` in `onboard`).
 ///
 /// # Errors
 /// Input, tables and trigger configuration errors.
@@ -101,7 +103,7 @@ pub fn run_local_with(
 }
 
 /// The threaded replay of [`run_local_with`]: one thread reads and encodes, this one feeds the
-/// trigger (the source must be `Send`).
+/// trigger, the searches run on theirs (the source must be `Send`).
 fn run_local_threaded(
     input: &mut (dyn ItemSource + Send),
     set: &TableSet,
@@ -142,24 +144,31 @@ fn run_local_threaded(
             items(input, enc, &mut feed, &mut on_item, &mut on_progress)?;
             send(&batch).map_err(ReplayError::Io)
         });
-        for b in rx {
-            let mut start = 0;
-            for &(end, current) in &b.frames {
-                let frame = b.octets.get(start..end).unwrap_or_default();
-                start = end;
-                octets += frame.len() as u64;
-                trigger.receive_stimulus(frame, &mut |r| {
-                    let image = opts.images.then(|| image_of(r));
-                    out.alerts.push(AlertRecord::new(&r.alert, image));
-                    out.attitudes.push(current);
-                });
-                // Drain acknowledgements as the link would (the window never blocks in-process).
-                while trigger.take_ack(&mut ack) > 0 {}
+        // The image searches on their own threads (`onboard::trigger::pipeline`): the same
+        // alerts, in the same order, as the trigger in line; each with the attitude of the
+        // frame that made its search due.
+        let alerts = &mut out.alerts;
+        let attitudes = &mut out.attitudes;
+        let sink = |r: &AlertReport<'_>, current: &[f64; 4]| {
+            let image = opts.images.then(|| image_of(r));
+            alerts.push(AlertRecord::new(&r.alert, image));
+            attitudes.push(*current);
+        };
+        pipeline::run(&mut trigger, sink, |feed| {
+            for b in rx {
+                let mut start = 0;
+                for &(end, current) in &b.frames {
+                    let frame = b.octets.get(start..end).unwrap_or_default();
+                    start = end;
+                    octets += frame.len() as u64;
+                    feed.receive_stimulus(frame, &current);
+                    while feed.take_ack(&mut ack) > 0 {}
+                }
+                if let Some(n) = b.progress {
+                    progress(n);
+                }
             }
-            if let Some(n) = b.progress {
-                progress(n);
-            }
-        }
+        });
         match reader.join() {
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -184,8 +193,9 @@ pub fn run_local(input: &Path, tables: Option<&Path>) -> Result<Vec<AlertRecord>
 
 /// Replays the items of any [`ItemSource`] (a file, or arrays in memory) through the trigger in
 /// this process, reading on the caller's thread: the Python package's sources check for Ctrl-C,
-/// which Python delivers to its main thread only. The same frames in the same order as
-/// [`run_local_with`]'s two threads, so the same alerts (test
+/// which Python delivers to its main thread only (the image searches still run on their own
+/// threads). The same frames in the same order as [`run_local_with`]'s threads, so the same
+/// alerts (test
 /// `threaded_replay_equals_the_frames_fed_one_by_one`).
 ///
 /// # Errors
@@ -202,20 +212,19 @@ pub fn run_local_source(
     let attitude = Attitude::IDENTITY.quaternion();
     let mut ack = vec![0u8; tc_tm::stimulus::MAX_FRAME_LEN];
     let mut octets = 0u64;
-    {
-        let alerts = &mut out.alerts;
-        let attitudes = &mut out.attitudes;
+    let alerts = &mut out.alerts;
+    let attitudes = &mut out.attitudes;
+    let sink = |r: &AlertReport<'_>, current: &[f64; 4]| {
+        let image = opts.images.then(|| image_of(r));
+        alerts.push(AlertRecord::new(&r.alert, image));
+        attitudes.push(*current);
+    };
+    pipeline::run(&mut trigger, sink, |feed| {
         let att = std::cell::Cell::new(attitude);
-        let mut feed = |frame: &[u8]| -> std::io::Result<()> {
+        let mut feed_frame = |frame: &[u8]| -> std::io::Result<()> {
             octets += frame.len() as u64;
-            let current = att.get();
-            trigger.receive_stimulus(frame, &mut |r| {
-                let image = opts.images.then(|| image_of(r));
-                alerts.push(AlertRecord::new(&r.alert, image));
-                attitudes.push(current);
-            });
-            // Drain acknowledgements as the link would (the window never blocks in-process).
-            while trigger.take_ack(&mut ack) > 0 {}
+            feed.receive_stimulus(frame, &att.get());
+            while feed.take_ack(&mut ack) > 0 {}
             Ok(())
         };
         let mut on_item = |item: &crate::events::Item| {
@@ -223,8 +232,8 @@ pub fn run_local_source(
                 att.set(a.q);
             }
         };
-        items(input, &mut enc, &mut feed, &mut on_item, &mut progress)?;
-    }
+        items(input, &mut enc, &mut feed_frame, &mut on_item, &mut progress)
+    })?;
     out.events = enc.events;
     out.packets = enc.packets;
     out.octets = octets;

@@ -65,6 +65,8 @@ pub mod geometry;
 pub mod imaging;
 pub mod imt;
 pub mod localise;
+#[cfg(feature = "std")]
+pub mod pipeline;
 pub mod saa;
 pub mod selfcheck;
 pub mod stimulus;
@@ -229,19 +231,97 @@ pub struct TriggerStats {
     pub no_attitude: u32,
 }
 
-/// Shared scratch of the image searches.
+/// One image search, as the event side hands it to the [`Searcher`]: what to search for and
+/// the shadowgram to image (copied: the event side goes on accumulating while a host searches on
+/// another thread, see [`pipeline`]). Fixed size, ~57 KB.
 #[derive(Clone, Debug)]
-struct Scratch {
+pub struct SearchJob {
+    search: Search,
+    /// Efficiency-corrected counts per pixel (the searcher cleans catalogue sources from them).
     counts: [f32; PIXELS],
+    /// Their variance.
     variance: [f32; PIXELS],
+    /// The pixels imaged: those in use for the search's band ([`Dpix::active_for_band`]).
+    active: [bool; PIXELS],
+    /// The attitude when the search was due.
+    attitude: Option<Attitude>,
+}
+
+impl SearchJob {
+    /// An empty job (a buffer to copy jobs into).
+    pub const fn new() -> Self {
+        SearchJob {
+            search: Search {
+                trigger: TriggerType::Imt,
+                timescale_ms: 0,
+                start_tick: 0,
+                end_tick: 0,
+                band: (0, 0),
+                rate_snr: 0.0,
+                threshold: 0.0,
+                background: Background::None,
+            },
+            counts: [0.0; PIXELS],
+            variance: [0.0; PIXELS],
+            active: [false; PIXELS],
+            attitude: None,
+        }
+    }
+
+    /// Which trigger asked for the search.
+    pub fn trigger(&self) -> TriggerType {
+        self.search.trigger
+    }
+
+    /// The searched time span, ticks (start inclusive, end exclusive).
+    pub fn span(&self) -> (u64, u64) {
+        (self.search.start_tick, self.search.end_tick)
+    }
+}
+
+impl Default for SearchJob {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Counters of the image searches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct SearchStats {
+    image_errors: u32,
+    detections: u32,
+    catalogue_below: u32,
+    no_attitude: u32,
+}
+
+/// The image-search side of the trigger: imaging, peak search, catalogue, alert policy. It
+/// takes [`SearchJob`]s in the order the event side made them; its results depend on that
+/// order only, so the searches may run on another thread than the events (hosts:
+/// [`pipeline`]) with the same alerts, bit for bit, as in line (the unit, the twin).
+#[derive(Debug)]
+pub struct Searcher {
+    parts: SearchParts,
+    alerts: Alerts,
+}
+
+/// Everything of a [`Searcher`] but its alert policy.
+#[derive(Debug)]
+struct SearchParts {
+    imager: Imager,
+    catalog: Catalog,
+    /// Pixel weights (1/efficiency, 0 for pixels not in use), taken at configuration.
+    weights: [f32; PIXELS],
+    band_kev: [(f32, f32); tables::MAX_BANDS],
+    /// The shadow of a catalogue source, for its effective area and its cleaning.
     illumination: [f32; PIXELS],
     /// The direction (`y_deg`, `z_deg` bits) `illumination` holds the shadow of, if it holds
     /// one: a catalogue source is cleaned from image after image at the same direction (the
     /// attitude is fixed over a pointing), and its shadow is the same each time.
     illumination_at: Option<(u32, u32)>,
+    stats: SearchStats,
 }
 
-/// Everything but the intake.
+/// The event side: everything but the intake and the searches.
 #[derive(Debug)]
 struct Core {
     configured: bool,
@@ -253,15 +333,10 @@ struct Core {
     dpix: Dpix,
     crt: Crt,
     imt: Imt,
-    catalog: Catalog,
     saa: Saa,
-    alerts: Alerts,
-    imager: Imager,
     attitude: Option<Attitude>,
-    /// The pixels imaged: those in use, then before each search those of its band
-    /// ([`Dpix::active_for_band`]).
-    active: [bool; PIXELS],
-    scratch: Scratch,
+    /// The search being made ready (its shadowgram is built in place).
+    job: SearchJob,
     crt_image_snr: f32,
     crt_ts_ms: [u32; tables::MAX_TIMESCALES],
     crt_bands: [(u8, u8); tables::MAX_TRIGGER_BANDS],
@@ -280,6 +355,7 @@ struct Core {
 pub struct Trigger {
     intake: Intake,
     core: Core,
+    searcher: Searcher,
 }
 
 /// Size of a [`Trigger`] in octets.
@@ -307,18 +383,9 @@ impl Trigger {
                 dpix: Dpix::new(),
                 crt: Crt::new(),
                 imt: Imt::new(),
-                catalog: Catalog::new(),
                 saa: Saa::new(),
-                alerts: Alerts::new(),
-                imager: Imager::new(),
                 attitude: None,
-                active: [false; PIXELS],
-                scratch: Scratch {
-                    counts: [0.0; PIXELS],
-                    variance: [0.0; PIXELS],
-                    illumination: [0.0; PIXELS],
-                    illumination_at: None,
-                },
+                job: SearchJob::new(),
                 crt_image_snr: 0.0,
                 crt_ts_ms: [0; tables::MAX_TIMESCALES],
                 crt_bands: [(0, 0); tables::MAX_TRIGGER_BANDS],
@@ -360,6 +427,7 @@ impl Trigger {
                     no_attitude: 0,
                 },
             },
+            searcher: Searcher::new(),
         }
     }
 
@@ -376,7 +444,7 @@ impl Trigger {
             .stack_size(4 * TRIGGER_SIZE)
             .spawn(|| {
                 let mut t = std::boxed::Box::new(Trigger::new());
-                t.core.imager.init();
+                t.searcher.parts.imager.init();
                 t
             })
             .expect("spawn the trigger construction thread")
@@ -428,22 +496,22 @@ impl Trigger {
         }
         let c = &mut self.core;
         c.dpix.configure(t.pixels, t.bands, &t.crt.zones);
-        for (a, &w) in c.active.iter_mut().zip(c.dpix.weights()) {
-            *a = w > 0.0;
-        }
         c.crt.configure(t.crt);
         c.imt.configure(t.imt);
-        c.catalog.configure(t.catalog);
         if c.saa.configure(t.saa) == Some(Transition::Entered) {
             c.crt.reset();
             c.imt.reset();
         }
-        c.alerts.configure(t.alert);
         c.crt_image_snr = t.crt.image_snr;
         c.band_kev = [(0.0, 0.0); tables::MAX_BANDS];
         for (k, b) in c.band_kev.iter_mut().zip(&t.bands.bands) {
             *k = (b.low_kev, b.high_kev);
         }
+        let se = &mut self.searcher;
+        se.parts.catalog.configure(t.catalog);
+        se.alerts.configure(t.alert);
+        se.parts.weights.copy_from_slice(c.dpix.weights());
+        se.parts.band_kev = c.band_kev;
         for (d, s) in c.crt_ts_ms.iter_mut().zip(&t.crt.timescales) {
             *d = s.duration_ms;
         }
@@ -483,14 +551,23 @@ impl Trigger {
 
     /// The `alert_min_snr` parameter, σ.
     pub fn set_alert_min_snr(&mut self, snr: f32) {
-        self.core.alerts.set_min_snr(snr);
+        self.searcher.alerts.set_min_snr(snr);
     }
 
     /// Feeds stimulus octets (any chunking); alerts go to `sink` as they are decided.
     pub fn receive_stimulus(&mut self, octets: &[u8], sink: &mut dyn FnMut(&AlertReport<'_>)) {
-        let Trigger { intake, core } = self;
-        intake.push(octets, &mut |body| core.item(body, sink));
+        let Trigger { intake, core, searcher } = self;
+        intake.push(octets, &mut |body| core.item(body, &mut |job| searcher.run(job, sink)));
         intake.set_events_ignored(u32::try_from(core.stats.events_ignored).unwrap_or(u32::MAX));
+    }
+
+    /// The event side and the searcher, borrowed apart: [`Front::receive_stimulus`] hands the
+    /// image searches out as [`SearchJob`]s; given to [`Searcher::run`] in the same order, they
+    /// give what [`Trigger::receive_stimulus`] gives, bit for bit (hosts run the searcher on
+    /// another thread: [`pipeline`]).
+    pub fn split(&mut self) -> (Front<'_>, &mut Searcher) {
+        let Trigger { intake, core, searcher } = self;
+        (Front { intake, core }, searcher)
     }
 
     /// Feeds one stimulus packet (header through CRC, no sync marker), with the same checks
@@ -503,8 +580,10 @@ impl Trigger {
         packet: &[u8],
         sink: &mut dyn FnMut(&AlertReport<'_>),
     ) -> Result<(), Refusal> {
-        let Trigger { intake, core } = self;
-        let r = intake.push_packet(packet, &mut |body| core.item(body, sink));
+        let Trigger { intake, core, searcher } = self;
+        let r = intake.push_packet(packet, &mut |body| {
+            core.item(body, &mut |job| searcher.run(job, sink));
+        });
         intake.set_events_ignored(u32::try_from(core.stats.events_ignored).unwrap_or(u32::MAX));
         r
     }
@@ -522,7 +601,11 @@ impl Trigger {
             dpix: c.dpix.stats(),
             crt: c.crt.stats(),
             imt: c.imt.stats(),
-            alerts: c.alerts.stats(),
+            alerts: self.searcher.alerts.stats(),
+            image_errors: self.searcher.parts.stats.image_errors,
+            detections: self.searcher.parts.stats.detections,
+            catalogue_below: self.searcher.parts.stats.catalogue_below,
+            no_attitude: self.searcher.parts.stats.no_attitude,
             ..c.stats
         }
     }
@@ -548,6 +631,33 @@ impl Trigger {
     }
 }
 
+/// The event side of a [`Trigger`] ([`Trigger::split`]): intake, DPIX, CRT, IMT, SAA; the
+/// image searches come out as [`SearchJob`]s.
+pub struct Front<'a> {
+    intake: &'a mut Intake,
+    core: &'a mut Core,
+}
+
+impl Front<'_> {
+    /// [`Trigger::receive_stimulus`], with the image searches handed to `jobs` in order (the
+    /// job may be changed: it is the event side's buffer, rebuilt for the next search).
+    pub fn receive_stimulus(&mut self, octets: &[u8], jobs: &mut dyn FnMut(&mut SearchJob)) {
+        let Front { intake, core } = self;
+        intake.push(octets, &mut |body| core.item(body, jobs));
+        intake.set_events_ignored(u32::try_from(core.stats.events_ignored).unwrap_or(u32::MAX));
+    }
+
+    /// [`Trigger::take_ack`].
+    pub fn take_ack(&mut self, out: &mut [u8]) -> usize {
+        self.intake.take_ack(out)
+    }
+
+    /// [`Trigger::now_tick`].
+    pub fn now_tick(&self) -> u64 {
+        self.intake.now()
+    }
+}
+
 impl Intake {
     /// Zero counters, in a `const` context.
     const fn stats_const(&self) -> IntakeStats {
@@ -567,7 +677,8 @@ impl Intake {
 }
 
 /// One image search: what the CRT and the IMT share.
-struct Search<'a> {
+#[derive(Clone, Copy, Debug)]
+struct Search {
     trigger: TriggerType,
     timescale_ms: u32,
     start_tick: u64,
@@ -576,7 +687,6 @@ struct Search<'a> {
     rate_snr: f32,
     threshold: f32,
     background: Background,
-    _marker: core::marker::PhantomData<&'a ()>,
 }
 
 impl Core {
@@ -601,7 +711,7 @@ impl Core {
         self.wake = 0;
     }
 
-    fn item(&mut self, body: &Body<'_>, sink: &mut dyn FnMut(&AlertReport<'_>)) {
+    fn item(&mut self, body: &Body<'_>, jobs: &mut dyn FnMut(&mut SearchJob)) {
         match body {
             Body::Events(events) => {
                 // Per event: the time check (`advance` only when a second, bin or cycle
@@ -614,11 +724,11 @@ impl Core {
                 let live = (self.crt_live, self.imt_live);
                 match *events {
                     Events::Wire { .. } => {
-                        events.for_each(|e| self.event(&e, live, &mut counts, &mut ignored, sink));
+                        events.for_each(|e| self.event(&e, live, &mut counts, &mut ignored, jobs));
                     }
                     Events::Slice(s) => {
                         for e in s {
-                            self.event(e, live, &mut counts, &mut ignored, sink);
+                            self.event(e, live, &mut counts, &mut ignored, jobs);
                         }
                     }
                 }
@@ -626,18 +736,18 @@ impl Core {
                 self.stats.events_ignored += ignored;
             }
             Body::Attitude(a) => {
-                self.advance(a.tick, sink);
+                self.advance(a.tick, jobs);
                 if let Some(att) = Attitude::new(a.q) {
                     self.attitude = Some(att);
                 }
             }
             Body::Orbit(o) => {
-                self.advance(o.tick, sink);
+                self.advance(o.tick, jobs);
                 if self.saa.update(o.lon_deg, o.lat_deg).is_some() {
                     self.sync_live();
                 }
             }
-            Body::TimeTick { tick } | Body::Flush { tick } => self.advance(*tick, sink),
+            Body::TimeTick { tick } | Body::Flush { tick } => self.advance(*tick, jobs),
             Body::Ack(_) => {}
         }
     }
@@ -652,11 +762,11 @@ impl Core {
         (crt_live, imt_live): (bool, bool),
         counts: &mut dpix::Counts,
         ignored: &mut u64,
-        sink: &mut dyn FnMut(&AlertReport<'_>),
+        jobs: &mut dyn FnMut(&mut SearchJob),
     ) {
         // `advance` only when a second, a bin or a cycle ends.
         if e.tick >= self.wake {
-            self.advance(e.tick, sink);
+            self.advance(e.tick, jobs);
         }
         // Y and Z are below 80 (checked by the stimulus codec).
         let p = usize::from(e.y) * tables::pixels::PLANE_SIDE + usize::from(e.z);
@@ -685,11 +795,11 @@ impl Core {
     }
 
     /// Advances event time: sector-rate seconds, CRT bins, IMT cycles.
-    fn advance(&mut self, tick: u64, sink: &mut dyn FnMut(&AlertReport<'_>)) {
+    fn advance(&mut self, tick: u64, jobs: &mut dyn FnMut(&mut SearchJob)) {
         if tick < self.wake {
             return;
         }
-        self.advance_now(tick, sink);
+        self.advance_now(tick, jobs);
         let mut wake = (self.second + 1).saturating_mul(TICKS_PER_SECOND);
         if self.crt_live {
             wake = wake.min(self.crt.next_boundary());
@@ -700,7 +810,7 @@ impl Core {
         self.wake = wake;
     }
 
-    fn advance_now(&mut self, tick: u64, sink: &mut dyn FnMut(&AlertReport<'_>)) {
+    fn advance_now(&mut self, tick: u64, jobs: &mut dyn FnMut(&mut SearchJob)) {
         let second = tick / TICKS_PER_SECOND;
         if second != self.second {
             self.sector_last =
@@ -712,12 +822,8 @@ impl Core {
             let Core {
                 crt,
                 dpix,
-                imager,
-                catalog,
-                alerts,
                 attitude,
-                active,
-                scratch,
+                job,
                 stats,
                 crt_image_snr,
                 crt_ts_ms,
@@ -729,16 +835,17 @@ impl Core {
                 let (_, truncated) = crt.excess_shadowgram(
                     &cand,
                     dpix.weights(),
-                    &mut scratch.counts,
-                    &mut scratch.variance,
+                    &mut job.counts,
+                    &mut job.variance,
                 );
                 if truncated {
                     stats.truncated_windows += 1;
                 }
                 let band = crt_bands.get(cand.band).copied().unwrap_or((0, 0));
                 let low_kev = band_kev.get(usize::from(band.0)).map_or(0.0, |b| b.0);
-                dpix.active_for_band(low_kev, active);
-                let s = Search {
+                dpix.active_for_band(low_kev, &mut job.active);
+                job.attitude = *attitude;
+                job.search = Search {
                     trigger: TriggerType::Crt,
                     timescale_ms: crt_ts_ms
                         .get(cand.timescale)
@@ -750,44 +857,19 @@ impl Core {
                     rate_snr: cand.rate_snr,
                     threshold: *crt_image_snr,
                     background: Background::None,
-                    _marker: core::marker::PhantomData,
                 };
-                search(
-                    &s,
-                    imager,
-                    dpix,
-                    catalog,
-                    alerts,
-                    attitude.as_ref(),
-                    active,
-                    scratch,
-                    stats,
-                    band_kev,
-                    sink,
-                );
+                jobs(job);
             });
         }
         if self.imt_live {
-            let Core {
-                imt,
-                dpix,
-                imager,
-                catalog,
-                alerts,
-                attitude,
-                active,
-                scratch,
-                stats,
-                imt_bands,
-                band_kev,
-                ..
-            } = self;
+            let Core { imt, dpix, attitude, job, imt_bands, band_kev, .. } = self;
             imt.advance(tick, &mut |imt, due| {
-                imt.shadowgram(&due, dpix.weights(), &mut scratch.counts, &mut scratch.variance);
+                imt.shadowgram(&due, dpix.weights(), &mut job.counts, &mut job.variance);
                 let band = imt_bands.get(due.band).copied().unwrap_or((0, 0));
                 let low_kev = band_kev.get(usize::from(band.0)).map_or(0.0, |b| b.0);
-                dpix.active_for_band(low_kev, active);
-                let s = Search {
+                dpix.active_for_band(low_kev, &mut job.active);
+                job.attitude = *attitude;
+                job.search = Search {
                     trigger: TriggerType::Imt,
                     timescale_ms: ((due.end_tick - due.start_tick) / (CRT_BIN_TICKS / 10)) as u32,
                     start_tick: due.start_tick,
@@ -796,155 +878,271 @@ impl Core {
                     rate_snr: 0.0,
                     threshold: due.snr,
                     background: imt.background(&due),
-                    _marker: core::marker::PhantomData,
                 };
-                search(
-                    &s,
-                    imager,
-                    dpix,
-                    catalog,
-                    alerts,
-                    attitude.as_ref(),
-                    active,
-                    scratch,
-                    stats,
-                    band_kev,
-                    sink,
-                );
+                jobs(job);
             });
         }
     }
 }
 
-/// Images the shadowgram in `scratch`, looks for a peak above the threshold that is not a
-/// catalogue source below its flux threshold, and applies the alert policy.
-///
-/// A catalogue source below its threshold is **cleaned**: its modelled shadow (the estimated
-/// source counts spread over the pixels in use like `geometry::pixel_illumination` at its
-/// refined position) is subtracted from the shadowgram, its disc widened by the point-spread
-/// function is excluded, and the image is made again, so that neither the source nor its
-/// coding sidelobes elsewhere in the field pose as a new source. At most
-/// [`MAX_MASKED_SOURCES`] sources are cleaned per image.
-#[allow(clippy::too_many_arguments)]
-fn search(
-    s: &Search<'_>,
-    imager: &mut Imager,
-    dpix: &Dpix,
-    catalog: &Catalog,
-    alerts: &mut Alerts,
-    attitude: Option<&Attitude>,
-    active: &[bool; PIXELS],
-    scratch: &mut Scratch,
-    stats: &mut TriggerStats,
-    band_kev: &[(f32, f32); tables::MAX_BANDS],
-    sink: &mut dyn FnMut(&AlertReport<'_>),
-) {
-    let att = attitude.copied().unwrap_or(Attitude::IDENTITY);
-    let exposure_s = (s.end_tick - s.start_tick) as f32 / TICKS_PER_SECOND as f32;
-    let mut exclude: heapless::Vec<Exclusion, MAX_MASKED_SOURCES> = heapless::Vec::new();
-    let opts = ImageOptions { background: s.background };
-    // The scale of the source shadow (in `illumination`) just cleaned from the counts: the
-    // next image is the last one minus that shadow's image (linear; see
-    // `Imager::subtract_model`), not a new decoding of the counts.
-    let mut cleaned: Option<f32> = None;
-    loop {
-        let Scratch { counts, variance, illumination, illumination_at } = &mut *scratch;
-        let shadow = Shadowgram { counts, variance, active };
-        let image = match cleaned {
-            None => imager.image(&shadow, &opts),
-            // The cleaned counts pass the checks a new image would make of them.
-            Some(k) => shadow.check().and_then(|()| imager.subtract_model(illumination, k, &opts)),
-        };
-        let sky = match image {
-            Ok(sky) => sky,
-            Err(_) => {
-                stats.image_errors += 1;
-                return;
-            }
-        };
-        let Some(mut peak) =
-            sky.find_peak(&PeakOptions { exclude: &exclude, ..PeakOptions::default() })
-        else {
-            return;
-        };
-        if peak.snr < s.threshold {
-            return;
+impl Searcher {
+    /// An unconfigured searcher (`const`).
+    pub const fn new() -> Self {
+        Searcher {
+            parts: SearchParts {
+                imager: Imager::new(),
+                catalog: Catalog::new(),
+                weights: [0.0; PIXELS],
+                band_kev: [(0.0, 0.0); tables::MAX_BANDS],
+                illumination: [0.0; PIXELS],
+                illumination_at: None,
+                stats: SearchStats {
+                    image_errors: 0,
+                    detections: 0,
+                    catalogue_below: 0,
+                    no_attitude: 0,
+                },
+            },
+            alerts: Alerts::new(),
         }
-        stats.detections += 1;
-        let (ra0, dec0) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
-        let mut flux = 0.0;
-        let mut catalogue_id = 0;
-        if let Some(m) = catalog.find(ra0, dec0, s.band.0, s.band.1) {
-            // A known source: its catalogue position is better than the peak's; the shadow
-            // there gives the effective area for the flux and the model to clean it.
-            let src = catalog.sources().get(m.index);
-            let (sy, sz) = src
-                .and_then(|src| {
-                    geometry::from_radec(&att, f64::from(src.ra_deg), f64::from(src.dec_deg))
-                })
-                .map_or((peak.y_deg, peak.z_deg), |(y, z)| (y as f32, z as f32));
-            let at = Some((sy.to_bits(), sz.to_bits()));
-            if *illumination_at != at {
-                geometry::pixel_illumination(sy, sz, illumination);
-                *illumination_at = at;
-            }
-            let area = catalog::effective_area_of(sy, sz, dpix.weights(), illumination);
-            flux = catalog::flux(peak.counts, exposure_s, area);
-            if flux < m.threshold {
-                stats.catalogue_below += 1;
-                let radius = src.map_or(0.5, |src| src.radius_deg);
-                let e = Exclusion { y_deg: sy, z_deg: sz, radius_deg: radius + PSF_HALF_WIDTH_DEG };
-                if exclude.push(e).is_err() {
+    }
+
+    /// Makes the search of `job`: images its shadowgram, looks for a peak above the threshold
+    /// that is not a catalogue source below its flux threshold, and applies the alert policy;
+    /// alerts go to `sink`. `job`'s counts are left cleaned of the catalogue sources.
+    ///
+    /// A catalogue source below its threshold is **cleaned**: its modelled shadow (the
+    /// estimated source counts spread over the pixels in use like
+    /// `geometry::pixel_illumination` at its refined position) is subtracted from the
+    /// shadowgram, its disc widened by the point-spread function is excluded, and the image is
+    /// made again, so that neither the source nor its coding sidelobes elsewhere in the field
+    /// pose as a new source. At most [`MAX_MASKED_SOURCES`] sources are cleaned per image.
+    pub fn run(&mut self, job: &mut SearchJob, sink: &mut dyn FnMut(&AlertReport<'_>)) {
+        self.parts.search(job, &mut self.alerts, sink);
+    }
+
+    /// [`Searcher::run`] with the alert policy held elsewhere (`gate`): several searchers
+    /// may then image jobs at once, the policy taking their detections in job order (hosts:
+    /// [`pipeline`]). The search consults `gate` only once it has a detection to report.
+    pub fn run_with(
+        &mut self,
+        job: &mut SearchJob,
+        gate: &mut dyn AlertGate,
+        sink: &mut dyn FnMut(&AlertReport<'_>),
+    ) {
+        self.parts.search(job, gate, sink);
+    }
+}
+
+impl SearchParts {
+    /// [`Searcher::run_with`].
+    fn search(
+        &mut self,
+        job: &mut SearchJob,
+        alerts: &mut dyn AlertGate,
+        sink: &mut dyn FnMut(&AlertReport<'_>),
+    ) {
+        let SearchParts {
+            imager,
+            catalog,
+            weights,
+            band_kev,
+            illumination,
+            illumination_at,
+            stats,
+        } = self;
+        let SearchJob { search: s, counts, variance, active, attitude } = job;
+        let att = attitude.unwrap_or(Attitude::IDENTITY);
+        let exposure_s = (s.end_tick - s.start_tick) as f32 / TICKS_PER_SECOND as f32;
+        let mut exclude: heapless::Vec<Exclusion, MAX_MASKED_SOURCES> = heapless::Vec::new();
+        let opts = ImageOptions { background: s.background };
+        // The scale of the source shadow (in `illumination`) just cleaned from the counts: the
+        // next image is the last one minus that shadow's image (linear; see
+        // `Imager::subtract_model`), not a new decoding of the counts.
+        let mut cleaned: Option<f32> = None;
+        loop {
+            let shadow = Shadowgram { counts, variance, active };
+            let image = match cleaned {
+                None => imager.image(&shadow, &opts),
+                // The cleaned counts pass the checks a new image would make of them.
+                Some(k) => {
+                    shadow.check().and_then(|()| imager.subtract_model(illumination, k, &opts))
+                }
+            };
+            let sky = match image {
+                Ok(sky) => sky,
+                Err(_) => {
+                    stats.image_errors += 1;
                     return;
                 }
-                // `illumination` holds the shadow at the source (the effective area was
-                // computed from it): subtract the source's modelled counts.
-                let lit: f32 =
-                    illumination.iter().zip(active).filter(|(_, a)| **a).map(|(f, _)| *f).sum();
-                let k = if lit > 0.0 { peak.counts / lit } else { 0.0 };
-                if k != 0.0 {
-                    for ((c, &f), &a) in counts.iter_mut().zip(illumination.iter()).zip(active) {
-                        if a {
-                            *c -= k * f;
+            };
+            let Some(mut peak) =
+                sky.find_peak(&PeakOptions { exclude: &exclude, ..PeakOptions::default() })
+            else {
+                return;
+            };
+            if peak.snr < s.threshold {
+                return;
+            }
+            stats.detections += 1;
+            let (ra0, dec0) =
+                geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
+            let mut flux = 0.0;
+            let mut catalogue_id = 0;
+            if let Some(m) = catalog.find(ra0, dec0, s.band.0, s.band.1) {
+                // A known source: its catalogue position is better than the peak's; the shadow
+                // there gives the effective area for the flux and the model to clean it.
+                let src = catalog.sources().get(m.index);
+                let (sy, sz) = src
+                    .and_then(|src| {
+                        geometry::from_radec(&att, f64::from(src.ra_deg), f64::from(src.dec_deg))
+                    })
+                    .map_or((peak.y_deg, peak.z_deg), |(y, z)| (y as f32, z as f32));
+                let at = Some((sy.to_bits(), sz.to_bits()));
+                if *illumination_at != at {
+                    geometry::pixel_illumination(sy, sz, illumination);
+                    *illumination_at = at;
+                }
+                let area = catalog::effective_area_of(sy, sz, weights, illumination);
+                flux = catalog::flux(peak.counts, exposure_s, area);
+                if flux < m.threshold {
+                    stats.catalogue_below += 1;
+                    let radius = src.map_or(0.5, |src| src.radius_deg);
+                    let e =
+                        Exclusion { y_deg: sy, z_deg: sz, radius_deg: radius + PSF_HALF_WIDTH_DEG };
+                    if exclude.push(e).is_err() {
+                        return;
+                    }
+                    // `illumination` holds the shadow at the source (the effective area was
+                    // computed from it): subtract the source's modelled counts.
+                    let lit: f32 = illumination
+                        .iter()
+                        .zip(active.iter())
+                        .filter(|(_, a)| **a)
+                        .map(|(f, _)| *f)
+                        .sum();
+                    let k = if lit > 0.0 { peak.counts / lit } else { 0.0 };
+                    if k != 0.0 {
+                        for ((c, &f), &a) in
+                            counts.iter_mut().zip(illumination.iter()).zip(active.iter())
+                        {
+                            if a {
+                                *c -= k * f;
+                            }
                         }
                     }
+                    cleaned = Some(k);
+                    continue;
                 }
-                cleaned = Some(k);
-                continue;
+                catalogue_id = m.id;
             }
-            catalogue_id = m.id;
+            if alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.start_tick) {
+                *illumination_at = None;
+                let (y, z, _) = localise::refine(
+                    peak.y_deg,
+                    peak.z_deg,
+                    counts,
+                    variance,
+                    active,
+                    illumination,
+                );
+                peak.y_deg = y;
+                peak.z_deg = z;
+            }
+            let (ra, dec) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
+            if attitude.is_none() {
+                stats.no_attitude += 1;
+            }
+            let lo = band_kev.get(usize::from(s.band.0)).map_or(0.0, |b| b.0);
+            let hi = band_kev.get(usize::from(s.band.1)).map_or(0.0, |b| b.1);
+            let detection = Detection {
+                trigger: s.trigger,
+                timescale_ms: s.timescale_ms,
+                start_tick: s.start_tick,
+                end_tick: s.end_tick,
+                band_kev: (lo, hi),
+                rate_snr: s.rate_snr,
+                image_snr: peak.snr,
+                y_deg: peak.y_deg,
+                z_deg: peak.z_deg,
+                ra_deg: ra,
+                dec_deg: dec,
+                catalogue_id,
+            };
+            if let Some(alert) = alerts.decide(&detection) {
+                sink(&AlertReport { alert, detection, peak, sky, exposure_s, flux });
+            }
+            return;
         }
-        if alerts.would_issue(peak.snr, peak.y_deg, peak.z_deg, s.start_tick) {
-            *illumination_at = None;
-            let (y, z, _) =
-                localise::refine(peak.y_deg, peak.z_deg, counts, variance, active, illumination);
-            peak.y_deg = y;
-            peak.z_deg = z;
-        }
-        let (ra, dec) = geometry::to_radec(&att, f64::from(peak.y_deg), f64::from(peak.z_deg));
-        if attitude.is_none() {
-            stats.no_attitude += 1;
-        }
-        let lo = band_kev.get(usize::from(s.band.0)).map_or(0.0, |b| b.0);
-        let hi = band_kev.get(usize::from(s.band.1)).map_or(0.0, |b| b.1);
-        let detection = Detection {
-            trigger: s.trigger,
-            timescale_ms: s.timescale_ms,
-            start_tick: s.start_tick,
-            end_tick: s.end_tick,
-            band_kev: (lo, hi),
-            rate_snr: s.rate_snr,
-            image_snr: peak.snr,
-            y_deg: peak.y_deg,
-            z_deg: peak.z_deg,
-            ra_deg: ra,
-            dec_deg: dec,
-            catalogue_id,
-        };
-        if let Some(alert) = alerts.decide(&detection) {
-            sink(&AlertReport { alert, detection, peak, sky, exposure_s, flux });
-        }
-        return;
+    }
+}
+
+impl Searcher {
+    /// A searcher with this one's configuration (catalogue, pixel weights, bands) and its own
+    /// imager, counters at zero and no alert policy of its own: a helper for
+    /// [`Searcher::run_with`] on another thread.
+    ///
+    /// # Panics
+    /// If the construction thread cannot be spawned (it is built on a thread with a stack
+    /// large enough for it, like [`Trigger::boxed`]).
+    #[cfg(feature = "std")]
+    #[allow(clippy::expect_used)]
+    pub fn boxed_like(&self) -> std::boxed::Box<Searcher> {
+        let p = &self.parts;
+        let (catalog, weights, band_kev) = (p.catalog.clone(), p.weights, p.band_kev);
+        std::thread::Builder::new()
+            .name("searcher-init".into())
+            .stack_size(4 * core::mem::size_of::<Searcher>())
+            .spawn(move || {
+                let mut s = std::boxed::Box::new(Searcher::new());
+                s.parts.catalog = catalog;
+                s.parts.weights = weights;
+                s.parts.band_kev = band_kev;
+                s.parts.imager.init();
+                s
+            })
+            .expect("spawn the searcher construction thread")
+            .join()
+            .expect("searcher construction thread")
+    }
+
+    /// Adds the counters of a helper made by [`Searcher::boxed_like`] to this one's.
+    pub fn add_counters(&mut self, helper: &Searcher) {
+        let (a, b) = (&mut self.parts.stats, &helper.parts.stats);
+        a.image_errors += b.image_errors;
+        a.detections += b.detections;
+        a.catalogue_below += b.catalogue_below;
+        a.no_attitude += b.no_attitude;
+    }
+
+    /// The alert policy (the gate of helpers' searches).
+    pub fn alerts_mut(&mut self) -> &mut Alerts {
+        &mut self.alerts
+    }
+}
+
+/// The alert policy as a search consults it: in line the trigger's [`Alerts`]; on hosts with
+/// several search threads, the same policy taken in job order ([`pipeline`]).
+pub trait AlertGate {
+    /// [`Alerts::would_issue`].
+    fn would_issue(&mut self, image_snr: f32, y_deg: f32, z_deg: f32, start_tick: u64) -> bool;
+    /// [`Alerts::decide`].
+    fn decide(&mut self, detection: &Detection) -> Option<Alert>;
+}
+
+impl AlertGate for Alerts {
+    fn would_issue(&mut self, image_snr: f32, y_deg: f32, z_deg: f32, start_tick: u64) -> bool {
+        Alerts::would_issue(self, image_snr, y_deg, z_deg, start_tick)
+    }
+
+    fn decide(&mut self, detection: &Detection) -> Option<Alert> {
+        Alerts::decide(self, detection)
+    }
+}
+
+impl Default for Searcher {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
