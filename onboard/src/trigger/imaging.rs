@@ -818,24 +818,18 @@ impl Imager {
         let key = self.key(Background::None);
         let same_variance = key.1 != 0
             && self.variance_key == key
-            && self
-                .variance_in
-                .iter()
-                .enumerate()
-                .all(|(k, v)| v.to_bits() == pick(active, variance, k).to_bits());
+            && holds_picked(&self.variance_in, active, variance);
         // The signal's data⋆G⁺ equals the variance's when the signal input is bit-identical
         // (raw counts without a background fit: `V = N`); then the grid already holds it.
-        let signal_is_variance = fit.is_none()
-            && (0..DET_PIXELS).all(|k| {
-                pick(active, shadow.counts, k).to_bits() == pick(active, variance, k).to_bits()
-            });
+        let signal_is_variance = fit.is_none() && same_picked(active, shadow.counts, variance);
         if !same_variance || signal_is_variance {
             self.variance_key = NO_KEY;
-            for (k, v) in self.variance_in.iter_mut().enumerate() {
-                *v = pick(active, variance, k);
-            }
-            fill_sat(&mut self.sat, |k| pick(active, variance, k) as f64);
-            load_flipped(&mut self.grid, |k| pick(active, variance, k));
+            store_picked(&mut self.variance_in, active, variance);
+            // The picked variance, read back from `variance_in` (the same values).
+            let picked = &self.variance_in;
+            let value = |k: usize| picked.get(k).copied().unwrap_or(0.0);
+            fill_sat(&mut self.sat, |k| value(k) as f64);
+            load_flipped(&mut self.grid, value);
             correlate(&mut self.grid, &self.tw, &self.kernel);
             // The signal map is scratch until the signal is imaged below.
             variance_map(
@@ -890,18 +884,11 @@ impl Imager {
         let key = (slot.generation, opts.background);
         let Balance { b, active, model: map, model_in, model_key, .. } = slot;
         Shadowgram { counts: model, variance: model, active }.check()?;
-        let same = key.0 != 0
-            && *model_key == key
-            && model_in
-                .iter()
-                .enumerate()
-                .all(|(p, v)| v.to_bits() == pick(active, model, p).to_bits());
+        let same = key.0 != 0 && *model_key == key && holds_picked(model_in, active, model);
         if !same {
             *model_key = (0, Background::None);
             let fit = fit(model, active, opts.background)?;
-            for (p, v) in model_in.iter_mut().enumerate() {
-                *v = pick(active, model, p);
-            }
+            store_picked(model_in, active, model);
             let value = |p: usize| fitted(active, model, fit.as_ref(), p);
             fill_sat(sat, |p| value(p) as f64);
             load_flipped(grid, value);
@@ -910,8 +897,7 @@ impl Imager {
             *model_key = key;
         }
         if k != 0.0 {
-            let rows = signal.iter_mut().zip(map.iter());
-            for (s, &m) in rows.flat_map(|(s, m)| s.iter_mut().zip(m)) {
+            for (s, &m) in signal.as_flattened_mut().iter_mut().zip(map.as_flattened()) {
                 *s -= k * m;
             }
         }
@@ -966,7 +952,37 @@ fn slot_of(slots: &[Balance; BALANCE_SLOTS], cur: usize) -> &Balance {
 }
 
 /// The checks of [`Imager::image`] on its input.
+///
+/// A branch-free pass over blocks of pixels (vectorised) accepts the usual input: every
+/// active pixel's `|c| ≤ MAX_PIXEL_VALUE` and `0 ≤ v ≤ MAX_PIXEL_VALUE` (false for NaN and
+/// infinities), and some pixel active. Otherwise the pixel-by-pixel checks below name the
+/// first offending pixel and its error, as before.
 fn check(shadow: &Shadowgram<'_>) -> Result<(), ImageError> {
+    let mut bad = false;
+    let mut any = false;
+    let blocks = shadow
+        .counts
+        .chunks_exact(CMP_BLOCK)
+        .zip(shadow.variance.chunks_exact(CMP_BLOCK))
+        .zip(shadow.active.chunks_exact(CMP_BLOCK));
+    for ((c, v), a) in blocks {
+        let (mut out, mut on) = (false, false);
+        for ((&c, &v), &a) in c.iter().zip(v).zip(a) {
+            let ok = (c.abs() <= MAX_PIXEL_VALUE) & (0.0..=MAX_PIXEL_VALUE).contains(&v);
+            out |= a & !ok;
+            on |= a;
+        }
+        bad |= out;
+        any |= on;
+    }
+    if !bad && any {
+        return Ok(());
+    }
+    check_each(shadow)
+}
+
+/// [`check`] pixel by pixel: the first offending pixel's error.
+fn check_each(shadow: &Shadowgram<'_>) -> Result<(), ImageError> {
     for (pixel, ((&c, &v), _)) in shadow
         .counts
         .iter()
@@ -1002,6 +1018,65 @@ fn fit(
         Background::Quadratic => {
             Quadratic::fit(counts, active).map(Some).ok_or(ImageError::BackgroundFitSingular)
         }
+    }
+}
+
+/// Pixels per block of the branch-free passes over a shadowgram ([`check`], [`holds_picked`]):
+/// a whole number of blocks per detector.
+const CMP_BLOCK: usize = 64;
+const _: () = assert!(DET_PIXELS.is_multiple_of(CMP_BLOCK));
+
+/// The bits of [`pick`]: `v`'s if active, those of `0.0` otherwise, branch-free.
+#[inline(always)]
+fn picked_bits(active: bool, v: f32) -> u32 {
+    v.to_bits() & 0u32.wrapping_sub(u32::from(active))
+}
+
+/// Whether `stored[k]` is [`pick`]`(active, values, k)` bit for bit for every pixel `k`:
+/// branch-free within blocks of [`CMP_BLOCK`] pixels (vectorised), stopping after the first
+/// block that differs.
+fn holds_picked(
+    stored: &[f32; DET_PIXELS],
+    active: &[bool; DET_PIXELS],
+    values: &[f32; DET_PIXELS],
+) -> bool {
+    let blocks = stored
+        .chunks_exact(CMP_BLOCK)
+        .zip(active.chunks_exact(CMP_BLOCK))
+        .zip(values.chunks_exact(CMP_BLOCK));
+    blocks.into_iter().all(|((s, a), v)| {
+        let mut diff = 0u32;
+        for ((s, &a), &v) in s.iter().zip(a).zip(v) {
+            diff |= s.to_bits() ^ picked_bits(a, v);
+        }
+        diff == 0
+    })
+}
+
+/// Whether [`pick`]`(active, x, k)` and [`pick`]`(active, y, k)` have the same bits for every
+/// pixel `k` (branch-free within blocks, as [`holds_picked`]).
+fn same_picked(active: &[bool; DET_PIXELS], x: &[f32; DET_PIXELS], y: &[f32; DET_PIXELS]) -> bool {
+    let blocks = x
+        .chunks_exact(CMP_BLOCK)
+        .zip(y.chunks_exact(CMP_BLOCK))
+        .zip(active.chunks_exact(CMP_BLOCK));
+    blocks.into_iter().all(|((x, y), a)| {
+        let mut diff = 0u32;
+        for ((&x, &y), &a) in x.iter().zip(y).zip(a) {
+            diff |= picked_bits(a, x) ^ picked_bits(a, y);
+        }
+        diff == 0
+    })
+}
+
+/// Stores [`pick`]`(active, values, k)` in `out[k]` for every pixel (branch-free).
+fn store_picked(
+    out: &mut [f32; DET_PIXELS],
+    active: &[bool; DET_PIXELS],
+    values: &[f32; DET_PIXELS],
+) {
+    for ((o, &a), &v) in out.iter_mut().zip(active).zip(values) {
+        *o = f32::from_bits(picked_bits(a, v));
     }
 }
 
@@ -1955,6 +2030,69 @@ mod tests {
                 assert_eq!(got, peak_exhaustive(&sky, &opts), "seed {seed}");
             }
         }
+    }
+
+    #[test]
+    fn branch_free_passes_agree_with_the_pixel_by_pixel_definitions() {
+        // Special values in active and inactive pixels, at block edges and inside blocks.
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            0.0,
+            -1.0,
+            2.0e12,
+            -2.0e12,
+            MAX_PIXEL_VALUE,
+            -MAX_PIXEL_VALUE,
+            1.0e-30,
+        ];
+        let mut rng = Rng(99);
+        let base: [f32; DET_PIXELS] = core::array::from_fn(|_| 10.0 + rng.next());
+        let mut active = [true; DET_PIXELS];
+        active[63] = false;
+        active[64] = false;
+        active[5000] = false;
+        assert!(check(&Shadowgram::poisson(&base, &active)).is_ok());
+        for (n, &x) in specials.iter().enumerate() {
+            for pixel in [0, 63, 64, 1000, 5000, DET_PIXELS - 1] {
+                for on_counts in [true, false] {
+                    let (mut c, mut v) = (base, base);
+                    if on_counts {
+                        c[pixel] = x
+                    } else {
+                        v[pixel] = x
+                    }
+                    let sh = Shadowgram { counts: &c, variance: &v, active: &active };
+                    assert_eq!(check(&sh), check_each(&sh), "{x} at {pixel}");
+                    // A second bad pixel later: the first is named.
+                    c[pixel + 1 - pixel / (DET_PIXELS - 1)] = f32::NAN;
+                    let sh = Shadowgram { counts: &c, variance: &v, active: &active };
+                    assert_eq!(check(&sh), check_each(&sh), "{x} at {pixel}, then NaN");
+                }
+                // The comparisons: one pixel changed (or the same bits), active or not.
+                let mut y = base;
+                y[pixel] = x;
+                let mut stored = [0.0f32; DET_PIXELS];
+                store_picked(&mut stored, &active, &base);
+                let want_stored: [f32; DET_PIXELS] =
+                    core::array::from_fn(|k| pick(&active, &base, k));
+                assert!(stored.iter().zip(&want_stored).all(|(a, b)| a.to_bits() == b.to_bits()));
+                let want = (0..DET_PIXELS)
+                    .all(|k| pick(&active, &base, k).to_bits() == pick(&active, &y, k).to_bits());
+                assert_eq!(holds_picked(&stored, &active, &y), want, "{n}: {x} at {pixel}");
+                assert_eq!(same_picked(&active, &base, &y), want, "{n}: {x} at {pixel}");
+            }
+        }
+        let none = [false; DET_PIXELS];
+        let sh = Shadowgram::poisson(&base, &none);
+        assert_eq!(check(&sh), Err(ImageError::NoActivePixels));
+        // Inactive pixels compare as +0.0, whatever they hold.
+        let mut y = base;
+        y[63] = f32::NAN;
+        assert!(same_picked(&active, &base, &y));
+        assert!(!same_picked(&[true; DET_PIXELS], &base, &y));
     }
 
     #[test]
