@@ -667,9 +667,9 @@ impl Crt {
             *v = 0.0;
         }
         let mut q = 0.0;
-        for r in 0..m {
-            for k in 0..m {
-                q += g[r] * self.inv[r][k] * g[k];
+        for (&gr, inv) in g.iter().zip(&self.inv).take(m) {
+            for (&gk, &ik) in g.iter().zip(inv).take(m) {
+                q += gr * ik * gk;
             }
         }
         Some((g, q.max(0.0)))
@@ -714,43 +714,38 @@ impl Crt {
             let ts_ok =
                 self.last_image_ts[i].is_none_or(|b| k >= b + (l / 2).max(CRT_IMAGE_SPACING_BINS));
             let Some((g, q)) = self.window_basis(i, first, k) else { continue };
-            // Every series at once, branch-free (vectorised): the background B, whether the
-            // series is tested (B ≥ MIN_BKG_COUNTS) and whether its test needs the square roots
-            // (N > B and not rejected early). Then, in series order, only those.
             // Every tested series in one branch-free pass: the background B, whether the
             // series is tested (B ≥ MIN_BKG_COUNTS) and whether its test needs the square
-            // roots (N > B, not rejected early). Then only those, in series order (the order
-            // of the tests: trigger band, then zone).
+            // roots (N > B, not rejected early), as bit `s` of `hot`. Then only those, in
+            // series order (the order of the tests: trigger band, then zone).
             let fit = &self.fits[i];
             let lanes = self.lanes.min(SERIES);
-            let mut hot = [false; SERIES];
             let lane_data = fit.coef[0][..lanes]
                 .iter()
                 .zip(&fit.coef[1][..lanes])
                 .zip(&fit.coef[2][..lanes])
                 .zip(&fit.sigma2[..lanes])
                 .zip(&self.window_sums[i][..lanes])
-                .zip(&self.series_reject[i][..lanes])
-                .zip(&mut hot[..lanes]);
+                .zip(&self.series_reject[i][..lanes]);
             let mut counted = 0u32;
+            let mut hot = 0u64;
             // Negated comparisons on purpose: a NaN background is tested and goes on to the
             // square roots exactly as in the test written series by series.
             #[allow(clippy::neg_cmp_op_on_partial_ord)]
-            for ((((((&c0, &c1), &c2), &sigma2), &n), &reject), hot) in lane_data {
+            for (s, (((((&c0, &c1), &c2), &sigma2), &n), &reject)) in lane_data.enumerate() {
                 let b = c0 * g[0] + c1 * g[1] + c2 * g[2];
                 let nf = f64::from(n);
                 let d = nf - b;
                 let v = b + sigma2 * q;
                 let test = !(b < MIN_BKG_COUNTS);
                 counted += u32::from(test);
-                *hot = test & !(nf <= b) & !(d * d < reject * v);
+                let h = test & !(nf <= b) & !(d * d < reject * v);
+                hot |= u64::from(h) << (s % SERIES);
             }
             tests += u64::from(counted);
-            let any = hot.iter().any(|&h| h);
-            if !any {
-                continue;
-            }
-            for (s, _) in hot.iter().enumerate().take(lanes).filter(|(_, h)| **h) {
+            while hot != 0 {
+                let s = hot.trailing_zeros() as usize;
+                hot &= hot - 1;
                 let (t, z) = (s / self.n_zones, s % self.n_zones);
                 let thr = self.series_thr[i][s];
                 let (b, var_b) = self.predict(i, s, &g, q);

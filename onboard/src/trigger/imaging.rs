@@ -831,25 +831,26 @@ impl Imager {
             fill_sat(&mut self.sat, |k| value(k) as f64);
             load_flipped(&mut self.grid, value);
             correlate(&mut self.grid, &self.tw, &self.kernel);
-            // The signal map is scratch until the signal is imaged below.
-            variance_map(
-                &self.grid,
-                &slot_of(&self.slots, self.cur).b,
-                &self.sat,
-                &mut self.variance,
-                &mut self.signal,
-            );
+            // The signal map is scratch, or (raw counts) the signal map from the same pass.
+            let maps = (&mut self.variance, &mut self.signal);
+            let balance = &slot_of(&self.slots, self.cur).b;
+            if signal_is_variance {
+                variance_map::<true>(&self.grid, balance, &self.sat, maps.0, maps.1);
+            } else {
+                variance_map::<false>(&self.grid, balance, &self.sat, maps.0, maps.1);
+            }
             self.variance_key = key;
         }
 
         // Signal: D⋆G⁺ (re), D⋆κ (box sums), the background fit subtracted first.
+        // (Raw counts: the signal map was made above, from the variance's correlation.)
         let value = |k: usize| fitted(active, shadow.counts, fit.as_ref(), k);
         if !signal_is_variance {
             fill_sat(&mut self.sat, |k| value(k) as f64);
             load_flipped(&mut self.grid, value);
             correlate_open(&mut self.grid, &self.tw, &self.kernel);
+            signal_map(&self.grid, &slot_of(&self.slots, self.cur).b, &self.sat, &mut self.signal);
         }
-        signal_map(&self.grid, &slot_of(&self.slots, self.cur).b, &self.sat, &mut self.signal);
         self.has_image = true;
         Ok(SkyImage { im: self })
     }
@@ -920,15 +921,18 @@ impl Imager {
         }
         let (mut open_sum, mut norm) = (0.0f64, 0.0f64);
         let (ry, rz) = (coded_range(t), coded_range(u));
+        // The coded cells of each detector row as slices (always whole: the coded ranges lie
+        // within the mask), summed in the same order.
+        let cells = (rz.0 + u).checked_sub(KERNEL_OFFSET).map_or(0..0, |c| c..c + rz.1 - rz.0);
         for y in ry.0..ry.1 {
             let Some(orow) = self.open.get(y + t - KERNEL_OFFSET) else { continue };
-            for z in rz.0..rz.1 {
-                if slot.active.get(y * DET_N + z) != Some(&true) {
-                    continue;
+            let active = slot.active.get(y * DET_N + rz.0..y * DET_N + rz.1).unwrap_or(&[]);
+            for (&a, &g) in active.iter().zip(orow.get(cells.clone()).unwrap_or(&[])) {
+                if a {
+                    let g = g as f64;
+                    open_sum += g;
+                    norm += g * (g - b as f64 * (1.0 - g));
                 }
-                let g = orow.get(z + u - KERNEL_OFFSET).copied().unwrap_or(0.0) as f64;
-                open_sum += g;
-                norm += g * (g - b as f64 * (1.0 - g));
             }
         }
         if norm > 0.0 { (signal as f64 * open_sum / norm) as f32 } else { 0.0 }
@@ -1123,8 +1127,10 @@ fn correlate_open(g: &mut SplitGrid, tw: &Twiddles, kernel: &SplitGrid) {
 
 /// The variance map from a [`correlate`]d variance (`V⋆G⁺` in `re`, `V⋆G⁺²` in `im`) and its
 /// summed-area table (`V⋆κ`): `(1 + b)²·V⋆G⁺² − 2b(1 + b)·V⋆G⁺ + b²·V⋆κ`, 0 where not imaged.
-/// `scratch` (a sky map) is overwritten.
-fn variance_map(
+/// `scratch` (a sky map) is overwritten; with `SIGNAL` (the signal is the variance: raw
+/// counts), it receives [`signal_map`] of the same grid and table, the same operations on the
+/// same values, from the same pass (one transpose and one box sum per pixel, not two).
+fn variance_map<const SIGNAL: bool>(
     grid: &SplitGrid,
     balance: &[[f32; SKY_N]; SKY_N],
     sat: &[[f64; DET_N + 1]; DET_N + 1],
@@ -1139,14 +1145,20 @@ fn variance_map(
         // `V⋆G⁺` into the map, `V⋆G⁺²` into the scratch, then combined in place.
         transpose_block(&grid.re, t0, vrows);
         transpose_block(&grid.im, t0, irows);
-        for (i, ((vrow, irow), brow)) in vrows.iter_mut().zip(irows.iter()).zip(brows).enumerate() {
+        let rows = vrows.iter_mut().zip(irows.iter_mut()).zip(brows);
+        for (i, ((vrow, irow), brow)) in rows.enumerate() {
             box_row(sat, t0 + i, &mut boxes);
-            let cells = vrow.iter_mut().zip(brow).zip(irow).zip(&boxes);
-            for (((v, &b), &gim), &vk) in cells {
-                let (b, vp, vpp) = (b as f64, *v as f64, gim as f64);
+            let cells = vrow.iter_mut().zip(brow).zip(irow.iter_mut()).zip(&boxes);
+            for (((v, &b), gim), &vk) in cells {
+                let (b, vp, vpp) = (b as f64, *v as f64, *gim as f64);
                 let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
                 let var = if var > 0.0 { var as f32 } else { 0.0 };
                 *v = if b < 0.0 { 0.0 } else { var };
+                if SIGNAL {
+                    // As `signal_map`: `D⋆G⁺` is `V⋆G⁺` and `D⋆κ` is `V⋆κ`.
+                    let sig = ((1.0 + b) * vp - b * vk) as f32;
+                    *gim = if b < 0.0 { 0.0 } else { sig };
+                }
             }
         }
     }
