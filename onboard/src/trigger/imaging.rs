@@ -198,18 +198,53 @@ impl Quadratic {
     /// partial pivoting: deterministic. `None` when singular (fewer than 5 active pixels in
     /// general position).
     pub fn fit(values: &[f32; DET_PIXELS], active: &[bool; DET_PIXELS]) -> Option<Self> {
-        let mut m = [[0.0f64; 6]; 5];
+        // The normal matrix is symmetric: only its upper triangle (`p_r·p_c`, r ≤ c) and the
+        // right-hand side (`p_r·v`) are summed, then mirrored. `p_c·p_r` is `p_r·p_c` bit
+        // for bit, summed over the same pixels in the same order: the same matrix.
+        let mut sums = [0.0f64; NORMAL_SUMS];
         for (k, (&v, _)) in values.iter().zip(active).enumerate().filter(|(_, (_, a))| **a) {
             let p = Self::basis(k / DET_N, k % DET_N);
-            for (row, &pi) in m.iter_mut().zip(&p) {
-                for (cell, &pj) in row.iter_mut().zip(p.iter().chain(&[v as f64])) {
-                    *cell += pi * pj;
+            let x = [p[0], p[1], p[2], p[3], p[4], v as f64];
+            for (sum, &(r, c)) in sums.iter_mut().zip(&NORMAL_CELLS) {
+                let at = |i: usize| x.get(i).copied().unwrap_or(0.0);
+                *sum += at(r) * at(c);
+            }
+        }
+        let mut m = [[0.0f64; 6]; 5];
+        for (&sum, &(r, c)) in sums.iter().zip(&NORMAL_CELLS) {
+            for (i, j) in [(r, c), (c, r)] {
+                if let Some(cell) = m.get_mut(i).and_then(|row| row.get_mut(j)) {
+                    *cell = sum;
                 }
             }
         }
         solve5(&mut m).map(|coef| Quadratic { coef })
     }
 }
+
+/// Sums of the normal equations of [`Quadratic::fit`]: the upper triangle of the 5 × 5 matrix
+/// and the right-hand side.
+const NORMAL_SUMS: usize = 15 + 5;
+
+/// The (row, column) of each of the [`NORMAL_SUMS`] sums: `(r, c)`, `r ≤ c < 5`, then `(r, 5)`
+/// (column 5 of the augmented matrix: the right-hand side).
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const NORMAL_CELLS: [(usize, usize); NORMAL_SUMS] = {
+    let mut cells = [(0, 0); NORMAL_SUMS];
+    let (mut n, mut r) = (0, 0);
+    while r < 5 {
+        let mut c = r;
+        while c < 6 {
+            cells[n] = (r, c);
+            n += 1;
+            c += 1;
+        }
+        r += 1;
+    }
+    assert!(n == NORMAL_SUMS);
+    cells
+};
 
 /// Solves the 5 × 5 system in `m` (augmented with the right-hand side as column 5).
 fn solve5(m: &mut [[f64; 6]; 5]) -> Option<[f64; 5]> {
@@ -2042,6 +2077,36 @@ mod tests {
                 assert_eq!(got, peak_exhaustive(&sky, &opts), "seed {seed}");
             }
         }
+    }
+
+    #[test]
+    fn fit_from_the_upper_triangle_equals_the_full_normal_matrix_bit_for_bit() {
+        // The normal equations accumulated cell by cell over the whole 5 × 6 matrix, as first
+        // written: the same coefficients, bit for bit.
+        let full = |values: &[f32; DET_PIXELS], active: &[bool; DET_PIXELS]| {
+            let mut m = [[0.0f64; 6]; 5];
+            for (k, (&v, _)) in values.iter().zip(active).enumerate().filter(|(_, (_, a))| **a) {
+                let p = Quadratic::basis(k / DET_N, k % DET_N);
+                for (row, &pi) in m.iter_mut().zip(&p) {
+                    for (cell, &pj) in row.iter_mut().zip(p.iter().chain(&[v as f64])) {
+                        *cell += pi * pj;
+                    }
+                }
+            }
+            solve5(&mut m).map(|coef| Quadratic { coef })
+        };
+        for seed in 1..6u32 {
+            let mut rng = Rng(seed);
+            let scale = 10f32.powi(seed as i32 * 3 - 9);
+            let values: [f32; DET_PIXELS] = core::array::from_fn(|_| scale * (rng.next() + 2.0));
+            let active: [bool; DET_PIXELS] = core::array::from_fn(|_| rng.next() > -0.6);
+            let (got, want) = (Quadratic::fit(&values, &active), full(&values, &active));
+            let bits = |q: Option<Quadratic>| q.map(|q| q.coef.map(f64::to_bits));
+            assert_eq!(bits(got), bits(want), "seed {seed}");
+            assert!(got.is_some());
+        }
+        let few = [false; DET_PIXELS];
+        assert_eq!(Quadratic::fit(&[1.0; DET_PIXELS], &few), full(&[1.0; DET_PIXELS], &few));
     }
 
     #[test]
