@@ -1311,10 +1311,12 @@ fn refine(fm: f32, f0: f32, fp: f32) -> f32 {
 const ROW_FILTER_MIN_SNR: f32 = 1.0e-3;
 
 /// Whether any pixel `u` in `cols` of a row may have an SNR `s/√v` above `best`
-/// (> [`ROW_FILTER_MIN_SNR`]): `false` only when none has. The test `s > 0 ∧ s² > (1 − 10⁻⁴)·best²·v` holds for every pixel whose
-/// computed SNR exceeds `best` (the rounding of `s/√v` is 10³ times smaller than the margin);
-/// pixels with a variance too small for the squares to be exact (below 10⁻²⁰), or whose
-/// squares overflow, always pass.
+/// (> [`ROW_FILTER_MIN_SNR`]): `false` only when none has. The test `s > 0 ∧ s² > (1 −
+/// 10⁻⁴)·best²·v` holds for every pixel whose computed SNR exceeds `best` (the rounding of
+/// `s/√v` is 10³ times smaller than the margin); pixels with `s > 0` and a variance too small
+/// for the squares to be exact (below 10⁻²⁰, zero included: such a pixel is skipped by the
+/// exact pass, its row only scanned), or whose squares overflow, always pass. A pixel with
+/// `s ≤ 0` cannot beat a positive `best`.
 fn row_may_beat(
     signal: &[f32; SKY_N],
     variance: &[f32; SKY_N],
@@ -1327,8 +1329,7 @@ fn row_may_beat(
     };
     let mut hit = false;
     for (&s, &v) in s.iter().zip(v) {
-        let tiny = (v > 0.0) & (v < 1.0e-20);
-        hit |= tiny | ((v > 0.0) & (s > 0.0) & (s * s > k * v));
+        hit |= (s > 0.0) & ((v < 1.0e-20) | (s * s > k * v));
     }
     hit
 }
