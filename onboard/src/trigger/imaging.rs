@@ -539,6 +539,36 @@ fn box_row<T: Copy + Into<f64>>(
     }
 }
 
+/// The box sums of sky rows in turn ([`box_row`]), remade only when the row's coded range
+/// changes: the sky rows whose coded detector rows are all 80 share one (39 rows of 199).
+struct BoxRows {
+    /// The coded range `out` was made for (none yet: `(1, 0)`, never a coded range).
+    range: (usize, usize),
+    /// The box sums.
+    out: [f64; SKY_N],
+}
+
+impl BoxRows {
+    fn new() -> Self {
+        BoxRows { range: (1, 0), out: [0.0; SKY_N] }
+    }
+
+    /// The box sums of sky row `t` from `sat` (the same table at every call).
+    #[inline(always)]
+    fn row<T: Copy + Into<f64>>(
+        &mut self,
+        sat: &[[T; DET_N + 1]; DET_N + 1],
+        t: usize,
+    ) -> &[f64; SKY_N] {
+        let range = coded_range(t);
+        if range != self.range {
+            box_row(sat, t, &mut self.out);
+            self.range = range;
+        }
+        &self.out
+    }
+}
+
 /// Fills a summed-area table: `sat[y][z] = Σ_{Y<y, Z<z} value(Y, Z)`.
 fn fill_sat<T>(sat: &mut [[T; DET_N + 1]; DET_N + 1], value: impl Fn(usize) -> T)
 where
@@ -802,14 +832,14 @@ impl Imager {
         // shadowgram then decodes to zero within rounding that cancels (the real-output one
         // leaves residuals of ~0.01σ there). Only when the active set changes.
         correlate(&mut self.grid, &self.tw, &self.kernel);
-        let mut boxes = [0.0f64; SKY_N];
+        let mut boxes = BoxRows::new();
         for (n, brows) in slot.b.chunks_mut(T_BLOCK).enumerate() {
             let t0 = n * T_BLOCK;
             // The open area seen into the balance map, then combined in place.
             transpose_block(&self.grid.re, t0, brows);
             for (i, brow) in brows.iter_mut().enumerate() {
-                box_row(&slot.active_sat, t0 + i, &mut boxes);
-                for (b, &seen) in brow.iter_mut().zip(&boxes) {
+                let boxes = boxes.row(&slot.active_sat, t0 + i);
+                for (b, &seen) in brow.iter_mut().zip(boxes) {
                     let (open, seen) = (*b, seen as f32);
                     let closed = seen - open;
                     *b = if open >= MIN_SEEN_AREA && closed >= MIN_SEEN_AREA {
@@ -1172,7 +1202,7 @@ fn variance_map<const SIGNAL: bool>(
     out: &mut [[f32; SKY_N]; SKY_N],
     scratch: &mut [[f32; SKY_N]; SKY_N],
 ) {
-    let mut boxes = [0.0f64; SKY_N];
+    let mut boxes = BoxRows::new();
     let blocks =
         out.chunks_mut(T_BLOCK).zip(scratch.chunks_mut(T_BLOCK)).zip(balance.chunks(T_BLOCK));
     for (n, ((vrows, irows), brows)) in blocks.enumerate() {
@@ -1182,8 +1212,7 @@ fn variance_map<const SIGNAL: bool>(
         transpose_block(&grid.im, t0, irows);
         let rows = vrows.iter_mut().zip(irows.iter_mut()).zip(brows);
         for (i, ((vrow, irow), brow)) in rows.enumerate() {
-            box_row(sat, t0 + i, &mut boxes);
-            let cells = vrow.iter_mut().zip(brow).zip(irow.iter_mut()).zip(&boxes);
+            let cells = vrow.iter_mut().zip(brow).zip(irow.iter_mut()).zip(boxes.row(sat, t0 + i));
             for (((v, &b), gim), &vk) in cells {
                 let (b, vp, vpp) = (b as f64, *v as f64, *gim as f64);
                 let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
@@ -1207,14 +1236,13 @@ fn signal_map(
     sat: &[[f64; DET_N + 1]; DET_N + 1],
     out: &mut [[f32; SKY_N]; SKY_N],
 ) {
-    let mut boxes = [0.0f64; SKY_N];
+    let mut boxes = BoxRows::new();
     for (n, (srows, brows)) in out.chunks_mut(T_BLOCK).zip(balance.chunks(T_BLOCK)).enumerate() {
         let t0 = n * T_BLOCK;
         // `D⋆G⁺` into the map, then combined in place.
         transpose_block(&grid.re, t0, srows);
         for (i, (srow, brow)) in srows.iter_mut().zip(brows).enumerate() {
-            box_row(sat, t0 + i, &mut boxes);
-            for ((s, &b), &dk) in srow.iter_mut().zip(brow).zip(&boxes) {
+            for ((s, &b), &dk) in srow.iter_mut().zip(brow).zip(boxes.row(sat, t0 + i)) {
                 let v = ((1.0 + b as f64) * *s as f64 - b as f64 * dk) as f32;
                 *s = if b < 0.0 { 0.0 } else { v };
             }
