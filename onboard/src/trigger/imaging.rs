@@ -610,6 +610,21 @@ const DETECTOR_PAIRS: [(usize, usize); DET_N / 2] = {
     p
 };
 
+/// The first pixel (`80·Y`) of the detector rows Y of each pair of [`DETECTOR_PAIRS`]:
+/// `(80·flipped(ra), 80·flipped(rb))`.
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const DETECTOR_PAIR_PIXELS: [(usize, usize); DET_N / 2] = {
+    let mut p = [(0, 0); DET_N / 2];
+    let mut l = 0;
+    while l < DET_N / 2 {
+        let (ra, rb) = DETECTOR_PAIRS[l];
+        p[l] = (flipped(ra) * DET_N, flipped(rb) * DET_N);
+        l += 1;
+    }
+    p
+};
+
 /// The `k`-th grid row holding detector data: 0, then `N + 1 − DET_N`, … (`k < DET_N`).
 const fn data_row(k: usize) -> usize {
     if k == 0 { 0 } else { N - DET_N + k }
@@ -631,9 +646,9 @@ fn load_flipped(grid: &mut SplitGrid, value: impl Fn(usize) -> f32) {
             continue;
         }
         let lanes = re.iter_mut().zip(im.iter_mut()).skip(fft::PACKED);
-        for ((dr, di), &(ra, rb)) in lanes.zip(&DETECTOR_PAIRS) {
-            *dr = value(flipped(ra) * DET_N + z);
-            *di = value(flipped(rb) * DET_N + z);
+        for ((dr, di), &(ya, yb)) in lanes.zip(&DETECTOR_PAIR_PIXELS) {
+            *dr = value(ya + z);
+            *di = value(yb + z);
         }
     }
 }
