@@ -69,6 +69,23 @@ const _: () = assert!(SERIES <= 64 && MAX_ZONES <= 8, "series masks are u64, zon
 /// Least expected background counts for a rate test.
 pub const MIN_BKG_COUNTS: f64 = 1.0;
 
+/// One series' rate test before the square roots: whether it is tested (B ≥
+/// [`MIN_BKG_COUNTS`]) and whether it needs the square roots (N > B and `(N − B)² ≥ reject·V`),
+/// for the fit coefficients, σ² and rejection factor `[c0, c1, c2, σ², reject]`, the basis
+/// integrals `g`, `q` and the window count `n`.
+// Negated comparisons on purpose: a NaN background is tested and goes on to the square
+// roots exactly as in the test written series by series.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
+#[inline(always)]
+fn lane_test(g: [f64; 3], q: f64, [c0, c1, c2, sigma2, reject]: [f64; 5], n: u32) -> (bool, bool) {
+    let b = c0 * g[0] + c1 * g[1] + c2 * g[2];
+    let nf = f64::from(n);
+    let d = nf - b;
+    let v = b + sigma2 * q;
+    let test = !(b < MIN_BKG_COUNTS);
+    (test, test & !(nf <= b) & !(d * d < reject * v))
+}
+
 /// A rate excess worth imaging.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Candidate {
@@ -667,9 +684,9 @@ impl Crt {
             *v = 0.0;
         }
         let mut q = 0.0;
-        for r in 0..m {
-            for k in 0..m {
-                q += g[r] * self.inv[r][k] * g[k];
+        for (&gr, inv) in g.iter().zip(&self.inv).take(m) {
+            for (&gk, &ik) in g.iter().zip(inv).take(m) {
+                q += gr * ik * gk;
             }
         }
         Some((g, q.max(0.0)))
@@ -714,43 +731,41 @@ impl Crt {
             let ts_ok =
                 self.last_image_ts[i].is_none_or(|b| k >= b + (l / 2).max(CRT_IMAGE_SPACING_BINS));
             let Some((g, q)) = self.window_basis(i, first, k) else { continue };
-            // Every series at once, branch-free (vectorised): the background B, whether the
-            // series is tested (B ≥ MIN_BKG_COUNTS) and whether its test needs the square roots
-            // (N > B and not rejected early). Then, in series order, only those.
-            // Every tested series in one branch-free pass: the background B, whether the
-            // series is tested (B ≥ MIN_BKG_COUNTS) and whether its test needs the square
-            // roots (N > B, not rejected early). Then only those, in series order (the order
-            // of the tests: trigger band, then zone).
+            // Every tested series in one branch-free pass (a reduction, vectorised): the
+            // background B, whether the series is tested (B ≥ MIN_BKG_COUNTS) and whether its
+            // test needs the square roots (N > B, not rejected early). Only when some series
+            // does (rarely), a second pass with the same operations marks which, as bit `s`
+            // of `hot`; then only those, in series order (trigger band, then zone).
             let fit = &self.fits[i];
             let lanes = self.lanes.min(SERIES);
-            let mut hot = [false; SERIES];
-            let lane_data = fit.coef[0][..lanes]
-                .iter()
-                .zip(&fit.coef[1][..lanes])
-                .zip(&fit.coef[2][..lanes])
-                .zip(&fit.sigma2[..lanes])
-                .zip(&self.window_sums[i][..lanes])
-                .zip(&self.series_reject[i][..lanes])
-                .zip(&mut hot[..lanes]);
-            let mut counted = 0u32;
-            // Negated comparisons on purpose: a NaN background is tested and goes on to the
-            // square roots exactly as in the test written series by series.
-            #[allow(clippy::neg_cmp_op_on_partial_ord)]
-            for ((((((&c0, &c1), &c2), &sigma2), &n), &reject), hot) in lane_data {
-                let b = c0 * g[0] + c1 * g[1] + c2 * g[2];
-                let nf = f64::from(n);
-                let d = nf - b;
-                let v = b + sigma2 * q;
-                let test = !(b < MIN_BKG_COUNTS);
+            let lane_data = || {
+                fit.coef[0][..lanes]
+                    .iter()
+                    .zip(&fit.coef[1][..lanes])
+                    .zip(&fit.coef[2][..lanes])
+                    .zip(&fit.sigma2[..lanes])
+                    .zip(&self.window_sums[i][..lanes])
+                    .zip(&self.series_reject[i][..lanes])
+                    .map(|(((((&c0, &c1), &c2), &sigma2), &n), &reject)| {
+                        lane_test(g, q, [c0, c1, c2, sigma2, reject], n)
+                    })
+            };
+            let (mut counted, mut any) = (0u32, false);
+            for (test, h) in lane_data() {
                 counted += u32::from(test);
-                *hot = test & !(nf <= b) & !(d * d < reject * v);
+                any |= h;
             }
             tests += u64::from(counted);
-            let any = hot.iter().any(|&h| h);
             if !any {
                 continue;
             }
-            for (s, _) in hot.iter().enumerate().take(lanes).filter(|(_, h)| **h) {
+            let mut hot = 0u64;
+            for (s, (_, h)) in lane_data().enumerate() {
+                hot |= u64::from(h) << (s % SERIES);
+            }
+            while hot != 0 {
+                let s = hot.trailing_zeros() as usize;
+                hot &= hot - 1;
                 let (t, z) = (s / self.n_zones, s % self.n_zones);
                 let thr = self.series_thr[i][s];
                 let (b, var_b) = self.predict(i, s, &g, q);

@@ -198,18 +198,53 @@ impl Quadratic {
     /// partial pivoting: deterministic. `None` when singular (fewer than 5 active pixels in
     /// general position).
     pub fn fit(values: &[f32; DET_PIXELS], active: &[bool; DET_PIXELS]) -> Option<Self> {
-        let mut m = [[0.0f64; 6]; 5];
+        // The normal matrix is symmetric: only its upper triangle (`p_r·p_c`, r ≤ c) and the
+        // right-hand side (`p_r·v`) are summed, then mirrored. `p_c·p_r` is `p_r·p_c` bit
+        // for bit, summed over the same pixels in the same order: the same matrix.
+        let mut sums = [0.0f64; NORMAL_SUMS];
         for (k, (&v, _)) in values.iter().zip(active).enumerate().filter(|(_, (_, a))| **a) {
             let p = Self::basis(k / DET_N, k % DET_N);
-            for (row, &pi) in m.iter_mut().zip(&p) {
-                for (cell, &pj) in row.iter_mut().zip(p.iter().chain(&[v as f64])) {
-                    *cell += pi * pj;
+            let x = [p[0], p[1], p[2], p[3], p[4], v as f64];
+            for (sum, &(r, c)) in sums.iter_mut().zip(&NORMAL_CELLS) {
+                let at = |i: usize| x.get(i).copied().unwrap_or(0.0);
+                *sum += at(r) * at(c);
+            }
+        }
+        let mut m = [[0.0f64; 6]; 5];
+        for (&sum, &(r, c)) in sums.iter().zip(&NORMAL_CELLS) {
+            for (i, j) in [(r, c), (c, r)] {
+                if let Some(cell) = m.get_mut(i).and_then(|row| row.get_mut(j)) {
+                    *cell = sum;
                 }
             }
         }
         solve5(&mut m).map(|coef| Quadratic { coef })
     }
 }
+
+/// Sums of the normal equations of [`Quadratic::fit`]: the upper triangle of the 5 × 5 matrix
+/// and the right-hand side.
+const NORMAL_SUMS: usize = 15 + 5;
+
+/// The (row, column) of each of the [`NORMAL_SUMS`] sums: `(r, c)`, `r ≤ c < 5`, then `(r, 5)`
+/// (column 5 of the augmented matrix: the right-hand side).
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const NORMAL_CELLS: [(usize, usize); NORMAL_SUMS] = {
+    let mut cells = [(0, 0); NORMAL_SUMS];
+    let (mut n, mut r) = (0, 0);
+    while r < 5 {
+        let mut c = r;
+        while c < 6 {
+            cells[n] = (r, c);
+            n += 1;
+            c += 1;
+        }
+        r += 1;
+    }
+    assert!(n == NORMAL_SUMS);
+    cells
+};
 
 /// Solves the 5 × 5 system in `m` (augmented with the right-hand side as column 5).
 fn solve5(m: &mut [[f64; 6]; 5]) -> Option<[f64; 5]> {
@@ -504,6 +539,36 @@ fn box_row<T: Copy + Into<f64>>(
     }
 }
 
+/// The box sums of sky rows in turn ([`box_row`]), remade only when the row's coded range
+/// changes: the sky rows whose coded detector rows are all 80 share one (39 rows of 199).
+struct BoxRows {
+    /// The coded range `out` was made for (none yet: `(1, 0)`, never a coded range).
+    range: (usize, usize),
+    /// The box sums.
+    out: [f64; SKY_N],
+}
+
+impl BoxRows {
+    fn new() -> Self {
+        BoxRows { range: (1, 0), out: [0.0; SKY_N] }
+    }
+
+    /// The box sums of sky row `t` from `sat` (the same table at every call).
+    #[inline(always)]
+    fn row<T: Copy + Into<f64>>(
+        &mut self,
+        sat: &[[T; DET_N + 1]; DET_N + 1],
+        t: usize,
+    ) -> &[f64; SKY_N] {
+        let range = coded_range(t);
+        if range != self.range {
+            box_row(sat, t, &mut self.out);
+            self.range = range;
+        }
+        &self.out
+    }
+}
+
 /// Fills a summed-area table: `sat[y][z] = Σ_{Y<y, Z<z} value(Y, Z)`.
 fn fill_sat<T>(sat: &mut [[T; DET_N + 1]; DET_N + 1], value: impl Fn(usize) -> T)
 where
@@ -545,6 +610,21 @@ const DETECTOR_PAIRS: [(usize, usize); DET_N / 2] = {
     p
 };
 
+/// The first pixel (`80·Y`) of the detector rows Y of each pair of [`DETECTOR_PAIRS`]:
+/// `(80·flipped(ra), 80·flipped(rb))`.
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const DETECTOR_PAIR_PIXELS: [(usize, usize); DET_N / 2] = {
+    let mut p = [(0, 0); DET_N / 2];
+    let mut l = 0;
+    while l < DET_N / 2 {
+        let (ra, rb) = DETECTOR_PAIRS[l];
+        p[l] = (flipped(ra) * DET_N, flipped(rb) * DET_N);
+        l += 1;
+    }
+    p
+};
+
 /// The `k`-th grid row holding detector data: 0, then `N + 1 − DET_N`, … (`k < DET_N`).
 const fn data_row(k: usize) -> usize {
     if k == 0 { 0 } else { N - DET_N + k }
@@ -566,9 +646,9 @@ fn load_flipped(grid: &mut SplitGrid, value: impl Fn(usize) -> f32) {
             continue;
         }
         let lanes = re.iter_mut().zip(im.iter_mut()).skip(fft::PACKED);
-        for ((dr, di), &(ra, rb)) in lanes.zip(&DETECTOR_PAIRS) {
-            *dr = value(flipped(ra) * DET_N + z);
-            *di = value(flipped(rb) * DET_N + z);
+        for ((dr, di), &(ya, yb)) in lanes.zip(&DETECTOR_PAIR_PIXELS) {
+            *dr = value(ya + z);
+            *di = value(yb + z);
         }
     }
 }
@@ -767,14 +847,14 @@ impl Imager {
         // shadowgram then decodes to zero within rounding that cancels (the real-output one
         // leaves residuals of ~0.01σ there). Only when the active set changes.
         correlate(&mut self.grid, &self.tw, &self.kernel);
-        let mut boxes = [0.0f64; SKY_N];
+        let mut boxes = BoxRows::new();
         for (n, brows) in slot.b.chunks_mut(T_BLOCK).enumerate() {
             let t0 = n * T_BLOCK;
             // The open area seen into the balance map, then combined in place.
             transpose_block(&self.grid.re, t0, brows);
             for (i, brow) in brows.iter_mut().enumerate() {
-                box_row(&slot.active_sat, t0 + i, &mut boxes);
-                for (b, &seen) in brow.iter_mut().zip(&boxes) {
+                let boxes = boxes.row(&slot.active_sat, t0 + i);
+                for (b, &seen) in brow.iter_mut().zip(boxes) {
                     let (open, seen) = (*b, seen as f32);
                     let closed = seen - open;
                     *b = if open >= MIN_SEEN_AREA && closed >= MIN_SEEN_AREA {
@@ -818,44 +898,39 @@ impl Imager {
         let key = self.key(Background::None);
         let same_variance = key.1 != 0
             && self.variance_key == key
-            && self
-                .variance_in
-                .iter()
-                .enumerate()
-                .all(|(k, v)| v.to_bits() == pick(active, variance, k).to_bits());
+            && holds_picked(&self.variance_in, active, variance);
         // The signal's data⋆G⁺ equals the variance's when the signal input is bit-identical
         // (raw counts without a background fit: `V = N`); then the grid already holds it.
-        let signal_is_variance = fit.is_none()
-            && (0..DET_PIXELS).all(|k| {
-                pick(active, shadow.counts, k).to_bits() == pick(active, variance, k).to_bits()
-            });
+        let signal_is_variance = fit.is_none() && same_picked(active, shadow.counts, variance);
         if !same_variance || signal_is_variance {
             self.variance_key = NO_KEY;
-            for (k, v) in self.variance_in.iter_mut().enumerate() {
-                *v = pick(active, variance, k);
-            }
-            fill_sat(&mut self.sat, |k| pick(active, variance, k) as f64);
-            load_flipped(&mut self.grid, |k| pick(active, variance, k));
+            store_picked(&mut self.variance_in, active, variance);
+            // The picked variance, read back from `variance_in` (the same values).
+            let picked = &self.variance_in;
+            let value = |k: usize| picked.get(k).copied().unwrap_or(0.0);
+            fill_sat(&mut self.sat, |k| value(k) as f64);
+            load_flipped(&mut self.grid, value);
             correlate(&mut self.grid, &self.tw, &self.kernel);
-            // The signal map is scratch until the signal is imaged below.
-            variance_map(
-                &self.grid,
-                &slot_of(&self.slots, self.cur).b,
-                &self.sat,
-                &mut self.variance,
-                &mut self.signal,
-            );
+            // The signal map is scratch, or (raw counts) the signal map from the same pass.
+            let maps = (&mut self.variance, &mut self.signal);
+            let balance = &slot_of(&self.slots, self.cur).b;
+            if signal_is_variance {
+                variance_map::<true>(&self.grid, balance, &self.sat, maps.0, maps.1);
+            } else {
+                variance_map::<false>(&self.grid, balance, &self.sat, maps.0, maps.1);
+            }
             self.variance_key = key;
         }
 
         // Signal: D⋆G⁺ (re), D⋆κ (box sums), the background fit subtracted first.
+        // (Raw counts: the signal map was made above, from the variance's correlation.)
         let value = |k: usize| fitted(active, shadow.counts, fit.as_ref(), k);
         if !signal_is_variance {
             fill_sat(&mut self.sat, |k| value(k) as f64);
             load_flipped(&mut self.grid, value);
             correlate_open(&mut self.grid, &self.tw, &self.kernel);
+            signal_map(&self.grid, &slot_of(&self.slots, self.cur).b, &self.sat, &mut self.signal);
         }
-        signal_map(&self.grid, &slot_of(&self.slots, self.cur).b, &self.sat, &mut self.signal);
         self.has_image = true;
         Ok(SkyImage { im: self })
     }
@@ -890,18 +965,11 @@ impl Imager {
         let key = (slot.generation, opts.background);
         let Balance { b, active, model: map, model_in, model_key, .. } = slot;
         Shadowgram { counts: model, variance: model, active }.check()?;
-        let same = key.0 != 0
-            && *model_key == key
-            && model_in
-                .iter()
-                .enumerate()
-                .all(|(p, v)| v.to_bits() == pick(active, model, p).to_bits());
+        let same = key.0 != 0 && *model_key == key && holds_picked(model_in, active, model);
         if !same {
             *model_key = (0, Background::None);
             let fit = fit(model, active, opts.background)?;
-            for (p, v) in model_in.iter_mut().enumerate() {
-                *v = pick(active, model, p);
-            }
+            store_picked(model_in, active, model);
             let value = |p: usize| fitted(active, model, fit.as_ref(), p);
             fill_sat(sat, |p| value(p) as f64);
             load_flipped(grid, value);
@@ -910,8 +978,7 @@ impl Imager {
             *model_key = key;
         }
         if k != 0.0 {
-            let rows = signal.iter_mut().zip(map.iter());
-            for (s, &m) in rows.flat_map(|(s, m)| s.iter_mut().zip(m)) {
+            for (s, &m) in signal.as_flattened_mut().iter_mut().zip(map.as_flattened()) {
                 *s -= k * m;
             }
         }
@@ -934,15 +1001,18 @@ impl Imager {
         }
         let (mut open_sum, mut norm) = (0.0f64, 0.0f64);
         let (ry, rz) = (coded_range(t), coded_range(u));
+        // The coded cells of each detector row as slices (always whole: the coded ranges lie
+        // within the mask), summed in the same order.
+        let cells = (rz.0 + u).checked_sub(KERNEL_OFFSET).map_or(0..0, |c| c..c + rz.1 - rz.0);
         for y in ry.0..ry.1 {
             let Some(orow) = self.open.get(y + t - KERNEL_OFFSET) else { continue };
-            for z in rz.0..rz.1 {
-                if slot.active.get(y * DET_N + z) != Some(&true) {
-                    continue;
+            let active = slot.active.get(y * DET_N + rz.0..y * DET_N + rz.1).unwrap_or(&[]);
+            for (&a, &g) in active.iter().zip(orow.get(cells.clone()).unwrap_or(&[])) {
+                if a {
+                    let g = g as f64;
+                    open_sum += g;
+                    norm += g * (g - b as f64 * (1.0 - g));
                 }
-                let g = orow.get(z + u - KERNEL_OFFSET).copied().unwrap_or(0.0) as f64;
-                open_sum += g;
-                norm += g * (g - b as f64 * (1.0 - g));
             }
         }
         if norm > 0.0 { (signal as f64 * open_sum / norm) as f32 } else { 0.0 }
@@ -966,7 +1036,37 @@ fn slot_of(slots: &[Balance; BALANCE_SLOTS], cur: usize) -> &Balance {
 }
 
 /// The checks of [`Imager::image`] on its input.
+///
+/// A branch-free pass over blocks of pixels (vectorised) accepts the usual input: every
+/// active pixel's `|c| ≤ MAX_PIXEL_VALUE` and `0 ≤ v ≤ MAX_PIXEL_VALUE` (false for NaN and
+/// infinities), and some pixel active. Otherwise the pixel-by-pixel checks below name the
+/// first offending pixel and its error, as before.
 fn check(shadow: &Shadowgram<'_>) -> Result<(), ImageError> {
+    let mut bad = false;
+    let mut any = false;
+    let blocks = shadow
+        .counts
+        .chunks_exact(CMP_BLOCK)
+        .zip(shadow.variance.chunks_exact(CMP_BLOCK))
+        .zip(shadow.active.chunks_exact(CMP_BLOCK));
+    for ((c, v), a) in blocks {
+        let (mut out, mut on) = (false, false);
+        for ((&c, &v), &a) in c.iter().zip(v).zip(a) {
+            let ok = (c.abs() <= MAX_PIXEL_VALUE) & (0.0..=MAX_PIXEL_VALUE).contains(&v);
+            out |= a & !ok;
+            on |= a;
+        }
+        bad |= out;
+        any |= on;
+    }
+    if !bad && any {
+        return Ok(());
+    }
+    check_each(shadow)
+}
+
+/// [`check`] pixel by pixel: the first offending pixel's error.
+fn check_each(shadow: &Shadowgram<'_>) -> Result<(), ImageError> {
     for (pixel, ((&c, &v), _)) in shadow
         .counts
         .iter()
@@ -1002,6 +1102,65 @@ fn fit(
         Background::Quadratic => {
             Quadratic::fit(counts, active).map(Some).ok_or(ImageError::BackgroundFitSingular)
         }
+    }
+}
+
+/// Pixels per block of the branch-free passes over a shadowgram ([`check`], [`holds_picked`]):
+/// a whole number of blocks per detector.
+const CMP_BLOCK: usize = 64;
+const _: () = assert!(DET_PIXELS.is_multiple_of(CMP_BLOCK));
+
+/// The bits of [`pick`]: `v`'s if active, those of `0.0` otherwise, branch-free.
+#[inline(always)]
+fn picked_bits(active: bool, v: f32) -> u32 {
+    v.to_bits() & 0u32.wrapping_sub(u32::from(active))
+}
+
+/// Whether `stored[k]` is [`pick`]`(active, values, k)` bit for bit for every pixel `k`:
+/// branch-free within blocks of [`CMP_BLOCK`] pixels (vectorised), stopping after the first
+/// block that differs.
+fn holds_picked(
+    stored: &[f32; DET_PIXELS],
+    active: &[bool; DET_PIXELS],
+    values: &[f32; DET_PIXELS],
+) -> bool {
+    let blocks = stored
+        .chunks_exact(CMP_BLOCK)
+        .zip(active.chunks_exact(CMP_BLOCK))
+        .zip(values.chunks_exact(CMP_BLOCK));
+    blocks.into_iter().all(|((s, a), v)| {
+        let mut diff = 0u32;
+        for ((s, &a), &v) in s.iter().zip(a).zip(v) {
+            diff |= s.to_bits() ^ picked_bits(a, v);
+        }
+        diff == 0
+    })
+}
+
+/// Whether [`pick`]`(active, x, k)` and [`pick`]`(active, y, k)` have the same bits for every
+/// pixel `k` (branch-free within blocks, as [`holds_picked`]).
+fn same_picked(active: &[bool; DET_PIXELS], x: &[f32; DET_PIXELS], y: &[f32; DET_PIXELS]) -> bool {
+    let blocks = x
+        .chunks_exact(CMP_BLOCK)
+        .zip(y.chunks_exact(CMP_BLOCK))
+        .zip(active.chunks_exact(CMP_BLOCK));
+    blocks.into_iter().all(|((x, y), a)| {
+        let mut diff = 0u32;
+        for ((&x, &y), &a) in x.iter().zip(y).zip(a) {
+            diff |= picked_bits(a, x) ^ picked_bits(a, y);
+        }
+        diff == 0
+    })
+}
+
+/// Stores [`pick`]`(active, values, k)` in `out[k]` for every pixel (branch-free).
+fn store_picked(
+    out: &mut [f32; DET_PIXELS],
+    active: &[bool; DET_PIXELS],
+    values: &[f32; DET_PIXELS],
+) {
+    for ((o, &a), &v) in out.iter_mut().zip(active).zip(values) {
+        *o = f32::from_bits(picked_bits(a, v));
     }
 }
 
@@ -1048,15 +1207,17 @@ fn correlate_open(g: &mut SplitGrid, tw: &Twiddles, kernel: &SplitGrid) {
 
 /// The variance map from a [`correlate`]d variance (`V⋆G⁺` in `re`, `V⋆G⁺²` in `im`) and its
 /// summed-area table (`V⋆κ`): `(1 + b)²·V⋆G⁺² − 2b(1 + b)·V⋆G⁺ + b²·V⋆κ`, 0 where not imaged.
-/// `scratch` (a sky map) is overwritten.
-fn variance_map(
+/// `scratch` (a sky map) is overwritten; with `SIGNAL` (the signal is the variance: raw
+/// counts), it receives [`signal_map`] of the same grid and table, the same operations on the
+/// same values, from the same pass (one transpose and one box sum per pixel, not two).
+fn variance_map<const SIGNAL: bool>(
     grid: &SplitGrid,
     balance: &[[f32; SKY_N]; SKY_N],
     sat: &[[f64; DET_N + 1]; DET_N + 1],
     out: &mut [[f32; SKY_N]; SKY_N],
     scratch: &mut [[f32; SKY_N]; SKY_N],
 ) {
-    let mut boxes = [0.0f64; SKY_N];
+    let mut boxes = BoxRows::new();
     let blocks =
         out.chunks_mut(T_BLOCK).zip(scratch.chunks_mut(T_BLOCK)).zip(balance.chunks(T_BLOCK));
     for (n, ((vrows, irows), brows)) in blocks.enumerate() {
@@ -1064,14 +1225,19 @@ fn variance_map(
         // `V⋆G⁺` into the map, `V⋆G⁺²` into the scratch, then combined in place.
         transpose_block(&grid.re, t0, vrows);
         transpose_block(&grid.im, t0, irows);
-        for (i, ((vrow, irow), brow)) in vrows.iter_mut().zip(irows.iter()).zip(brows).enumerate() {
-            box_row(sat, t0 + i, &mut boxes);
-            let cells = vrow.iter_mut().zip(brow).zip(irow).zip(&boxes);
-            for (((v, &b), &gim), &vk) in cells {
-                let (b, vp, vpp) = (b as f64, *v as f64, gim as f64);
+        let rows = vrows.iter_mut().zip(irows.iter_mut()).zip(brows);
+        for (i, ((vrow, irow), brow)) in rows.enumerate() {
+            let cells = vrow.iter_mut().zip(brow).zip(irow.iter_mut()).zip(boxes.row(sat, t0 + i));
+            for (((v, &b), gim), &vk) in cells {
+                let (b, vp, vpp) = (b as f64, *v as f64, *gim as f64);
                 let var = (1.0 + b) * (1.0 + b) * vpp - 2.0 * b * (1.0 + b) * vp + b * b * vk;
                 let var = if var > 0.0 { var as f32 } else { 0.0 };
                 *v = if b < 0.0 { 0.0 } else { var };
+                if SIGNAL {
+                    // As `signal_map`: `D⋆G⁺` is `V⋆G⁺` and `D⋆κ` is `V⋆κ`.
+                    let sig = ((1.0 + b) * vp - b * vk) as f32;
+                    *gim = if b < 0.0 { 0.0 } else { sig };
+                }
             }
         }
     }
@@ -1085,14 +1251,13 @@ fn signal_map(
     sat: &[[f64; DET_N + 1]; DET_N + 1],
     out: &mut [[f32; SKY_N]; SKY_N],
 ) {
-    let mut boxes = [0.0f64; SKY_N];
+    let mut boxes = BoxRows::new();
     for (n, (srows, brows)) in out.chunks_mut(T_BLOCK).zip(balance.chunks(T_BLOCK)).enumerate() {
         let t0 = n * T_BLOCK;
         // `D⋆G⁺` into the map, then combined in place.
         transpose_block(&grid.re, t0, srows);
         for (i, (srow, brow)) in srows.iter_mut().zip(brows).enumerate() {
-            box_row(sat, t0 + i, &mut boxes);
-            for ((s, &b), &dk) in srow.iter_mut().zip(brow).zip(&boxes) {
+            for ((s, &b), &dk) in srow.iter_mut().zip(brow).zip(boxes.row(sat, t0 + i)) {
                 let v = ((1.0 + b as f64) * *s as f64 - b as f64 * dk) as f32;
                 *s = if b < 0.0 { 0.0 } else { v };
             }
@@ -1189,10 +1354,12 @@ fn refine(fm: f32, f0: f32, fp: f32) -> f32 {
 const ROW_FILTER_MIN_SNR: f32 = 1.0e-3;
 
 /// Whether any pixel `u` in `cols` of a row may have an SNR `s/√v` above `best`
-/// (> [`ROW_FILTER_MIN_SNR`]): `false` only when none has. The test `s > 0 ∧ s² > (1 − 10⁻⁴)·best²·v` holds for every pixel whose
-/// computed SNR exceeds `best` (the rounding of `s/√v` is 10³ times smaller than the margin);
-/// pixels with a variance too small for the squares to be exact (below 10⁻²⁰), or whose
-/// squares overflow, always pass.
+/// (> [`ROW_FILTER_MIN_SNR`]): `false` only when none has. The test `s > 0 ∧ s² > (1 −
+/// 10⁻⁴)·best²·v` holds for every pixel whose computed SNR exceeds `best` (the rounding of
+/// `s/√v` is 10³ times smaller than the margin); pixels with `s > 0` and a variance too small
+/// for the squares to be exact (below 10⁻²⁰, zero included: such a pixel is skipped by the
+/// exact pass, its row only scanned), or whose squares overflow, always pass. A pixel with
+/// `s ≤ 0` cannot beat a positive `best`.
 fn row_may_beat(
     signal: &[f32; SKY_N],
     variance: &[f32; SKY_N],
@@ -1205,8 +1372,7 @@ fn row_may_beat(
     };
     let mut hit = false;
     for (&s, &v) in s.iter().zip(v) {
-        let tiny = (v > 0.0) & (v < 1.0e-20);
-        hit |= tiny | ((v > 0.0) & (s > 0.0) & (s * s > k * v));
+        hit |= (s > 0.0) & ((v < 1.0e-20) | (s * s > k * v));
     }
     hit
 }
@@ -1955,6 +2121,99 @@ mod tests {
                 assert_eq!(got, peak_exhaustive(&sky, &opts), "seed {seed}");
             }
         }
+    }
+
+    #[test]
+    fn fit_from_the_upper_triangle_equals_the_full_normal_matrix_bit_for_bit() {
+        // The normal equations accumulated cell by cell over the whole 5 × 6 matrix, as first
+        // written: the same coefficients, bit for bit.
+        let full = |values: &[f32; DET_PIXELS], active: &[bool; DET_PIXELS]| {
+            let mut m = [[0.0f64; 6]; 5];
+            for (k, (&v, _)) in values.iter().zip(active).enumerate().filter(|(_, (_, a))| **a) {
+                let p = Quadratic::basis(k / DET_N, k % DET_N);
+                for (row, &pi) in m.iter_mut().zip(&p) {
+                    for (cell, &pj) in row.iter_mut().zip(p.iter().chain(&[v as f64])) {
+                        *cell += pi * pj;
+                    }
+                }
+            }
+            solve5(&mut m).map(|coef| Quadratic { coef })
+        };
+        for seed in 1..6u32 {
+            let mut rng = Rng(seed);
+            let scale = 10f32.powi(seed as i32 * 3 - 9);
+            let values: [f32; DET_PIXELS] = core::array::from_fn(|_| scale * (rng.next() + 2.0));
+            let active: [bool; DET_PIXELS] = core::array::from_fn(|_| rng.next() > -0.6);
+            let (got, want) = (Quadratic::fit(&values, &active), full(&values, &active));
+            let bits = |q: Option<Quadratic>| q.map(|q| q.coef.map(f64::to_bits));
+            assert_eq!(bits(got), bits(want), "seed {seed}");
+            assert!(got.is_some());
+        }
+        let few = [false; DET_PIXELS];
+        assert_eq!(Quadratic::fit(&[1.0; DET_PIXELS], &few), full(&[1.0; DET_PIXELS], &few));
+    }
+
+    #[test]
+    fn branch_free_passes_agree_with_the_pixel_by_pixel_definitions() {
+        // Special values in active and inactive pixels, at block edges and inside blocks.
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            0.0,
+            -1.0,
+            2.0e12,
+            -2.0e12,
+            MAX_PIXEL_VALUE,
+            -MAX_PIXEL_VALUE,
+            1.0e-30,
+        ];
+        let mut rng = Rng(99);
+        let base: [f32; DET_PIXELS] = core::array::from_fn(|_| 10.0 + rng.next());
+        let mut active = [true; DET_PIXELS];
+        active[63] = false;
+        active[64] = false;
+        active[5000] = false;
+        assert!(check(&Shadowgram::poisson(&base, &active)).is_ok());
+        for (n, &x) in specials.iter().enumerate() {
+            for pixel in [0, 63, 64, 1000, 5000, DET_PIXELS - 1] {
+                for on_counts in [true, false] {
+                    let (mut c, mut v) = (base, base);
+                    if on_counts {
+                        c[pixel] = x
+                    } else {
+                        v[pixel] = x
+                    }
+                    let sh = Shadowgram { counts: &c, variance: &v, active: &active };
+                    assert_eq!(check(&sh), check_each(&sh), "{x} at {pixel}");
+                    // A second bad pixel later: the first is named.
+                    c[pixel + 1 - pixel / (DET_PIXELS - 1)] = f32::NAN;
+                    let sh = Shadowgram { counts: &c, variance: &v, active: &active };
+                    assert_eq!(check(&sh), check_each(&sh), "{x} at {pixel}, then NaN");
+                }
+                // The comparisons: one pixel changed (or the same bits), active or not.
+                let mut y = base;
+                y[pixel] = x;
+                let mut stored = [0.0f32; DET_PIXELS];
+                store_picked(&mut stored, &active, &base);
+                let want_stored: [f32; DET_PIXELS] =
+                    core::array::from_fn(|k| pick(&active, &base, k));
+                assert!(stored.iter().zip(&want_stored).all(|(a, b)| a.to_bits() == b.to_bits()));
+                let want = (0..DET_PIXELS)
+                    .all(|k| pick(&active, &base, k).to_bits() == pick(&active, &y, k).to_bits());
+                assert_eq!(holds_picked(&stored, &active, &y), want, "{n}: {x} at {pixel}");
+                assert_eq!(same_picked(&active, &base, &y), want, "{n}: {x} at {pixel}");
+            }
+        }
+        let none = [false; DET_PIXELS];
+        let sh = Shadowgram::poisson(&base, &none);
+        assert_eq!(check(&sh), Err(ImageError::NoActivePixels));
+        // Inactive pixels compare as +0.0, whatever they hold.
+        let mut y = base;
+        y[63] = f32::NAN;
+        assert!(same_picked(&active, &base, &y));
+        assert!(!same_picked(&[true; DET_PIXELS], &base, &y));
     }
 
     #[test]
