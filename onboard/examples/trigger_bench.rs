@@ -7,9 +7,9 @@
 //! The stimulus frames are built first; the timed part is `Trigger::receive_stimulus` on
 //! them: deframing, CRC, parsing, DPIX, CRT, IMT, imaging, catalogue. Prints the median over
 //! the runs of the event time processed per second of wall time (×real time) and the cost per
-//! event, twice: with the image searches in line (one thread: the unit, the twin) and on a
-//! second thread (`onboard::trigger::pipeline`: `replay --local`; the alerts and counters of
-//! the two are checked equal). On Linux it also prints the in-line ratio on the thread's CPU
+//! event, twice: with the image searches in line (one thread: the unit, the twin) and on
+//! other threads (`onboard::trigger::pipeline`, one per core: `replay --local`; the alerts and
+//! counters of the two are checked equal). On Linux it also prints the in-line ratio on the thread's CPU
 //! time, which a loaded host does not inflate.
 
 #[path = "../tests/trigger_sim/mod.rs"]
@@ -67,13 +67,13 @@ fn main() {
         bytes.len() as f64 / 1e6
     );
     // Each run twice: the searches in line (one thread, as on the unit and the twin), then on
-    // a second thread (`onboard::trigger::pipeline`, as in `replay --local`): the same alerts
-    // and counters (checked here), the wall time of two cores.
+    // other threads (`onboard::trigger::pipeline`, one per core, as in `replay --local`): the
+    // same alerts and counters (checked here), the wall time of every core.
     let mut ratios = [Vec::new(), Vec::new()];
     let mut cpu_ratios = Vec::new();
     for run in 0..runs {
         let mut first: Option<(u32, onboard::trigger::TriggerStats)> = None;
-        for (mode, name) in ["in line", "two threads"].into_iter().enumerate() {
+        for (mode, name) in ["in line", "searches on other threads"].into_iter().enumerate() {
             let mut trigger = Trigger::boxed();
             trigger.configure(&ActiveTables::from_set(&set)).expect("default tables");
             trigger.set_observing(true);
@@ -132,7 +132,8 @@ fn main() {
         println!("median in line on CPU time: {:.0}x real time", cpu_ratios[cpu_ratios.len() / 2]);
     }
     println!(
-        "median with the searches on a second thread: {:.0}x real time (target >= 3000x)",
+        "median with the searches on {} other thread(s): {:.0}x real time (target >= 3000x)",
+        pipeline::default_search_threads(),
         ratios[1][ratios[1].len() / 2]
     );
 }
