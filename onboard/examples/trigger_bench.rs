@@ -1,5 +1,5 @@
 //! Speed of the whole trigger on background: `cargo run --release -p onboard --example
-//! trigger_bench [seconds] [runs]`.
+//! trigger_bench [seconds] [runs] [search threads]`.
 //!
 //! Default tables, every trigger on (CRT: 12 timescales × 4 bands × 5 zones; IMT: 3 bands × 7
 //! accumulations), 5 000 counts/s of background with the Crab in the field below its
@@ -33,6 +33,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let seconds: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(300.0);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let threads: usize = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(pipeline::default_search_threads);
     let set = tables::defaults::default_set();
     let att = Attitude::from_pointing(77.0, 26.0, 0.0);
     let (y, z) = geometry::from_radec(&att, 83.6331, 22.0145).expect("Crab in front");
@@ -85,8 +89,9 @@ fn main() {
                     trigger.receive_stimulus(chunk, &mut |_| alerts += 1);
                 }
             } else {
-                pipeline::run(
+                pipeline::run_threads(
                     &mut trigger,
+                    threads,
                     |_, _: &()| alerts += 1,
                     |feed| {
                         for chunk in bytes.chunks(4096) {
@@ -133,7 +138,7 @@ fn main() {
     }
     println!(
         "median with the searches on {} other thread(s): {:.0}x real time (target >= 3000x)",
-        pipeline::default_search_threads(),
+        threads,
         ratios[1][ratios[1].len() / 2]
     );
 }
