@@ -21,7 +21,7 @@ use tc_tm::service::trigger::{Alert, SlewRequest, TriggerType};
 pub use local::{LocalOptions, LocalOutcome, run_local, run_local_source, run_local_with};
 pub use notice::Notice;
 
-use crate::events::{AttitudeSample, Input, InputError, Item};
+use crate::events::{AttitudeSample, Input, InputError, Item, Run};
 use encode::{Encoder, FrameSink};
 
 /// Why a replay stopped.
@@ -74,6 +74,16 @@ pub trait ItemSource {
     /// # Errors
     /// What stops reading (a damaged file, an interruption).
     fn next_item(&mut self) -> Result<Option<Item>, ReplayError>;
+    /// The next context sample or events in a row, up to `max` (at least one): the items of
+    /// [`ItemSource::next_item`], many events at a time where the source can (by default one
+    /// item at a time).
+    ///
+    /// # Errors
+    /// As [`ItemSource::next_item`].
+    fn next_run(&mut self, max: usize) -> Result<Run<'_>, ReplayError> {
+        let _ = max;
+        Ok(self.next_item()?.map_or(Run::End, Run::Item))
+    }
     /// Whether the source carries attitude samples (else [`DEFAULT_POINTING`] is sent first).
     fn has_attitude(&self) -> bool;
     /// Events read so far (for progress reports).
@@ -83,6 +93,9 @@ pub trait ItemSource {
 impl ItemSource for Input {
     fn next_item(&mut self) -> Result<Option<Item>, ReplayError> {
         Ok(Input::next_item(self)?)
+    }
+    fn next_run(&mut self, max: usize) -> Result<Run<'_>, ReplayError> {
+        Ok(Input::next_run(self, max)?)
     }
     fn has_attitude(&self) -> bool {
         Input::has_attitude(self)
@@ -96,8 +109,9 @@ impl ItemSource for Input {
 const PROGRESS_EVERY: u64 = 1 << 16;
 
 /// Streams an input through an encoder into `feed`: the default attitude first when the input
-/// has none, every item in time order (`on_item` sees each after it was encoded), then a
-/// flush at the last tick. `progress` gets the number of events read now and then.
+/// has none, every item in time order (`on_item` sees each context sample, attitude or orbit,
+/// after it was encoded; events go to the encoder in runs), then a flush at the last tick.
+/// `progress` gets the number of events read now and then.
 ///
 /// # Errors
 /// Input errors, and those of `feed`.
@@ -112,19 +126,41 @@ pub fn items(
     let mut first = true;
     let mut last = 0u64;
     let mut n = 0u64;
-    while let Some(item) = input.next_item()? {
+    loop {
+        // Runs end where a progress report falls due, as if items came one by one.
+        let due = PROGRESS_EVERY - n % PROGRESS_EVERY;
+        let run = input.next_run(usize::try_from(due).unwrap_or(usize::MAX))?;
+        let (tick, count) = match &run {
+            Run::End => break,
+            Run::Item(i) => (i.tick(), 1),
+            Run::Events(e) => match e.first() {
+                Some(f) => (f.tick, e.len() as u64),
+                None => continue,
+            },
+        };
         if first && default_attitude {
             let (ra, dec, roll) = DEFAULT_POINTING;
             let q = onboard::trigger::geometry::Attitude::from_pointing(ra, dec, roll).quaternion();
-            let a = Item::Attitude(AttitudeSample { tick: item.tick(), q });
+            let a = Item::Attitude(AttitudeSample { tick, q });
             enc.push(&a, feed)?;
             on_item(&a);
         }
         first = false;
-        enc.push(&item, feed)?;
-        on_item(&item);
-        last = item.tick();
-        n += 1;
+        match run {
+            Run::Item(item) => {
+                enc.push(&item, feed)?;
+                if !matches!(item, Item::Event(_)) {
+                    on_item(&item);
+                }
+                last = item.tick();
+            }
+            Run::Events(events) => {
+                enc.push_events(events, feed)?;
+                last = events.last().map_or(last, |e| e.tick);
+            }
+            Run::End => break,
+        }
+        n += count;
         if n.is_multiple_of(PROGRESS_EVERY) {
             progress(input.events_read());
         }
@@ -390,7 +426,8 @@ roll_deg = 30.0
     const PINNED_EVENTS_DIGEST: Digest<'_> =
         (5039995665697893815, 537, 1, &[65537, 68388], 68388, 537, "");
     /// Per damaged row: the row (from 0), then the digest as [`replay_digest`] gives it.
-    const PINNED_DAMAGED: &[(usize, u64, u64, u64, &[u64], u64, u64, &str)] = &[
+    type Damaged<'a> = (usize, u64, u64, u64, &'a [u64], u64, u64, &'a str);
+    const PINNED_DAMAGED: &[Damaged<'_>] = &[
         (
             0,
             14695981039346656037,
