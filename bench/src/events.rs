@@ -588,8 +588,9 @@ const FLOAT_CODES: &str = "DE";
 fn tick_of(time_s: f64) -> Option<u64> {
     let x = time_s * TICKS_PER_S as f64;
     if (0.0..8.0e15).contains(&x) {
-        let i = x as u64;
-        Some(i + u64::from(x - i as f64 >= 0.5))
+        // Signed conversions: one instruction each way (the unsigned ones are not on x86-64).
+        let i = x as i64;
+        Some(i as u64 + u64::from(x - i as f64 >= 0.5))
     } else {
         s_to_tick(time_s)
     }
