@@ -8,9 +8,9 @@
 //! - [`Input::open`]: a file (`*.fits`, `*.fit`, `*.csv`) or a directory holding a triplet
 //!   (`ECL-EVT-SEC_*.fits` or `.csv`, optional `SVO-ATT-CNV_*.fits` and `SVO-ORB-CNV_*.fits`);
 //!   it yields [`Item`]s in time order (a context sample comes before the events at or after
-//!   its time). Events are read row by row (bounded memory whatever the file size); the
-//!   attitude and orbit tables are small (one row per second) and read whole, up to
-//!   [`MAX_CONTEXT_ROWS`] rows.
+//!   its time). Events are read a block of rows at a time (bounded memory whatever the file
+//!   size) and handed on in runs ([`Input::next_run`]); the attitude and orbit tables are
+//!   small (one row per second) and read whole, up to [`MAX_CONTEXT_ROWS`] rows.
 //!
 //! Every error names the file and the place: `file: HDU 2, row 17, column PHA: ...` for FITS,
 //! `file:LINE:COLUMN: ...` for CSV.
