@@ -8,9 +8,9 @@
 //! - [`Input::open`]: a file (`*.fits`, `*.fit`, `*.csv`) or a directory holding a triplet
 //!   (`ECL-EVT-SEC_*.fits` or `.csv`, optional `SVO-ATT-CNV_*.fits` and `SVO-ORB-CNV_*.fits`);
 //!   it yields [`Item`]s in time order (a context sample comes before the events at or after
-//!   its time). Events are read row by row (bounded memory whatever the file size); the
-//!   attitude and orbit tables are small (one row per second) and read whole, up to
-//!   [`MAX_CONTEXT_ROWS`] rows.
+//!   its time). Events are read a block of rows at a time (bounded memory whatever the file
+//!   size) and handed on in runs ([`Input::next_run`]); the attitude and orbit tables are
+//!   small (one row per second) and read whole, up to [`MAX_CONTEXT_ROWS`] rows.
 //!
 //! Every error names the file and the place: `file: HDU 2, row 17, column PHA: ...` for FITS,
 //! `file:LINE:COLUMN: ...` for CSV.
@@ -207,7 +207,9 @@ struct Column {
 struct FitsTable {
     path: PathBuf,
     hdu: usize,
-    reader: BufReader<File>,
+    /// The file at the next row not yet read (rows are read in blocks straight into `ahead`,
+    /// through no other buffer).
+    reader: File,
     columns: Vec<Column>,
     rows: u64,
     next_row: u64,
@@ -445,12 +447,13 @@ impl FitsTable {
                 ),
             });
         }
+        // Seeking drops what the header reader had buffered: the file is then at the data.
         reader.seek(SeekFrom::Start(data_start)).map_err(|e| io_err(path, &e))?;
         let row_len = usize::try_from(row_len).map_err(|_| file_err(path, "rows too long"))?;
         Ok(FitsTable {
             path: path.to_path_buf(),
             hdu,
-            reader,
+            reader: reader.into_inner(),
             columns,
             rows,
             next_row: 0,
@@ -504,6 +507,29 @@ impl FitsTable {
         Ok(true)
     }
 
+    /// Reads the next block of rows (the rows that remain, up to [`ROWS_AHEAD`]: the same
+    /// reads as [`FitsTable::advance`]) into `ahead`, and counts them read; returns how many
+    /// (0 at the end of the table). [`FitsTable::select`] makes one of them the current row.
+    fn read_block(&mut self) -> Result<usize, InputError> {
+        let left = self.rows.saturating_sub(self.next_row);
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(ROWS_AHEAD);
+        if n == 0 {
+            return Ok(0);
+        }
+        self.ahead.resize(n * self.row_len, 0);
+        self.reader.read_exact(&mut self.ahead).map_err(|e| io_err(&self.path, &e))?;
+        self.at = 0;
+        self.next_row += n as u64;
+        Ok(n)
+    }
+
+    /// Makes row `k` of the block in `ahead` the current one, numbered `row` (from 1) in
+    /// errors; returns the number it had.
+    fn select(&mut self, k: usize, row: u64) -> u64 {
+        self.at = k * self.row_len;
+        std::mem::replace(&mut self.next_row, row)
+    }
+
     /// The current row's octets.
     fn row(&self) -> &[u8] {
         self.ahead.get(self.at..self.at + self.row_len).unwrap_or(&[])
@@ -555,6 +581,79 @@ const INT_CODES: &str = "BIJK";
 const INT_WHAT: &str = "B, I, J or K (integer)";
 const FLOAT_CODES: &str = "DE";
 
+/// The tick of a `TIME` value, exactly as [`s_to_tick`] gives it, without a call to `round`
+/// for times in the usual range: below 2⁵³ ticks `x − trunc(x)` is exact, and rounding half
+/// away from zero is `trunc(x) + (fraction ≥ ½)`.
+#[inline]
+fn tick_of(time_s: f64) -> Option<u64> {
+    let x = time_s * TICKS_PER_S as f64;
+    if (0.0..8.0e15).contains(&x) {
+        // Signed conversions: one instruction each way (the unsigned ones are not on x86-64).
+        let i = x as i64;
+        Some(i as u64 + u64::from(x - i as f64 >= 0.5))
+    } else {
+        s_to_tick(time_s)
+    }
+}
+
+/// Error of an event earlier than the one before it.
+fn order_error(path: &Path, place: Place, e: &Event, last_tick: u64) -> InputError {
+    InputError {
+        path: path.to_path_buf(),
+        place,
+        message: format!(
+            "TIME {:.5} is earlier than the previous event's {:.5}: events must be in time \
+             order (sort the file by TIME)",
+            e.time_s(),
+            tick_to_s(last_tick)
+        ),
+    }
+}
+
+/// Element 0 of an `N`-octet column at `offset` of a row.
+#[inline]
+fn be<const N: usize>(row: &[u8], offset: usize) -> Option<[u8; N]> {
+    row.get(offset..)?.first_chunk::<N>().copied()
+}
+
+/// Decodes element 0 of an integer column (`B`, `L`, `I`, `J`, `K`) of every row of a block,
+/// −1 where the octets are missing (a value every integer column refuses).
+fn int_column(block: &[u8], row_len: usize, c: &Column, out: &mut Vec<i64>) {
+    out.clear();
+    let rows = block.chunks_exact(row_len);
+    let o = c.offset;
+    match c.code {
+        'B' | 'L' => out.extend(rows.map(|r| r.get(o).map_or(-1, |&b| i64::from(b)))),
+        'I' => out.extend(rows.map(|r| be(r, o).map_or(-1, |b| i64::from(i16::from_be_bytes(b))))),
+        'J' => out.extend(rows.map(|r| be(r, o).map_or(-1, |b| i64::from(i32::from_be_bytes(b))))),
+        'K' => out.extend(rows.map(|r| be(r, o).map_or(-1, i64::from_be_bytes))),
+        _ => out.extend(rows.map(|_| -1)),
+    }
+}
+
+/// Decodes element 0 of a float column (`D`, `E`) of every row of a block, NaN where missing.
+fn float_column(block: &[u8], row_len: usize, c: &Column, out: &mut Vec<f64>) {
+    out.clear();
+    let rows = block.chunks_exact(row_len);
+    let o = c.offset;
+    match c.code {
+        'D' => out.extend(rows.map(|r| be(r, o).map_or(f64::NAN, f64::from_be_bytes))),
+        'E' => out
+            .extend(rows.map(|r| be(r, o).map_or(f64::NAN, |b| f64::from(f32::from_be_bytes(b))))),
+        _ => out.extend(rows.map(|_| f64::NAN)),
+    }
+}
+
+/// Rows of an event table decoded a block at a time, column by column.
+#[derive(Default)]
+struct EventColumns {
+    time: Vec<f64>,
+    y: Vec<i64>,
+    z: Vec<i64>,
+    pha: Vec<i64>,
+    mult: Vec<i64>,
+}
+
 struct FitsEvents {
     t: FitsTable,
     time: Column,
@@ -562,9 +661,14 @@ struct FitsEvents {
     z: Column,
     pha: Column,
     mult: Option<Column>,
+    /// Whether the block decoding applies: every column has element 0 (repeat ≥ 1) and rows
+    /// have octets. Otherwise each row goes through [`FitsEvents::row_event`].
+    by_block: bool,
     /// Offsets of TIME, Y, Z, PHA and MULT when the table has the layout `simulate` writes
-    /// (`D`, `I`, `I`, `I`, optional `B`): rows are then decoded directly.
-    fast: Option<[usize; 5]>,
+    /// (`D`, `I`, `I`, `I`, optional `B`): rows are then decoded in one pass, row by row.
+    simulated: Option<[usize; 4]>,
+    mult_at: Option<usize>,
+    cols: EventColumns,
 }
 
 impl FitsEvents {
@@ -582,56 +686,36 @@ impl FitsEvents {
         let z = t.required("Z", INT_CODES, INT_WHAT)?;
         let pha = t.required("PHA", INT_CODES, INT_WHAT)?;
         let mult = t.column("MULT", "BIJKL", INT_WHAT)?;
+        let by_block = t.row_len > 0
+            && [&time, &y, &z, &pha].into_iter().chain(mult.as_ref()).all(|c| c.repeat >= 1);
         let one = |c: &Column, code: char| c.code == code && c.repeat == 1;
-        let fast = (one(&time, 'D')
+        let simulated = (by_block
+            && one(&time, 'D')
             && one(&y, 'I')
             && one(&z, 'I')
             && one(&pha, 'I')
             && mult.as_ref().is_none_or(|m| one(m, 'B')))
-        .then(|| {
-            [
-                time.offset,
-                y.offset,
-                z.offset,
-                pha.offset,
-                mult.as_ref().map_or(usize::MAX, |m| m.offset),
-            ]
-        });
-        Ok(FitsEvents { t, time, y, z, pha, mult, fast })
+        .then_some([time.offset, y.offset, z.offset, pha.offset]);
+        let mult_at = mult.as_ref().map(|m| m.offset);
+        Ok(FitsEvents {
+            t,
+            time,
+            y,
+            z,
+            pha,
+            mult,
+            by_block,
+            simulated,
+            mult_at,
+            cols: EventColumns::default(),
+        })
     }
 
-    /// The row decoded directly, `None` if any value is out of range (the general path then
-    /// reports it with its place).
-    fn decode_fast(&self, o: [usize; 5]) -> Option<Event> {
-        let b = self.t.row();
-        let i16_at = |k: usize| -> Option<i16> {
-            Some(i16::from_be_bytes(b.get(k..k + 2)?.try_into().ok()?))
-        };
-        let time = f64::from_be_bytes(b.get(o[0]..o[0] + 8)?.try_into().ok()?);
-        let (y, z, pha) = (i16_at(o[1])?, i16_at(o[2])?, i16_at(o[3])?);
-        let mult = if o[4] == usize::MAX { 1 } else { *b.get(o[4])? };
-        let side = i16::from(PLANE_SIDE);
-        let ok = (0..side).contains(&y)
-            && (0..side).contains(&z)
-            && (0..=MAX_PHA as i16).contains(&pha)
-            && mult >= 1;
-        if !ok {
-            return None;
-        }
-        Some(Event { tick: s_to_tick(time)?, y: y as u8, z: z as u8, pha: pha as u16, mult })
-    }
-
-    fn next(&mut self) -> Result<Option<Event>, InputError> {
-        if !self.t.advance()? {
-            return Ok(None);
-        }
-        if let Some(o) = self.fast
-            && let Some(e) = self.decode_fast(o)
-        {
-            return Ok(Some(e));
-        }
+    /// The current row as an event, or the error of its first bad cell (`TIME`, `Y`, `Z`,
+    /// `PHA`, `MULT` in that order).
+    fn row_event(&self) -> Result<Event, InputError> {
         let side = f64::from(PLANE_SIDE - 1);
-        Ok(Some(Event {
+        Ok(Event {
             tick: self.t.time(&self.time)?,
             y: self.t.int(&self.y, 0.0, side)? as u8,
             z: self.t.int(&self.z, 0.0, side)? as u8,
@@ -640,7 +724,153 @@ impl FitsEvents {
                 Some(c) => self.t.int(c, 1.0, 255.0)? as u8,
                 None => 1,
             },
-        }))
+        })
+    }
+
+    /// Row `k` of the block (numbered `row` from 1) through [`FitsEvents::row_event`].
+    #[cold]
+    fn row_event_at(&mut self, k: usize, row: u64) -> Result<Event, InputError> {
+        let read = self.t.select(k, row);
+        let e = self.row_event();
+        self.t.next_row = read;
+        e
+    }
+
+    /// Reads the next block of rows and appends their events to `out`, checking that each is
+    /// no earlier than `last_tick` (then the event's). At the end of the table, appends none.
+    ///
+    /// # Errors
+    /// A bad cell or an event out of time order, located; the events of the rows before it
+    /// are in `out`.
+    fn fill(&mut self, out: &mut Vec<Event>, last_tick: &mut u64) -> Result<(), InputError> {
+        let first_row = self.t.next_row + 1;
+        let n = self.t.read_block()?;
+        out.reserve(n);
+        if !self.by_block {
+            for k in 0..n {
+                let row = first_row + k as u64;
+                let e = self.row_event_at(k, row)?;
+                if e.tick < *last_tick {
+                    let place = Place::Cell { hdu: self.t.hdu, row, column: "TIME".into() };
+                    return Err(order_error(&self.t.path, place, &e, *last_tick));
+                }
+                *last_tick = e.tick;
+                out.push(e);
+            }
+            return Ok(());
+        }
+        if let Some(o) = self.simulated {
+            return self.fill_simulated(o, n, first_row, out, last_tick);
+        }
+        let (block, row_len, c) = (&self.t.ahead, self.t.row_len, &mut self.cols);
+        float_column(block, row_len, &self.time, &mut c.time);
+        int_column(block, row_len, &self.y, &mut c.y);
+        int_column(block, row_len, &self.z, &mut c.z);
+        int_column(block, row_len, &self.pha, &mut c.pha);
+        match &self.mult {
+            Some(m) => int_column(block, row_len, m, &mut c.mult),
+            None => {
+                c.mult.clear();
+                c.mult.resize(n, 1);
+            }
+        }
+        let side = i64::from(PLANE_SIDE);
+        let mut last = *last_tick;
+        let cols = std::mem::take(&mut self.cols);
+        let rows = cols.time.iter().zip(&cols.y).zip(&cols.z).zip(&cols.pha).zip(&cols.mult);
+        let mut result = Ok(());
+        for (k, ((((&time, &y), &z), &pha), &mult)) in rows.enumerate() {
+            let ok = (0..side).contains(&y)
+                && (0..side).contains(&z)
+                && (0..=i64::from(MAX_PHA)).contains(&pha)
+                && (1..=255).contains(&mult);
+            let e = match tick_of(time) {
+                Some(tick) if ok => {
+                    Event { tick, y: y as u8, z: z as u8, pha: pha as u16, mult: mult as u8 }
+                }
+                _ => match self.row_event_at(k, first_row + k as u64) {
+                    Ok(e) => e,
+                    Err(err) => {
+                        result = Err(err);
+                        break;
+                    }
+                },
+            };
+            if e.tick < last {
+                let row = first_row + k as u64;
+                let place = Place::Cell { hdu: self.t.hdu, row, column: "TIME".into() };
+                result = Err(order_error(&self.t.path, place, &e, last));
+                break;
+            }
+            last = e.tick;
+            out.push(e);
+        }
+        self.cols = cols;
+        *last_tick = last;
+        result
+    }
+
+    /// [`FitsEvents::fill`] for the simulator's layout, once the block is read: each row
+    /// decoded in place; a row that fails a check goes through [`FitsEvents::row_event_at`],
+    /// which names the error.
+    fn fill_simulated(
+        &mut self,
+        o: [usize; 4],
+        n: usize,
+        first_row: u64,
+        out: &mut Vec<Event>,
+        last_tick: &mut u64,
+    ) -> Result<(), InputError> {
+        let side = i16::from(PLANE_SIDE);
+        let max_pha = MAX_PHA as i16;
+        let mut k = 0;
+        while k < n {
+            let mut last = *last_tick;
+            for r in self.t.ahead.chunks_exact(self.t.row_len).skip(k) {
+                let (Some(t), Some(y), Some(z), Some(p)) =
+                    (be::<8>(r, o[0]), be::<2>(r, o[1]), be::<2>(r, o[2]), be::<2>(r, o[3]))
+                else {
+                    break;
+                };
+                let mult = match self.mult_at {
+                    Some(m) => r.get(m).copied().unwrap_or(0),
+                    None => 1,
+                };
+                let (y, z, pha) =
+                    (i16::from_be_bytes(y), i16::from_be_bytes(z), i16::from_be_bytes(p));
+                let Some(tick) = tick_of(f64::from_be_bytes(t)) else { break };
+                let ok = (0..side).contains(&y)
+                    && (0..side).contains(&z)
+                    && (0..=max_pha).contains(&pha)
+                    && mult >= 1
+                    && tick >= last;
+                if !ok {
+                    break;
+                }
+                last = tick;
+                out.push(Event { tick, y: y as u8, z: z as u8, pha: pha as u16, mult });
+                k += 1;
+            }
+            *last_tick = last;
+            if k == n {
+                break;
+            }
+            let row = first_row + k as u64;
+            let e = self.row_event_at(k, row)?;
+            if e.tick < *last_tick {
+                let place = Place::Cell { hdu: self.t.hdu, row, column: "TIME".into() };
+                return Err(order_error(&self.t.path, place, &e, *last_tick));
+            }
+            *last_tick = e.tick;
+            out.push(e);
+            k += 1;
+        }
+        Ok(())
+    }
+
+    /// Whether every row has been read.
+    fn exhausted(&self) -> bool {
+        self.t.next_row >= self.t.rows
     }
 }
 
@@ -656,6 +886,8 @@ struct CsvEvents {
     idx: [Option<usize>; 5],
     names: Vec<String>,
     rows: u64,
+    /// The end of the file was reached.
+    done: bool,
 }
 
 const CSV_COLS: [&str; 5] = ["TIME", "Y", "Z", "PHA", "MULT"];
@@ -671,6 +903,7 @@ impl CsvEvents {
             idx: [None; 5],
             names: Vec::new(),
             rows: 0,
+            done: false,
         };
         let header = loop {
             if !c.read_line()? {
@@ -799,17 +1032,45 @@ impl CsvEvents {
     }
 }
 
+impl CsvEvents {
+    /// Reads up to [`ROWS_AHEAD`] more events into `out`, as [`FitsEvents::fill`].
+    fn fill(&mut self, out: &mut Vec<Event>, last_tick: &mut u64) -> Result<(), InputError> {
+        for _ in 0..ROWS_AHEAD {
+            let Some(e) = self.next()? else {
+                self.done = true;
+                return Ok(());
+            };
+            if e.tick < *last_tick {
+                return Err(order_error(&self.path, self.place(), &e, *last_tick));
+            }
+            *last_tick = e.tick;
+            out.push(e);
+        }
+        Ok(())
+    }
+}
+
 enum EventFile {
     Fits(Box<FitsEvents>),
     Csv(Box<CsvEvents>),
 }
 
 /// A streaming reader of the events of one file, checking time order.
+///
+/// Rows are decoded a block at a time (up to 4 096) into a buffer of events; an error is
+/// reported after the events of the rows before it, as if rows were read one by one.
 pub struct EventReader {
     file: EventFile,
     last_tick: u64,
-    /// Events read so far.
+    /// Events read so far (returned by [`EventReader::next_event`] or taken by [`Input`]).
     pub count: u64,
+    /// Decoded events; those before `pos` are taken.
+    buf: Vec<Event>,
+    pos: usize,
+    /// The error of the row after the last event in `buf`, reported when it is reached.
+    error: Option<InputError>,
+    /// No event after those in `buf`.
+    eof: bool,
 }
 
 impl std::fmt::Debug for EventReader {
@@ -834,7 +1095,15 @@ impl EventReader {
         } else {
             EventFile::Fits(Box::new(FitsEvents::open(path)?))
         };
-        Ok(EventReader { file, last_tick: 0, count: 0 })
+        Ok(EventReader {
+            file,
+            last_tick: 0,
+            count: 0,
+            buf: Vec::new(),
+            pos: 0,
+            error: None,
+            eof: false,
+        })
     }
 
     /// Number of events if the file says it up front (FITS `NAXIS2`).
@@ -845,37 +1114,60 @@ impl EventReader {
         }
     }
 
+    /// The events decoded and not yet taken.
+    fn available(&self) -> &[Event] {
+        self.buf.get(self.pos..).unwrap_or(&[])
+    }
+
+    /// Takes the first `n` available events.
+    fn take(&mut self, n: usize) -> &[Event] {
+        let start = self.pos;
+        self.pos = (start + n).min(self.buf.len());
+        self.count += (self.pos - start) as u64;
+        self.buf.get(start..self.pos).unwrap_or(&[])
+    }
+
+    /// Decodes the next block after the available events; `false` at the end of the file.
+    ///
+    /// # Errors
+    /// The error of the next row when no event comes before it (else it is kept for later).
+    fn refill(&mut self) -> Result<bool, InputError> {
+        if let Some(e) = self.error.take() {
+            self.eof = true;
+            return Err(e);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        self.buf.drain(..self.pos);
+        self.pos = 0;
+        let before = self.buf.len();
+        let (r, exhausted) = match &mut self.file {
+            EventFile::Fits(f) => (f.fill(&mut self.buf, &mut self.last_tick), f.exhausted()),
+            EventFile::Csv(c) => (c.fill(&mut self.buf, &mut self.last_tick), c.done),
+        };
+        let got = self.buf.len() > before;
+        match r {
+            Ok(()) => self.eof = !got || exhausted,
+            Err(e) if got => self.error = Some(e),
+            Err(e) => {
+                self.eof = true;
+                return Err(e);
+            }
+        }
+        Ok(got)
+    }
+
     /// The next event, `None` at the end.
     ///
     /// # Errors
     /// A value out of range, a malformed row, or an event earlier than the one before it
     /// (inputs must be in time order), located.
     pub fn next_event(&mut self) -> Result<Option<Event>, InputError> {
-        let e = match &mut self.file {
-            EventFile::Fits(f) => f.next()?,
-            EventFile::Csv(c) => c.next()?,
-        };
-        if let Some(e) = e {
-            if e.tick < self.last_tick {
-                let message = format!(
-                    "TIME {:.5} is earlier than the previous event's {:.5}: events must be in \
-                     time order (sort the file by TIME)",
-                    e.time_s(),
-                    tick_to_s(self.last_tick)
-                );
-                let (path, place) = match &self.file {
-                    EventFile::Fits(f) => (
-                        f.t.path.clone(),
-                        Place::Cell { hdu: f.t.hdu, row: f.t.next_row, column: "TIME".into() },
-                    ),
-                    EventFile::Csv(c) => (c.path.clone(), c.place()),
-                };
-                return Err(InputError { path, place, message });
-            }
-            self.last_tick = e.tick;
-            self.count += 1;
+        if self.available().is_empty() && !self.refill()? {
+            return Ok(None);
         }
-        Ok(e)
+        Ok(self.take(1).first().copied())
     }
 }
 
@@ -1040,6 +1332,17 @@ impl Triplet {
     }
 }
 
+/// What [`Input::next_run`] gives: a context sample, or events in a row (never none).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Run<'a> {
+    /// One item (an attitude or orbit sample; an event for sources that give one at a time).
+    Item(Item),
+    /// Consecutive events, in time order, before the next context sample.
+    Events(&'a [Event]),
+    /// The end of the input.
+    End,
+}
+
 /// A replay input: events streamed from a file, merged in time order with the attitude and
 /// orbit samples of a triplet.
 #[derive(Debug)]
@@ -1047,7 +1350,6 @@ pub struct Input {
     events: EventReader,
     attitude: std::vec::IntoIter<AttitudeSample>,
     orbit: std::vec::IntoIter<OrbitSample>,
-    next_event: Option<Event>,
     next_att: Option<AttitudeSample>,
     next_orb: Option<OrbitSample>,
     started: bool,
@@ -1079,7 +1381,6 @@ impl Input {
             events,
             attitude: attitude.into_iter(),
             orbit: orbit.into_iter(),
-            next_event: None,
             next_att: None,
             next_orb: None,
             started: false,
@@ -1092,9 +1393,9 @@ impl Input {
         self.events.len_hint()
     }
 
-    /// Events read so far.
+    /// Events read so far: those given and the next one, read ahead.
     pub fn events_read(&self) -> u64 {
-        self.events.count
+        self.events.count + u64::from(!self.events.available().is_empty())
     }
 
     /// Whether the input has attitude samples.
@@ -1112,31 +1413,68 @@ impl Input {
     /// # Errors
     /// Those of [`EventReader::next_event`].
     pub fn next_item(&mut self) -> Result<Option<Item>, InputError> {
+        Ok(match self.next_run(1)? {
+            Run::Item(i) => Some(i),
+            Run::Events(e) => e.first().map(|e| Item::Event(*e)),
+            Run::End => None,
+        })
+    }
+
+    /// The next context sample, or up to `max` (at least one) events in a row: the items
+    /// [`Input::next_item`] would give one by one, with the same errors after the same items.
+    ///
+    /// An event is given once the row after it has been read (a bad row stops the input before
+    /// the event before it, as [`Input::next_item`] always did).
+    ///
+    /// # Errors
+    /// Those of [`EventReader::next_event`].
+    pub fn next_run(&mut self, max: usize) -> Result<Run<'_>, InputError> {
         if !self.started {
             self.started = true;
-            self.next_event = self.events.next_event()?;
+            if self.events.available().is_empty() {
+                self.events.refill()?;
+            }
             self.next_att = self.attitude.next();
             self.next_orb = self.orbit.next();
         }
-        let te = self.next_event.map_or(u64::MAX, |e| e.tick);
+        let te = self.events.available().first().map_or(u64::MAX, |e| e.tick);
         let ta = self.next_att.map_or(u64::MAX, |a| a.tick);
         let to = self.next_orb.map_or(u64::MAX, |o| o.tick);
-        if self.next_att.is_some() && ta <= te && ta <= to {
-            let a = self.next_att.take();
+        if let Some(a) = self.next_att
+            && ta <= te
+            && ta <= to
+        {
             self.next_att = self.attitude.next();
-            return Ok(a.map(Item::Attitude));
+            return Ok(Run::Item(Item::Attitude(a)));
         }
-        if self.next_orb.is_some() && to <= te {
-            let o = self.next_orb.take();
+        if let Some(o) = self.next_orb
+            && to <= te
+        {
             self.next_orb = self.orbit.next();
-            return Ok(o.map(Item::Orbit));
+            return Ok(Run::Item(Item::Orbit(o)));
         }
-        match self.next_event.take() {
-            Some(e) => {
-                self.next_event = self.events.next_event()?;
-                Ok(Some(Item::Event(e)))
+        // Events strictly before the next context sample.
+        let before = match (self.next_att, self.next_orb) {
+            (None, None) => None,
+            _ => Some(ta.min(to)),
+        };
+        loop {
+            let avail = self.events.available();
+            if avail.is_empty() {
+                return Ok(Run::End);
             }
-            None => Ok(None),
+            // The last event decoded waits for the row after it, unless there is none.
+            let ready = if self.events.eof { avail.len() } else { avail.len() - 1 };
+            let n = match before {
+                Some(t) => avail.partition_point(|e| e.tick < t),
+                None => avail.len(),
+            }
+            .min(ready)
+            .min(max.max(1));
+            if n > 0 {
+                return Ok(Run::Events(self.events.take(n)));
+            }
+            self.events.refill()?;
         }
     }
 }
@@ -1145,5 +1483,207 @@ impl Iterator for Input {
     type Item = Result<Item, InputError>;
     fn next(&mut self) -> Option<Self::Item> {
         self.next_item().transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tables::fits::{Value, card, end_header, pad};
+
+    #[test]
+    fn tick_of_equals_s_to_tick() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edges = [
+            0.0,
+            -0.0,
+            -1e-6,
+            -1e-5,
+            -0.5 / 50_000.0,
+            1e-5,
+            0.5 / 50_000.0,
+            0.49999999999999994 / 50_000.0,
+            2.5e-5,
+            298_274_469.184_46,
+            8.0e15 / 50_000.0,
+            1.6e11,
+            1.8e11,
+            1.0e11,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ];
+        for t in edges {
+            assert_eq!(tick_of(t), s_to_tick(t), "{t:e}");
+        }
+        for _ in 0..1_000_000 {
+            let r = next();
+            // Any bits, times in seconds over the mission, and halves of ticks.
+            for t in [
+                f64::from_bits(r),
+                (r >> 11) as f64 / (1u64 << 53) as f64 * 2.0e11 - 1.0,
+                ((r >> 20) as f64 + 0.5) / 50_000.0,
+            ] {
+                assert_eq!(tick_of(t), s_to_tick(t), "{t:e}");
+            }
+        }
+    }
+
+    /// A FITS file with one EVENTS binary table: `columns` (TTYPE, TFORM, octets per row) and
+    /// rows of octets.
+    fn fits(columns: &[(&str, &str, usize)], rows: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        card(&mut out, "SIMPLE", Value::Logical(true), "");
+        card(&mut out, "BITPIX", Value::Int(8), "");
+        card(&mut out, "NAXIS", Value::Int(0), "");
+        end_header(&mut out);
+        let row_len: usize = columns.iter().map(|c| c.2).sum();
+        card(&mut out, "XTENSION", Value::Str("BINTABLE"), "");
+        card(&mut out, "BITPIX", Value::Int(8), "");
+        card(&mut out, "NAXIS", Value::Int(2), "");
+        card(&mut out, "NAXIS1", Value::Int(row_len as i64), "");
+        card(&mut out, "NAXIS2", Value::Int(rows.len() as i64), "");
+        card(&mut out, "PCOUNT", Value::Int(0), "");
+        card(&mut out, "GCOUNT", Value::Int(1), "");
+        card(&mut out, "TFIELDS", Value::Int(columns.len() as i64), "");
+        for (k, (name, form, _)) in columns.iter().enumerate() {
+            card(&mut out, &format!("TTYPE{}", k + 1), Value::Str(name), "");
+            card(&mut out, &format!("TFORM{}", k + 1), Value::Str(form), "");
+        }
+        card(&mut out, "EXTNAME", Value::Str("EVENTS"), "");
+        end_header(&mut out);
+        for r in rows {
+            out.extend_from_slice(r);
+        }
+        pad(&mut out, 0);
+        out
+    }
+
+    /// The events of a table read row by row with the per-row decoding (the reference), until
+    /// the first error.
+    fn row_by_row(path: &Path) -> (Vec<Event>, Option<String>) {
+        let mut f = FitsEvents::open(path).unwrap();
+        let mut out = Vec::new();
+        let mut last = 0;
+        while f.t.advance().unwrap() {
+            match f.row_event() {
+                Ok(e) if e.tick < last => {
+                    let place =
+                        Place::Cell { hdu: f.t.hdu, row: f.t.next_row, column: "TIME".into() };
+                    return (out, Some(order_error(path, place, &e, last).to_string()));
+                }
+                Ok(e) => {
+                    last = e.tick;
+                    out.push(e);
+                }
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+        (out, None)
+    }
+
+    fn by_reader(path: &Path) -> (Vec<Event>, Option<String>) {
+        let mut r = EventReader::open(path).unwrap();
+        let mut out = Vec::new();
+        loop {
+            match r.next_event() {
+                Ok(Some(e)) => out.push(e),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+    }
+
+    /// Tables of other layouts than the simulator's (other codes, a vector column, extra
+    /// columns, no MULT, a column without elements) decode a block at a time exactly as row
+    /// by row, damaged rows included (the same events before the same error).
+    #[test]
+    fn block_decoding_equals_row_by_row_for_any_layout() {
+        type Cell = fn(i64, &mut Vec<u8>);
+        let b: Cell = |v, o| o.push(v as u8);
+        let i: Cell = |v, o| o.extend_from_slice(&(v as i16).to_be_bytes());
+        let j: Cell = |v, o| o.extend_from_slice(&(v as i32).to_be_bytes());
+        let k: Cell = |v, o| o.extend_from_slice(&v.to_be_bytes());
+        let layouts: [&[(&str, &str, usize, Cell)]; 5] = [
+            &[("TIME", "D", 8, k), ("Y", "I", 2, i), ("Z", "I", 2, i), ("PHA", "I", 2, i)],
+            &[
+                ("Y", "I", 2, i),
+                ("TIME", "D", 8, k),
+                ("MULT", "B", 1, b),
+                ("Z", "I", 2, i),
+                ("PHA", "I", 2, i),
+            ],
+            &[
+                ("EXTRA", "3A", 3, b),
+                ("time", "1E", 4, j),
+                ("Y", "B", 1, b),
+                ("Z", "J", 4, j),
+                ("PHA", "K", 8, k),
+                ("MULT", "L", 1, b),
+            ],
+            &[
+                ("PHA", "J", 4, j),
+                ("Z", "2I", 4, i),
+                ("Y", "K", 8, k),
+                ("TIME", "D", 8, k),
+                ("MULT", "I", 2, i),
+            ],
+            &[("TIME", "D", 8, k), ("Y", "0I", 0, i), ("Z", "I", 2, i), ("PHA", "I", 2, i)],
+        ];
+        let without_elements = layouts.len() - 1;
+        let dir = tempfile::tempdir().unwrap();
+        let mut x = 12_345u64;
+        let mut next = move || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            x >> 33
+        };
+        for (l, layout) in layouts.iter().enumerate() {
+            for damage in [None, Some(0), Some(4095), Some(4096), Some(9000), Some(9999)] {
+                let mut rows = Vec::new();
+                let mut t = 1000.0f64;
+                for r in 0..10_000usize {
+                    t += (next() % 100) as f64 * 1.3e-5;
+                    let mut row = Vec::new();
+                    for &(name, form, _, put) in *layout {
+                        let bad = damage == Some(r);
+                        let v = match name.to_ascii_uppercase().as_str() {
+                            "TIME" if bad => 0,
+                            "TIME" if form.ends_with('E') => i64::from((t as f32).to_bits()),
+                            "TIME" => t.to_bits() as i64,
+                            "Y" | "Z" => (next() % 80) as i64 + 80 * i64::from(bad),
+                            "PHA" => (next() % 1024) as i64,
+                            "MULT" if bad && l == 1 => 0,
+                            "MULT" => (next() % 4) as i64 + 1,
+                            _ => next() as i64,
+                        };
+                        let reps = form.trim_end_matches(char::is_alphabetic);
+                        for _ in 0..reps.parse::<usize>().unwrap_or(1) {
+                            put(v, &mut row);
+                        }
+                    }
+                    rows.push(row);
+                }
+                let cols: Vec<(&str, &str, usize)> =
+                    layout.iter().map(|&(n, f, w, _)| (n, f, w)).collect();
+                let path = dir.path().join(format!("e{l}.fits"));
+                std::fs::write(&path, fits(&cols, &rows)).unwrap();
+                let want = row_by_row(&path);
+                let got = by_reader(&path);
+                assert_eq!(got.1, want.1, "layout {l}, damage {damage:?}");
+                assert_eq!(got.0, want.0, "layout {l}, damage {damage:?}");
+                if l != without_elements {
+                    assert_eq!(got.1.is_some(), damage.is_some(), "layout {l}: {:?}", got.1);
+                    assert_eq!(got.0.len(), damage.unwrap_or(10_000), "layout {l}");
+                }
+            }
+        }
     }
 }

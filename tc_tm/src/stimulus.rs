@@ -849,6 +849,196 @@ impl Writer<'_> {
     }
 }
 
+/// Where the records of an event batch start in its frame: sync marker, primary header, kind,
+/// base tick and count.
+const RECORDS_AT: usize = SYNC.len() + spp::HEADER_LEN + SEC_HDR_LEN + EVENTS_HEADER_LEN;
+
+/// An event batch written in place: each [`EventFrame::push`] writes the event's record
+/// straight into the frame, [`EventFrame::finish`] adds the sync marker, the headers and the
+/// CRC. The octets and the errors are those of [`Repr::emit_frame`] for a
+/// `Body::Events(Events::Slice(..))` of the same events (test
+/// `event_frame_equals_emit_frame`), without a slice of events to keep or a copy.
+#[derive(Clone, Debug)]
+pub struct EventFrame {
+    buf: [u8; MAX_FRAME_LEN],
+    /// Events pushed (records written for the first [`MAX_EVENTS`]).
+    count: usize,
+    base: u64,
+    previous: u64,
+    /// The first error [`check_events`] would name.
+    error: Option<Error>,
+}
+
+impl Default for EventFrame {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventFrame {
+    /// An empty batch.
+    pub const fn new() -> Self {
+        EventFrame { buf: [0; MAX_FRAME_LEN], count: 0, base: 0, previous: 0, error: None }
+    }
+
+    /// Events pushed since the last [`EventFrame::finish`].
+    pub const fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no event was pushed since the last [`EventFrame::finish`].
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The first event's tick (the batch's base time), `None` when empty.
+    pub const fn base_tick(&self) -> Option<u64> {
+        if self.count == 0 { None } else { Some(self.base) }
+    }
+
+    /// Appends an event. A value out of range, an event earlier than the one before, a time
+    /// more than 2³² − 1 ticks after the first or more than [`MAX_EVENTS`] events make
+    /// [`EventFrame::finish`] fail with the error [`Repr::emit`] gives for them.
+    #[inline]
+    pub fn push(&mut self, e: Event) {
+        let index = self.count;
+        if index == 0 {
+            self.base = e.tick;
+            self.previous = e.tick;
+        }
+        let offset = e.tick.wrapping_sub(self.base);
+        let bad = (e.y >= PLANE_SIDE)
+            | (e.z >= PLANE_SIDE)
+            | (e.pha > MAX_PHA)
+            | (e.multiplicity == 0)
+            | (e.tick < self.previous)
+            | (offset > u64::from(u32::MAX));
+        if bad && self.error.is_none() {
+            self.error = Some(self.first_error(index, &e));
+        }
+        self.previous = e.tick;
+        self.count += 1;
+        let word =
+            (offset << 32) | (u64::from(e.y) << 24) | (u64::from(e.z) << 16) | u64::from(e.pha);
+        let at = RECORDS_AT + index * EVENT_LEN;
+        if let Some(r) = self.buf.get_mut(at..).and_then(|b| b.first_chunk_mut::<EVENT_LEN>()) {
+            let (w, m) = r.split_at_mut(8);
+            w.copy_from_slice(&word.to_be_bytes());
+            if let Some(m) = m.first_mut() {
+                *m = e.multiplicity;
+            }
+        }
+    }
+
+    /// Appends events, as [`EventFrame::push`] of each in turn, the batch's state kept in
+    /// registers for the run.
+    #[inline]
+    pub fn extend(&mut self, events: impl IntoIterator<Item = Event>) {
+        let mut it = events.into_iter();
+        if self.count == 0 {
+            match it.next() {
+                Some(e) => self.push(e),
+                None => return,
+            }
+        }
+        let (base, mut previous, mut index) = (self.base, self.previous, self.count);
+        let mut bad_at = None;
+        let records = self.buf.get_mut(RECORDS_AT..).unwrap_or(&mut []);
+        for e in it {
+            let offset = e.tick.wrapping_sub(base);
+            let bad = (e.y >= PLANE_SIDE)
+                | (e.z >= PLANE_SIDE)
+                | (e.pha > MAX_PHA)
+                | (e.multiplicity == 0)
+                | (e.tick < previous)
+                | (offset > u64::from(u32::MAX));
+            if bad && bad_at.is_none() {
+                bad_at = Some((index, e, previous));
+            }
+            previous = e.tick;
+            let word =
+                (offset << 32) | (u64::from(e.y) << 24) | (u64::from(e.z) << 16) | u64::from(e.pha);
+            if let Some(r) =
+                records.get_mut(index * EVENT_LEN..).and_then(|b| b.first_chunk_mut::<EVENT_LEN>())
+            {
+                let (w, m) = r.split_at_mut(8);
+                w.copy_from_slice(&word.to_be_bytes());
+                if let Some(m) = m.first_mut() {
+                    *m = e.multiplicity;
+                }
+            }
+            index += 1;
+        }
+        if let Some((i, e, before)) = bad_at
+            && self.error.is_none()
+        {
+            self.previous = before;
+            self.error = Some(self.first_error(i, &e));
+        }
+        self.previous = previous;
+        self.count = index;
+    }
+
+    /// The error of [`check_events_each`] for event `index` (known to have one).
+    #[cold]
+    fn first_error(&self, index: usize, e: &Event) -> Error {
+        if let Err(err) = e.check(index) {
+            return err;
+        }
+        if index > 0 && e.tick < self.previous {
+            return Error::Unordered { index };
+        }
+        Error::TimeOverflow { index }
+    }
+
+    /// Writes the frame (sync marker, packet with sequence count `seq_count`) and empties the
+    /// batch, whatever the outcome.
+    ///
+    /// # Errors
+    /// [`Error::BadSeqCount`], [`Error::TooManyEvents`], and the first event error, as
+    /// [`Repr::emit_frame`] gives them.
+    pub fn finish(&mut self, seq_count: u16) -> Result<&[u8], Error> {
+        let (count, base, error) = (self.count, self.base, self.error.take());
+        self.count = 0;
+        let seq = SeqCount::new(seq_count).ok_or(Error::BadSeqCount(seq_count))?;
+        if count > MAX_EVENTS {
+            return Err(Error::TooManyEvents(count));
+        }
+        if let Some(e) = error {
+            return Err(e);
+        }
+        let base = if count == 0 { 0 } else { base };
+        let end = RECORDS_AT + count * EVENT_LEN;
+        let len = end - SYNC.len() + CRC_LEN;
+        let found = self.buf.len();
+        let buf = self
+            .buf
+            .get_mut(..SYNC.len() + len)
+            .ok_or(Error::BufferTooSmall { found, expected: SYNC.len() + len })?;
+        let (sync, packet) = buf.split_at_mut(SYNC.len());
+        sync.copy_from_slice(&SYNC);
+        spp::Repr {
+            packet_type: PacketType::Tc,
+            sec_hdr_flag: true,
+            apid: Apid::new_masked(APID),
+            seq_flags: SeqFlags::Unsegmented,
+            seq_count: seq,
+            data_len: len - spp::HEADER_LEN,
+        }
+        .emit(&mut spp::Packet::new_unchecked(&mut *packet))?;
+        let mut w = Writer { buf: &mut *packet, at: spp::HEADER_LEN };
+        w.put(&[Kind::Events.code()]);
+        w.put(&base.to_be_bytes());
+        w.put(&(count as u16).to_be_bytes());
+        let at = len - CRC_LEN;
+        let crc = crc16(packet.get(..at).unwrap_or(&[]));
+        if let Some(c) = packet.get_mut(at..at + CRC_LEN) {
+            c.copy_from_slice(&crc.to_be_bytes());
+        }
+        Ok(buf)
+    }
+}
+
 /// Octet accounting of a [`Deframer`]: at any time
 /// `octets_in == packet_octets + skipped_octets + buffered`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -1209,6 +1399,63 @@ mod tests {
             let r = Repr { seq_count: seq, body: Body::Events(Events::Slice(&events)) };
             let f = frame(&r);
             prop_assert_eq!(Repr::parse(&f[4..]).unwrap(), r);
+        }
+
+        /// The in-place writer gives the octets of `Repr::emit_frame`, or its error, for any
+        /// events: valid ones in order, and ones with a field out of range, out of order, too
+        /// far from the first, or too many of them; twice in a row (a finished batch leaves
+        /// nothing behind).
+        #[test]
+        fn event_frame_equals_emit_frame(
+            mut events in proptest::collection::vec(
+                (0u64..1_000_000, 0u8..=82, 0u8..=82, 0u16..=1026, 0u8..=3),
+                0..=MAX_EVENTS + 2,
+            ),
+            sorted in any::<bool>(),
+            far in proptest::option::of(0usize..=MAX_EVENTS),
+            seq in prop_oneof![0u16..=0x3FFF, 0x3FFEu16..=0x4001],
+        ) {
+            if sorted {
+                events.sort_by_key(|e| e.0);
+            }
+            let mut events: std::vec::Vec<Event> = events
+                .into_iter()
+                .map(|(tick, y, z, pha, m)| Event {
+                    tick,
+                    // Mostly in range: errors are rarer than values.
+                    y: if y > 79 && tick % 4 != 0 { y - 3 } else { y },
+                    z: if z > 79 && tick % 4 != 1 { z - 3 } else { z },
+                    pha: if pha > 1023 && tick % 4 != 2 { pha - 3 } else { pha },
+                    multiplicity: if m == 0 && tick % 4 != 3 { 1 } else { m },
+                })
+                .collect();
+            if let Some(i) = far.filter(|&i| i < events.len()) {
+                for e in events.iter_mut().skip(i) {
+                    e.tick += 1 << 32;
+                }
+            }
+            let mut w = EventFrame::new();
+            for round in 0..3 {
+                match round {
+                    0 => events.iter().for_each(|e| w.push(*e)),
+                    1 => w.extend(events.iter().copied()),
+                    _ => {
+                        // In pieces, as an encoder adds runs.
+                        let (a, b) = events.split_at(events.len() / 3);
+                        w.extend(a.iter().copied());
+                        b.iter().take(1).for_each(|e| w.push(*e));
+                        w.extend(b.iter().skip(1).copied());
+                    }
+                }
+                prop_assert_eq!(w.len(), events.len());
+                let r = Repr { seq_count: seq, body: Body::Events(Events::Slice(&events)) };
+                let mut want = [0u8; MAX_FRAME_LEN];
+                let want = r.emit_frame(&mut want).map(|n| want[..n].to_vec());
+                let got = w.finish(seq).map(<[u8]>::to_vec);
+                prop_assert_eq!(got, want);
+                prop_assert!(w.is_empty());
+                prop_assert_eq!(w.base_tick(), None);
+            }
         }
 
         #[test]

@@ -8,9 +8,11 @@
 //! - Attitude and orbit samples each make one packet.
 //! - [`Encoder::finish`] closes the last batch and sends a flush at the end tick.
 //!
-//! Frames are written into a caller's buffer, numbered with the 14-bit sequence count from 0.
+//! Frames are numbered with the 14-bit sequence count from 0. An event batch is written in
+//! place, event by event ([`stimulus::EventFrame`]): the records go straight into the frame
+//! that `out` receives.
 
-use tc_tm::stimulus::{self, Body, Events, Repr};
+use tc_tm::stimulus::{self, Body, EventFrame, Repr};
 
 use crate::events::{Event, Item};
 
@@ -20,7 +22,7 @@ pub const GAP_TICKS: u64 = 500;
 /// Stream encoder (see the module documentation).
 #[derive(Debug)]
 pub struct Encoder {
-    batch: Vec<stimulus::Event>,
+    batch: Box<EventFrame>,
     seq: u16,
     last_tick: Option<u64>,
     frame: Vec<u8>,
@@ -36,6 +38,10 @@ impl Default for Encoder {
     }
 }
 
+fn encode_err(e: stimulus::Error) -> std::io::Error {
+    std::io::Error::other(format!("encoding a stimulus packet: {e}"))
+}
+
 /// A frame ready to be sent: its octets and whether it holds events.
 pub type FrameSink<'a> = dyn FnMut(&[u8]) -> std::io::Result<()> + 'a;
 
@@ -43,7 +49,7 @@ impl Encoder {
     /// A fresh encoder (sequence count 0).
     pub fn new() -> Self {
         Encoder {
-            batch: Vec::with_capacity(stimulus::MAX_EVENTS),
+            batch: Box::new(EventFrame::new()),
             seq: 0,
             last_tick: None,
             frame: vec![0; stimulus::MAX_FRAME_LEN],
@@ -54,9 +60,7 @@ impl Encoder {
 
     fn emit(&mut self, body: Body<'_>, out: &mut FrameSink<'_>) -> std::io::Result<()> {
         let repr = Repr { seq_count: self.seq, body };
-        let n = repr
-            .emit_frame(&mut self.frame)
-            .map_err(|e| std::io::Error::other(format!("encoding a stimulus packet: {e}")))?;
+        let n = repr.emit_frame(&mut self.frame).map_err(encode_err)?;
         self.seq = (self.seq + 1) & 0x3FFF;
         self.packets += 1;
         out(self.frame.get(..n).unwrap_or(&[]))
@@ -66,12 +70,11 @@ impl Encoder {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.batch);
-        self.events += batch.len() as u64;
-        let r = self.emit(Body::Events(Events::Slice(&batch)), out);
-        self.batch = batch;
-        self.batch.clear();
-        r
+        self.events += self.batch.len() as u64;
+        let frame = self.batch.finish(self.seq).map_err(encode_err)?;
+        self.seq = (self.seq + 1) & 0x3FFF;
+        self.packets += 1;
+        out(frame)
     }
 
     /// Adds one item (in time order).
@@ -79,22 +82,18 @@ impl Encoder {
     /// # Errors
     /// Those of `out`.
     pub fn push(&mut self, item: &Item, out: &mut FrameSink<'_>) -> std::io::Result<()> {
-        let t = item.tick();
-        if let Some(last) = self.last_tick
-            && t > last + GAP_TICKS
-        {
-            self.close_batch(out)?;
-            self.emit(Body::TimeTick { tick: t - 1 }, out)?;
-        }
-        self.last_tick = Some(t);
+        let t = match item {
+            Item::Event(e) => return self.push_events(std::slice::from_ref(e), out),
+            Item::Attitude(a) => a.tick,
+            Item::Orbit(o) => o.tick,
+        };
+        self.gap_before(t, out)?;
+        self.close_batch(out)?;
         match item {
-            Item::Event(e) => self.push_event(e, out),
             Item::Attitude(a) => {
-                self.close_batch(out)?;
                 self.emit(Body::Attitude(stimulus::AttitudeSample { tick: a.tick, q: a.q }), out)
             }
             Item::Orbit(o) => {
-                self.close_batch(out)?;
                 let lon = if o.lon_deg < -180.0 { o.lon_deg + 360.0 } else { o.lon_deg };
                 self.emit(
                     Body::Orbit(stimulus::OrbitSample {
@@ -106,24 +105,71 @@ impl Encoder {
                     out,
                 )
             }
+            Item::Event(_) => Ok(()),
         }
     }
 
-    fn push_event(&mut self, e: &Event, out: &mut FrameSink<'_>) -> std::io::Result<()> {
-        if let Some(first) = self.batch.first()
-            && e.tick - first.tick > u64::from(u32::MAX)
+    /// Before an item at `t`: after a gap, closes the batch and sends a time tick at `t − 1`.
+    #[inline]
+    fn gap_before(&mut self, t: u64, out: &mut FrameSink<'_>) -> std::io::Result<()> {
+        if let Some(last) = self.last_tick
+            && t > last.wrapping_add(GAP_TICKS)
         {
             self.close_batch(out)?;
+            self.emit(Body::TimeTick { tick: t.wrapping_sub(1) }, out)?;
         }
-        self.batch.push(stimulus::Event {
-            tick: e.tick,
-            y: e.y,
-            z: e.z,
-            pha: e.pha,
-            multiplicity: e.mult.max(1),
-        });
-        if self.batch.len() == stimulus::MAX_EVENTS {
-            self.close_batch(out)?;
+        self.last_tick = Some(t);
+        Ok(())
+    }
+
+    /// Adds events (in time order), as [`Encoder::push`] of each in turn: each goes straight
+    /// into the batch's frame, a run at a time (the events up to the next gap, time overflow
+    /// or full batch).
+    ///
+    /// # Errors
+    /// Those of `out`.
+    pub fn push_events(
+        &mut self,
+        events: &[Event],
+        out: &mut FrameSink<'_>,
+    ) -> std::io::Result<()> {
+        let mut rest = events;
+        while let Some(first) = rest.first() {
+            self.gap_before(first.tick, out)?;
+            if self
+                .batch
+                .base_tick()
+                .is_some_and(|base| first.tick.wrapping_sub(base) > u64::from(u32::MAX))
+            {
+                self.close_batch(out)?;
+            }
+            let base = self.batch.base_tick().unwrap_or(first.tick);
+            let room = stimulus::MAX_EVENTS - self.batch.len().min(stimulus::MAX_EVENTS);
+            // The first event is in; the next ones while no gap, overflow or full batch.
+            let mut last = first.tick;
+            let mut n = 1;
+            for e in rest.iter().take(room).skip(1) {
+                if e.tick > last.wrapping_add(GAP_TICKS)
+                    || e.tick.wrapping_sub(base) > u64::from(u32::MAX)
+                {
+                    break;
+                }
+                last = e.tick;
+                n += 1;
+            }
+            let (run, after) = rest.split_at(n.min(rest.len()));
+            self.batch.extend(run.iter().map(|e| stimulus::Event {
+                tick: e.tick,
+                y: e.y,
+                z: e.z,
+                pha: e.pha,
+                multiplicity: e.mult.max(1),
+            }));
+            self.last_tick = Some(last);
+            if self.batch.len() >= stimulus::MAX_EVENTS {
+                self.close_batch(out)?;
+            }
+            rest = after;
         }
         Ok(())
     }

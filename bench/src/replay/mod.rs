@@ -21,7 +21,7 @@ use tc_tm::service::trigger::{Alert, SlewRequest, TriggerType};
 pub use local::{LocalOptions, LocalOutcome, run_local, run_local_source, run_local_with};
 pub use notice::Notice;
 
-use crate::events::{AttitudeSample, Input, InputError, Item};
+use crate::events::{AttitudeSample, Input, InputError, Item, Run};
 use encode::{Encoder, FrameSink};
 
 /// Why a replay stopped.
@@ -74,6 +74,16 @@ pub trait ItemSource {
     /// # Errors
     /// What stops reading (a damaged file, an interruption).
     fn next_item(&mut self) -> Result<Option<Item>, ReplayError>;
+    /// The next context sample or events in a row, up to `max` (at least one): the items of
+    /// [`ItemSource::next_item`], many events at a time where the source can (by default one
+    /// item at a time).
+    ///
+    /// # Errors
+    /// As [`ItemSource::next_item`].
+    fn next_run(&mut self, max: usize) -> Result<Run<'_>, ReplayError> {
+        let _ = max;
+        Ok(self.next_item()?.map_or(Run::End, Run::Item))
+    }
     /// Whether the source carries attitude samples (else [`DEFAULT_POINTING`] is sent first).
     fn has_attitude(&self) -> bool;
     /// Events read so far (for progress reports).
@@ -83,6 +93,9 @@ pub trait ItemSource {
 impl ItemSource for Input {
     fn next_item(&mut self) -> Result<Option<Item>, ReplayError> {
         Ok(Input::next_item(self)?)
+    }
+    fn next_run(&mut self, max: usize) -> Result<Run<'_>, ReplayError> {
+        Ok(Input::next_run(self, max)?)
     }
     fn has_attitude(&self) -> bool {
         Input::has_attitude(self)
@@ -96,8 +109,9 @@ impl ItemSource for Input {
 const PROGRESS_EVERY: u64 = 1 << 16;
 
 /// Streams an input through an encoder into `feed`: the default attitude first when the input
-/// has none, every item in time order (`on_item` sees each after it was encoded), then a
-/// flush at the last tick. `progress` gets the number of events read now and then.
+/// has none, every item in time order (`on_item` sees each context sample, attitude or orbit,
+/// after it was encoded; events go to the encoder in runs), then a flush at the last tick.
+/// `progress` gets the number of events read now and then.
 ///
 /// # Errors
 /// Input errors, and those of `feed`.
@@ -112,19 +126,41 @@ pub fn items(
     let mut first = true;
     let mut last = 0u64;
     let mut n = 0u64;
-    while let Some(item) = input.next_item()? {
+    loop {
+        // Runs end where a progress report falls due, as if items came one by one.
+        let due = PROGRESS_EVERY - n % PROGRESS_EVERY;
+        let run = input.next_run(usize::try_from(due).unwrap_or(usize::MAX))?;
+        let (tick, count) = match &run {
+            Run::End => break,
+            Run::Item(i) => (i.tick(), 1),
+            Run::Events(e) => match e.first() {
+                Some(f) => (f.tick, e.len() as u64),
+                None => continue,
+            },
+        };
         if first && default_attitude {
             let (ra, dec, roll) = DEFAULT_POINTING;
             let q = onboard::trigger::geometry::Attitude::from_pointing(ra, dec, roll).quaternion();
-            let a = Item::Attitude(AttitudeSample { tick: item.tick(), q });
+            let a = Item::Attitude(AttitudeSample { tick, q });
             enc.push(&a, feed)?;
             on_item(&a);
         }
         first = false;
-        enc.push(&item, feed)?;
-        on_item(&item);
-        last = item.tick();
-        n += 1;
+        match run {
+            Run::Item(item) => {
+                enc.push(&item, feed)?;
+                if !matches!(item, Item::Event(_)) {
+                    on_item(&item);
+                }
+                last = item.tick();
+            }
+            Run::Events(events) => {
+                enc.push_events(events, feed)?;
+                last = events.last().map_or(last, |e| e.tick);
+            }
+            Run::End => break,
+        }
+        n += count;
         if n.is_multiple_of(PROGRESS_EVERY) {
             progress(input.events_read());
         }
@@ -257,4 +293,230 @@ mod tests {
         assert!(r.line().starts_with("sb26030107 #1 CRT"), "{}", r.line());
         assert_eq!(r.catalog_id, None);
     }
+
+    /// 60 s at 1 200 counts/s (72 000 events: progress is reported on the way), attitude and
+    /// orbit every 0.25 s, so that batches close on size, context samples and gaps.
+    const PINNED: &str = r#"
+name = "pinned"
+seed = 18
+start = 2026-06-15T06:00:00Z
+duration_s = 60
+[background]
+rate_cps = 1200
+[orbit]
+sample_s = 0.25
+[attitude]
+mode = "fixed"
+ra_deg = 89.0
+dec_deg = 19.0
+roll_deg = 30.0
+"#;
+
+    /// FNV-1a, 64 bits: a digest of frames that needs no dependency.
+    fn fnv(h: &mut u64, octets: &[u8]) {
+        for &b in octets {
+            *h = (*h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// What [`items`] made of an input: a digest of every frame (in order, each with its
+    /// length), the number of frames, the items `on_item` saw that are context samples, the
+    /// progress reports, the encoder's counters, and the error (its place and message).
+    fn replay_digest(path: &std::path::Path) -> (u64, u64, u64, Vec<u64>, u64, u64, String) {
+        let mut input = Input::open(path).unwrap();
+        let mut enc = Encoder::new();
+        let (mut h, mut frames, mut context) = (0xcbf2_9ce4_8422_2325u64, 0u64, 0u64);
+        let mut feed = |f: &[u8]| {
+            fnv(&mut h, &(f.len() as u64).to_le_bytes());
+            fnv(&mut h, f);
+            frames += 1;
+            Ok(())
+        };
+        let mut on_item = |i: &Item| context += u64::from(!matches!(i, Item::Event(_)));
+        let mut reports = Vec::new();
+        let r = items(&mut input, &mut enc, &mut feed, &mut on_item, &mut |n| reports.push(n));
+        let err = match r {
+            Ok(()) => String::new(),
+            Err(ReplayError::Input(e)) => format!("{:?}: {}", e.place, e.message),
+            Err(e) => e.to_string(),
+        };
+        (h, frames, context, reports, enc.events, enc.packets, err)
+    }
+
+    fn simulated() -> (tempfile::TempDir, crate::sim::Outputs) {
+        let sc = crate::sim::Scenario::parse(PINNED, "pinned.toml").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (_, out) = crate::sim::simulate_to_dir(&sc, dir.path(), true, |_| {}).unwrap();
+        (dir, out)
+    }
+
+    /// Offset of the first row of the events table (the data after the second header).
+    fn data_start(fits: &[u8]) -> usize {
+        let ends: Vec<usize> = fits
+            .chunks_exact(80)
+            .enumerate()
+            .filter(|(_, c)| c.starts_with(b"END     "))
+            .map(|(i, _)| i)
+            .take(2)
+            .collect();
+        (ends[1] * 80 + 80).div_ceil(2880) * 2880
+    }
+
+    /// The frames fed to the trigger for a triplet and for its events alone (CSV, default
+    /// attitude), pinned by digests computed with the reader and encoder of main 70ad21f:
+    /// any change to the reading or the encoding that changes one octet fails here.
+    #[test]
+    fn frames_of_a_simulated_triplet_are_pinned() {
+        let (dir, out) = simulated();
+        let triplet = replay_digest(dir.path());
+        let csv = replay_digest(out.csv.as_ref().unwrap());
+        let fits_alone = replay_digest(&out.events);
+        assert_eq!(csv, fits_alone, "CSV and FITS of the same events encode alike");
+        assert_eq!(triplet.4, out.events_written);
+        let as_ref = |d: &(u64, u64, u64, Vec<u64>, u64, u64, String)| {
+            format!("{:?}", (d.0, d.1, d.2, d.3.as_slice(), d.4, d.5, d.6.as_str()))
+        };
+        assert_eq!(as_ref(&triplet), format!("{PINNED_TRIPLET_DIGEST:?}"));
+        assert_eq!(as_ref(&csv), format!("{PINNED_EVENTS_DIGEST:?}"));
+    }
+
+    /// A damaged row stops the replay with its place, after the same frames as main 70ad21f
+    /// (rows at the edges of the reader's blocks of 4 096 rows, values and time order).
+    #[test]
+    fn frames_before_a_damaged_row_are_pinned() {
+        let (dir, out) = simulated();
+        let clean = std::fs::read(&out.events).unwrap();
+        let start = data_start(&clean);
+        let mut got = Vec::new();
+        for (row, what) in [
+            (0usize, "pha"),
+            (1, "time"),
+            (2, "y"),
+            (4095, "pha"),
+            (4096, "time"),
+            (4097, "mult"),
+            (8191, "time"),
+            (8192, "z"),
+            (30_001, "time"),
+        ] {
+            let mut f = clean.clone();
+            let at = start + 15 * row;
+            match what {
+                "pha" => f[at + 12..at + 14].copy_from_slice(&2000i16.to_be_bytes()),
+                "y" => f[at + 8..at + 10].copy_from_slice(&80i16.to_be_bytes()),
+                "z" => f[at + 10..at + 12].copy_from_slice(&(-1i16).to_be_bytes()),
+                "mult" => f[at + 14] = 0,
+                _ => f[at..at + 8].copy_from_slice(&1.0f64.to_be_bytes()),
+            }
+            std::fs::write(&out.events, &f).unwrap();
+            let (h, frames, context, reports, events, packets, err) = replay_digest(dir.path());
+            got.push(format!(
+                "{:?}",
+                (row, h, frames, context, reports.as_slice(), events, packets, err.as_str())
+            ));
+        }
+        let want: Vec<String> = PINNED_DAMAGED.iter().map(|d| format!("{d:?}")).collect();
+        assert_eq!(got, want);
+    }
+
+    type Digest<'a> = (u64, u64, u64, &'a [u64], u64, u64, &'a str);
+
+    const PINNED_TRIPLET_DIGEST: Digest<'_> =
+        (14602899559133084035, 1191, 480, &[65079, 68388], 68388, 1191, "");
+    const PINNED_EVENTS_DIGEST: Digest<'_> =
+        (5039995665697893815, 537, 1, &[65537, 68388], 68388, 537, "");
+    /// Per damaged row: the row (from 0), then the digest as [`replay_digest`] gives it.
+    type Damaged<'a> = (usize, u64, u64, u64, &'a [u64], u64, u64, &'a str);
+    const PINNED_DAMAGED: &[Damaged<'_>] = &[
+        (
+            0,
+            14695981039346656037,
+            0,
+            0,
+            &[],
+            0,
+            0,
+            "Cell { hdu: 2, row: 1, column: \"PHA\" }: 2000 is not an integer in 0..1023",
+        ),
+        (
+            1,
+            16165724290027107968,
+            2,
+            2,
+            &[],
+            0,
+            2,
+            "Cell { hdu: 2, row: 2, column: \"TIME\" }: TIME 1.00000 is earlier than the previous event's 298274469.18446: events must be in time order (sort the file by TIME)",
+        ),
+        (
+            2,
+            16165724290027107968,
+            2,
+            2,
+            &[],
+            0,
+            2,
+            "Cell { hdu: 2, row: 3, column: \"Y\" }: 80 is not an integer in 0..79",
+        ),
+        (
+            4095,
+            17310135578418310402,
+            72,
+            30,
+            &[],
+            4047,
+            72,
+            "Cell { hdu: 2, row: 4096, column: \"PHA\" }: 2000 is not an integer in 0..1023",
+        ),
+        (
+            4096,
+            17310135578418310402,
+            72,
+            30,
+            &[],
+            4047,
+            72,
+            "Cell { hdu: 2, row: 4097, column: \"TIME\" }: TIME 1.00000 is earlier than the previous event's 298274472.71212: events must be in time order (sort the file by TIME)",
+        ),
+        (
+            4097,
+            17310135578418310402,
+            72,
+            30,
+            &[],
+            4047,
+            72,
+            "Cell { hdu: 2, row: 4098, column: \"MULT\" }: 0 is not an integer in 1..255",
+        ),
+        (
+            8191,
+            7938797335832563947,
+            142,
+            58,
+            &[],
+            8146,
+            142,
+            "Cell { hdu: 2, row: 8192, column: \"TIME\" }: TIME 1.00000 is earlier than the previous event's 298274476.35806: events must be in time order (sort the file by TIME)",
+        ),
+        (
+            8192,
+            7938797335832563947,
+            142,
+            58,
+            &[],
+            8146,
+            142,
+            "Cell { hdu: 2, row: 8193, column: \"Z\" }: -1 is not an integer in 0..79",
+        ),
+        (
+            30001,
+            969276825436377794,
+            521,
+            210,
+            &[],
+            29946,
+            521,
+            "Cell { hdu: 2, row: 30002, column: \"TIME\" }: TIME 1.00000 is earlier than the previous event's 298274495.34820: events must be in time order (sort the file by TIME)",
+        ),
+    ];
 }
