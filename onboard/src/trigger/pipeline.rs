@@ -34,6 +34,9 @@ pub const QUEUE_JOBS: usize = 8;
 
 /// Search threads by default: one per core the system offers (the event side shares them).
 pub fn default_search_threads() -> usize {
+    if let Some(n) = std::env::var("EIC_SEARCH_THREADS").ok().and_then(|v| v.parse().ok()) {
+        return n;
+    }
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
