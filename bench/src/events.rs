@@ -748,12 +748,7 @@ impl FitsEvents {
         out.reserve(n);
         if !self.by_block {
             for k in 0..n {
-                let row = first_row + k as u64;
-                let e = self.row_event_at(k, row)?;
-                if e.tick < *last_tick {
-                    let place = Place::Cell { hdu: self.t.hdu, row, column: "TIME".into() };
-                    return Err(order_error(&self.t.path, place, &e, *last_tick));
-                }
+                let e = self.row_in_order(k, first_row + k as u64, *last_tick)?;
                 *last_tick = e.tick;
                 out.push(e);
             }
@@ -796,10 +791,8 @@ impl FitsEvents {
                     }
                 },
             };
-            if e.tick < last {
-                let row = first_row + k as u64;
-                let place = Place::Cell { hdu: self.t.hdu, row, column: "TIME".into() };
-                result = Err(order_error(&self.t.path, place, &e, last));
+            if let Err(err) = self.in_order(&e, first_row + k as u64, last) {
+                result = Err(err);
                 break;
             }
             last = e.tick;
@@ -808,6 +801,23 @@ impl FitsEvents {
         self.cols = cols;
         *last_tick = last;
         result
+    }
+
+    /// The event of the block's row `k` (the file's row `row`), not earlier than `last`.
+    fn row_in_order(&mut self, k: usize, row: u64, last: u64) -> Result<Event, InputError> {
+        let e = self.row_event_at(k, row)?;
+        self.in_order(&e, row, last)?;
+        Ok(e)
+    }
+
+    /// `Ok` when `e` (of the file's row `row`) is not earlier than `last`, the previous
+    /// event's tick; else the time-order error naming the cell.
+    fn in_order(&self, e: &Event, row: u64, last: u64) -> Result<(), InputError> {
+        if e.tick < last {
+            let place = Place::Cell { hdu: self.t.hdu, row, column: "TIME".into() };
+            return Err(order_error(&self.t.path, place, e, last));
+        }
+        Ok(())
     }
 
     /// [`FitsEvents::fill`] for the simulator's layout, once the block is read: each row
@@ -855,12 +865,7 @@ impl FitsEvents {
             if k == n {
                 break;
             }
-            let row = first_row + k as u64;
-            let e = self.row_event_at(k, row)?;
-            if e.tick < *last_tick {
-                let place = Place::Cell { hdu: self.t.hdu, row, column: "TIME".into() };
-                return Err(order_error(&self.t.path, place, &e, *last_tick));
-            }
+            let e = self.row_in_order(k, first_row + k as u64, *last_tick)?;
             *last_tick = e.tick;
             out.push(e);
             k += 1;

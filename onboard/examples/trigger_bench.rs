@@ -33,10 +33,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let seconds: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(300.0);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
-    let threads: usize = args
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(pipeline::default_search_threads);
+    let threads: usize =
+        args.next().and_then(|a| a.parse().ok()).unwrap_or_else(pipeline::default_search_threads);
     let set = tables::defaults::default_set();
     let att = Attitude::from_pointing(77.0, 26.0, 0.0);
     let (y, z) = geometry::from_radec(&att, 83.6331, 22.0145).expect("Crab in front");

@@ -70,6 +70,20 @@ fn image_of(r: &AlertReport<'_>) -> SkyImage {
 
 /// Frames encoded ahead by the reader thread, sent together: their octets back to back and,
 /// per frame, its end offset and the attitude in force when it was encoded.
+/// The sink of a replay's searches: each alert recorded (its image when asked) with the
+/// attitude of the frame that made its search due.
+fn recorder<'a>(
+    opts: LocalOptions,
+    alerts: &'a mut Vec<AlertRecord>,
+    attitudes: &'a mut Vec<[f64; 4]>,
+) -> impl FnMut(&AlertReport<'_>, &[f64; 4]) + Send + 'a {
+    move |r, current| {
+        let image = opts.images.then(|| image_of(r));
+        alerts.push(AlertRecord::new(&r.alert, image));
+        attitudes.push(*current);
+    }
+}
+
 #[derive(Default)]
 struct Batch {
     octets: Vec<u8>,
@@ -147,13 +161,7 @@ fn run_local_threaded(
         // The image searches on their own threads (`onboard::trigger::pipeline`): the same
         // alerts, in the same order, as the trigger in line; each with the attitude of the
         // frame that made its search due.
-        let alerts = &mut out.alerts;
-        let attitudes = &mut out.attitudes;
-        let sink = |r: &AlertReport<'_>, current: &[f64; 4]| {
-            let image = opts.images.then(|| image_of(r));
-            alerts.push(AlertRecord::new(&r.alert, image));
-            attitudes.push(*current);
-        };
+        let sink = recorder(opts, &mut out.alerts, &mut out.attitudes);
         pipeline::run(&mut trigger, sink, |feed| {
             for b in rx {
                 let mut start = 0;
@@ -212,13 +220,7 @@ pub fn run_local_source(
     let attitude = Attitude::IDENTITY.quaternion();
     let mut ack = vec![0u8; tc_tm::stimulus::MAX_FRAME_LEN];
     let mut octets = 0u64;
-    let alerts = &mut out.alerts;
-    let attitudes = &mut out.attitudes;
-    let sink = |r: &AlertReport<'_>, current: &[f64; 4]| {
-        let image = opts.images.then(|| image_of(r));
-        alerts.push(AlertRecord::new(&r.alert, image));
-        attitudes.push(*current);
-    };
+    let sink = recorder(opts, &mut out.alerts, &mut out.attitudes);
     pipeline::run(&mut trigger, sink, |feed| {
         let att = std::cell::Cell::new(attitude);
         let mut feed_frame = |frame: &[u8]| -> std::io::Result<()> {
