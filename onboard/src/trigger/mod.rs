@@ -233,7 +233,7 @@ pub struct TriggerStats {
 
 /// One image search, as the event side hands it to the [`Searcher`]: what to search for and
 /// the shadowgram to image (copied: the event side goes on accumulating while a host searches on
-/// another thread, see [`pipeline`]). Fixed size, ~57 KB.
+/// another thread, see `pipeline`). Fixed size, ~57 KB.
 #[derive(Clone, Debug)]
 pub struct SearchJob {
     search: Search,
@@ -297,7 +297,7 @@ struct SearchStats {
 /// The image-search side of the trigger: imaging, peak search, catalogue, alert policy. It
 /// takes [`SearchJob`]s in the order the event side made them; its results depend on that
 /// order only, so the searches may run on another thread than the events (hosts:
-/// [`pipeline`]) with the same alerts, bit for bit, as in line (the unit, the twin).
+/// `pipeline`) with the same alerts, bit for bit, as in line (the unit, the twin).
 #[derive(Debug)]
 pub struct Searcher {
     parts: SearchParts,
@@ -564,7 +564,7 @@ impl Trigger {
     /// The event side and the searcher, borrowed apart: [`Front::receive_stimulus`] hands the
     /// image searches out as [`SearchJob`]s; given to [`Searcher::run`] in the same order, they
     /// give what [`Trigger::receive_stimulus`] gives, bit for bit (hosts run the searcher on
-    /// another thread: [`pipeline`]).
+    /// another thread: `pipeline`).
     pub fn split(&mut self) -> (Front<'_>, &mut Searcher) {
         let Trigger { intake, core, searcher } = self;
         (Front { intake, core }, searcher)
@@ -923,7 +923,7 @@ impl Searcher {
 
     /// [`Searcher::run`] with the alert policy held elsewhere (`gate`): several searchers
     /// may then image jobs at once, the policy taking their detections in job order (hosts:
-    /// [`pipeline`]). The search consults `gate` only once it has a detection to report.
+    /// `pipeline`). The search consults `gate` only once it has a detection to report.
     pub fn run_with(
         &mut self,
         job: &mut SearchJob,
@@ -1122,7 +1122,7 @@ impl Searcher {
 }
 
 /// The alert policy as a search consults it: in line the trigger's [`Alerts`]; on hosts with
-/// several search threads, the same policy taken in job order ([`pipeline`]).
+/// several search threads, the same policy taken in job order (`pipeline`).
 pub trait AlertGate {
     /// [`Alerts::would_issue`].
     fn would_issue(&mut self, image_snr: f32, y_deg: f32, z_deg: f32, start_tick: u64) -> bool;
