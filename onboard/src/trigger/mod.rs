@@ -1106,7 +1106,7 @@ impl Searcher {
             .expect("searcher construction thread")
     }
 
-    /// Adds the counters of a helper made by [`Searcher::boxed_like`] to this one's.
+    /// Adds the counters of a helper (`Searcher::boxed_like`, feature `std`) to this one's.
     pub fn add_counters(&mut self, helper: &Searcher) {
         let (a, b) = (&mut self.parts.stats, &helper.parts.stats);
         a.image_errors += b.image_errors;
