@@ -861,9 +861,10 @@ fn row_pair(g: &mut SplitGrid, r: usize) -> Option<(&mut [f32; N], &mut [f32; N]
 /// Forward 2-D DFT of a **real** `N × N` input `x`, its rows given in pairs and packed two per
 /// complex lane: for pair `l = (ya, yb)`, `g.re[z][PACKED + l] = x[ya][z]` and
 /// `g.im[z][PACKED + l] = x[yb][z]`; rows of `x` in no pair are zero, and columns `[0, HALF)`
-/// of `g` must be zero (`+0.0`) on entry (at most [`MAX_PAIRS`] pairs; more are ignored). The
-/// rows in no pair are not read by the first fused pass along `y` (the same bits: see
-/// [`forward_2d_real_pruned`]).
+/// of the rows of `g` in no pair must be zero (`+0.0`) on entry (at most [`MAX_PAIRS`] pairs;
+/// more are ignored). The pair rows' columns `[0, HALF)` may hold anything: the unpacking
+/// overwrites them before they are read. The rows in no pair are not read by the first fused
+/// pass along `y` (the same bits: see [`forward_2d_real_pruned`]).
 ///
 /// One complex transform along `z` serves two rows (their spectra are separated by Hermitian
 /// symmetry, `Xa[k] = ½(Z[k] + conj Z[−k])`, `Xb[k] = −½i(Z[k] − conj Z[−k])`), written to rows
@@ -877,7 +878,8 @@ pub fn forward_2d_real(g: &mut SplitGrid, tw: &Twiddles, pairs: &[(usize, usize)
 }
 
 /// [`forward_2d_real`] for an input whose columns `z` where `!z_used(z)` are zero: the packed
-/// lanes of those rows of `g` must hold `+0.0` (as must, in any case, columns `[0, HALF)`), and
+/// lanes of those rows of `g` must hold `+0.0` (as must, in any case, columns `[0, HALF)` of
+/// the rows in no pair), and
 /// are then not read by the first fused pass of the transform along `z`; the rows of `x` in no
 /// pair are likewise not read by the first pass along `y`. The result is the same bit for bit
 /// (adding or subtracting an exact `+0.0` is what the full transform does there).
@@ -1543,6 +1545,15 @@ mod tests {
                     g.im[z][PACKED + l] = value();
                 }
             }
+            // The pair rows' columns [0, HALF) are overwritten before they are read: garbage
+            // there changes nothing (the reference below gets them zeroed).
+            let mut garbage = g.clone();
+            for &(ya, yb) in &pairs {
+                for y in [ya, yb] {
+                    garbage.re[y][..HALF].fill(f32::NAN);
+                    garbage.im[y][..HALF].fill(-1.0e30);
+                }
+            }
             let mut k = Box::new(SplitGrid::zeroed());
             for v in k.re.as_flattened_mut().iter_mut().chain(k.im.as_flattened_mut()) {
                 *v = value();
@@ -1552,10 +1563,13 @@ mod tests {
             let mut want = g.clone();
             forward_2d_real_reference(&mut want, &tw, &pairs);
             forward_2d_real_pruned(&mut g, &tw, &pairs, used);
+            forward_2d_real_pruned(&mut garbage, &tw, &pairs, used);
             for r in 0..N {
                 for c in 0..HALF {
                     assert!(same(g.re[r][c], want.re[r][c]), "forward re ({r}, {c})");
                     assert!(same(g.im[r][c], want.im[r][c]), "forward im ({r}, {c})");
+                    assert!(same(garbage.re[r][c], want.re[r][c]), "garbage re ({r}, {c})");
+                    assert!(same(garbage.im[r][c], want.im[r][c]), "garbage im ({r}, {c})");
                 }
             }
 
