@@ -626,7 +626,7 @@ const DETECTOR_PAIR_PIXELS: [(usize, usize); DET_N / 2] = {
 };
 
 // The grid rows holding data along `z` (packed lanes) are those of the pairs along `y` (half
-// spectrum columns): [`load_flipped`] zeroes neither in those rows.
+// spectrum columns), as [`load_flipped`] assumes.
 // Indexing in a constant: an out-of-range index fails the build, never the program.
 #[allow(clippy::indexing_slicing)]
 const _: () = {
@@ -653,15 +653,11 @@ const fn data_row(k: usize) -> usize {
 /// pairs and transposed, as [`fft::forward_2d_real`] takes them: pair `l` = grid rows `(ra,
 /// rb)` in lane `PACKED + l`, `re[zr][PACKED + l]` = row `ra`, `im[zr][PACKED + l]` = row `rb`.
 fn load_flipped(grid: &mut SplitGrid, value: impl Fn(usize) -> f32) {
-    // Zero where the transform reads zeros: the half spectrum's columns and the packed lanes
-    // of the rows without data. The rows with data are the pair rows (checked below): their
-    // packed lanes are written here, their half spectrum columns by the unpacking.
-    let used = fft::PACKED + DETECTOR_PAIRS.len();
+    // Only the packed lanes of the rows with data are written: the transform reads nothing
+    // else of the grid (the rows without data, `!z_used`, are taken as zero).
     for (zr, (re, im)) in grid.re.iter_mut().zip(grid.im.iter_mut()).enumerate() {
         let z = flipped(zr);
         if z >= DET_N {
-            re.iter_mut().take(used).for_each(|v| *v = 0.0);
-            im.iter_mut().take(used).for_each(|v| *v = 0.0);
             continue;
         }
         let lanes = re.iter_mut().zip(im.iter_mut()).skip(fft::PACKED);
