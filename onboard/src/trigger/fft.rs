@@ -663,7 +663,7 @@ fn quad_rows<const ZERO: u8, const KEEP: u8, const DIT: bool>(
 /// kernel; any other is run as the nearest one that assumes less (reading a zero row or storing
 /// an unwanted output changes no wanted result).
 fn quad_masked(q: Quad<'_>, w: [Complex; 3], dit: bool, zero: u8, keep: u8) {
-    let all = zero & 0b0111;
+    let all = dif_unread(zero);
     let keep3 = keep & 0b1000 != 0;
     match (dit, all, keep3) {
         (true, _, true) => quad::<0, 0b1111, true>(q, w),
@@ -673,6 +673,41 @@ fn quad_masked(q: Quad<'_>, w: [Complex; 3], dit: bool, zero: u8, keep: u8) {
         (false, 0b0011, _) => quad::<0b0011, 0b1111, false>(q, w),
         (false, _, false) => quad::<0, 0b0111, false>(q, w),
         (false, _, true) => quad::<0, 0b1111, false>(q, w),
+    }
+}
+
+/// The rows of a group (bit k: row k) that [`quad_masked`]'s decimation-in-frequency kernel
+/// for the rows `zero` (bit k: row k holds `+0.0`) does not read: the patterns with a kernel
+/// of their own.
+const fn dif_unread(zero: u8) -> u8 {
+    match zero & 0b0111 {
+        z @ (0b0111 | 0b0110 | 0b0011) => z,
+        _ => 0,
+    }
+}
+
+/// Stores `+0.0` in the lanes `[lo, hi)` of the rows `zero` marks (`true`) that the first fused
+/// pass of a decimation in frequency ([`split_pass`], [`Pass::Dif`] with `Prune { zero, .. }`)
+/// would read: afterwards the pass computes what it would with every marked row zero, whatever
+/// they held. The others are not written (most are not read; see [`dif_unread`]).
+fn zero_read_rows(g: &mut SplitGrid, zero: &[bool; N], (lo, hi): (usize, usize)) {
+    // The first pass: groups of rows j + k·N/4, k < 4, for j < N/4.
+    const Q: usize = N / 4;
+    for j in 0..Q {
+        let row = |k: usize| j + k * Q;
+        let mut mask = 0u8;
+        for k in 0..4 {
+            if zero.get(row(k)) == Some(&true) {
+                mask |= 1 << k;
+            }
+        }
+        let read = mask & !dif_unread(mask);
+        for k in (0..4).filter(|k| read >> k & 1 == 1) {
+            if let Some((re, im)) = row_pair(g, row(k)) {
+                re.get_mut(lo..hi).unwrap_or(&mut []).fill(0.0);
+                im.get_mut(lo..hi).unwrap_or(&mut []).fill(0.0);
+            }
+        }
     }
 }
 
@@ -860,10 +895,11 @@ fn row_pair(g: &mut SplitGrid, r: usize) -> Option<(&mut [f32; N], &mut [f32; N]
 
 /// Forward 2-D DFT of a **real** `N × N` input `x`, its rows given in pairs and packed two per
 /// complex lane: for pair `l = (ya, yb)`, `g.re[z][PACKED + l] = x[ya][z]` and
-/// `g.im[z][PACKED + l] = x[yb][z]`; rows of `x` in no pair are zero, and columns `[0, HALF)`
-/// of `g` must be zero (`+0.0`) on entry (at most [`MAX_PAIRS`] pairs; more are ignored). The
-/// rows in no pair are not read by the first fused pass along `y` (the same bits: see
-/// [`forward_2d_real_pruned`]).
+/// `g.im[z][PACKED + l] = x[yb][z]`; rows of `x` in no pair are zero (at most [`MAX_PAIRS`]
+/// pairs; more are ignored). Nothing else of `g` is read: the pair rows' columns `[0, HALF)`
+/// are overwritten by the unpacking before they are read, and the rows in no pair are taken
+/// as zero (not read by the first fused pass along `y`, or zeroed first where that pass would
+/// read them; the same bits: see [`forward_2d_real_pruned`]).
 ///
 /// One complex transform along `z` serves two rows (their spectra are separated by Hermitian
 /// symmetry, `Xa[k] = ½(Z[k] + conj Z[−k])`, `Xb[k] = −½i(Z[k] − conj Z[−k])`), written to rows
@@ -877,7 +913,7 @@ pub fn forward_2d_real(g: &mut SplitGrid, tw: &Twiddles, pairs: &[(usize, usize)
 }
 
 /// [`forward_2d_real`] for an input whose columns `z` where `!z_used(z)` are zero: the packed
-/// lanes of those rows of `g` must hold `+0.0` (as must, in any case, columns `[0, HALF)`), and
+/// lanes of those rows of `g` are taken as `+0.0` whatever they hold, and
 /// are then not read by the first fused pass of the transform along `z`; the rows of `x` in no
 /// pair are likewise not read by the first pass along `y`. The result is the same bit for bit
 /// (adding or subtracting an exact `+0.0` is what the full transform does there).
@@ -892,6 +928,7 @@ pub fn forward_2d_real_pruned(
     for (z, v) in zero.iter_mut().enumerate() {
         *v = !z_used(z);
     }
+    zero_read_rows(g, &zero, (PACKED, PACKED + pairs.len()));
     split_pass(
         g,
         tw,
@@ -908,6 +945,7 @@ pub fn forward_2d_real_pruned(
         }
     }
     unpack_pairs(g, pairs);
+    zero_read_rows(g, &zero, (0, HALF));
     split_pass(g, tw, Lanes::below(HALF), Pass::Dif, Prune { zero: Some(&zero), keep: N });
 }
 
@@ -1516,6 +1554,41 @@ mod tests {
         }
     }
 
+    /// [`forward_2d_real`] reads nothing of the grid but the packed lanes: garbage (NaN)
+    /// anywhere else gives the same spectrum bit for bit.
+    #[test]
+    fn the_real_transform_reads_only_the_packed_data() {
+        use std::boxed::Box;
+        let tw = Twiddles::new();
+        // Pairs that leave groups of the first pass along `y` with rows in no pair that its
+        // kernels read (e.g. rows 1, 65, 129, 193): those are zeroed, whatever they held.
+        let pairs = [(1usize, 2usize), (3, 200), (64, 255), (0, 129)];
+        let lanes = PACKED..PACKED + pairs.len();
+        let mut rng = Rng(99);
+        let mut g = Box::new(SplitGrid::zeroed());
+        for l in 0..pairs.len() {
+            for z in 0..N {
+                g.re[z][PACKED + l] = rng.next();
+                g.im[z][PACKED + l] = rng.next();
+            }
+        }
+        let mut garbage = g.clone();
+        for z in 0..N {
+            for c in (0..N).filter(|c| !lanes.contains(c)) {
+                garbage.re[z][c] = f32::NAN;
+                garbage.im[z][c] = -1.0e30;
+            }
+        }
+        forward_2d_real(&mut g, &tw, &pairs);
+        forward_2d_real(&mut garbage, &tw, &pairs);
+        for r in 0..N {
+            for c in 0..HALF {
+                assert_eq!(g.re[r][c].to_bits(), garbage.re[r][c].to_bits(), "re ({r}, {c})");
+                assert_eq!(g.im[r][c].to_bits(), garbage.im[r][c].to_bits(), "im ({r}, {c})");
+            }
+        }
+    }
+
     /// The pruned, fused and vectorised steps give the results of the plain ones bit for bit
     /// where the results are wanted: the imager's layout (80 used rows and columns, 199 outputs
     /// per axis), with exact and negative zeros among the used values.
@@ -1543,6 +1616,17 @@ mod tests {
                     g.im[z][PACKED + l] = value();
                 }
             }
+            // Only the packed lanes of the used rows are read: garbage anywhere else changes
+            // nothing (the reference below gets zeros there).
+            let mut garbage = g.clone();
+            for z in 0..N {
+                for c in 0..N {
+                    if !(used(z) && (PACKED..PACKED + pairs.len()).contains(&c)) {
+                        garbage.re[z][c] = f32::NAN;
+                        garbage.im[z][c] = -1.0e30;
+                    }
+                }
+            }
             let mut k = Box::new(SplitGrid::zeroed());
             for v in k.re.as_flattened_mut().iter_mut().chain(k.im.as_flattened_mut()) {
                 *v = value();
@@ -1552,10 +1636,13 @@ mod tests {
             let mut want = g.clone();
             forward_2d_real_reference(&mut want, &tw, &pairs);
             forward_2d_real_pruned(&mut g, &tw, &pairs, used);
+            forward_2d_real_pruned(&mut garbage, &tw, &pairs, used);
             for r in 0..N {
                 for c in 0..HALF {
                     assert!(same(g.re[r][c], want.re[r][c]), "forward re ({r}, {c})");
                     assert!(same(g.im[r][c], want.im[r][c]), "forward im ({r}, {c})");
+                    assert!(same(garbage.re[r][c], want.re[r][c]), "garbage re ({r}, {c})");
+                    assert!(same(garbage.im[r][c], want.im[r][c]), "garbage im ({r}, {c})");
                 }
             }
 

@@ -625,6 +625,24 @@ const DETECTOR_PAIR_PIXELS: [(usize, usize); DET_N / 2] = {
     p
 };
 
+// The grid rows holding data along `z` (packed lanes) are those of the pairs along `y` (half
+// spectrum columns), as [`load_flipped`] assumes.
+// Indexing in a constant: an out-of-range index fails the build, never the program.
+#[allow(clippy::indexing_slicing)]
+const _: () = {
+    let mut r = 0;
+    while r < N {
+        let mut in_pair = false;
+        let mut l = 0;
+        while l < DET_N / 2 {
+            in_pair |= DETECTOR_PAIRS[l].0 == r || DETECTOR_PAIRS[l].1 == r;
+            l += 1;
+        }
+        assert!(in_pair == (flipped(r) < DET_N), "data rows are pair rows");
+        r += 1;
+    }
+};
+
 /// The `k`-th grid row holding detector data: 0, then `N + 1 − DET_N`, … (`k < DET_N`).
 const fn data_row(k: usize) -> usize {
     if k == 0 { 0 } else { N - DET_N + k }
@@ -635,11 +653,8 @@ const fn data_row(k: usize) -> usize {
 /// pairs and transposed, as [`fft::forward_2d_real`] takes them: pair `l` = grid rows `(ra,
 /// rb)` in lane `PACKED + l`, `re[zr][PACKED + l]` = row `ra`, `im[zr][PACKED + l]` = row `rb`.
 fn load_flipped(grid: &mut SplitGrid, value: impl Fn(usize) -> f32) {
-    // Zero where the transform reads: the half spectrum's columns and the packed lanes.
-    let used = fft::PACKED + DETECTOR_PAIRS.len();
-    for row in grid.re.iter_mut().chain(grid.im.iter_mut()) {
-        row.iter_mut().take(used).for_each(|v| *v = 0.0);
-    }
+    // Only the packed lanes of the rows with data are written: the transform reads nothing
+    // else of the grid (the rows without data, `!z_used`, are taken as zero).
     for (zr, (re, im)) in grid.re.iter_mut().zip(grid.im.iter_mut()).enumerate() {
         let z = flipped(zr);
         if z >= DET_N {
